@@ -1,0 +1,120 @@
+/* serial.c — 16550 UART driver for COM1.
+ *
+ * Transmit polls the line status register (the console must work before
+ * interrupts do, and from exception handlers). Receive is interrupt driven:
+ * the IRQ 4 handler drains the FIFO into a ring buffer the shell reads, so
+ * the idle loop can halt instead of polling.
+ */
+#include <stdint.h>
+#include "serial.h"
+#include "../arch/io.h"
+#include "../arch/idt.h"
+
+#define COM1 0x3F8
+#define REG_DATA 0      /* RBR/THR; DLL when DLAB=1 */
+#define REG_IER  1      /* DLM when DLAB=1 */
+#define REG_FCR  2
+#define REG_LCR  3
+#define REG_MCR  4
+#define REG_LSR  5
+
+#define LCR_8N1  0x03
+#define LCR_DLAB 0x80
+#define FCR_ENABLE_CLEAR_14 0xC7  /* FIFO on, clear both, trigger at 14 bytes */
+#define MCR_DTR_RTS_OUT2 0x0B     /* OUT2 gates the UART's IRQ line */
+#define MCR_LOOPBACK 0x1E
+#define LSR_DATA_READY 0x01
+#define LSR_THR_EMPTY  0x20
+#define IER_RX_AVAILABLE 0x01
+#define BAUD_DIVISOR 1            /* 115200 baud */
+#define SELFTEST_BYTE 0xAE
+
+static int present;
+static uint8_t rx_ring[SERIAL_RX_RING];
+static volatile uint32_t rx_head, rx_tail;   /* head: written by IRQ; tail: by the reader */
+static volatile uint32_t rx_dropped;
+
+_Static_assert((SERIAL_RX_RING & (SERIAL_RX_RING - 1)) == 0, "ring size must be a power of two");
+
+int serial_init(void)
+{
+    outb(COM1 + REG_IER, 0);
+    outb(COM1 + REG_LCR, LCR_DLAB);
+    outb(COM1 + REG_DATA, BAUD_DIVISOR & 0xFF);
+    outb(COM1 + REG_IER, BAUD_DIVISOR >> 8);
+    outb(COM1 + REG_LCR, LCR_8N1);
+    outb(COM1 + REG_FCR, FCR_ENABLE_CLEAR_14);
+
+    outb(COM1 + REG_MCR, MCR_LOOPBACK);
+    outb(COM1 + REG_DATA, SELFTEST_BYTE);
+    for (int i = 0; i < 1000 && !(inb(COM1 + REG_LSR) & LSR_DATA_READY); i++)
+        ;
+    if (inb(COM1 + REG_DATA) != SELFTEST_BYTE) {
+        present = 0;
+        return -1;
+    }
+    outb(COM1 + REG_MCR, MCR_DTR_RTS_OUT2);
+    present = 1;
+    return 0;
+}
+
+static void serial_irq(struct regs *r)
+{
+    (void)r;
+    while (inb(COM1 + REG_LSR) & LSR_DATA_READY) {
+        uint8_t b = inb(COM1 + REG_DATA);
+        uint32_t head = rx_head;
+        if (head - rx_tail == SERIAL_RX_RING) {
+            rx_dropped++;
+            continue;
+        }
+        rx_ring[head & (SERIAL_RX_RING - 1)] = b;
+        rx_head = head + 1;
+    }
+}
+
+void serial_enable_rx_irq(void)
+{
+    if (!present)
+        return;
+    irq_install(IRQ_COM1, serial_irq);
+    outb(COM1 + REG_IER, IER_RX_AVAILABLE);
+}
+
+void serial_putc(char c)
+{
+    if (!present)
+        return;
+    while (!(inb(COM1 + REG_LSR) & LSR_THR_EMPTY))
+        ;
+    outb(COM1 + REG_DATA, (uint8_t)c);
+}
+
+void serial_write(const char *s, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (s[i] == '\n')
+            serial_putc('\r');
+        serial_putc(s[i]);
+    }
+}
+
+int serial_getc(void)
+{
+    uint32_t tail = rx_tail;
+    if (tail == rx_head)
+        return -1;
+    int b = rx_ring[tail & (SERIAL_RX_RING - 1)];
+    rx_tail = tail + 1;
+    return b;
+}
+
+int serial_rx_pending(void)
+{
+    return rx_tail != rx_head;
+}
+
+uint32_t serial_rx_dropped(void)
+{
+    return rx_dropped;
+}

@@ -1,0 +1,28 @@
+/* serial.h — the COM1 16550 UART: the kernel's console. */
+#ifndef KOS_SERIAL_H
+#define KOS_SERIAL_H
+
+#include <stdint.h>
+
+#define SERIAL_RX_RING 4096   /* received bytes buffered before the shell reads them */
+
+/* Program 115200 8N1 with FIFOs and run the loopback self-test.
+ * Returns 0 if the UART answered, -1 if it did not (output is then dropped). */
+int serial_init(void);
+
+/* Start interrupt-driven receive (needs the IDT and PIC). */
+void serial_enable_rx_irq(void);
+
+void serial_putc(char c);
+void serial_write(const char *s, uint32_t n);
+
+/* Next received byte, or -1 if none is waiting. Never blocks. */
+int serial_getc(void);
+
+/* Is a received byte waiting? */
+int serial_rx_pending(void);
+
+/* Bytes lost because the receive ring was full. */
+uint32_t serial_rx_dropped(void);
+
+#endif

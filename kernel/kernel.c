@@ -1,0 +1,34 @@
+/* kernel.c — kmain: the order in which KOS comes up, and nothing else. */
+#include <stdint.h>
+#include "arch/cpu.h"
+#include "arch/gdt.h"
+#include "arch/idt.h"
+#include "arch/multiboot.h"
+#include "arch/pic.h"
+#include "arch/pit.h"
+#include "dev/serial.h"
+#include "include/layout.h"
+#include "lib/kprintf.h"
+#include "mm/memory.h"
+#include "mm/paging.h"
+#include "mm/physmem.h"
+#include "shell/shell.h"
+
+void kmain(uint32_t magic, const struct multiboot_info *mbi);
+
+void kmain(uint32_t magic, const struct multiboot_info *mbi)
+{
+    serial_init();
+    kprintf("\nKOS i386 kernel %p-%p\n", (void *)__kernel_start, (void *)__kernel_end);
+    gdt_init();
+    idt_init();
+    pic_init();
+    physmem_init(magic, mbi);
+    paging_init();
+    memory_init();
+    pit_init(PIT_HZ);
+    serial_enable_rx_irq();
+    cpu_sti();
+    kprintf("boot: ready, type 'help'\n");
+    shell_run();
+}

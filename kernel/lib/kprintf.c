@@ -1,0 +1,171 @@
+/* kprintf.c — one formatter (format_core) feeding two sinks: the serial
+ * console and a caller's buffer. Only 32-bit arithmetic: no libgcc. */
+#include <stdint.h>
+#include "kprintf.h"
+#include "../dev/serial.h"
+
+struct sink {
+    void (*put)(struct sink *s, char c);
+    char *buf;
+    size_t size, len;
+};
+
+static void put_serial(struct sink *s, char c)
+{
+    if (c == '\n')
+        serial_putc('\r');
+    serial_putc(c);
+    s->len++;
+}
+
+static void put_buf(struct sink *s, char c)
+{
+    if (s->len + 1 < s->size)
+        s->buf[s->len] = c;
+    s->len++;
+}
+
+static void emit_padded(struct sink *s, const char *str, size_t n, int width, int left, char pad)
+{
+    int fill = width > (int)n ? width - (int)n : 0;
+    if (!left)
+        while (fill-- > 0)
+            s->put(s, pad);
+    for (size_t i = 0; i < n; i++)
+        s->put(s, str[i]);
+    if (left)
+        while (fill-- > 0)
+            s->put(s, ' ');
+}
+
+static size_t utoa(uint32_t v, unsigned base, int upper, char *out)
+{
+    const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+    char tmp[12];
+    size_t n = 0;
+    do {
+        tmp[n++] = digits[v % base];
+        v /= base;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+static void format_core(struct sink *s, const char *fmt, va_list ap)
+{
+    char num[16];
+    for (; *fmt; fmt++) {
+        if (*fmt != '%') {
+            s->put(s, *fmt);
+            continue;
+        }
+        fmt++;
+        int left = 0;
+        char pad = ' ';
+        for (;; fmt++) {
+            if (*fmt == '-')
+                left = 1;
+            else if (*fmt == '0')
+                pad = '0';
+            else
+                break;
+        }
+        int width = 0;
+        while (*fmt >= '0' && *fmt <= '9')
+            width = width * 10 + (*fmt++ - '0');
+        while (*fmt == 'l' || *fmt == 'z')
+            fmt++;
+        if (left)
+            pad = ' ';
+
+        size_t n;
+        switch (*fmt) {
+        case 'd':
+        case 'i': {
+            int32_t v = va_arg(ap, int32_t);
+            uint32_t mag = v < 0 ? 0u - (uint32_t)v : (uint32_t)v;
+            n = 0;
+            if (v < 0)
+                num[n++] = '-';
+            n += utoa(mag, 10, 0, num + n);
+            if (v < 0 && pad == '0') {
+                s->put(s, '-');
+                emit_padded(s, num + 1, n - 1, width - 1, left, pad);
+            } else {
+                emit_padded(s, num, n, width, left, pad);
+            }
+            break;
+        }
+        case 'u':
+            n = utoa(va_arg(ap, uint32_t), 10, 0, num);
+            emit_padded(s, num, n, width, left, pad);
+            break;
+        case 'x':
+        case 'X':
+            n = utoa(va_arg(ap, uint32_t), 16, *fmt == 'X', num);
+            emit_padded(s, num, n, width, left, pad);
+            break;
+        case 'p': {
+            uint32_t v = (uint32_t)(uintptr_t)va_arg(ap, void *);
+            num[0] = '0';
+            num[1] = 'x';
+            for (int i = 0; i < 8; i++)
+                num[2 + i] = "0123456789abcdef"[(v >> (28 - 4 * i)) & 0xF];
+            emit_padded(s, num, 10, width, left, ' ');
+            break;
+        }
+        case 's': {
+            const char *str = va_arg(ap, const char *);
+            if (!str)
+                str = "(null)";
+            size_t len = 0;
+            while (str[len])
+                len++;
+            emit_padded(s, str, len, width, left, ' ');
+            break;
+        }
+        case 'c':
+            num[0] = (char)va_arg(ap, int);
+            emit_padded(s, num, 1, width, left, ' ');
+            break;
+        case '%':
+            s->put(s, '%');
+            break;
+        case '\0':
+            return;
+        default:
+            s->put(s, '%');
+            s->put(s, *fmt);
+            break;
+        }
+    }
+}
+
+int kvprintf(const char *fmt, va_list ap)
+{
+    struct sink s = { put_serial, 0, 0, 0 };
+    format_core(&s, fmt, ap);
+    return (int)s.len;
+}
+
+int kprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = kvprintf(fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+int ksnprintf(char *buf, size_t size, const char *fmt, ...)
+{
+    struct sink s = { put_buf, buf, size, 0 };
+    va_list ap;
+    va_start(ap, fmt);
+    format_core(&s, fmt, ap);
+    va_end(ap);
+    if (size)
+        buf[s.len < size ? s.len : size - 1] = '\0';
+    return (int)s.len;
+}

@@ -1,0 +1,20 @@
+/* kprintf.h — formatted output to the serial console.
+ *
+ * Conversions: %d %i %u %x %X %p %s %c %%, with an optional '-' (left
+ * justify), '0' (zero pad) and field width, e.g. %08x, %-12s. %p prints
+ * 0x and eight hex digits. "\n" goes out as "\r\n".
+ */
+#ifndef KOS_KPRINTF_H
+#define KOS_KPRINTF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+int kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int kvprintf(const char *fmt, va_list ap);
+
+/* Format into buf (always NUL-terminated when size > 0). Returns the length
+ * the full output would have had. */
+int ksnprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,143 @@
+/* physmem.c — the saved multiboot memory map and queries over it. */
+#include <stdint.h>
+#include "physmem.h"
+#include "../lib/kprintf.h"
+#include "../lib/panic.h"
+
+#define FOUR_GIB 0x100000000ull
+
+static struct physmem_region regions[PHYSMEM_MAX_REGIONS];
+static unsigned nregions;
+static uint32_t mem_lower, mem_upper;
+
+static const char *region_type_name(uint32_t type)
+{
+    switch (type) {
+    case 1: return "available";
+    case 3: return "ACPI reclaimable";
+    case 4: return "ACPI NVS";
+    case 5: return "bad memory";
+    default: return "reserved";
+    }
+}
+
+/* Insert keeping the table sorted by base (the loader's order is not promised). */
+static void region_add(uint64_t base, uint64_t len, uint32_t type)
+{
+    if (nregions == PHYSMEM_MAX_REGIONS) {
+        kprintf("physmem: more than %u memory map entries, ignoring the rest\n", PHYSMEM_MAX_REGIONS);
+        return;
+    }
+    unsigned i = nregions++;
+    while (i > 0 && regions[i - 1].base > base) {
+        regions[i] = regions[i - 1];
+        i--;
+    }
+    regions[i].base = base;
+    regions[i].len = len;
+    regions[i].type = type;
+}
+
+void physmem_init(uint32_t magic, const struct multiboot_info *mbi)
+{
+    if (magic != MULTIBOOT_BOOTLOADER_MAGIC)
+        panic("physmem_init: not started by a multiboot loader (magic %08x)", magic);
+    if (!(mbi->flags & MULTIBOOT_INFO_MEMORY))
+        panic("physmem_init: the loader gave no memory size (flags %08x)", mbi->flags);
+
+    mem_lower = mbi->mem_lower;
+    mem_upper = mbi->mem_upper;
+    kprintf("multiboot: mem_lower=%u KiB mem_upper=%u KiB\n", mem_lower, mem_upper);
+
+    if (mbi->flags & MULTIBOOT_INFO_MEM_MAP) {
+        uint32_t p = mbi->mmap_addr, end = mbi->mmap_addr + mbi->mmap_length;
+        while (p < end) {
+            const struct multiboot_mmap_entry *e = (const void *)p;
+            if (e->len)
+                region_add(e->addr, e->len, e->type);
+            p += e->size + 4;
+        }
+    } else {
+        /* No map: mem_lower and mem_upper are all we know. */
+        region_add(0, (uint64_t)mem_lower * 1024, MULTIBOOT_MEMORY_AVAILABLE);
+        region_add(0x100000, (uint64_t)mem_upper * 1024, MULTIBOOT_MEMORY_AVAILABLE);
+    }
+    physmem_print();
+}
+
+void physmem_print(void)
+{
+    kprintf("memory map (%u regions, %u KiB usable):\n", nregions, physmem_total_usable() / 1024);
+    for (unsigned i = 0; i < nregions; i++) {
+        uint64_t last = regions[i].base + regions[i].len - 1;
+        kprintf("  [mem 0x%08x%08x-0x%08x%08x] %s\n",
+                (uint32_t)(regions[i].base >> 32), (uint32_t)regions[i].base,
+                (uint32_t)(last >> 32), (uint32_t)last, region_type_name(regions[i].type));
+    }
+}
+
+unsigned physmem_region_count(void) { return nregions; }
+const struct physmem_region *physmem_region(unsigned i) { return i < nregions ? &regions[i] : 0; }
+uint32_t physmem_mem_lower_kib(void) { return mem_lower; }
+uint32_t physmem_mem_upper_kib(void) { return mem_upper; }
+
+/* The clipped [start, end) of available region i below 4 GiB; 0 if none. */
+static int usable_range(unsigned i, uint64_t *start, uint64_t *end)
+{
+    if (regions[i].type != MULTIBOOT_MEMORY_AVAILABLE || regions[i].base >= FOUR_GIB)
+        return 0;
+    *start = regions[i].base;
+    *end = regions[i].base + regions[i].len;
+    if (*end > FOUR_GIB)
+        *end = FOUR_GIB;
+    return 1;
+}
+
+static uint64_t usable_end64(uint64_t addr)
+{
+    uint64_t s, e, reach = 0;
+    int found = 0;
+    /* Regions are sorted: extend through touching available regions. */
+    for (unsigned i = 0; i < nregions; i++) {
+        if (!usable_range(i, &s, &e))
+            continue;
+        if (!found && s <= addr && addr < e) {
+            found = 1;
+            reach = e;
+        } else if (found && s <= reach && e > reach) {
+            reach = e;
+        }
+    }
+    return found ? reach : 0;
+}
+
+uint32_t physmem_usable_end(uint32_t addr)
+{
+    uint64_t e = usable_end64(addr);
+    return e >= FOUR_GIB ? 0xFFFFF000u : (uint32_t)e;
+}
+
+int physmem_is_usable(uint32_t start, uint32_t end)
+{
+    if (end <= start)
+        return 0;
+    return usable_end64(start) >= end;
+}
+
+uint32_t physmem_top(void)
+{
+    uint64_t s, e, top = 0;
+    for (unsigned i = 0; i < nregions; i++)
+        if (usable_range(i, &s, &e) && e > top)
+            top = e;
+    return top >= FOUR_GIB ? 0xFFFFF000u : (uint32_t)top;
+}
+
+uint32_t physmem_total_usable(void)
+{
+    uint64_t s, e, total = 0;
+    for (unsigned i = 0; i < nregions; i++)
+        if (usable_range(i, &s, &e))
+            total += e - s;
+    return total >= FOUR_GIB ? 0xFFFFFFFFu : (uint32_t)total;
+}

@@ -1,0 +1,190 @@
+/* cmd_memory.c — shell commands over the kacchiOS memory API: statistics,
+ * and allocations by hand so behaviour can be watched (and tested). */
+#include <stdint.h>
+#include "shell.h"
+#include "../lib/kprintf.h"
+#include "../lib/string.h"
+#include "../mm/heap.h"
+#include "../mm/memory.h"
+#include "../mm/paging.h"
+
+/* Parse argv[i] as a number, or complain. */
+static int arg_u32(char **argv, int i, uint32_t *out)
+{
+    if (parse_u32(argv[i], out) == 0)
+        return 0;
+    kprintf("%s: '%s' is not a number\n", argv[0], argv[i]);
+    return -1;
+}
+
+static int cmd_memstats(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    memory_print_stats();
+    return 0;
+}
+SHELL_COMMAND(memstats, "", "heap and stack statistics, one name: value a line", cmd_memstats);
+
+static int cmd_kmalloc(int argc, char **argv)
+{
+    uint32_t size, align = 0;
+    if (argc < 2 || argc > 3)
+        return shell_usage(argv[0]);
+    if (arg_u32(argv, 1, &size) || (argc == 3 && arg_u32(argv, 2, &align)))
+        return 1;
+    void *p = argc == 3 ? kmalloc_aligned(size, align) : kmalloc(size);
+    kprintf("kmalloc: %p\n", p);
+    return p ? 0 : 1;
+}
+SHELL_COMMAND(kmalloc, "SIZE [ALIGN]", "allocate from the heap, print the address", cmd_kmalloc);
+
+static int cmd_kcalloc(int argc, char **argv)
+{
+    uint32_t num, size;
+    if (argc != 3)
+        return shell_usage(argv[0]);
+    if (arg_u32(argv, 1, &num) || arg_u32(argv, 2, &size))
+        return 1;
+    void *p = kcalloc(num, size);
+    kprintf("kcalloc: %p\n", p);
+    return p ? 0 : 1;
+}
+SHELL_COMMAND(kcalloc, "NUM SIZE", "allocate NUM*SIZE zeroed bytes", cmd_kcalloc);
+
+static int cmd_krealloc(int argc, char **argv)
+{
+    uint32_t ptr, size;
+    if (argc != 3)
+        return shell_usage(argv[0]);
+    if (arg_u32(argv, 1, &ptr) || arg_u32(argv, 2, &size))
+        return 1;
+    void *p = krealloc((void *)ptr, size);
+    kprintf("krealloc: %p\n", p);
+    return 0;
+}
+SHELL_COMMAND(krealloc, "ADDR SIZE", "resize a block, print the new address", cmd_krealloc);
+
+static int cmd_kfree(int argc, char **argv)
+{
+    uint32_t ptr;
+    if (argc != 2)
+        return shell_usage(argv[0]);
+    if (arg_u32(argv, 1, &ptr))
+        return 1;
+    struct memory_counters before, after;
+    memory_get_counters(&before);
+    kfree((void *)ptr);
+    memory_get_counters(&after);
+    int refused = after.frees == before.frees && ptr != 0;
+    kprintf("kfree: %s\n", refused ? "refused" : "ok");
+    return refused;
+}
+SHELL_COMMAND(kfree, "ADDR", "free a block", cmd_kfree);
+
+static int cmd_stack(int argc, char **argv)
+{
+    uint32_t pid;
+    if (argc != 3 || arg_u32(argv, 2, &pid))
+        return shell_usage(argv[0]);
+    if (strcmp(argv[1], "alloc") == 0) {
+        void *top = stack_alloc(pid);
+        kprintf("stack: pid %u top %p\n", pid, top);
+        return top ? 0 : 1;
+    }
+    if (strcmp(argv[1], "free") == 0) {
+        void *had = stack_get_base(pid);
+        stack_free(pid);
+        kprintf("stack: pid %u %s\n", pid, had ? "freed" : "refused");
+        return had ? 0 : 1;
+    }
+    if (strcmp(argv[1], "info") == 0) {
+        kprintf("stack: pid %u base %p top %p\n", pid, stack_get_base(pid), stack_get_top(pid));
+        return 0;
+    }
+    return shell_usage(argv[0]);
+}
+SHELL_COMMAND(stack, "alloc|free|info PID", "process stacks by hand", cmd_stack);
+
+static int cmd_defrag(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    memory_defragment();
+    return 0;
+}
+SHELL_COMMAND(defrag, "", "memory_defragment(): coalesce free heap blocks", cmd_defrag);
+
+static int cmd_heapcheck(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    unsigned n = memory_check();
+    kprintf("heapcheck: %u violations\n", n);
+    return n != 0;
+}
+SHELL_COMMAND(heapcheck, "", "run the heap integrity checker", cmd_heapcheck);
+
+static int cmd_heapdebug(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "on") == 0)
+        memory_set_debug(HEAP_DEBUG_POISON | HEAP_DEBUG_REDZONE | HEAP_DEBUG_TRACK);
+    else if (argc == 2 && strcmp(argv[1], "off") == 0)
+        memory_set_debug(0);
+    else if (argc != 1)
+        return shell_usage(argv[0]);
+    unsigned f = memory_get_debug();
+    kprintf("heapdebug: poison %s, redzone %s, track %s\n", (f & HEAP_DEBUG_POISON) ? "on" : "off",
+            (f & HEAP_DEBUG_REDZONE) ? "on" : "off", (f & HEAP_DEBUG_TRACK) ? "on" : "off");
+    return 0;
+}
+SHELL_COMMAND(heapdebug, "[on|off]", "poison, red zones and call-site tracking", cmd_heapdebug);
+
+static int cmd_leaks(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    memory_print_leaks();
+    return 0;
+}
+SHELL_COMMAND(leaks, "", "list live heap blocks and their call sites", cmd_leaks);
+
+static int cmd_peek(int argc, char **argv)
+{
+    uint32_t addr, n = 16;
+    if (argc < 2 || argc > 3)
+        return shell_usage(argv[0]);
+    if (arg_u32(argv, 1, &addr) || (argc == 3 && arg_u32(argv, 2, &n)))
+        return 1;
+    if (n > 4096)
+        n = 4096;
+    if (!paging_range_mapped(addr, n)) {
+        kprintf("peek: %p..+%u is not mapped\n", (void *)addr, n);
+        return 1;
+    }
+    const uint8_t *p = (const uint8_t *)addr;
+    for (uint32_t i = 0; i < n; i += 16) {
+        kprintf("%p:", (void *)(addr + i));
+        for (uint32_t j = i; j < i + 16 && j < n; j++)
+            kprintf(" %02x", p[j]);
+        kprintf("\n");
+    }
+    return 0;
+}
+SHELL_COMMAND(peek, "ADDR [LEN]", "hex dump of memory (mapped pages only)", cmd_peek);
+
+static int cmd_poke(int argc, char **argv)
+{
+    uint32_t addr, value;
+    if (argc != 3)
+        return shell_usage(argv[0]);
+    if (arg_u32(argv, 1, &addr) || arg_u32(argv, 2, &value))
+        return 1;
+    if (!paging_range_mapped(addr, 1) || addr < HEAP_START) {
+        kprintf("poke: %p is not writable from the shell (below the heap or unmapped)\n", (void *)addr);
+        return 1;
+    }
+    *(volatile uint8_t *)addr = (uint8_t)value;
+    return 0;
+}
+SHELL_COMMAND(poke, "ADDR BYTE", "write one byte (heap and above)", cmd_poke);

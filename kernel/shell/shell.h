@@ -1,0 +1,45 @@
+/* shell.h — the serial shell and how commands join it.
+ *
+ * A command is a function taking argc/argv (argv[0] is its name) and
+ * returning 0 on success or 1 on failure. SHELL_COMMAND places its
+ * descriptor in the .shell_cmds section, which linker.ld keeps sorted by the
+ * id: any file can add a command without a central table.
+ *
+ *     static int cmd_uptime(int argc, char **argv) { ... }
+ *     SHELL_COMMAND(uptime, "", "time since boot", cmd_uptime);
+ */
+#ifndef KOS_SHELL_H
+#define KOS_SHELL_H
+
+#define SHELL_PROMPT   "kos> "
+#define SHELL_LINE_MAX 256     /* bytes of a line, the terminating NUL included */
+#define SHELL_MAX_ARGS 16
+
+typedef int (*shell_fn)(int argc, char **argv);
+
+struct shell_cmd {
+    const char *name;
+    const char *usage;   /* arguments, e.g. "SIZE" or "" */
+    const char *help;    /* one line */
+    shell_fn fn;
+};
+
+#define SHELL_COMMAND(id, usage_, help_, fn_)                                   \
+    static const struct shell_cmd shell_cmd_##id                                \
+        __attribute__((used, section(".shell_cmds." #id), aligned(4))) = {      \
+            #id, usage_, help_, fn_ }
+
+/* Read lines from the console and run them, forever. */
+__attribute__((noreturn)) void shell_run(void);
+
+/* Run one line as if typed (it is modified in place). */
+void shell_exec(char *line);
+
+/* The registered commands, for help. */
+const struct shell_cmd *shell_cmds_begin(void);
+const struct shell_cmd *shell_cmds_end(void);
+
+/* Print "usage: NAME USAGE" for cmd argv[0]; returns 1 for the caller. */
+int shell_usage(const char *name);
+
+#endif

@@ -1,0 +1,80 @@
+"""invoke tasks: build, run, debug, test, bench, clean. `invoke --list` shows them."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from invoke import Context, task
+
+sys.path.insert(0, str(Path(__file__).parent / "tools"))
+
+from kos import build as kbuild
+from kos import paths
+from kos.machine import choose_emulator, qemu_command
+
+
+def _build(verbose: bool = True) -> Path:
+    try:
+        return kbuild.build(verbose=verbose)
+    except kbuild.BuildError as e:
+        sys.exit(f"build: {e}")
+
+
+@task
+def build(c: Context, jobs: int = 0) -> None:
+    """Compile the kernel into build/kernel.elf (plus kernel.sym, kernel.asm)."""
+    try:
+        elf = kbuild.build(jobs=jobs or None, verbose=True)
+    except kbuild.BuildError as e:
+        sys.exit(f"build: {e}")
+    print(f"build: {elf.relative_to(paths.ROOT)} is up to date")
+
+
+@task(help={"emulator": "qemu or unicorn (default: QEMU when installed, else unicorn)",
+            "memory": "guest RAM, e.g. 64M or 1G"})
+def run(c: Context, emulator: str = "", memory: str = "64M") -> None:
+    """Build and boot KOS with its serial console on this terminal."""
+    elf = _build()
+    name, why = choose_emulator(emulator)
+    print(f"run: {name} ({why})")
+    if name == "qemu":
+        cmd = qemu_command(elf, memory=memory, interactive=True)
+        print("run: " + " ".join(cmd))
+        print("run: type 'halt' to stop, or Ctrl-A X to leave QEMU")
+        c.run(" ".join(cmd), pty=True, warn=True)
+    else:
+        c.run(f"{sys.executable} -m kos.machine.unicorn --memory {memory} {elf}", pty=True, warn=True,
+              env={"PYTHONPATH": str(paths.ROOT / "tools")})
+
+
+@task
+def debug(c: Context, memory: str = "64M") -> None:
+    """Boot under QEMU halted at the first instruction, waiting for gdb on :1234."""
+    elf = _build()
+    cmd = [*qemu_command(elf, memory=memory, interactive=True), "-s", "-S"]
+    print("debug: " + " ".join(cmd))
+    print(f"debug: in another terminal: gdb -ex 'target remote :1234' -ex 'break kmain' {elf}")
+    c.run(" ".join(cmd), pty=True, warn=True)
+
+
+@task(help={"k": "only tests matching this expression", "m": "only tests with these markers",
+            "args": "extra pytest arguments"})
+def test(c: Context, k: str = "", m: str = "", args: str = "") -> None:
+    """Build, then run the whole test suite (pytest)."""
+    _build()
+    opts = [args]
+    if k:
+        opts.append(f"-k '{k}'")
+    if m:
+        opts.append(f"-m '{m}'")
+    res = c.run(f"{sys.executable} -m pytest {' '.join(opts)}", warn=True, pty=False)
+    sys.exit(res.exited if res else 1)
+
+
+@task
+def clean(c: Context) -> None:
+    """Remove build/."""
+    shutil.rmtree(paths.BUILD, ignore_errors=True)
+    print("clean: build/ removed")

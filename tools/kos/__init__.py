@@ -1,0 +1,1 @@
+"""KOS toolchain: build, run, debug and test the KOS kernel from Python."""

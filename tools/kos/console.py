@@ -1,0 +1,120 @@
+"""Talking to a kernel's serial console through pexpect.
+
+The console hides what the transport adds: the echo of what was typed, and
+the carriage returns (QEMU's stdio pty turns the kernel's "\\r\\n" into
+"\\r\\r\\n"). A timeout or an unexpected end says what was awaited, shows the
+tail of the output and where the full log is.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pexpect
+
+PROMPT = "kos> "
+_PROMPT_RE = re.compile(rb"\nkos> ")
+_KV_RE = re.compile(r"^\s*([A-Za-z_][\w.]*):\s+(\S.*?)\s*$")
+
+
+class ConsoleError(AssertionError):
+    """The console did not show what was expected (timeout or the machine ended)."""
+
+
+def normalise(raw: bytes) -> str:
+    """Bytes from the serial port as text with plain "\\n" line ends."""
+    return raw.decode("utf-8", errors="replace").replace("\r", "")
+
+
+def parse_value(text: str) -> int | str:
+    try:
+        return int(text, 0)
+    except ValueError:
+        return text
+
+
+def parse_kv(text: str) -> dict[str, int | str]:
+    """Every "name: value" line of text as a dict; numbers become ints."""
+    out: dict[str, int | str] = {}
+    for line in text.splitlines():
+        m = _KV_RE.match(line)
+        if m:
+            out[m.group(1)] = parse_value(m.group(2))
+    return out
+
+
+class Console:
+    """A kernel's serial console: send lines, wait for patterns, run commands."""
+
+    def __init__(self, child: pexpect.spawn, log_path: Path | None = None) -> None:
+        self.child = child
+        self.log_path = log_path
+        self.default_timeout = 10.0
+
+    def _fail(self, what: str, timeout: float | None, ended: bool) -> ConsoleError:
+        buf = self.child.before if isinstance(self.child.before, bytes) else b""
+        tail = normalise(buf)[-200:]
+        why = "the machine ended" if ended else f"timed out after {timeout:g}s"
+        return ConsoleError(
+            f"{why} waiting for {what!r}\n--- last 200 characters ---\n{tail}\n"
+            f"--- full log: {self.log_path or '(none)'}"
+        )
+
+    def expect(self, pattern: str | bytes | re.Pattern[bytes], timeout: float | None = None) -> bytes:
+        """Wait for pattern (a regex); return everything before it."""
+        t = self.default_timeout if timeout is None else timeout
+        pat = pattern.encode() if isinstance(pattern, str) else pattern
+        try:
+            self.child.expect(pat, timeout=t)
+        except pexpect.TIMEOUT:
+            raise self._fail(_show(pat), t, ended=False) from None
+        except pexpect.EOF:
+            raise self._fail(_show(pat), t, ended=True) from None
+        before = self.child.before
+        return before if isinstance(before, bytes) else b""
+
+    def expect_text(self, text: str, timeout: float | None = None) -> str:
+        """Wait for a literal text; return the normalised output before it."""
+        return normalise(self.expect(re.compile(re.escape(text.encode())), timeout))
+
+    def wait_prompt(self, timeout: float | None = None) -> str:
+        """Wait for the shell prompt; return the output before it."""
+        return normalise(self.expect(_PROMPT_RE, timeout))
+
+    def send(self, data: str | bytes) -> None:
+        self.child.send(data.encode("latin-1") if isinstance(data, str) else data)
+
+    def sendline(self, line: str) -> None:
+        self.send(line + "\r")
+
+    def run(self, command: str, timeout: float | None = None) -> str:
+        """Type a command, wait for the next prompt, return its output without the echo."""
+        self.sendline(command)
+        out = self.wait_prompt(timeout)
+        first, _, rest = out.partition("\n")
+        if first.strip() != command.strip():
+            raise ConsoleError(f"echo mismatch: typed {command!r}, saw {first!r}\n{out[-200:]}")
+        return rest
+
+    def kv(self, command: str, timeout: float | None = None) -> dict[str, int | str]:
+        """Run a command and parse its "name: value" lines."""
+        return parse_kv(self.run(command, timeout))
+
+    def wait_exit(self, timeout: float | None = None) -> None:
+        """Wait until the machine closes the console."""
+        t = self.default_timeout if timeout is None else timeout
+        try:
+            self.child.expect(pexpect.EOF, timeout=t)
+        except pexpect.TIMEOUT:
+            raise self._fail("end of output", t, ended=False) from None
+
+    def output_so_far(self) -> str:
+        """Everything read since the last match (for failure messages)."""
+        before = self.child.before
+        return normalise(before if isinstance(before, bytes) else b"")
+
+
+def _show(pat: bytes | re.Pattern[bytes]) -> str:
+    raw = pat.pattern if isinstance(pat, re.Pattern) else pat
+    return raw.decode("latin-1")
