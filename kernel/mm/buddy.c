@@ -331,7 +331,9 @@ static inline struct page *take_block(struct zone *z, unsigned order, unsigned f
     return p;
 }
 
-struct page *buddy_alloc_pages(unsigned order, unsigned gfp)
+/* The allocation every entry point shares, inlined into each so that
+ * buddy_alloc's constant gfp folds its zone list away. */
+static inline __attribute__((always_inline)) struct page *alloc_block(unsigned order, unsigned gfp)
 {
     if (order > MAX_ORDER || gfp > GFP_MASK) {
         bs.failed_allocs++;
@@ -352,15 +354,21 @@ struct page *buddy_alloc_pages(unsigned order, unsigned gfp)
     return 0;
 }
 
+struct page *buddy_alloc_pages(unsigned order, unsigned gfp)
+{
+    return alloc_block(order, gfp);
+}
+
 uint32_t buddy_alloc_zone(unsigned order, unsigned gfp)
 {
-    struct page *p = buddy_alloc_pages(order, gfp);
+    struct page *p = alloc_block(order, gfp);
     return p ? p->phys : 0;
 }
 
 uint32_t buddy_alloc(unsigned order)
 {
-    return buddy_alloc_zone(order, GFP_KERNEL);
+    struct page *p = alloc_block(order, GFP_KERNEL);
+    return p ? p->phys : 0;
 }
 
 /* ---- freeing ------------------------------------------------------------ */
@@ -372,16 +380,18 @@ static inline void merge_block(struct page *p, unsigned order)
     struct zone *z = &zones[page_zone(p)];
     z->free_pages += 1u << order;
     p->flags &= ~PG_head;
-    while (order < MAX_ORDER) {
-        struct page *buddy = (struct page *)((uintptr_t)p ^ (sizeof(struct page) << order));
+    for (; order < MAX_ORDER; order++) {
+        uintptr_t step = sizeof(struct page) << order;
+        struct page *buddy = (struct page *)((uintptr_t)p ^ step);
         if (!(buddy->flags & PG_free) || buddy->order != order)
             break;
-        list_del(&buddy->lru);
-        if (list_empty(&z->free_area[order].list))
+        struct list_head *next = buddy->lru.next, *prev = buddy->lru.prev;
+        next->prev = prev;
+        prev->next = next;
+        if (next == prev)                   /* buddy was alone on its list */
             z->nonempty &= ~(1u << order);
         buddy->flags &= ~PG_free;
-        p = (struct page *)((uintptr_t)p & ~(sizeof(struct page) << order));
-        order++;
+        p = (struct page *)((uintptr_t)p & ~step);
     }
     p->flags |= PG_free;
     p->order = order;
@@ -389,15 +399,25 @@ static inline void merge_block(struct page *p, unsigned order)
     z->nonempty |= 1u << order;
 }
 
-static int refuse(uint32_t addr, unsigned order, int err, const char *why)
+static __attribute__((cold, noinline)) int refuse(uint32_t addr, unsigned order, int err,
+                                                  const char *why)
 {
     bs.bad_frees++;
     kprintf("buddy_free: %p order %u: %s\n", (void *)addr, order, why);
     return err;
 }
 
+static __attribute__((cold, noinline)) int refuse_addr(uint32_t addr, unsigned order)
+{
+    if (order > MAX_ORDER)
+        return refuse(addr, order, -EINVAL, "order above MAX_ORDER");
+    if (addr & (PAGE_SIZE - 1))
+        return refuse(addr, order, -EINVAL, "not page aligned");
+    return refuse(addr, order, -EINVAL, "no RAM managed there");
+}
+
 /* Why the frame at p cannot be freed as a block of this order. */
-static int refuse_page(struct page *p, unsigned order)
+static __attribute__((cold, noinline)) int refuse_page(struct page *p, unsigned order)
 {
     uint32_t f = p->flags;
     if (page_to_pfn(p) & ((1u << order) - 1))
@@ -417,34 +437,39 @@ static int refuse_page(struct page *p, unsigned order)
     return refuse(p->phys, order, -EINVAL, "not the start of an allocated block");
 }
 
+/* Check and free: the path buddy_free and buddy_free_pages share. The
+ * checks that pass on every good free come first; the reasons for a refusal
+ * are worked out out of line. */
+static inline __attribute__((always_inline)) int free_block(struct page *p, unsigned order)
+{
+    uint32_t irq = irq_save();
+    if ((p->flags & (PG_head | PG_slab)) != PG_head || p->order != order) {
+        irq_restore(irq);
+        return refuse_page(p, order);
+    }
+    if (p->busy && page_block_release(p, order)) {
+        irq_restore(irq);
+        return refuse(p->phys, order, -EBUSY, "a frame of the block is referenced or locked");
+    }
+    merge_block(p, order);
+    bs.frees++;
+    irq_restore(irq);
+    return 0;
+}
+
 int buddy_free_pages(struct page *p, unsigned order)
 {
     if (order > MAX_ORDER)
         return refuse(p->phys, order, -EINVAL, "order above MAX_ORDER");
-    uint32_t irq = irq_save();
-    int err = 0;
-    if ((p->flags & (PG_head | PG_slab)) != PG_head || p->order != order)
-        err = refuse_page(p, order);
-    else if (p->busy && page_block_release(p, order))
-        err = refuse(p->phys, order, -EBUSY, "a frame of the block is referenced or locked");
-    if (!err) {
-        merge_block(p, order);
-        bs.frees++;
-    }
-    irq_restore(irq);
-    return err;
+    return free_block(p, order);
 }
 
 int buddy_free(uint32_t addr, unsigned order)
 {
     uint32_t pfn = addr >> PAGE_SHIFT;
-    if (order > MAX_ORDER)
-        return refuse(addr, order, -EINVAL, "order above MAX_ORDER");
-    if (addr & (PAGE_SIZE - 1))
-        return refuse(addr, order, -EINVAL, "not page aligned");
-    if (pfn >= mem_map_pages)
-        return refuse(addr, order, -EINVAL, "no RAM managed there");
-    return buddy_free_pages(pfn_to_page(pfn), order);
+    if (order > MAX_ORDER || (addr & (PAGE_SIZE - 1)) || pfn >= mem_map_pages)
+        return refuse_addr(addr, order);
+    return free_block(pfn_to_page(pfn), order);
 }
 
 /* ---- statistics --------------------------------------------------------- */

@@ -31,6 +31,7 @@ struct free_area {
     struct list_head list;        /* free blocks of this order: their heads' lru */
 };
 
+/* 128 bytes (aligned) so that zones[page_zone(p)] is a shift, not a multiply. */
 struct zone {
     const char *name;
     struct free_area free_area[NR_ORDERS];
@@ -38,7 +39,9 @@ struct zone {
     uint32_t free_pages;          /* frames in free blocks */
     uint32_t managed_pages;       /* frames given to the allocator at init */
     uint32_t start_pfn, end_pfn;  /* span of the managed frames (end exclusive; 0, 0 if none) */
-};
+} __attribute__((aligned(128)));
+
+_Static_assert(sizeof(struct zone) == 128, "struct zone is 128 bytes");
 
 struct buddy_stats {
     uint32_t managed_pages[NR_ZONES];

@@ -14,7 +14,9 @@
  *   ...      object objs_per_slab - 1, then unused tail bytes
  *
  * A free object's first word is the address of the next free object of its
- * slab (0 ends the list); the rest of a free object is left as it was.
+ * slab (0 ends the list), its second word its own index in the slab (so
+ * allocation sets its map bit without a division); the rest of a free
+ * object is left as it was. Objects are therefore at least 8 bytes.
  *
  * Invariants (slab_check counts violations of each):
  *   - every frame of a slab is PG_slab and points at the slab, whose cache
@@ -22,8 +24,9 @@
  *   - a slab is on `full` iff inuse == objs_per_slab, on `empty` iff
  *     inuse == 0 (at most one such slab per cache), else on `partial`;
  *   - the freelist visits objects of its own slab only, each at a multiple
- *     of size from the first object, with its map bit clear, and exactly
- *     objs_per_slab - inuse of them; the map has inuse bits set;
+ *     of size from the first object, holding its index, with its map bit
+ *     clear, and exactly objs_per_slab - inuse of them; the map has inuse
+ *     bits set;
  *   - cache->active is the sum of inuse, cache->nr_slabs the slabs listed.
  */
 #include <stdint.h>
@@ -57,26 +60,31 @@ struct kmem_cache {
     struct list_head empty;     /* no allocated object: at most one, kept for reuse */
     uint32_t size;              /* stride between objects */
     uint32_t offset;            /* first object from the slab start */
+    uint32_t span;              /* objs_per_slab * size: bytes of objects */
     uint32_t objs_per_slab;
-    uint32_t active;            /* allocated objects */
-    uint32_t allocs, frees;
+    uint32_t active;            /* allocated objects (allocations = active + frees) */
+    uint32_t frees;
     uint32_t order;             /* a slab is 2^order frames */
     uint32_t nr_slabs;
     uint32_t map_words;
     uint32_t object_size, align;
     uint32_t bad_frees, failed_allocs;
-    int live;
     char name[SLAB_NAME_MAX];
 };
 
 static struct kmem_cache caches[SLAB_MAX_CACHES];
+static struct kmem_cache *cache_table[SLAB_MAX_CACHES];   /* id - 1 -> cache, NULL if free */
 static uint32_t bad_ids;   /* frees and destroys naming no cache */
 
 static inline struct kmem_cache *cache_of(int id)
 {
-    if ((unsigned)(id - 1) >= SLAB_MAX_CACHES || !caches[id - 1].live)
-        return 0;
-    return &caches[id - 1];
+    return (unsigned)(id - 1) < SLAB_MAX_CACHES ? cache_table[id - 1] : 0;
+}
+
+/* Set bit i of a map (bts addresses the whole bit string, not one word). */
+static inline void map_set(uint32_t *map, uint32_t i)
+{
+    __asm__("btsl %1, %0" : "+m"(*map) : "r"(i) : "memory", "cc");
 }
 
 /* ---- creating and destroying caches ------------------------------------- */
@@ -134,7 +142,7 @@ int slab_create(const char *name, uint32_t object_size, uint32_t alignment)
     if ((alignment & (alignment - 1)) || alignment > PAGE_SIZE)
         return -EINVAL;
     uint32_t align = alignment < SLAB_MIN_ALIGN ? SLAB_MIN_ALIGN : alignment;
-    uint32_t size = align_up(object_size < SLAB_MIN_ALIGN ? SLAB_MIN_ALIGN : object_size, align);
+    uint32_t size = align_up(object_size < SLAB_MIN_SIZE ? SLAB_MIN_SIZE : object_size, align);
     int order = choose_order(size, align);
     if (order < 0)
         return -EINVAL;
@@ -142,7 +150,7 @@ int slab_create(const char *name, uint32_t object_size, uint32_t alignment)
     uint32_t irq = irq_save();
     int id = 0;
     for (int i = 0; i < SLAB_MAX_CACHES && !id; i++)
-        if (!caches[i].live)
+        if (!cache_table[i])
             id = i + 1;
     if (!id) {
         irq_restore(irq);
@@ -156,6 +164,7 @@ int slab_create(const char *name, uint32_t object_size, uint32_t alignment)
     c->size = size;
     c->order = (uint32_t)order;
     c->objs_per_slab = objects_fitting(c->order, size, align, &c->offset);
+    c->span = c->objs_per_slab * size;
     c->map_words = (c->objs_per_slab + 31) / 32;
     c->object_size = object_size;
     c->align = alignment;
@@ -165,7 +174,7 @@ int slab_create(const char *name, uint32_t object_size, uint32_t alignment)
         n++;
     }
     c->name[n] = '\0';
-    c->live = 1;
+    cache_table[id - 1] = c;
     irq_restore(irq);
     return id;
 }
@@ -206,7 +215,7 @@ int slab_destroy(int id)
         release_all(c, &c->partial);
         release_all(c, &c->full);
         release_all(c, &c->empty);
-        c->live = 0;
+        cache_table[id - 1] = 0;
     }
     irq_restore(irq);
     return err;
@@ -230,11 +239,14 @@ static struct slab *slab_new(struct kmem_cache *c)
     s->inuse = 0;
     s->page = pg;
     memset(s->map, 0, c->map_words * 4);
-    char *obj = (char *)s + c->offset;
+    uint32_t *obj = (uint32_t *)((char *)s + c->offset);
     s->freelist = obj;
-    for (uint32_t i = 1; i < c->objs_per_slab; i++, obj += c->size)
-        *(void **)obj = obj + c->size;
-    *(void **)obj = 0;
+    for (uint32_t i = 0; i < c->objs_per_slab; i++) {
+        uint32_t *next = (uint32_t *)((char *)obj + c->size);
+        obj[0] = i + 1 < c->objs_per_slab ? (uint32_t)next : 0;
+        obj[1] = i;
+        obj = next;
+    }
     list_add(&s->list, &c->partial);
     c->nr_slabs++;
     return s;
@@ -264,13 +276,12 @@ uint32_t slab_alloc(int id)
         irq_restore(irq);
         return 0;
     }
-    void **obj = s->freelist;
-    s->freelist = *obj;
-    uint32_t idx = ((uint32_t)obj - (uint32_t)s - c->offset) / c->size;
-    s->map[idx >> 5] |= 1u << (idx & 31);
+    uint32_t *obj = s->freelist;
+    s->freelist = (void *)obj[0];
+    map_set(s->map, obj[1]);
+    s->inuse++;
     c->active++;
-    c->allocs++;
-    if (++s->inuse == c->objs_per_slab) {
+    if (!s->freelist) {
         list_del(&s->list);
         list_add(&s->list, &c->full);
     }
@@ -280,7 +291,7 @@ uint32_t slab_alloc(int id)
 
 /* ---- freeing ------------------------------------------------------------ */
 
-static int refuse(int id, struct kmem_cache *c, uint32_t addr, const char *why)
+static __attribute__((cold)) int refuse(int id, struct kmem_cache *c, uint32_t addr, const char *why)
 {
     if (c)
         c->bad_frees++;
@@ -303,43 +314,56 @@ static void slab_moved(struct kmem_cache *c, struct slab *s)
         slab_release(c, s);
 }
 
+/* Why addr cannot be freed to cache id. */
+static __attribute__((cold, noinline)) int refuse_free(int id, uint32_t addr)
+{
+    struct kmem_cache *c = cache_of(id);
+    uint32_t pfn = addr >> PAGE_SHIFT;
+    if (!c)
+        return refuse(id, c, addr, "no such cache");
+    if (pfn >= mem_map_pages || !(mem_map[pfn].flags & PG_slab))
+        return refuse(id, c, addr, "not slab memory");
+    struct slab *s = mem_map[pfn].slab;
+    if (s->cache != c)
+        return refuse(id, c, addr, "object of another cache");
+    uint32_t off = addr - (uint32_t)s - c->offset;
+    if (off >= c->span || off % c->size)
+        return refuse(id, c, addr, "not the start of an object");
+    return refuse(id, c, addr, "object already free");
+}
+
 int slab_free(int id, uint32_t addr)
 {
-    uint32_t irq = irq_save();
     struct kmem_cache *c = cache_of(id);
-    int err = 0;
-    struct page *pg = mem_map + (addr >> PAGE_SHIFT);
-    if (!c)
-        err = refuse(id, c, addr, "no such cache");
-    else if ((addr >> PAGE_SHIFT) >= mem_map_pages || !(pg->flags & PG_slab))
-        err = refuse(id, c, addr, "not slab memory");
-    if (err) {
-        irq_restore(irq);
-        return err;
-    }
+    uint32_t pfn = addr >> PAGE_SHIFT;
+    if (!c || pfn >= mem_map_pages)
+        return refuse_free(id, addr);
+    struct page *pg = pfn_to_page(pfn);
     struct slab *s = pg->slab;
+    if (!(pg->flags & PG_slab) || s->cache != c)
+        return refuse_free(id, addr);
     uint32_t off = addr - (uint32_t)s - c->offset;
+    if (off >= c->span || off % c->size)
+        return refuse_free(id, addr);
     uint32_t idx = off / c->size;
-    uint32_t bit = 1u << (idx & 31);
-    if (s->cache != c)
-        err = refuse(id, c, addr, "object of another cache");
-    else if (idx >= c->objs_per_slab || idx * c->size != off)
-        err = refuse(id, c, addr, "not the start of an object");
-    else if (!(s->map[idx >> 5] & bit))
-        err = refuse(id, c, addr, "object already free");
-    if (err) {
-        irq_restore(irq);
-        return err;
-    }
-    s->map[idx >> 5] &= ~bit;
-    *(void **)addr = s->freelist;
-    s->freelist = (void *)addr;
+    uint32_t irq = irq_save();
+    /* Clear the object's map bit; if it was clear the object is free already. */
+    __asm__ goto("btrl %1, %0; jnc %l[already_free]" : : "m"(*s->map), "r"(idx) : "memory", "cc"
+                 : already_free);
+    uint32_t *obj = (uint32_t *)addr;
+    int was_full = !s->freelist;
+    obj[0] = (uint32_t)s->freelist;
+    obj[1] = idx;
+    s->freelist = obj;
     c->active--;
     c->frees++;
-    if (s->inuse-- == c->objs_per_slab || s->inuse == 0)
+    if (--s->inuse == 0 || was_full)
         slab_moved(c, s);
     irq_restore(irq);
     return 0;
+already_free:
+    irq_restore(irq);
+    return refuse_free(id, addr);
 }
 
 /* ---- statistics --------------------------------------------------------- */
@@ -369,7 +393,7 @@ int slab_info(int id, struct slab_info *info)
     info->slabs = c->nr_slabs;
     info->active_slabs = c->nr_slabs - list_count(&c->empty);
     info->pages = c->nr_slabs << c->order;
-    info->allocs = c->allocs;
+    info->allocs = c->active + c->frees;
     info->frees = c->frees;
     info->bad_frees = c->bad_frees;
     info->failed_allocs = c->failed_allocs;
@@ -392,7 +416,7 @@ uint32_t slab_stat(int id, unsigned field)
 int slab_next(int after)
 {
     for (int id = after + 1; id <= SLAB_MAX_CACHES; id++)
-        if (id > 0 && caches[id - 1].live)
+        if (id > 0 && cache_table[id - 1])
             return id;
     return 0;
 }
@@ -401,7 +425,7 @@ uint32_t slab_cached_bytes(void)
 {
     uint32_t bytes = 0;
     for (int i = 0; i < SLAB_MAX_CACHES; i++)
-        if (caches[i].live)
+        if (cache_table[i])
             bytes += list_count(&caches[i].empty) * (PAGE_SIZE << caches[i].order);
     return bytes;
 }
@@ -478,6 +502,8 @@ static uint32_t check_slab(struct checker *k, const struct kmem_cache *c, struct
         uint32_t idx = off / c->size;
         if (s->map[idx >> 5] & (1u << (idx & 31)))
             violation(k, "allocated object on the freelist", obj);
+        if (((uint32_t *)obj)[1] != idx)
+            violation(k, "free object does not hold its index (written after free?)", obj);
     }
     if (free_objs < n - s->inuse && s->inuse <= n)
         violation(k, "freelist shorter than the free objects", at);
@@ -512,10 +538,10 @@ unsigned slab_check(slab_report_fn report)
     struct checker k = { report, 0, 0 };
     uint32_t irq = irq_save();
     for (int i = 0; i < SLAB_MAX_CACHES; i++) {
-        if (!caches[i].live)
+        if (!cache_table[i])
             continue;
-        k.cache = &caches[i];
-        check_cache(&k, &caches[i]);
+        k.cache = cache_table[i];
+        check_cache(&k, cache_table[i]);
     }
     irq_restore(irq);
     return k.violations;
