@@ -257,13 +257,20 @@ int buddy_init(uint32_t total_memory)
     uint64_t limit = total_memory & ~(PAGE_SIZE - 1);
     if (limit > physmem_top())
         limit = physmem_top();
+    uint32_t ram_top_pfn = (uint32_t)(limit >> PAGE_SHIFT);
     ranges_from_memory_map(limit);
     range_cut(0, 1);                                            /* page 0: NULL */
     range_cut((uint32_t)__kernel_start >> PAGE_SHIFT,
               ((uint32_t)__kernel_end + PAGE_SIZE - 1) >> PAGE_SHIFT);
     range_cut(HEAP_START >> PAGE_SHIFT, STACK_REGION_END >> PAGE_SHIFT);
 
-    uint32_t top_pfn = (uint32_t)(limit >> PAGE_SHIFT);
+    /* mem_map reaches the last managed frame, rounded up to whole
+     * MAX_ORDER blocks: with 32 MiB the heap ends RAM, and frames that
+     * only the heap can use need no struct page. */
+    uint32_t top_pfn = 0;
+    for (unsigned i = 0; i < nranges; i++)
+        if (ranges[i].end > top_pfn)
+            top_pfn = ranges[i].end;
     uint32_t pages = (top_pfn + MAX_ORDER_PAGES - 1) & ~(MAX_ORDER_PAGES - 1);
     uint32_t map_frames = (pages * sizeof(struct page) + PAGE_SIZE - 1) >> PAGE_SHIFT;
     uint32_t map_pfn = carve_mem_map(map_frames);
@@ -286,7 +293,7 @@ int buddy_init(uint32_t total_memory)
         p->flags = PG_reserved | (zone_of_pfn(pfn) << PG_ZONE_SHIFT);
         p->refcount = 0;
         p->phys = phys;
-        p->virt = (pfn && pfn < top_pfn) ? phys : 0;
+        p->virt = (pfn && pfn < ram_top_pfn) ? phys : 0;
         p->order = 0;
         p->busy = 0;
         p->slab = 0;

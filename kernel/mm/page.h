@@ -3,12 +3,14 @@
  * on blocks of frames (its PageFrameAllocator).
  *
  * The array of struct page (mem_map) is flat: mem_map[pfn] describes the
- * frame at pfn << PAGE_SHIFT, from pfn 0 up to the top of RAM rounded up to
- * a whole MAX_ORDER block. Frames the buddy allocator does not manage (page
- * 0, the BIOS areas, the kernel image, the heap and stack regions, mem_map
- * itself, holes in the memory map) have a struct page too, marked
- * PG_reserved. buddy.c carves mem_map out of RAM at buddy_init; the free
- * lists, zones and gfp flags live in buddy.h.
+ * frame at pfn << PAGE_SHIFT, from pfn 0 up to the last frame the buddy
+ * allocator manages, rounded up to a whole MAX_ORDER block. Frames below
+ * that which it does not manage (page 0, the BIOS areas, the kernel image,
+ * the heap and stack regions, mem_map itself, holes in the memory map) have
+ * a struct page too, marked PG_reserved; frames above it have none (with
+ * 32 MiB of RAM that is the heap's end of memory). buddy.c carves mem_map
+ * out of RAM at buddy_init; the free lists, zones and gfp flags live in
+ * buddy.h.
  */
 #ifndef KOS_PAGE_H
 #define KOS_PAGE_H
