@@ -14,7 +14,8 @@ from pathlib import Path
 import pexpect
 
 PROMPT = "kos> "
-_PROMPT_RE = re.compile(rb"\nkos> ")
+# The prompt starts a line: after a newline, or after `clear` homed the cursor.
+_PROMPT_RE = re.compile(rb"(?:\n|(?<=\x1b\[H))kos> ")
 _KV_RE = re.compile(r"^\s*([A-Za-z_][\w.]*):\s+(\S.*?)\s*$")
 
 
@@ -100,6 +101,18 @@ class Console:
     def kv(self, command: str, timeout: float | None = None) -> dict[str, int | str]:
         """Run a command and parse its "name: value" lines."""
         return parse_kv(self.run(command, timeout))
+
+    def drain(self) -> bytes:
+        """Read whatever output is waiting, without blocking."""
+        got = b""
+        while True:
+            try:
+                chunk = self.child.read_nonblocking(65536, timeout=0)
+            except (pexpect.TIMEOUT, pexpect.EOF):
+                return got
+            if not chunk:
+                return got
+            got += chunk
 
     def wait_exit(self, timeout: float | None = None) -> None:
         """Wait until the machine closes the console."""
