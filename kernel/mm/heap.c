@@ -862,16 +862,10 @@ struct heap *heap_init(void *base, size_t size)
     return h;
 }
 
-void *heap_alloc(struct heap *h, size_t size, size_t align, uintptr_t site)
+/* The block path of heap_alloc: debug blocks, aligned requests, everything
+ * over SMALL_MAX, and small requests when no run can be had. */
+static void *large_alloc(struct heap *h, size_t size, size_t align, uintptr_t site)
 {
-    if (!h->debug && size - 1 < SMALL_MAX && align <= HEAP_ALIGN) {
-        void *p = small_alloc(h, (uint32_t)size);
-        if (!p)
-            h->failed++;
-        return p;
-    }
-    if (size == 0)
-        return NULL;
     if (align < GRAIN)
         align = GRAIN;
     if ((align & (align - 1)) || size > h->size || align > h->size) {
@@ -906,6 +900,18 @@ void *heap_alloc(struct heap *h, size_t size, size_t align, uintptr_t site)
     h->live_blocks++;
     h->allocs++;
     return at(h, off + HDR);
+}
+
+void *heap_alloc(struct heap *h, size_t size, size_t align, uintptr_t site)
+{
+    if (!h->debug && size - 1 < SMALL_MAX && align <= HEAP_ALIGN) {
+        void *p = small_alloc(h, (uint32_t)size);
+        if (p)
+            return p;
+    } else if (size == 0) {
+        return NULL;
+    }
+    return large_alloc(h, size, align, site);
 }
 
 int heap_free(struct heap *h, void *p)
