@@ -139,9 +139,10 @@ def test_out_of_memory_returns_null_after_a_defragment_attempt(console: Console)
 
 
 def test_corrupted_block_header_is_detected(console: Console):
-    a = _addr(console.run("kmalloc 64"), "kmalloc")
-    b = _addr(console.run("kmalloc 64"), "kmalloc")
-    for i in range(1, 9):                           # smash the bytes before b's payload
+    # Blocks above the small-object size carry an 8-byte header before the payload.
+    a = _addr(console.run("kmalloc 4096"), "kmalloc")
+    b = _addr(console.run("kmalloc 4096"), "kmalloc")
+    for i in range(1, 9):                           # smash b's header
         console.run(f"poke {b - i:#x} 0x5A")
     check = console.run("heapcheck")
     assert not check.strip().endswith("heapcheck: 0 violations"), check
