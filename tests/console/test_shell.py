@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from kos.console import Console
 
 SPEC_COMMANDS = ("help", "memstats", "memtest", "clear")
@@ -86,6 +88,7 @@ def test_control_and_8bit_bytes_are_ignored(console: Console):
     assert "commands:" in console.wait_prompt()
 
 
+@pytest.mark.slow
 def test_a_megabyte_of_random_bytes_then_a_command_works(console: Console):
     data = random.Random(1234).randbytes(1 << 20)
     for i in range(0, len(data), 4096):
@@ -99,3 +102,16 @@ def test_a_megabyte_of_random_bytes_then_a_command_works(console: Console):
     stats = console.kv("memstats", timeout=30)
     assert stats["total_heap"] == 31457280
     assert "commands:" in console.run("help", timeout=30)
+
+
+@pytest.mark.slow
+def test_a_megabyte_without_newline_is_one_refused_line(console: Console):
+    for _ in range(256):
+        console.send(b"y" * 4096)
+        console.drain()
+    console.send(b"\r")
+    out = console.expect_text("ignored", timeout=60)
+    assert "shell: line too long" in out
+    assert out.count("y") <= 255 + 10              # the echo stopped when the buffer filled
+    console.wait_prompt()
+    assert "total_heap: 31457280" in console.run("memstats")
