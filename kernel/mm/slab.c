@@ -110,8 +110,8 @@ static uint32_t objects_fitting(uint32_t order, uint32_t size, uint32_t align, u
     return 0;
 }
 
-/* The smallest slab order that wastes at most 1/8 of the slab, or failing
- * that the order wasting the smallest share. Returns -1 if no order holds
+/* The smallest slab order that wastes at most 1/8 of the slab on anything
+ * but objects, or failing that the order wasting the smallest share. Returns -1 if no order holds
  * even one object. */
 static int choose_order(uint32_t size, uint32_t align)
 {
@@ -121,7 +121,7 @@ static int choose_order(uint32_t size, uint32_t align)
         uint32_t off, n = objects_fitting(order, size, align, &off);
         if (!n)
             continue;
-        uint32_t bytes = PAGE_SIZE << order, waste = bytes - off - n * size;
+        uint32_t bytes = PAGE_SIZE << order, waste = bytes - n * size;   /* header, padding, tail */
         if (waste * 8 <= bytes)
             return (int)order;
         if (best < 0 || (uint64_t)waste * best_bytes < (uint64_t)best_waste * bytes) {
