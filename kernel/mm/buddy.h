@@ -55,6 +55,10 @@ struct buddy_stats {
     uint32_t total_memory;        /* the limit buddy_init was given (clamped to RAM) */
 };
 
+/* tools/kos/kernel/mm/mm_wrapper.py reads this structure from guest memory. */
+_Static_assert(sizeof(struct buddy_stats) == (2 * NR_ZONES + NR_ZONES * NR_ORDERS + 7) * 4,
+               "struct buddy_stats is all uint32_t, in the order mm_wrapper.py expects");
+
 /* Build mem_map and the free lists over the usable RAM below total_memory
  * (bytes of physical address space; what lies beyond the top of RAM is
  * ignored), leaving out page 0, the kernel image, the heap and stack

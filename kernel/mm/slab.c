@@ -400,19 +400,6 @@ int slab_info(int id, struct slab_info *info)
     return 0;
 }
 
-uint32_t slab_stat(int id, unsigned field)
-{
-    struct slab_info i;
-    if (slab_info(id, &i))
-        return 0;
-    const uint32_t v[SLAB_NR_STATS] = {
-        i.object_size, i.size, i.align, i.objs_per_slab, i.pages_per_slab, i.active_objs,
-        i.total_objs, i.slabs, i.active_slabs, i.pages, i.allocs, i.frees, i.bad_frees,
-        i.failed_allocs,
-    };
-    return field < SLAB_NR_STATS ? v[field] : 0;
-}
-
 int slab_next(int after)
 {
     for (int id = after + 1; id <= SLAB_MAX_CACHES; id++)

@@ -54,18 +54,12 @@ struct slab_info {
     uint32_t allocs, frees, bad_frees, failed_allocs;
 };
 
+/* tools/kos/kernel/mm/mm_wrapper.py reads this structure from guest memory. */
+_Static_assert(sizeof(struct slab_info) == SLAB_NAME_MAX + 14 * 4,
+               "struct slab_info is the name then uint32_t, in the order mm_wrapper.py expects");
+
 /* Fill *info for cache id; 0, or -EINVAL for an unknown id. */
 int slab_info(int id, struct slab_info *info);
-
-/* One statistic of a cache, for callers that cannot read a structure
- * (direct calls): SLAB_STAT_* below; 0 for an unknown id or field. */
-enum slab_stat {
-    SLAB_STAT_OBJECT_SIZE, SLAB_STAT_SIZE, SLAB_STAT_ALIGN, SLAB_STAT_OBJS_PER_SLAB,
-    SLAB_STAT_PAGES_PER_SLAB, SLAB_STAT_ACTIVE_OBJS, SLAB_STAT_TOTAL_OBJS, SLAB_STAT_SLABS,
-    SLAB_STAT_ACTIVE_SLABS, SLAB_STAT_PAGES, SLAB_STAT_ALLOCS, SLAB_STAT_FREES,
-    SLAB_STAT_BAD_FREES, SLAB_STAT_FAILED_ALLOCS, SLAB_NR_STATS
-};
-uint32_t slab_stat(int id, unsigned field);
 
 /* The id after `after` (0: the first) of a live cache, or 0 when no more. */
 int slab_next(int after);

@@ -5,6 +5,8 @@ buddycheck and slabcheck run after every operation that changes state."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from mm_console import (
     EACCES,
@@ -21,7 +23,6 @@ from mm_console import (
     addr_of,
     buddyinfo,
     checked,
-    checked_kv,
     result,
     zone_of,
 )
@@ -95,7 +96,7 @@ def test_every_order_allocates_aligned_blocks_that_coalesce_back(console: Consol
         assert "zone: Normal" in out
         blocks.append((a, order))
     spans = sorted((a, a + (PAGE << o)) for a, o in blocks)
-    assert all(e <= s for (_, e), (s, _) in zip(spans, spans[1:])), "blocks overlap"
+    assert all(e <= s for (_, e), (s, _) in pairwise(spans)), "blocks overlap"
     used = sum(1 << o for _, o in blocks)
     assert console.kv("meminfo")["free_frames"] == free0 - used
     for a, order in reversed(blocks):

@@ -5,6 +5,7 @@ slabcheck run after every operation that changes state."""
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from mm_console import (
     EACCES,
@@ -43,7 +44,7 @@ def test_objects_come_aligned_from_slab_frames(console: Console):
     assert 56 <= int(info["objs_per_slab"]) < PAGE // 64            # the slab header takes one
     objs = [alloc(console, cid) for _ in range(5)]
     assert len(set(objs)) == 5 and all(a % 8 == 0 for a in objs)
-    assert all(b - a >= 64 for a, b in zip(sorted(objs), sorted(objs)[1:]))
+    assert all(b - a >= 64 for a, b in pairwise(sorted(objs)))
     frame = console.kv(f"page info {objs[0] & ~(PAGE - 1):#x}")
     assert frame["state"] == "slab" and "slab" in str(frame["flag_names"])
     info = console.kv(f"slab info {cid}")
