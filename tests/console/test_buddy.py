@@ -120,6 +120,26 @@ def test_splitting_one_block_leaves_one_free_buddy_per_order(console: Console):
     assert buddyinfo(console)["normal"] == before
 
 
+def test_a_4mib_block_split_down_to_one_frame_merges_back_whole(console: Console):
+    initial = buddyinfo(console)
+    held = []
+    for order in range(MAX_ORDER):                      # leave Normal only 4 MiB blocks
+        for _ in range(initial["normal"][order]):
+            held.append((addr_of(console.run(f"buddy alloc {order} kernel only")), order))
+    drained = buddyinfo(console)["normal"]
+    assert drained[:MAX_ORDER] == [0] * MAX_ORDER and drained[MAX_ORDER] == initial["normal"][MAX_ORDER]
+    a = addr_of(checked(console, "buddy alloc 0"))
+    split = buddyinfo(console)["normal"]
+    assert split == [1] * MAX_ORDER + [drained[MAX_ORDER] - 1]   # one free buddy at every order
+    assert a % (PAGE << MAX_ORDER) == 0
+    assert result(checked(console, f"buddy free {a:#x} 0")) == 0
+    assert buddyinfo(console)["normal"] == drained       # ten merges: whole again
+    for addr, order in held:
+        assert result(console.run(f"buddy free {addr:#x} {order}")) == 0
+    assert buddyinfo(console) == initial
+    assert "buddycheck: 0 violations" in console.run("buddycheck")
+
+
 def test_zone_preference_and_fallback_at_64m(console: Console):
     out = checked(console, "buddy alloc 0")
     assert "zone: Normal" in out
