@@ -23,7 +23,7 @@ from kos.console import Console  # noqa: E402
 from kos.machine import Machine, make_machine, qemu_available  # noqa: E402
 
 # Console tests run on every machine listed here.
-CONSOLE_EMULATORS = ["qemu"]
+CONSOLE_EMULATORS = ["qemu", "unicorn"]
 
 
 def _emulator_params() -> list[object]:
