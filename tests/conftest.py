@@ -17,10 +17,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 
-from kos import build as kbuild  # noqa: E402
-from kos import paths  # noqa: E402
-from kos.console import Console  # noqa: E402
-from kos.machine import Machine, make_machine, qemu_available  # noqa: E402
+from kos import build as kbuild
+from kos import paths
+from kos.console import Console
+from kos.machine import Machine, make_machine, qemu_available
 
 # Console tests run on every machine listed here.
 CONSOLE_EMULATORS = ["qemu", "unicorn"]

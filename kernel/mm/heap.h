@@ -42,6 +42,10 @@ struct heap_stats {
     uint32_t frees;         /* successful frees since init */
     uint32_t failed_allocs; /* allocations that returned NULL */
     uint32_t bad_frees;     /* frees refused with an error */
+    /* Added after the first interface: */
+    size_t extent_bytes;    /* highest offset ever handed out, from the region start */
+    uint32_t debug_errors;  /* poison and red-zone violations detected */
+    uint32_t runs;          /* small-object runs in use */
 };
 
 /* One block as seen by heap_walk. */
@@ -99,5 +103,19 @@ unsigned heap_get_debug(struct heap *h);
 
 /* A short English name for a HEAP_E_* code. */
 const char *heap_strerror(int err);
+
+/* Added after the first interface. */
+
+/* Bytes from the region start up to the highest address ever handed out
+ * (control data included): what the heap has touched. */
+size_t heap_extent(struct heap *h);
+
+/* The last HEAP_E_* error detected (by a free, a realloc, or a poison check
+ * during an allocation), HEAP_OK if none yet. */
+int heap_last_error(struct heap *h);
+
+/* Call fn(what, where, ctx) on every error detected: refused frees, red-zone
+ * overflows, writes to freed memory found on reuse. NULL turns it off. */
+void heap_set_report(struct heap *h, heap_report_fn fn, void *ctx);
 
 #endif

@@ -79,8 +79,9 @@ static int cmd_crash(int argc, char **argv)
         __asm__ volatile("ud2");
     } else if (strcmp(argv[1], "de") == 0) {
         kprintf("crash: dividing by zero\n");
-        volatile uint32_t zero = 0;
-        kprintf("%u\n", 1u / zero);
+        /* In assembly: the compiler folds 1u / x into a comparison. */
+        __asm__ volatile("xorl %%ecx, %%ecx; movl $1, %%eax; xorl %%edx, %%edx; divl %%ecx"
+                         ::: "eax", "ecx", "edx");
     } else if (strcmp(argv[1], "gp") == 0) {
         kprintf("crash: loading a null selector into SS\n");
         __asm__ volatile("movw $0, %%ax; movw %%ax, %%ss" ::: "eax");

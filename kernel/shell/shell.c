@@ -4,7 +4,8 @@
  * echoed and appended while the line has room; once it is full, the rest of
  * the line is swallowed and the line refused when it ends. Backspace/DEL
  * erase a character, Ctrl-U the whole line, Ctrl-C drops it. ANSI escape
- * sequences (arrow keys) and every other control or 8-bit byte are ignored.
+ * sequences (arrow keys) and every other control or 8-bit byte are ignored;
+ * a control byte inside an escape sequence ends it and acts as usual.
  * CR, LF and CR LF each end one line.
  */
 #include <stdint.h>
@@ -106,11 +107,12 @@ static void feed(uint8_t c)
     int was_cr = last_was_cr;
     last_was_cr = (c == '\r');
 
-    if (esc == ESC_SEEN) {                 /* ESC x: CSI if x is '[', else done */
+    if (esc != ESC_NONE && c < 0x20) {
+        esc = ESC_NONE;                    /* a control byte ends a sequence and acts */
+    } else if (esc == ESC_SEEN) {          /* ESC x: CSI if x is '[', else done */
         esc = (c == '[') ? ESC_CSI : ESC_NONE;
         return;
-    }
-    if (esc == ESC_CSI) {                  /* parameters until a final byte */
+    } else if (esc == ESC_CSI) {           /* parameters until a final byte */
         if (c >= 0x40 && c <= 0x7E)
             esc = ESC_NONE;
         return;

@@ -14,7 +14,8 @@ from pathlib import Path
 import pexpect
 
 PROMPT = "kos> "
-_PROMPT_RE = re.compile(rb"\nkos> ")
+# The prompt starts a line: after a newline, or after `clear` homed the cursor.
+_PROMPT_RE = re.compile(rb"(?:\n|(?<=\x1b\[H))kos> ")
 _KV_RE = re.compile(r"^\s*([A-Za-z_][\w.]*):\s+(\S.*?)\s*$")
 
 
@@ -61,26 +62,29 @@ class Console:
             f"--- full log: {self.log_path or '(none)'}"
         )
 
-    def expect(self, pattern: str | bytes | re.Pattern[bytes], timeout: float | None = None) -> bytes:
-        """Wait for pattern (a regex); return everything before it."""
+    def expect(self, pattern: str | bytes | re.Pattern[bytes], timeout: float | None = None,
+               what: str | None = None) -> bytes:
+        """Wait for pattern (a regex); return everything before it. `what`
+        names the pattern in failure messages (default: the regex)."""
         t = self.default_timeout if timeout is None else timeout
         pat = pattern.encode() if isinstance(pattern, str) else pattern
+        name = what if what is not None else _show(pat)
         try:
             self.child.expect(pat, timeout=t)
         except pexpect.TIMEOUT:
-            raise self._fail(_show(pat), t, ended=False) from None
+            raise self._fail(name, t, ended=False) from None
         except pexpect.EOF:
-            raise self._fail(_show(pat), t, ended=True) from None
+            raise self._fail(name, t, ended=True) from None
         before = self.child.before
         return before if isinstance(before, bytes) else b""
 
     def expect_text(self, text: str, timeout: float | None = None) -> str:
         """Wait for a literal text; return the normalised output before it."""
-        return normalise(self.expect(re.compile(re.escape(text.encode())), timeout))
+        return normalise(self.expect(re.compile(re.escape(text.encode())), timeout, what=text))
 
     def wait_prompt(self, timeout: float | None = None) -> str:
         """Wait for the shell prompt; return the output before it."""
-        return normalise(self.expect(_PROMPT_RE, timeout))
+        return normalise(self.expect(_PROMPT_RE, timeout, what=PROMPT))
 
     def send(self, data: str | bytes) -> None:
         self.child.send(data.encode("latin-1") if isinstance(data, str) else data)
@@ -100,6 +104,18 @@ class Console:
     def kv(self, command: str, timeout: float | None = None) -> dict[str, int | str]:
         """Run a command and parse its "name: value" lines."""
         return parse_kv(self.run(command, timeout))
+
+    def drain(self) -> bytes:
+        """Read whatever output is waiting, without blocking."""
+        got = b""
+        while True:
+            try:
+                chunk = self.child.read_nonblocking(65536, timeout=0)
+            except (pexpect.TIMEOUT, pexpect.EOF):
+                return got
+            if not chunk:
+                return got
+            got += chunk
 
     def wait_exit(self, timeout: float | None = None) -> None:
         """Wait until the machine closes the console."""

@@ -1,0 +1,117 @@
+"""The shell: commands, line editing, and surviving any input."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from kos.console import Console
+
+SPEC_COMMANDS = ("help", "memstats", "memtest", "clear")
+
+
+def test_help_lists_every_command(console: Console):
+    out = console.run("help")
+    for name in (*SPEC_COMMANDS, "halt", "kmalloc", "kfree", "stack", "crash"):
+        assert f"\n  {name} " in "\n" + out, name
+
+
+def test_unknown_command_gets_a_hint(console: Console):
+    out = console.run("frobnicate now")
+    assert out.strip() == "frobnicate: unknown command; type 'help' for the list"
+
+
+def test_empty_and_blank_lines_just_prompt_again(console: Console):
+    assert console.run("") == ""
+    assert console.run("    ") == ""
+
+
+def test_clear_sends_ansi_clear_and_home(console: Console):
+    assert console.run("clear") == "\x1b[2J\x1b[H"
+
+
+def test_backspace_and_del_edit_the_line(console: Console):
+    console.send("memstaXX\x08\x7fts\r")
+    out = console.wait_prompt()
+    assert "total_heap: 31457280" in out
+    assert "unknown command" not in out
+
+
+def test_ctrl_u_kills_the_line(console: Console):
+    console.send("garbage words\x15help\r")
+    out = console.wait_prompt()
+    assert "commands:" in out
+    assert "unknown command" not in out
+
+
+def test_ctrl_c_drops_the_line(console: Console):
+    console.send("halt\x03")
+    console.expect_text("^C")
+    console.wait_prompt()
+    assert "unknown command" not in console.run("help")
+
+
+def test_arrow_key_escape_sequences_are_ignored(console: Console):
+    console.send("he\x1b[A\x1b[Dlp\r")
+    assert "commands:" in console.wait_prompt()
+
+
+def test_crlf_ends_one_line_not_two(console: Console):
+    console.send("uptime\r\n")
+    console.wait_prompt()
+    console.send("help\r")
+    out = console.wait_prompt()
+    assert out.startswith("help\n")
+
+
+def test_4096_byte_line_is_refused_and_the_shell_lives(console: Console):
+    console.send("x" * 4096 + "\r")
+    out = console.wait_prompt(timeout=20)
+    assert "shell: line too long (more than 255 characters), ignored" in out
+    assert "x" * 256 not in out                  # the echo stopped at the buffer's end
+    assert "total_heap" in console.run("memstats")
+
+
+def test_longest_line_that_fits_is_accepted(console: Console):
+    out = console.run("help" + " " * 251)        # 255 characters: the limit
+    assert "commands:" in out
+
+
+def test_too_many_arguments_are_refused(console: Console):
+    out = console.run("help " + " ".join("a" * 16))
+    assert "shell: too many arguments" in out
+
+
+def test_control_and_8bit_bytes_are_ignored(console: Console):
+    console.send(bytes([0x01, 0x02, 0x80, 0xFF, 0x9B, 0x07]) + b"help\r")
+    assert "commands:" in console.wait_prompt()
+
+
+@pytest.mark.slow
+def test_a_megabyte_of_random_bytes_then_a_command_works(console: Console):
+    data = random.Random(1234).randbytes(1 << 20)
+    for i in range(0, len(data), 4096):
+        console.send(data[i:i + 4096])
+        console.drain()                            # keep the kernel's output flowing
+    # Drop whatever line is pending, then a marker line proves the kernel
+    # has caught up with everything sent before it.
+    console.send(b"\x03sync-marker\r")
+    console.expect_text("sync-marker: unknown command", timeout=60)
+    console.wait_prompt(timeout=60)
+    stats = console.kv("memstats", timeout=30)
+    assert stats["total_heap"] == 31457280
+    assert "commands:" in console.run("help", timeout=30)
+
+
+@pytest.mark.slow
+def test_a_megabyte_without_newline_is_one_refused_line(console: Console):
+    for _ in range(256):
+        console.send(b"y" * 4096)
+        console.drain()
+    console.send(b"\r")
+    out = console.expect_text("ignored", timeout=60)
+    assert "shell: line too long" in out
+    assert out.count("y") <= 255 + 10              # the echo stopped when the buffer filled
+    console.wait_prompt()
+    assert "total_heap: 31457280" in console.run("memstats")

@@ -1,0 +1,236 @@
+"""Build kernel/mm/heap.c for the host and drive it through ctypes.
+
+Two builds: ``ubsan`` (loaded in-process, UBSan aborts on the first report) and
+``asan`` (AddressSanitizer too; it can only be loaded into a Python started with
+libasan in LD_PRELOAD, see test_heap_asan.py). KOS_HEAP_LIB picks the build.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+HEAP_C = REPO / "kernel" / "mm" / "heap.c"
+HEAP_H = REPO / "kernel" / "mm" / "heap.h"
+BUILD = REPO / "build" / "host"
+
+HEAP_OK = 0
+HEAP_E_INVALID = -1
+HEAP_E_DOUBLE = -2
+HEAP_E_CORRUPT = -3
+HEAP_E_REDZONE = -4
+HEAP_E_POISON = -5
+
+DEBUG_POISON = 0x1
+DEBUG_REDZONE = 0x2
+DEBUG_TRACK = 0x4
+
+SAN_FLAGS = {
+    "ubsan": ["-fsanitize=undefined", "-fno-sanitize-recover=all"],
+    "asan": ["-fsanitize=address,undefined", "-fno-sanitize-recover=all"],
+}
+
+
+def build(kind: str) -> Path:
+    """Compile heap.c into build/host/libheap-<kind>.so unless it is up to date."""
+    out = BUILD / f"libheap-{kind}.so"
+    newest = max(HEAP_C.stat().st_mtime, HEAP_H.stat().st_mtime)
+    if out.exists() and out.stat().st_mtime >= newest:
+        return out
+    BUILD.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(f".{os.getpid()}.tmp")
+    cmd = [
+        "cc", "-shared", "-fPIC", "-O1", "-g", "-fno-omit-frame-pointer",
+        "-Wall", "-Wextra", "-Werror", *SAN_FLAGS[kind], str(HEAP_C), "-o", str(tmp),
+    ]
+    subprocess.run(cmd, check=True)
+    tmp.replace(out)
+    return out
+
+
+def round8(n: int) -> int:
+    return (n + 7) & ~7
+
+
+class Stats(ctypes.Structure):
+    _fields_ = [
+        ("region_size", ctypes.c_size_t),
+        ("used_bytes", ctypes.c_size_t),
+        ("free_bytes", ctypes.c_size_t),
+        ("payload_bytes", ctypes.c_size_t),
+        ("peak_used_bytes", ctypes.c_size_t),
+        ("largest_free", ctypes.c_size_t),
+        ("live_blocks", ctypes.c_size_t),
+        ("free_blocks", ctypes.c_size_t),
+        ("allocs", ctypes.c_uint32),
+        ("frees", ctypes.c_uint32),
+        ("failed_allocs", ctypes.c_uint32),
+        ("bad_frees", ctypes.c_uint32),
+        ("extent_bytes", ctypes.c_size_t),
+        ("debug_errors", ctypes.c_uint32),
+        ("runs", ctypes.c_uint32),
+    ]
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name, _ in self._fields_}
+
+
+class _Block(ctypes.Structure):
+    _fields_ = [
+        ("payload", ctypes.c_void_p),
+        ("size", ctypes.c_size_t),
+        ("used", ctypes.c_int),
+        ("site", ctypes.c_size_t),
+    ]
+
+
+WALK_FN = ctypes.CFUNCTYPE(None, ctypes.POINTER(_Block), ctypes.c_void_p)
+REPORT_FN = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p)
+
+
+@dataclass(frozen=True)
+class Block:
+    payload: int
+    size: int
+    used: bool
+    site: int
+
+
+def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
+    vp, sz, u32, i = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int
+    sigs: dict[str, tuple[object, list[object]]] = {
+        "heap_init": (vp, [vp, sz]),
+        "heap_alloc": (vp, [vp, sz, sz, ctypes.c_size_t]),
+        "heap_free": (i, [vp, vp]),
+        "heap_realloc": (vp, [vp, vp, sz, ctypes.c_size_t, ctypes.POINTER(i)]),
+        "heap_usable_size": (sz, [vp, vp]),
+        "heap_owns": (i, [vp, vp]),
+        "heap_get_stats": (None, [vp, ctypes.POINTER(Stats)]),
+        "heap_walk": (None, [vp, WALK_FN, vp]),
+        "heap_check": (u32, [vp, REPORT_FN, vp]),
+        "heap_defragment": (u32, [vp]),
+        "heap_set_debug": (None, [vp, u32]),
+        "heap_get_debug": (u32, [vp]),
+        "heap_strerror": (ctypes.c_char_p, [i]),
+        "heap_extent": (sz, [vp]),
+        "heap_last_error": (i, [vp]),
+        "heap_set_report": (None, [vp, REPORT_FN, vp]),
+    }
+    for name, (res, args) in sigs.items():
+        fn = getattr(lib, name)
+        fn.restype = res
+        fn.argtypes = args
+    return lib
+
+
+_LIBS: dict[str, ctypes.CDLL] = {}
+
+
+def load(kind: str | None = None) -> ctypes.CDLL:
+    kind = kind or os.environ.get("KOS_HEAP_LIB", "ubsan")
+    if kind not in _LIBS:
+        _LIBS[kind] = _declare(ctypes.CDLL(str(build(kind))))
+    return _LIBS[kind]
+
+
+class Heap:
+    """One heap over a buffer of `size` bytes (plus `skew` bytes before it)."""
+
+    def __init__(self, size: int, skew: int = 0, lib: ctypes.CDLL | None = None) -> None:
+        self.lib = lib or load()
+        self.buf = ctypes.create_string_buffer(size + skew)
+        self.lo = ctypes.addressof(self.buf) + skew
+        self.hi = self.lo + size
+        self.h = self.lib.heap_init(self.lo, size)
+        if not self.h:
+            raise ValueError("heap_init refused the region")
+        self.first = self.extent()  # the control data ends here
+        self.reports: list[tuple[str, int]] = []
+        self._report_cb = REPORT_FN(self._on_report)
+        self.lib.heap_set_report(self.h, self._report_cb, None)
+
+    def _on_report(self, what: bytes, where: int | None, _ctx: int | None) -> None:
+        self.reports.append((what.decode(), where or 0))
+
+    def alloc(self, size: int, align: int = 0, site: int = 0) -> int | None:
+        return self.lib.heap_alloc(self.h, size, align, site)
+
+    def free(self, p: int | None) -> int:
+        return self.lib.heap_free(self.h, p)
+
+    def realloc(self, p: int | None, size: int, site: int = 0) -> tuple[int | None, int]:
+        err = ctypes.c_int(12345)
+        q = self.lib.heap_realloc(self.h, p, size, site, ctypes.byref(err))
+        return q, err.value
+
+    def usable(self, p: int) -> int:
+        return self.lib.heap_usable_size(self.h, p)
+
+    def owns(self, p: int) -> bool:
+        return bool(self.lib.heap_owns(self.h, p))
+
+    def stats(self) -> Stats:
+        st = Stats()
+        self.lib.heap_get_stats(self.h, ctypes.byref(st))
+        return st
+
+    def check(self) -> list[str]:
+        """Violations heap_check reports; asserts the count matches the reports."""
+        found: list[str] = []
+
+        def cb(what: bytes, _where: int | None, _ctx: int | None) -> None:
+            found.append(what.decode())
+
+        n = self.lib.heap_check(self.h, REPORT_FN(cb), None)
+        assert n == len(found)
+        return found
+
+    def walk(self) -> list[Block]:
+        blocks: list[Block] = []
+
+        def cb(b: ctypes._Pointer[_Block], _ctx: int | None) -> None:
+            blk = b.contents
+            blocks.append(Block(blk.payload or 0, blk.size, bool(blk.used), blk.site))
+
+        self.lib.heap_walk(self.h, WALK_FN(cb), None)
+        return blocks
+
+    def defragment(self) -> int:
+        return self.lib.heap_defragment(self.h)
+
+    def set_debug(self, flags: int) -> None:
+        self.lib.heap_set_debug(self.h, flags)
+
+    def extent(self) -> int:
+        return self.lib.heap_extent(self.h)
+
+    def last_error(self) -> int:
+        return self.lib.heap_last_error(self.h)
+
+    def strerror(self, err: int) -> str:
+        return self.lib.heap_strerror(err).decode()
+
+    def write(self, p: int, data: bytes) -> None:
+        assert self.lo <= p and p + len(data) <= self.hi
+        ctypes.memmove(p, data, len(data))
+
+    def read(self, p: int, n: int) -> bytes:
+        assert self.lo <= p and p + n <= self.hi
+        return ctypes.string_at(p, n)
+
+    def snapshot(self) -> bytes:
+        """The whole region, to prove a refused operation changed nothing."""
+        return ctypes.string_at(self.lo, self.hi - self.lo)
+
+
+def pattern(tag: int, n: int) -> bytes:
+    """A block's content: distinct per tag and position, so shifts show up."""
+    seed = (tag * 0x9E3779B1) & 0xFFFFFFFF
+    unit = bytes(((seed >> (8 * (k % 4))) + k) & 0xFF for k in range(251))
+    reps = n // len(unit) + 1
+    return (unit * reps)[:n]
+

@@ -1,0 +1,100 @@
+"""The Python toolchain: emulator choice, missing tools, incremental builds,
+console parsing and its failure messages."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+import pexpect
+import pytest
+
+from kos import build as kbuild
+from kos import machine as kmachine
+from kos.console import Console, ConsoleError, normalise, parse_kv
+from kos.machine import qemu as kqemu
+
+
+def test_qemu_is_preferred_when_installed(monkeypatch):
+    monkeypatch.setattr(kqemu.shutil, "which", lambda name: "/usr/bin/" + name)
+    monkeypatch.setattr(kmachine, "qemu_available", lambda: True)
+    assert kmachine.choose_emulator("")[0] == "qemu"
+
+
+def test_unicorn_is_the_fallback_and_says_why(monkeypatch):
+    monkeypatch.setattr(kmachine, "qemu_available", lambda: False)
+    name, why = kmachine.choose_emulator("")
+    assert name == "unicorn"
+    assert "not installed" in why
+
+
+def test_asking_for_missing_qemu_names_the_package(monkeypatch):
+    monkeypatch.setattr(kmachine, "qemu_available", lambda: False)
+    with pytest.raises(SystemExit, match=r"apt-get install qemu-system-x86"):
+        kmachine.choose_emulator("qemu")
+    with pytest.raises(SystemExit, match="unknown emulator 'bochs'"):
+        kmachine.choose_emulator("bochs")
+
+
+def test_qemu_command_has_debug_exit_and_passes_ctrl_c(tmp_path):
+    cmd = kmachine.qemu_command(tmp_path / "k.elf", memory="128M")
+    assert cmd[0] == "qemu-system-i386"
+    assert "isa-debug-exit,iobase=0xf4,iosize=0x04" in cmd
+    assert "stdio,id=con,signal=off" in cmd
+    assert cmd[cmd.index("-m") + 1] == "128M"
+    assert "mux=on" in " ".join(kmachine.qemu_command(tmp_path / "k.elf", interactive=True))
+
+
+def test_missing_compiler_is_one_line_naming_the_package(monkeypatch):
+    real_which = shutil.which
+    monkeypatch.setattr(kbuild.shutil, "which", lambda n: None if n == "gcc" else real_which(n))
+    with pytest.raises(kbuild.ToolMissing) as e:
+        kbuild.require_tools("gcc", "ld")
+    assert str(e.value) == "gcc not found: install it with `apt-get install gcc`"
+
+
+def test_build_is_incremental_and_follows_headers(kernel):
+    units = [kbuild.unit_for(s) for s in kbuild.sources()]
+    assert not [u for u in units if kbuild.is_stale(u)], "a fresh build left stale objects"
+    header = kbuild.paths.ROOT / "kernel" / "arch" / "pit.h"
+    before = header.stat()
+    try:
+        future = time.time() + 5
+        os.utime(header, (future, future))
+        stale = {u.source.name for u in units if kbuild.is_stale(u)}
+    finally:
+        os.utime(header, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert {"pit.c", "kernel.c", "cmd_system.c"} <= stale
+    assert "string.c" not in stale
+
+
+def test_parse_kv_reads_numbers_and_text():
+    text = "total_heap: 31457280\nname: value with spaces\naddr: 0x00200000\nnot a pair\n"
+    assert parse_kv(text) == {"total_heap": 31457280, "name": "value with spaces", "addr": 0x200000}
+
+
+def test_normalise_drops_carriage_returns():
+    assert normalise(b"a\r\r\nb\r\n") == "a\nb\n"
+
+
+def test_timeout_names_the_pattern_shows_the_tail_and_the_log(tmp_path):
+    log = tmp_path / "serial.log"
+    child = pexpect.spawn("sh", ["-c", "echo booting; echo almost-there; sleep 5"])
+    try:
+        con = Console(child, log)
+        with pytest.raises(ConsoleError) as e:
+            con.expect_text("never-printed", timeout=0.5)
+    finally:
+        child.terminate(force=True)
+    msg = str(e.value)
+    assert "timed out after 0.5s waiting for 'never-printed'" in msg
+    assert "almost-there" in msg
+    assert str(log) in msg
+
+
+def test_machine_end_is_reported_as_such(tmp_path):
+    child = pexpect.spawn("sh", ["-c", "echo bye"])
+    con = Console(child, tmp_path / "x.log")
+    with pytest.raises(ConsoleError, match="the machine ended waiting for"):
+        con.wait_prompt(timeout=5)
