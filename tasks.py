@@ -45,8 +45,12 @@ def run(c: Context, emulator: str = "", memory: str = "64M") -> None:
         print("run: type 'halt' to stop, or Ctrl-A X to leave QEMU")
         c.run(" ".join(cmd), pty=True, warn=True)
     else:
-        c.run(f"{sys.executable} -m kos.machine.unicorn --memory {memory} {elf}", pty=True, warn=True,
-              env={"PYTHONPATH": str(paths.ROOT / "tools")})
+        from kos.machine.unicorn import unicorn_command, unicorn_environment
+
+        cmd = unicorn_command(elf, memory=memory, interactive=True)
+        print("run: " + " ".join(cmd))
+        print("run: type 'halt' to stop, or Ctrl-A X to leave the emulator")
+        c.run(" ".join(cmd), pty=True, warn=True, env=unicorn_environment())
 
 
 @task

@@ -23,7 +23,7 @@ from kos.console import Console
 from kos.machine import Machine, make_machine, qemu_available
 
 # Console tests run on every machine listed here.
-CONSOLE_EMULATORS = ["qemu"]
+CONSOLE_EMULATORS = ["qemu", "unicorn"]
 
 
 def _emulator_params() -> list[object]:

@@ -1,0 +1,171 @@
+"""Start-up check: the pinned unicorn is installed, and what the emulator
+relies on still holds. A tiny protected-mode program with paging runs in a
+scratch engine: three page faults (read and write of a not-present page, a
+write to a read-only page under CR0.WP), port I/O, HLT, #UD, and a code
+hook added after translation. From the faults it finds where unicorn's
+saved context keeps env->error_code and env->old_exception (cpu.Quirks),
+and it proves that resetting old_exception stops the next fault from being
+escalated to #DF. Any surprise fails with a message naming what broke.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kos.machine.unicorn.cpu import Quirks
+
+PINNED_VERSION = "2.1.4"
+INSTALL = f"pip install unicorn=={PINNED_VERSION}"
+
+
+class UnicornUnsupported(RuntimeError):
+    """The installed unicorn is missing, of another version, or no longer
+    behaves as the workarounds expect."""
+
+
+def require_pinned_unicorn() -> None:
+    try:
+        import unicorn
+    except ImportError:
+        raise UnicornUnsupported(f"the embedded emulator needs unicorn: {INSTALL}") from None
+    version = getattr(unicorn, "__version__", "unknown")
+    if version != PINNED_VERSION:
+        raise UnicornUnsupported(
+            f"the embedded emulator is pinned to unicorn {PINNED_VERSION} (its workarounds for "
+            f"unicorn defects are checked against that version), but {version} is installed: {INSTALL}")
+
+
+# The self-test program, at CODE (comments give the assembly).
+CODE = 0x10000
+NOT_PRESENT = 0x5000
+READ_ONLY = 0x6000
+_PROGRAM = bytes.fromhex(
+    "8b1d00500000"   # 10000: mov ebx, [0x5000]    #PF, error code 0
+    "891d00500000"   # 10006: mov [0x5000], ebx    #PF, error code 2
+    "891d00600000"   # 1000c: mov [0x6000], ebx    #PF, error code 3
+    "e440"           # 10012: in al, 0x40
+    "e6f4"           # 10014: out 0xf4, al
+    "f4"             # 10016: hlt
+    "40"             # 10017: inc eax
+    "f4"             # 10018: hlt
+    "0f0b"           # 10019: ud2
+)
+FAULT_LEN = 6
+AFTER_HLT = 0x10017
+UD2 = 0x10019
+EXPECTED_FAULTS = [(CODE, NOT_PRESENT, 0), (CODE + 6, NOT_PRESENT, 2), (CODE + 12, READ_ONLY, 3)]
+IN_VALUE = 0x5A
+
+
+@dataclass
+class _Observed:
+    contexts: list[bytes] = field(default_factory=list)
+    faults: list[tuple[int, int, int]] = field(default_factory=list)   # (intno, eip, cr2)
+    io: list[tuple[str, int, int]] = field(default_factory=list)
+    code_hook: list[int] = field(default_factory=list)
+    old_exception: int | None = None
+
+
+def _int32s(blob: bytes) -> tuple[int, ...]:
+    return struct.unpack_from(f"<{len(blob) // 4}i", blob)
+
+
+def check_unicorn() -> Quirks:
+    """Run the checks; return the cpu.Quirks the workarounds need.
+    Raises UnicornUnsupported naming the first broken assumption."""
+    require_pinned_unicorn()
+    from unicorn import Uc, UcError
+    from unicorn import unicorn_const as uc_const
+    from unicorn import x86_const as x86
+
+    from kos.machine.unicorn.cpu import ContextPatch, Quirks
+
+    def fail(what: str) -> UnicornUnsupported:
+        return UnicornUnsupported(f"unicorn {PINNED_VERSION} self-test: {what}; the embedded "
+                                  f"emulator's workarounds no longer hold for this unicorn build")
+
+    uc = Uc(uc_const.UC_ARCH_X86, uc_const.UC_MODE_32)
+    uc.mem_map(0, 0x400000)
+    uc.mem_write(0x800, struct.pack("<3Q", 0, 0x00CF9A000000FFFF, 0x00CF92000000FFFF))
+    pt = [(i << 12) | 3 for i in range(1024)]
+    pt[NOT_PRESENT >> 12] = 0
+    pt[READ_ONLY >> 12] = READ_ONLY | 1
+    uc.mem_write(0x1000, struct.pack("<1024I", 0x2000 | 3, *([0] * 1023)))
+    uc.mem_write(0x2000, struct.pack("<1024I", *pt))
+    uc.mem_write(CODE, _PROGRAM)
+    uc.reg_write(x86.UC_X86_REG_GDTR, (0, 0x800, 23, 0))
+    uc.reg_write(x86.UC_X86_REG_CR0, uc.reg_read(x86.UC_X86_REG_CR0) | 1)
+    uc.reg_write(x86.UC_X86_REG_CS, 0x08)
+    for reg in (x86.UC_X86_REG_DS, x86.UC_X86_REG_ES, x86.UC_X86_REG_SS):
+        uc.reg_write(reg, 0x10)
+    uc.reg_write(x86.UC_X86_REG_CR3, 0x1000)
+    uc.reg_write(x86.UC_X86_REG_CR0, uc.reg_read(x86.UC_X86_REG_CR0) | 0x80010000)
+    uc.reg_write(x86.UC_X86_REG_ESP, 0x8000)
+    baseline = _int32s(bytes(uc.context_save()))
+    seen = _Observed()
+
+    def on_intr(uc: Uc, intno: int, _: object) -> None:
+        eip = uc.reg_read(x86.UC_X86_REG_EIP)
+        seen.faults.append((intno, eip, uc.reg_read(x86.UC_X86_REG_CR2)))
+        blob = bytes(uc.context_save())
+        seen.contexts.append(blob)
+        if seen.old_exception is None:
+            now = _int32s(blob)
+            hits = [i * 4 for i, (a, b) in enumerate(zip(baseline, now, strict=True)) if a == -1 and b == 14]
+            if len(hits) != 1:
+                uc.emu_stop()
+                return
+            seen.old_exception = hits[0]
+        uc.reg_write(x86.UC_X86_REG_EIP, eip + FAULT_LEN)
+        ContextPatch(uc, Quirks(0, seen.old_exception)).end_of_delivery()
+
+    def on_in(uc: Uc, port: int, size: int, _: object) -> int:
+        seen.io.append(("in", port, size))
+        return IN_VALUE
+
+    def on_out(uc: Uc, port: int, size: int, value: int, _: object) -> None:
+        seen.io.append(("out", port, value))
+
+    def on_code(uc: Uc, addr: int, size: int, _: object) -> None:
+        seen.code_hook.append(addr)
+
+    uc.hook_add(uc_const.UC_HOOK_INTR, on_intr)
+    uc.hook_add(uc_const.UC_HOOK_INSN, on_in, None, 1, 0, x86.UC_X86_INS_IN)
+    uc.hook_add(uc_const.UC_HOOK_INSN, on_out, None, 1, 0, x86.UC_X86_INS_OUT)
+    try:
+        uc.emu_start(CODE, 0x300000)
+    except UcError as e:
+        raise fail(f"the fault program stopped with {e}") from None
+    if seen.old_exception is None:
+        raise fail("cannot find env->old_exception in the saved context")
+    got = [(eip, cr2) for _, eip, cr2 in seen.faults]
+    if [n for n, _, _ in seen.faults] != [14, 14, 14]:
+        raise fail(f"page faults arrived as vectors {[n for n, _, _ in seen.faults]}, not 14, 14, 14 "
+                   "(the old_exception reset does not prevent the escalation to #DF)")
+    if got != [(eip, cr2) for eip, cr2, _ in EXPECTED_FAULTS]:
+        raise fail(f"page faults reported (eip, cr2) {got}")
+    values = [_int32s(c) for c in seen.contexts]
+    want = [e for _, _, e in EXPECTED_FAULTS]
+    err_offsets = [i * 4 for i in range(len(values[0])) if [v[i] for v in values] == want]
+    if len(err_offsets) != 1:
+        raise fail(f"cannot find env->error_code in the saved context ({len(err_offsets)} candidates)")
+    if seen.io != [("in", 0x40, 1), ("out", 0xF4, IN_VALUE)]:
+        raise fail(f"port I/O hooks saw {seen.io}")
+    if uc.reg_read(x86.UC_X86_REG_EIP) != AFTER_HLT:
+        raise fail(f"HLT did not end emu_start after it (eip {uc.reg_read(x86.UC_X86_REG_EIP):#x})")
+
+    uc.hook_add(uc_const.UC_HOOK_CODE, on_code, None, AFTER_HLT, AFTER_HLT)
+    uc.ctl_flush_tb()
+    uc.emu_start(AFTER_HLT, 0x300000)
+    if seen.code_hook != [AFTER_HLT]:
+        raise fail("a code hook added after translation did not fire after ctl_flush_tb()")
+    try:
+        uc.emu_start(UD2, 0x300000)
+        raise fail("ud2 did not stop emulation")
+    except UcError as e:
+        if e.errno != uc_const.UC_ERR_INSN_INVALID or uc.reg_read(x86.UC_X86_REG_EIP) != UD2:
+            raise fail(f"ud2 ended with {e} at {uc.reg_read(x86.UC_X86_REG_EIP):#x}") from None
+    return Quirks(error_code=err_offsets[0], old_exception=seen.old_exception)
