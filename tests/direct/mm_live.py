@@ -1,27 +1,21 @@
 """A live kernel for direct-call tests of the memory API: booted once per
-test module under the in-process unicorn emulator (kos.kernel.boot_kernel).
-Skips when this tree has no unicorn direct-call machine yet."""
+test module under the in-process unicorn emulator (kos.kernel.boot_kernel)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-
-import kos.kernel
-from kos.kernel import Kernel
+from kos.kernel import boot_kernel
+from kos.machine.unicorn import UnicornKernel
 
 
-def boot_live(elf: Path, memory: str = "64M") -> Kernel:
+@contextmanager
+def live_kernel(elf: Path, memory: str = "64M") -> Iterator[UnicornKernel]:
+    k = boot_kernel(memory, elf)
+    assert isinstance(k, UnicornKernel)
     try:
-        return kos.kernel.boot_kernel(memory, elf)
-    except ImportError as e:
-        pytest.skip(f"direct calls need the unicorn machine (kos.machine.unicorn): {e}")
-
-
-def stop_live(live: Kernel) -> None:
-    for name in ("stop", "close"):
-        fn = getattr(live, name, None)
-        if callable(fn):
-            fn()
-            return
+        yield k
+    finally:
+        k.close()

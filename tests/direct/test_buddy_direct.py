@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mm_live import boot_live, stop_live
+from mm_live import live_kernel
 
 from kos.kernel import Kernel
 from kos.kernel.mm import mm_wrapper as mm
@@ -35,9 +35,8 @@ pytestmark = pytest.mark.unicorn
 
 @pytest.fixture(scope="module")
 def live(kernel: Path) -> Iterator[Kernel]:
-    k = boot_live(kernel)
-    yield k
-    stop_live(k)
+    with live_kernel(kernel) as k:
+        yield k
 
 
 def zones_of(stats: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mm_live import boot_live, stop_live
+from mm_live import live_kernel
 
 import kos.kernel
 from kos.exceptions import AllocationError, KOSError, MappingError, MemoryError, ProtectionError
@@ -22,9 +22,8 @@ pytestmark = pytest.mark.unicorn
 
 @pytest.fixture(scope="module")
 def live(kernel: Path) -> Iterator[Kernel]:
-    k = boot_live(kernel)
-    yield k
-    stop_live(k)
+    with live_kernel(kernel) as k:
+        yield k
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from kos.kernel import Kernel, resolve, s32, u32, with_bytes
 from kos.memory.constants import GFP_KERNEL, GFP_THISZONE, MAX_ORDER, ZONE_NORMAL
@@ -46,35 +45,19 @@ class Row:
 
 
 class InstructionCounter:
-    """Counts the guest instructions of direct calls. Needs the unicorn
-    engine of the kernel (its `uc` attribute): a code hook counts every
-    instruction while it is installed."""
+    """Direct calls that also count their guest instructions: the unicorn
+    kernel's call_counted (a code hook while the call runs)."""
 
     def __init__(self, kernel: Kernel) -> None:
-        uc = getattr(kernel, "uc", None)
-        if uc is None:
-            raise TypeError("counting instructions needs a unicorn kernel (with a .uc engine)")
-        from unicorn import UC_HOOK_CODE
-
+        counted = getattr(kernel, "call_counted", None)
+        if counted is None:
+            raise TypeError("counting instructions needs a unicorn kernel (call_counted)")
         self.kernel = kernel
-        self.uc = uc
-        self.n = 0
-
-        def tick(_uc: Any, _addr: int, _size: int, _data: Any) -> None:
-            self.n += 1
-
-        self.hook = uc.hook_add(UC_HOOK_CODE, tick)
-        uc.ctl_flush_tb()          # a hook only reaches code translated after it was added
+        self._counted: Callable[..., tuple[int, int]] = counted
 
     def call(self, symbol: str, *args: int) -> tuple[int, int]:
         """(EAX, instructions) of one call."""
-        self.n = 0
-        result = self.kernel.call(symbol, *args)
-        return result, self.n
-
-    def close(self) -> None:
-        self.uc.hook_del(self.hook)
-        self.uc.ctl_flush_tb()
+        return self._counted(symbol, *args)
 
 
 def _buddy(counter: InstructionCounter) -> list[Row]:
@@ -146,10 +129,7 @@ def measure(kernel: Kernel | None = None,
     module's default kernel, booted under unicorn). The kernel's allocators
     are left as they were found."""
     counter = InstructionCounter(resolve(kernel))
-    try:
-        return [row for part in parts for row in part(counter)]
-    finally:
-        counter.close()
+    return [row for part in parts for row in part(counter)]
 
 
 def report(rows: list[Row]) -> str:

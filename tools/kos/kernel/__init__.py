@@ -45,10 +45,11 @@ _lock = threading.Lock()
 
 
 def boot_kernel(memory: str = "64M", elf: Path | None = None) -> Kernel:
-    """Boot KOS in this process under unicorn, ready for direct calls."""
-    from kos.machine.unicorn import boot_for_calls  # the unicorn machine's direct-call entry
+    """Boot KOS in this process under unicorn to its shell prompt, ready for
+    direct calls (a kos.machine.unicorn.UnicornKernel)."""
+    from kos.machine.unicorn.kernel import UnicornKernel
 
-    return boot_for_calls(elf or paths.KERNEL_ELF, memory)
+    return UnicornKernel(elf or paths.KERNEL_ELF, memory).boot()
 
 
 def default_kernel() -> Kernel:
