@@ -4,6 +4,7 @@ PageFrameAllocator (kos.memory.page), the buddy and slab functions
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -199,3 +200,23 @@ def test_default_kernel_is_used_without_kernel_argument(live: Kernel):
         assert mm.buddy_check() == 0
         addr = mm.buddy_alloc(0)
         assert mm.buddy_free(addr, 0) == 0
+
+
+def test_threads_take_turns_on_one_kernel(live: Kernel):
+    errors: list[BaseException] = []
+
+    def churn(order: int) -> None:
+        try:
+            for _ in range(200):
+                a = mm.buddy_alloc(order, kernel=live)
+                assert a and mm.buddy_free(a, order, kernel=live) == 0
+        except BaseException as e:  # reported by the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=churn, args=(k,)) for k in (0, 3, 7)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert mm.buddy_check(kernel=live) == 0

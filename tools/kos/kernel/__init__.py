@@ -23,8 +23,8 @@ from typing import Protocol, runtime_checkable
 from kos import paths
 
 __all__ = [
-    "Kernel", "boot_kernel", "default_kernel", "fits_u32", "resolve", "s32", "set_default_kernel", "u32",
-    "use_kernel", "with_bytes",
+    "Kernel", "boot_kernel", "call", "default_kernel", "fits_u32", "read", "resolve", "s32",
+    "set_default_kernel", "u32", "use_kernel", "with_bytes", "write",
 ]
 
 
@@ -42,6 +42,25 @@ class Kernel(Protocol):
 
 _default: Kernel | None = None
 _lock = threading.Lock()
+# One guest CPU: calls from several Python threads take turns (the API is
+# thread-safe as the specification asks; each kernel call is atomic).
+_call_lock = threading.RLock()
+
+
+def call(kernel: Kernel, symbol: str, *args: int) -> int:
+    """kernel.call, one thread at a time."""
+    with _call_lock:
+        return kernel.call(symbol, *args)
+
+
+def read(kernel: Kernel, addr: int, size: int) -> bytes:
+    with _call_lock:
+        return kernel.read(addr, size)
+
+
+def write(kernel: Kernel, addr: int, data: bytes) -> None:
+    with _call_lock:
+        kernel.write(addr, data)
 
 
 def boot_kernel(memory: str = "64M", elf: Path | None = None) -> Kernel:
@@ -103,13 +122,13 @@ def fits_u32(*values: int) -> bool:
 def with_bytes(kernel: Kernel, data: bytes) -> Iterator[int]:
     """data copied into a kmalloc'd buffer of the kernel for the duration of a
     with block; yields its address."""
-    addr = u32(kernel.call("kmalloc", max(len(data), 1)))
+    addr = u32(call(kernel, "kmalloc", max(len(data), 1)))
     if not addr:
         from kos.exceptions import AllocationError
 
         raise AllocationError(f"kmalloc({len(data)}) failed: no room for a call argument")
     try:
-        kernel.write(addr, data)
+        write(kernel, addr, data)
         yield addr
     finally:
-        kernel.call("kfree", addr)
+        call(kernel, "kfree", addr)

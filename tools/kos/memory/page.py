@@ -12,7 +12,7 @@ Every class takes kernel=; the default is kos.kernel.default_kernel().
 from __future__ import annotations
 
 from kos.exceptions import AllocationError, MappingError, MemoryError
-from kos.kernel import Kernel, fits_u32, resolve, s32, u32
+from kos.kernel import Kernel, call, fits_u32, resolve, s32, u32
 from kos.memory.constants import (
     EINVAL,
     ENOMEM,
@@ -47,7 +47,7 @@ class PageFrame:
         """The frame holding physical_addr. Raises MemoryError (ENXIO) if the
         kernel has no page frame there."""
         self._kernel = resolve(kernel)
-        ptr = u32(self._kernel.call("page_lookup", physical_addr)) if fits_u32(physical_addr) else 0
+        ptr = u32(call(self._kernel, "page_lookup", physical_addr)) if fits_u32(physical_addr) else 0
         if not ptr or physical_addr < 0:
             raise MemoryError(f"no page frame at {physical_addr:#x}", ENXIO)
         self._page = ptr
@@ -70,19 +70,19 @@ class PageFrame:
 
     @property
     def physical_addr(self) -> int:
-        return u32(self._kernel.call("page_phys", self._page))
+        return u32(call(self._kernel, "page_phys", self._page))
 
     @property
     def virtual_addr(self) -> int:
-        return u32(self._kernel.call("page_virt", self._page))
+        return u32(call(self._kernel, "page_virt", self._page))
 
     @property
     def ref_count(self) -> int:
-        return s32(self._kernel.call("page_ref_count", self._page))
+        return s32(call(self._kernel, "page_ref_count", self._page))
 
     @property
     def flags(self) -> int:
-        return u32(self._kernel.call("page_flags", self._page))
+        return u32(call(self._kernel, "page_flags", self._page))
 
     @property
     def zone(self) -> int:
@@ -90,7 +90,7 @@ class PageFrame:
         return self.flags >> PG_ZONE_SHIFT
 
     def _op(self, fn: str, *args: int, cls: type[MemoryError] = MemoryError) -> None:
-        _raise_on(s32(self._kernel.call(fn, self._page, *args)), f"{fn}({self.physical_addr:#x})", cls)
+        _raise_on(s32(call(self._kernel, fn, self._page, *args)), f"{fn}({self.physical_addr:#x})", cls)
 
     def get(self) -> None:
         """Increment reference count."""
@@ -158,13 +158,13 @@ class PageFrameAllocator:
         an order outside 0..MAX_ORDER or when no block is free."""
         if not isinstance(order, int) or not 0 <= order <= MAX_ORDER:
             raise AllocationError(f"order {order!r} is not in 0..{MAX_ORDER}", EINVAL)
-        head = u32(self._kernel.call("alloc_pages", order))
+        head = u32(call(self._kernel, "alloc_pages", order))
         if not head:
             raise AllocationError(f"no free block of order {order}", ENOMEM)
-        phys = u32(self._kernel.call("page_phys", head))
+        phys = u32(call(self._kernel, "page_phys", head))
         pages = [PageFrame._of(self._kernel, head)]
         for i in range(1, 1 << order):
-            tail = u32(self._kernel.call("page_lookup", phys + i * PAGE_SIZE))
+            tail = u32(call(self._kernel, "page_lookup", phys + i * PAGE_SIZE))
             pages.append(PageFrame._of(self._kernel, tail))
         return pages
 
@@ -188,8 +188,8 @@ class PageFrameAllocator:
         if n > 1 and any(p.physical_addr != base + i * PAGE_SIZE for i, p in enumerate(pages)):
             raise MemoryError("frames are not one contiguous block, lowest first", EINVAL)
         order = n.bit_length() - 1
-        _raise_on(s32(self._kernel.call("free_pages", head._page, order)), f"free_pages({base:#x}, {order})")
+        _raise_on(s32(call(self._kernel, "free_pages", head._page, order)), f"free_pages({base:#x}, {order})")
 
     def get_free_pages(self) -> int:
         """Number of free pages available."""
-        return u32(self._kernel.call("get_free_pages"))
+        return u32(call(self._kernel, "get_free_pages"))

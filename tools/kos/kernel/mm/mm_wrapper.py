@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from kos.kernel import Kernel, fits_u32, resolve, s32, u32, with_bytes
+from kos.kernel import Kernel, call, fits_u32, read, resolve, s32, u32, with_bytes
 from kos.memory.constants import EINVAL, MAX_ORDER, SLAB_NAME_MAX, ZONE_NAMES
 
 __all__ = [
@@ -39,7 +39,7 @@ def buddy_init(total_memory: int, *, kernel: Kernel | None = None) -> int:
     (blocks are allocated: the kernel keeps its allocator as it was)."""
     if not fits_u32(total_memory) or total_memory < 0:
         return EINVAL
-    return s32(resolve(kernel).call("buddy_init", total_memory))
+    return s32(call(resolve(kernel), "buddy_init", total_memory))
 
 
 def buddy_alloc(order: int, *, kernel: Kernel | None = None) -> int:
@@ -47,14 +47,14 @@ def buddy_alloc(order: int, *, kernel: Kernel | None = None) -> int:
     address, aligned to the block size, or 0."""
     if not fits_u32(order) or order < 0:
         return 0
-    return u32(resolve(kernel).call("buddy_alloc", order))
+    return u32(call(resolve(kernel), "buddy_alloc", order))
 
 
 def buddy_alloc_zone(order: int, gfp: int, *, kernel: Kernel | None = None) -> int:
     """buddy_alloc with gfp flags (GFP_* in kos.memory.constants)."""
     if not fits_u32(order, gfp) or order < 0 or gfp < 0:
         return 0
-    return u32(resolve(kernel).call("buddy_alloc_zone", order, gfp))
+    return u32(call(resolve(kernel), "buddy_alloc_zone", order, gfp))
 
 
 def buddy_free(addr: int, order: int, *, kernel: Kernel | None = None) -> int:
@@ -62,7 +62,7 @@ def buddy_free(addr: int, order: int, *, kernel: Kernel | None = None) -> int:
     not such a block) or EBUSY (a frame is referenced or locked)."""
     if not fits_u32(addr, order) or addr < 0 or order < 0:
         return EINVAL
-    return s32(resolve(kernel).call("buddy_free", addr, order))
+    return s32(call(resolve(kernel), "buddy_free", addr, order))
 
 
 def buddy_stats(*, kernel: Kernel | None = None) -> dict[str, Any]:
@@ -75,8 +75,8 @@ def buddy_stats(*, kernel: Kernel | None = None) -> dict[str, Any]:
     """
     k = resolve(kernel)
     with with_bytes(k, bytes(_BUDDY_STATS.size)) as buf:
-        k.call("buddy_stats", buf)
-        v = _BUDDY_STATS.unpack(k.read(buf, _BUDDY_STATS.size))
+        call(k, "buddy_stats", buf)
+        v = _BUDDY_STATS.unpack(read(k, buf, _BUDDY_STATS.size))
     managed, free = v[0:NR_ZONES], v[NR_ZONES:2 * NR_ZONES]
     blocks = v[2 * NR_ZONES:2 * NR_ZONES + NR_ZONES * NR_ORDERS]
     allocs, frees, failed, bad, mem_map, mem_map_bytes, total = v[-7:]
@@ -106,7 +106,7 @@ def buddy_stats(*, kernel: Kernel | None = None) -> dict[str, Any]:
 
 def buddy_check(*, kernel: Kernel | None = None) -> int:
     """Violations of the buddy allocator's invariants (0 when all is well)."""
-    return u32(resolve(kernel).call("buddy_check", 0))
+    return u32(call(resolve(kernel), "buddy_check", 0))
 
 
 def slab_create(name: str, object_size: int, alignment: int, *, kernel: Kernel | None = None) -> int:
@@ -119,28 +119,28 @@ def slab_create(name: str, object_size: int, alignment: int, *, kernel: Kernel |
         return EINVAL
     k = resolve(kernel)
     with with_bytes(k, data + b"\0") as ptr:
-        return s32(k.call("slab_create", ptr, object_size, alignment))
+        return s32(call(k, "slab_create", ptr, object_size, alignment))
 
 
 def slab_alloc(cache_id: int, *, kernel: Kernel | None = None) -> int:
     """An object from the cache: its address, or 0."""
     if not fits_u32(cache_id):
         return 0
-    return u32(resolve(kernel).call("slab_alloc", cache_id))
+    return u32(call(resolve(kernel), "slab_alloc", cache_id))
 
 
 def slab_free(cache_id: int, addr: int, *, kernel: Kernel | None = None) -> int:
     """Give an object back: 0, or EINVAL (not an object of this cache, or already free)."""
     if not fits_u32(cache_id, addr) or addr < 0:
         return EINVAL
-    return s32(resolve(kernel).call("slab_free", cache_id, addr))
+    return s32(call(resolve(kernel), "slab_free", cache_id, addr))
 
 
 def slab_destroy(cache_id: int, *, kernel: Kernel | None = None) -> int:
     """Destroy the cache: 0, EINVAL (no such cache) or EBUSY (objects still allocated)."""
     if not fits_u32(cache_id):
         return EINVAL
-    return s32(resolve(kernel).call("slab_destroy", cache_id))
+    return s32(call(resolve(kernel), "slab_destroy", cache_id))
 
 
 def slab_info(cache_id: int, *, kernel: Kernel | None = None) -> dict[str, Any] | None:
@@ -151,9 +151,9 @@ def slab_info(cache_id: int, *, kernel: Kernel | None = None) -> dict[str, Any] 
         return None
     k = resolve(kernel)
     with with_bytes(k, bytes(_SLAB_INFO.size)) as buf:
-        if s32(k.call("slab_info", cache_id, buf)) != 0:
+        if s32(call(k, "slab_info", cache_id, buf)) != 0:
             return None
-        name, *values = _SLAB_INFO.unpack(k.read(buf, _SLAB_INFO.size))
+        name, *values = _SLAB_INFO.unpack(read(k, buf, _SLAB_INFO.size))
     info: dict[str, Any] = {"name": name.split(b"\0", 1)[0].decode("utf-8", errors="replace")}
     info.update(zip(_SLAB_INFO_FIELDS, values, strict=True))
     return info
@@ -161,4 +161,4 @@ def slab_info(cache_id: int, *, kernel: Kernel | None = None) -> dict[str, Any] 
 
 def slab_check(*, kernel: Kernel | None = None) -> int:
     """Violations of the slab caches' invariants (0 when all is well)."""
-    return u32(resolve(kernel).call("slab_check", 0))
+    return u32(call(resolve(kernel), "slab_check", 0))
