@@ -273,13 +273,11 @@ int buddy_init(uint32_t total_memory)
             top_pfn = ranges[i].end;
     uint32_t pages = (top_pfn + MAX_ORDER_PAGES - 1) & ~(MAX_ORDER_PAGES - 1);
     uint32_t map_frames = (pages * sizeof(struct page) + PAGE_SIZE - 1) >> PAGE_SHIFT;
-    uint32_t map_pfn = carve_mem_map(map_frames);
+    uint32_t map_pfn = nranges ? carve_mem_map(map_frames) : 0;
     if (!map_pfn) {
+        /* Nothing has changed yet: an allocator built before stays. */
         kprintf("buddy_init: no stretch of RAM below 896 MiB holds %u KiB of struct page\n",
                 map_frames * (PAGE_SIZE / 1024));
-        mem_map = 0;
-        mem_map_pages = 0;
-        bs.ready = 0;
         return -ENOMEM;
     }
     range_cut(map_pfn, map_pfn + map_frames);

@@ -63,8 +63,9 @@ _Static_assert(sizeof(struct buddy_stats) == (2 * NR_ZONES + NR_ZONES * NR_ORDER
  * (bytes of physical address space; what lies beyond the top of RAM is
  * ignored), leaving out page 0, the kernel image, the heap and stack
  * regions and mem_map itself. Returns 0, -EINVAL if total_memory is below
- * one page, -ENOMEM if no stretch of RAM can hold mem_map, -EBUSY if called
- * again while blocks are allocated (with none allocated it starts afresh). */
+ * one page, -ENOMEM if there is no usable RAM below it or no stretch that can
+ * hold mem_map, -EBUSY if called again while blocks are allocated (with
+ * none allocated it starts afresh). A refused call changes nothing. */
 int buddy_init(uint32_t total_memory);
 
 /* Allocate 2^order contiguous frames with GFP_KERNEL. Returns the physical

@@ -20,6 +20,7 @@ from kos.kernel.mm import mm_wrapper as mm
 from kos.memory.constants import (
     EBUSY,
     EINVAL,
+    ENOMEM,
     GFP_DMA,
     GFP_HIGHMEM,
     GFP_KERNEL,
@@ -139,6 +140,8 @@ def test_buddy_init_rebuilds_only_when_nothing_is_allocated(live: Kernel):
     assert mm.buddy_init(total, kernel=live) == EBUSY
     assert mm.buddy_free(a, 0, kernel=live) == 0
     assert mm.buddy_init(0, kernel=live) == EINVAL
+    assert mm.buddy_init(8192, kernel=live) == ENOMEM              # page 1 alone cannot hold mem_map
+    assert zones_of(mm.buddy_stats(kernel=live)) == zones_of(initial)  # and nothing changed
     assert mm.buddy_init(8 << 20, kernel=live) == 0                 # only the low 8 MiB
     small = mm.buddy_stats(kernel=live)
     assert small["zones"]["Normal"]["managed_pages"] == 0
