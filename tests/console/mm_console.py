@@ -118,10 +118,3 @@ class BootLayout:
     def total_usable(self) -> int:
         return sum(b - a for a, b in self.available)
 
-
-def no_send_delay(console: Console) -> Console:
-    """pexpect waits 50 ms before every send (for terminals that echo
-    passwords); the kernel's UART needs no such pause, and these tests type
-    hundreds of commands."""
-    console.child.delaybeforesend = None
-    return console

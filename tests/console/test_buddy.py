@@ -23,19 +23,11 @@ from mm_console import (
     addr_of,
     buddyinfo,
     checked,
-    no_send_delay,
     result,
     zone_of,
 )
 
 from kos.console import Console
-from kos.machine import Machine
-
-
-@pytest.fixture
-def console(machine: Machine) -> Console:
-    assert machine.console is not None
-    return no_send_delay(machine.console)
 
 # RAM size -> the zones that must have frames.
 POPULATED = {
@@ -83,7 +75,7 @@ def test_zones_and_totals_match_the_boot_memory_map(machine_factory, memory):
 
 
 def test_32m_machine_has_only_low_frames_and_still_allocates(machine_factory):
-    console = no_send_delay(machine_factory(memory="32M").start())
+    console = machine_factory(memory="32M").start()
     a = addr_of(checked(console, "buddy alloc 0"))
     assert zone_of(a) == "dma" and a < 0x200000             # fell back: no Normal zone
     assert addr_of(console.run("buddy alloc 0 kernel only")) == 0
@@ -161,7 +153,7 @@ def test_zone_preference_and_fallback_at_64m(console: Console):
 
 
 def test_highmem_zone_is_used_when_asked_at_1g(machine_factory):
-    console = no_send_delay(machine_factory(memory="1G").start())
+    console = machine_factory(memory="1G").start()
     a = addr_of(checked(console, "buddy alloc 3 highmem"))
     assert a >= 896 << 20 and zone_of(a) == "highmem"
     b = addr_of(checked(console, "buddy alloc 3"))            # GFP_KERNEL never gets HighMem

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from itertools import pairwise
 
-import pytest
 from mm_console import (
     EACCES,
     EBUSY,
@@ -17,20 +16,12 @@ from mm_console import (
     addr_of,
     checked,
     checked_kv,
-    no_send_delay,
     result,
 )
 
 from kos.console import Console
-from kos.machine import Machine
 
 SLAB_MAX_CACHES = 64
-
-
-@pytest.fixture
-def console(machine: Machine) -> Console:
-    assert machine.console is not None
-    return no_send_delay(machine.console)
 
 
 def create(console: Console, args: str) -> int:
