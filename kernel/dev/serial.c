@@ -4,6 +4,11 @@
  * interrupts do, and from exception handlers). Receive is interrupt driven:
  * the IRQ 4 handler drains the FIFO into a ring buffer the shell reads, so
  * the idle loop can halt instead of polling.
+ *
+ * Flow control: when the ring is nearly full the handler turns the receive
+ * interrupt off, so further bytes wait in the UART's FIFO and the sender is
+ * held up (an emulator stops reading its input); the reader turns it back
+ * on once the ring is half empty. Input is delayed, never lost.
  */
 #include <stdint.h>
 #include "serial.h"
@@ -33,6 +38,10 @@ static int present;
 static uint8_t rx_ring[SERIAL_RX_RING];
 static volatile uint32_t rx_head, rx_tail;   /* head: written by IRQ; tail: by the reader */
 static volatile uint32_t rx_dropped;
+static volatile int rx_throttled;          /* receive interrupt off: ring nearly full */
+
+#define RX_HIGH_WATER (SERIAL_RX_RING - 16)   /* room for one more FIFO load */
+#define RX_LOW_WATER  (SERIAL_RX_RING / 2)
 
 _Static_assert((SERIAL_RX_RING & (SERIAL_RX_RING - 1)) == 0, "ring size must be a power of two");
 
@@ -70,6 +79,11 @@ static void serial_irq(struct regs *r)
         }
         rx_ring[head & (SERIAL_RX_RING - 1)] = b;
         rx_head = head + 1;
+        if (head + 1 - rx_tail >= RX_HIGH_WATER) {
+            outb(COM1 + REG_IER, 0);
+            rx_throttled = 1;
+            return;
+        }
     }
 }
 
@@ -106,6 +120,11 @@ int serial_getc(void)
         return -1;
     int b = rx_ring[tail & (SERIAL_RX_RING - 1)];
     rx_tail = tail + 1;
+    /* No receive interrupt can run while throttled, so this cannot race. */
+    if (rx_throttled && rx_head - rx_tail <= RX_LOW_WATER) {
+        rx_throttled = 0;
+        outb(COM1 + REG_IER, IER_RX_AVAILABLE);
+    }
     return b;
 }
 

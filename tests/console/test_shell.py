@@ -90,10 +90,7 @@ def test_control_and_8bit_bytes_are_ignored(console: Console):
 
 @pytest.mark.slow
 def test_a_megabyte_of_random_bytes_then_a_command_works(console: Console):
-    data = random.Random(1234).randbytes(1 << 20)
-    for i in range(0, len(data), 4096):
-        console.send(data[i:i + 4096])
-        console.drain()                            # keep the kernel's output flowing
+    console.send_flowing(random.Random(1234).randbytes(1 << 20))
     # Drop whatever line is pending, then a marker line proves the kernel
     # has caught up with everything sent before it.
     console.send(b"\x03sync-marker\r")
@@ -106,9 +103,7 @@ def test_a_megabyte_of_random_bytes_then_a_command_works(console: Console):
 
 @pytest.mark.slow
 def test_a_megabyte_without_newline_is_one_refused_line(console: Console):
-    for _ in range(256):
-        console.send(b"y" * 4096)
-        console.drain()
+    console.send_flowing(b"y" * (1 << 20))
     console.send(b"\r")
     out = console.expect_text("ignored", timeout=60)
     assert "shell: line too long" in out

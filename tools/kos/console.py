@@ -8,7 +8,10 @@ tail of the output and where the full log is.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
+import select
 from pathlib import Path
 
 import pexpect
@@ -104,6 +107,32 @@ class Console:
     def kv(self, command: str, timeout: float | None = None) -> dict[str, int | str]:
         """Run a command and parse its "name: value" lines."""
         return parse_kv(self.run(command, timeout))
+
+    def send_flowing(self, data: bytes, chunk: int = 1024, stall: float = 30.0) -> None:
+        """Send a large input while reading the output it causes.
+
+        A plain blocking send can deadlock: once the pty's input buffer is
+        full we wait for the emulator, while the emulator waits for us to read
+        its output. Here we write only when the pty has room and drain output
+        whenever there is some."""
+        fd = self.child.child_fd
+        view = memoryview(data)
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+        fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+        try:
+            while view:
+                readable, writable, _ = select.select([fd], [fd], [], stall)
+                if not readable and not writable:
+                    raise self._fail(f"room to send {len(view)} more bytes", stall, ended=False)
+                if readable:
+                    self.drain()
+                if writable:
+                    try:
+                        view = view[os.write(fd, view[:chunk]):]
+                    except BlockingIOError:
+                        pass
+        finally:
+            fcntl.fcntl(fd, fcntl.F_SETFL, flags)
 
     def drain(self) -> bytes:
         """Read whatever output is waiting, without blocking."""
