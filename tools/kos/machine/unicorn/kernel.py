@@ -16,6 +16,8 @@ Guest memory the emulator owns (reserved in the memory map it passes):
                 the `until` address of every emu_start: mapped in the
                 kernel's page tables, since an unmapped `until` makes
                 unicorn 2.1.x clobber CR2
+    0x000f0100  SCRATCH: SCRATCH_SIZE bytes for callers' buffers (out
+                parameters such as a memory_stats_t)
     0x000fff00  top of the scratch stack of direct calls (grows down)
 """
 
@@ -27,9 +29,11 @@ import mmap
 import struct
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from unicorn import Uc, UcError
+from unicorn.unicorn import UcContext
 from unicorn import unicorn_const as uc_const
 from unicorn import x86_const as x86
 
@@ -49,6 +53,8 @@ from kos.machine.unicorn.selfcheck import check_unicorn
 from kos.machine.unicorn.watchdog import Watchdog
 
 SENTINEL = 0xF0000
+SCRATCH = 0xF0100
+SCRATCH_SIZE = 0xF00
 CALL_STACK_TOP = 0xFFF00
 MAX_CALL_ARGS = 16
 CALL_SP = CALL_STACK_TOP - 4 * (MAX_CALL_ARGS + 1)
@@ -98,8 +104,19 @@ class CallError(RuntimeError):
     """A direct call did not come back to its return address."""
 
 
+@dataclass
+class Snapshot:
+    """CPU state and copies of guest RAM ranges, for UnicornKernel.restore()."""
+
+    context: UcContext
+    ranges: list[tuple[int, bytes]]
+
+
 class UnicornKernel:
     """A KOS kernel in an embedded unicorn engine, with its devices."""
+
+    scratch = SCRATCH
+    scratch_size = SCRATCH_SIZE
 
     def __init__(self, elf: Path | str = paths.KERNEL_ELF, memory: str = "64M", *,
                  cmdline: str = "", coverage: Path | None = None,
@@ -351,6 +368,23 @@ class UnicornKernel:
     def read_struct(self, addr: int, fmt: str) -> tuple[int, ...]:
         """struct.unpack of guest memory at addr (e.g. "<6I")."""
         return struct.unpack_from(fmt, self.ram, addr)
+
+    def snapshot(self, ranges: list[tuple[int, int]] | None = None) -> Snapshot:
+        """Save the CPU state and the RAM in ranges ([start, end) pairs;
+        default: all of it). Device state is not saved: this is for direct
+        calls, which do not touch devices except to print."""
+        spans = ranges if ranges is not None else [(0, len(self.ram))]
+        return Snapshot(self.uc.context_save(), [(a, bytes(self.ram[a:b])) for a, b in spans])
+
+    def restore(self, snap: Snapshot) -> None:
+        """Put back what snapshot() saved and empty the serial output. Code
+        in the saved ranges must not have changed (translated code is kept)."""
+        for addr, data in snap.ranges:
+            self.ram[addr:addr + len(data)] = data
+        self.uc.context_restore(snap.context)
+        self._tx.clear()
+        self.exit_status = None
+        self.shutdown_reason = None
 
     # Direct calls.
     def _address(self, fn: str | int) -> int:
