@@ -79,7 +79,7 @@ def uart() -> tuple[Uart16550, PicPair, list[int]]:
 
 
 def test_uart_loopback_self_test_as_the_driver_does_it():
-    u, pics, sent = uart()
+    u, _, sent = uart()
     u.write(COM1 + 3, 0x80)                             # DLAB
     u.write(COM1 + 0, 1)
     u.write(COM1 + 1, 0)

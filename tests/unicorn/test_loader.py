@@ -14,8 +14,10 @@ from kos.machine.unicorn import loader
 from kos.machine.unicorn.kernel import UnicornKernel
 
 QEMU_MAPS = {
-    "32M": ("mem_lower=639 KiB mem_upper=31616 KiB", "0x0000000001fdffff", "0x0000000001fe0000-0x0000000001ffffff"),
-    "64M": ("mem_lower=639 KiB mem_upper=64384 KiB", "0x0000000003fdffff", "0x0000000003fe0000-0x0000000003ffffff"),
+    "32M": ("mem_lower=639 KiB mem_upper=31616 KiB", "0x0000000001fdffff",
+            "0x0000000001fe0000-0x0000000001ffffff"),
+    "64M": ("mem_lower=639 KiB mem_upper=64384 KiB", "0x0000000003fdffff",
+            "0x0000000003fe0000-0x0000000003ffffff"),
     "256M": ("mem_lower=639 KiB mem_upper=260992 KiB", "0x000000000ffdffff",
              "0x000000000ffe0000-0x000000000fffffff"),
     "1G": ("mem_lower=639 KiB mem_upper=1047424 KiB", "0x000000003ffdffff",
