@@ -95,7 +95,8 @@ def test_uart_loopback_self_test_as_the_driver_does_it():
     assert sent == []
     assert u.read(COM1 + 6) & 0xF0 == 0xD0              # CTS, RI, DCD wired from RTS, OUT1, OUT2
     u.write(COM1 + 4, 0x0B)
-    assert u.read(COM1 + 0) == ord("f")                 # the wire is connected again
+    assert u.read(COM1 + 5) & 0x01                      # the wire is connected again
+    assert u.read(COM1 + 0) == ord("f")
 
 
 def test_uart_transmits_and_thr_is_always_empty():
@@ -184,3 +185,16 @@ def test_unassigned_ports_read_all_ones():
     bus = IoBus()
     assert bus.read(0x80, 1) == 0xFF and bus.read(0x80, 2) == 0xFFFF
     bus.write(0x80, 1, 0)
+
+
+def test_uart_keeps_input_that_arrives_before_the_driver_sets_it_up():
+    u, _, _ = uart()
+    u.feed(b"early")                                    # e.g. piped in before boot
+    u.write(COM1 + 2, 0xC7)                             # the driver's FIFO reset
+    u.write(COM1 + 4, 0x1E)                             # and loopback self-test
+    u.write(COM1, 0xAE)
+    assert u.read(COM1 + 5) & 0x01 and u.read(COM1) == 0xAE
+    u.write(COM1 + 4, 0x0B)
+    assert u.read(COM1 + 5) & 0x01                      # polled: now the wire is connected
+    got = bytes(u.read(COM1) for _ in range(5))
+    assert got == b"early"

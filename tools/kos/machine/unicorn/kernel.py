@@ -263,6 +263,8 @@ class UnicornKernel:
         self.uart.refill()
         if self.pics.has_interrupt():
             return Stop.BUSY                 # an interrupt is waiting: not idle
+        if self.coverage is not None:
+            self.coverage.maybe_dump()
         return Stop.IDLE
 
     def next_event_in(self) -> float | None:
