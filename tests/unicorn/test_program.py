@@ -15,6 +15,7 @@ import pexpect
 import pytest
 
 import kos.machine.unicorn.selfcheck as selfcheck
+from kos import paths
 from kos.machine.unicorn import unicorn_command, unicorn_environment
 from kos.machine.unicorn.host import HostTerminal, serve
 from kos.machine.unicorn.kernel import CallError, Stop, UnicornKernel
@@ -179,3 +180,31 @@ def test_idle_kernel_sleeps_between_timer_bursts(kernel: Path):
     while k.step() is not Stop.IDLE or k.next_event_in() == 0.0:
         pass
     assert k.call("pit_ticks") >= ticks + 10           # ...and all arrive, one by one
+
+
+def _invoke_run(code: str) -> pexpect.spawn:
+    return pexpect.spawn(sys.executable, ["-c", code], cwd=str(paths.ROOT), timeout=30,
+                         dimensions=(24, 200), env=unicorn_environment())
+
+
+INVOKE = "from invoke.main import program; program.run(['invoke', 'run'{extra}])"
+WITHOUT_QEMU = ("import shutil; which = shutil.which; "
+                "shutil.which = lambda name, *a, **k: None if 'qemu' in name else which(name, *a, **k); ")
+
+
+@pytest.mark.parametrize("code,why", [
+    (INVOKE.format(extra=", '--emulator', 'unicorn'"), "requested"),
+    (WITHOUT_QEMU + INVOKE.format(extra=""),
+     "qemu-system-i386 is not installed; using the embedded emulator"),
+])
+def test_invoke_run_boots_on_unicorn_and_says_why(kernel: Path, code: str, why: str):
+    child = _invoke_run(code)
+    try:
+        child.expect_exact(f"run: unicorn ({why})")
+        child.expect(r"run: \S+ -m kos.machine.unicorn --memory 64M --interactive \S+kernel.elf")
+        child.expect_exact("kos> ")
+        child.send("halt\r")
+        child.expect_exact("exit status 33")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
