@@ -9,6 +9,7 @@
 #include "dev/serial.h"
 #include "include/layout.h"
 #include "lib/kprintf.h"
+#include "mm/buddy.h"
 #include "mm/memory.h"
 #include "mm/paging.h"
 #include "mm/physmem.h"
@@ -26,6 +27,7 @@ void kmain(uint32_t magic, const struct multiboot_info *mbi)
     physmem_init(magic, mbi);
     paging_init();
     memory_init();
+    buddy_init(physmem_top());
     pit_init(PIT_HZ);
     serial_enable_rx_irq();
     cpu_sti();

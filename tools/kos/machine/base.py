@@ -47,6 +47,7 @@ class Machine(ABC):
         self.child = pexpect.spawn(cmd[0], cmd[1:], timeout=timeout, echo=False,
                                    dimensions=(24, 200), env=self.environment())
         self.child.logfile_read = self._log
+        self.child.delaybeforesend = None     # pexpect sleeps 50 ms before every send by default
         self.console = Console(self.child, self.log_path)
         if wait_prompt:
             self.console.wait_prompt(timeout)

@@ -1,0 +1,109 @@
+/* buddy.h — the buddy allocator: blocks of 2^order page frames, orders 0 to
+ * MAX_ORDER, in three zones, with Linux's zone preference and fallback.
+ *
+ * Free blocks sit on one doubly linked list per (zone, order), threaded
+ * through their head's struct page; a bit per order says which lists are
+ * non-empty. Allocation and freeing are O(MAX_ORDER). struct page and the
+ * frame-level API (alloc_pages, page_get, ...) are in page.h; slab caches on
+ * top of these blocks in slab.h.
+ */
+#ifndef KOS_BUDDY_H
+#define KOS_BUDDY_H
+
+#include <stdint.h>
+#include "page.h"
+
+/* gfp flags: which zones an allocation may use, in which order.
+ *
+ *   GFP_KERNEL             NORMAL, then DMA
+ *   GFP_DMA                DMA
+ *   GFP_HIGHMEM            HIGHMEM, then NORMAL, then DMA
+ *   | GFP_THISZONE         only the first zone of the list, no fallback
+ *
+ * GFP_DMA | GFP_HIGHMEM is invalid. */
+#define GFP_KERNEL    0x0u
+#define GFP_DMA       0x1u
+#define GFP_HIGHMEM   0x2u
+#define GFP_THISZONE  0x4u
+#define GFP_MASK      0x7u
+
+struct free_area {
+    struct list_head list;        /* free blocks of this order: their heads' lru */
+};
+
+/* 128 bytes (aligned) so that zones[page_zone(p)] is a shift, not a multiply. */
+struct zone {
+    const char *name;
+    struct free_area free_area[NR_ORDERS];
+    uint32_t nonempty;            /* bit k: free_area[k].list is not empty */
+    uint32_t free_pages;          /* frames in free blocks */
+    uint32_t managed_pages;       /* frames given to the allocator at init */
+    uint32_t start_pfn, end_pfn;  /* span of the managed frames (end exclusive; 0, 0 if none) */
+} __attribute__((aligned(128)));
+
+_Static_assert(sizeof(struct zone) == 128, "struct zone is 128 bytes");
+
+struct buddy_stats {
+    uint32_t managed_pages[NR_ZONES];
+    uint32_t free_pages[NR_ZONES];
+    uint32_t free_blocks[NR_ZONES][NR_ORDERS];
+    uint32_t allocs, frees;       /* successful block allocations and frees */
+    uint32_t failed_allocs;       /* allocations answered with 0 */
+    uint32_t bad_frees;           /* frees refused: wrong order or address, busy frames */
+    uint32_t mem_map_phys;        /* where struct page array lives */
+    uint32_t mem_map_bytes;
+    uint32_t total_memory;        /* the limit buddy_init was given (clamped to RAM) */
+};
+
+/* tools/kos/kernel/mm/mm_wrapper.py reads this structure from guest memory. */
+_Static_assert(sizeof(struct buddy_stats) == (2 * NR_ZONES + NR_ZONES * NR_ORDERS + 7) * 4,
+               "struct buddy_stats is all uint32_t, in the order mm_wrapper.py expects");
+
+/* Build mem_map and the free lists over the usable RAM below total_memory
+ * (bytes of physical address space; what lies beyond the top of RAM is
+ * ignored), leaving out page 0, the kernel image, the heap and stack
+ * regions and mem_map itself. Returns 0, -EINVAL if total_memory is below
+ * one page, -ENOMEM if there is no usable RAM below it or no stretch that can
+ * hold mem_map, -EBUSY if called again while blocks are allocated (with
+ * none allocated it starts afresh). A refused call changes nothing. */
+int buddy_init(uint32_t total_memory);
+
+/* Allocate 2^order contiguous frames with GFP_KERNEL. Returns the physical
+ * address (aligned to the block size), or 0 if order > MAX_ORDER or no
+ * block is free. */
+uint32_t buddy_alloc(unsigned order);
+
+/* Same with gfp flags; 0 also for invalid flags. */
+uint32_t buddy_alloc_zone(unsigned order, unsigned gfp);
+
+/* Free the block at addr allocated with this order. Returns 0, or -EINVAL
+ * for an order above MAX_ORDER or an address that is not the start of a
+ * block allocated at that order (free, a frame inside a block, reserved,
+ * slab, unaligned, not RAM), -EBUSY if a frame of it is referenced or
+ * locked. A refused free changes nothing and is reported on the console. */
+int buddy_free(uint32_t addr, unsigned order);
+
+/* Block-level forms of the two above, for page.c and slab.c. */
+struct page *buddy_alloc_pages(unsigned order, unsigned gfp);
+int buddy_free_pages(struct page *page, unsigned order);
+
+void buddy_stats(struct buddy_stats *st);
+
+/* Free frames in all zones. */
+uint32_t buddy_free_pages_total(void);
+
+/* Single statistics for callers that cannot read a structure (direct
+ * calls): free blocks of one order in one zone, frames per zone. */
+uint32_t buddy_free_blocks(unsigned zone, unsigned order);
+uint32_t buddy_zone_managed(unsigned zone);
+uint32_t buddy_zone_free(unsigned zone);
+
+const char *buddy_zone_name(unsigned zone);
+
+typedef void (*buddy_report_fn)(const char *what, uint32_t addr);
+
+/* Check every invariant (see buddy.c); returns the number of violations,
+ * calling report (if not NULL) for each. */
+unsigned buddy_check(buddy_report_fn report);
+
+#endif

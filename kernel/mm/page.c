@@ -1,0 +1,229 @@
+/* page.c — operations on single page frames (reference count, dirty, lock,
+ * virtual address: the specification's PageFrame) and the frame-level
+ * allocator API over buddy.c (its PageFrameAllocator).
+ *
+ * mem_map and the free lists belong to buddy.c. The rule that keeps
+ * freeing O(MAX_ORDER): every frame of a free block is fresh (refcount 0,
+ * clean, unlocked, virt == phys), and the head of an allocated block counts
+ * in `busy` how many of its frames are not. A free looks at the frames only
+ * when busy is not 0.
+ */
+#include <stdint.h>
+#include "page.h"
+#include "buddy.h"
+#include "physmem.h"
+#include "../arch/cpu.h"
+#include "../include/errno.h"
+#include "../lib/kprintf.h"
+
+struct page *page_lookup(uint32_t phys)
+{
+    uint32_t pfn = phys >> PAGE_SHIFT;
+    if (!mem_map || pfn >= mem_map_pages)
+        return 0;
+    uint32_t base = pfn << PAGE_SHIFT;
+    if (base + PAGE_SIZE < base || !physmem_is_usable(base, base + PAGE_SIZE))
+        return 0;
+    return pfn_to_page(pfn);
+}
+
+/* The head (PG_free or PG_head) of the block containing p, or NULL. The
+ * candidate at order k is p's pfn rounded down to 2^k; it contains p when
+ * its order is at least k. */
+static struct page *block_of(struct page *p)
+{
+    if (p->flags & (PG_free | PG_head))
+        return p;
+    uint32_t pfn = page_to_pfn(p);
+    for (unsigned k = 1; k <= MAX_ORDER; k++) {
+        struct page *h = pfn_to_page(pfn & ~((1u << k) - 1));
+        if ((h->flags & (PG_free | PG_head)) && h->order >= k)
+            return h;
+    }
+    return 0;
+}
+
+struct page *page_block_head(struct page *p)
+{
+    if (p->flags & (PG_reserved | PG_slab))
+        return 0;
+    struct page *h = block_of(p);
+    return h && (h->flags & PG_head) ? h : 0;
+}
+
+int page_is_free(struct page *p)
+{
+    if (p->flags & PG_reserved)
+        return 0;
+    struct page *h = block_of(p);
+    return h && (h->flags & PG_free);
+}
+
+static int frame_busy(const struct page *p)
+{
+    return p->refcount != 0 || (p->flags & (PG_dirty | PG_locked)) || p->virt != p->phys;
+}
+
+/* The block head an operation on p must account to, or an error. */
+static int owner(struct page *p, struct page **head)
+{
+    if (!p || (p->flags & (PG_reserved | PG_slab)))
+        return -EACCES;
+    *head = page_block_head(p);
+    return *head ? 0 : -EINVAL;
+}
+
+/* Keep head->busy right across a change of p: call with p's state before. */
+static void account(struct page *head, struct page *p, int was_busy)
+{
+    head->busy = (uint16_t)(head->busy + frame_busy(p) - was_busy);
+}
+
+enum page_op { OP_GET, OP_PUT, OP_DIRTY, OP_CLEAN, OP_LOCK, OP_UNLOCK, OP_MAP, OP_UNMAP };
+
+static int page_change(struct page *p, enum page_op op, uint32_t va)
+{
+    struct page *head;
+    uint32_t irq = irq_save();
+    int err = owner(p, &head);
+    if (err)
+        goto out;
+    int was = frame_busy(p);
+    switch (op) {
+    case OP_GET:
+        if (p->refcount == INT32_MAX)
+            err = -EINVAL;
+        else
+            p->refcount++;
+        break;
+    case OP_PUT:
+        if (p->refcount == 0)
+            err = -EINVAL;
+        else
+            p->refcount--;
+        break;
+    case OP_DIRTY:
+        p->flags |= PG_dirty;
+        break;
+    case OP_CLEAN:
+        p->flags &= ~PG_dirty;
+        break;
+    case OP_LOCK:
+        if (p->flags & PG_locked)
+            err = -EBUSY;
+        else
+            p->flags |= PG_locked;
+        break;
+    case OP_UNLOCK:
+        if (!(p->flags & PG_locked))
+            err = -EINVAL;
+        else
+            p->flags &= ~PG_locked;
+        break;
+    case OP_MAP:
+        if (va == 0 || (va & (PAGE_SIZE - 1)))
+            err = -EFAULT;
+        else
+            p->virt = va;
+        break;
+    case OP_UNMAP:
+        if (p->virt == 0)
+            err = -EINVAL;
+        else
+            p->virt = 0;
+        break;
+    }
+    account(head, p, was);
+out:
+    irq_restore(irq);
+    return err;
+}
+
+int page_get(struct page *p) { return page_change(p, OP_GET, 0); }
+int page_put(struct page *p) { return page_change(p, OP_PUT, 0); }
+int page_set_dirty(struct page *p) { return page_change(p, OP_DIRTY, 0); }
+int page_clear_dirty(struct page *p) { return page_change(p, OP_CLEAN, 0); }
+int page_lock(struct page *p) { return page_change(p, OP_LOCK, 0); }
+int page_unlock(struct page *p) { return page_change(p, OP_UNLOCK, 0); }
+int page_map_virtual(struct page *p, uint32_t va) { return page_change(p, OP_MAP, va); }
+int page_unmap_virtual(struct page *p) { return page_change(p, OP_UNMAP, 0); }
+
+int page_is_dirty(const struct page *p) { return p && (p->flags & PG_dirty) != 0; }
+int page_is_locked(const struct page *p) { return p && (p->flags & PG_locked) != 0; }
+uint32_t page_phys(const struct page *p) { return p ? p->phys : 0; }
+uint32_t page_virt(const struct page *p) { return p ? p->virt : 0; }
+int32_t page_ref_count(const struct page *p) { return p ? p->refcount : 0; }
+uint32_t page_flags(const struct page *p) { return p ? p->flags : 0; }
+
+int page_block_release(struct page *head, unsigned order)
+{
+    uint32_t n = 1u << order;
+    for (uint32_t i = 0; i < n; i++)
+        if (head[i].refcount || (head[i].flags & PG_locked))
+            return -EBUSY;
+    for (uint32_t i = 0; i < n; i++) {
+        head[i].flags &= ~PG_dirty;
+        head[i].virt = head[i].phys;
+    }
+    head->busy = 0;
+    return 0;
+}
+
+struct page *alloc_pages(unsigned order)
+{
+    return buddy_alloc_pages(order, GFP_KERNEL);
+}
+
+struct page *alloc_page(void)
+{
+    return buddy_alloc_pages(0, GFP_KERNEL);
+}
+
+int free_pages(struct page *p, unsigned order)
+{
+    if (!p)
+        return -EINVAL;
+    if (p->flags & (PG_reserved | PG_slab)) {
+        kprintf("free_pages: %p: %s frame\n", (void *)p->phys,
+                (p->flags & PG_reserved) ? "reserved" : "slab");
+        return -EACCES;
+    }
+    return buddy_free_pages(p, order);
+}
+
+int free_page(struct page *p)
+{
+    return free_pages(p, 0);
+}
+
+uint32_t get_free_pages(void)
+{
+    return buddy_free_pages_total();
+}
+
+void page_flag_names(uint32_t flags, char *buf, unsigned size)
+{
+    static const struct { uint32_t bit; const char *name; } names[] = {
+        { PG_reserved, "reserved" }, { PG_free, "free" }, { PG_head, "head" }, { PG_slab, "slab" },
+        { PG_dirty, "dirty" }, { PG_locked, "locked" },
+    };
+    unsigned n = 0;
+    if (size == 0)
+        return;
+    buf[0] = '\0';
+    for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (!(flags & names[i].bit))
+            continue;
+        for (const char *s = n ? " " : ""; *s && n + 1 < size; s++)
+            buf[n++] = *s;
+        for (const char *s = names[i].name; *s && n + 1 < size; s++)
+            buf[n++] = *s;
+        buf[n] = '\0';
+    }
+    if (n == 0) {
+        const char *none = "none";
+        while (*none && n + 1 < size)
+            buf[n++] = *none++;
+        buf[n] = '\0';
+    }
+}

@@ -1,0 +1,152 @@
+/* page.h — page frames: one struct page for every 4 KiB frame of physical
+ * memory, and the operations on a frame (the specification's PageFrame) and
+ * on blocks of frames (its PageFrameAllocator).
+ *
+ * The array of struct page (mem_map) is flat: mem_map[pfn] describes the
+ * frame at pfn << PAGE_SHIFT, from pfn 0 up to the last frame the buddy
+ * allocator manages, rounded up to a whole MAX_ORDER block. Frames below
+ * that which it does not manage (page 0, the BIOS areas, the kernel image,
+ * the heap and stack regions, mem_map itself, holes in the memory map) have
+ * a struct page too, marked PG_reserved; frames above it have none (with
+ * 32 MiB of RAM that is the heap's end of memory). buddy.c carves mem_map
+ * out of RAM at buddy_init; the free lists, zones and gfp flags live in
+ * buddy.h.
+ */
+#ifndef KOS_PAGE_H
+#define KOS_PAGE_H
+
+#include <stdint.h>
+#include "../include/layout.h"
+#include "../lib/list.h"
+
+/* Orders 0..MAX_ORDER: blocks of 4 KiB to 4 MiB. */
+#define MAX_ORDER   10
+#define NR_ORDERS   (MAX_ORDER + 1)
+#define MAX_ORDER_PAGES (1u << MAX_ORDER)
+
+/* Zones: where a frame lies decides which allocations may get it. */
+#define ZONE_DMA      0   /* below 16 MiB: reachable by ISA DMA */
+#define ZONE_NORMAL   1   /* below 896 MiB: permanently mapped (Linux's lowmem) */
+#define ZONE_HIGHMEM  2   /* 896 MiB and up */
+#define NR_ZONES      3
+#define ZONE_DMA_END      0x01000000u
+#define ZONE_NORMAL_END   0x38000000u
+
+/* Zone boundaries are whole MAX_ORDER blocks, so no block straddles two
+ * zones and a block's buddy is always in the block's own zone. */
+_Static_assert(ZONE_DMA_END % (PAGE_SIZE << MAX_ORDER) == 0, "DMA end splits a block");
+_Static_assert(ZONE_NORMAL_END % (PAGE_SIZE << MAX_ORDER) == 0, "NORMAL end splits a block");
+
+/* struct page flags. The zone number sits in the top two bits. */
+#define PG_reserved  0x0001u  /* not managed by the buddy allocator */
+#define PG_free      0x0002u  /* head of a free block (Linux's PageBuddy) */
+#define PG_head      0x0004u  /* head of an allocated block */
+#define PG_slab      0x0008u  /* part of a slab (slab.c owns it) */
+#define PG_dirty     0x0010u  /* written since it was last cleaned */
+#define PG_locked    0x0020u  /* pinned: cannot be freed until unlocked */
+#define PG_ZONE_SHIFT 30
+
+/*
+ * One frame. Which fields are valid depends on the state:
+ *
+ *   field     valid                       meaning
+ *   lru       PG_free                     links the block into its zone's free list for
+ *                                         its order (it is first so that a list entry and its
+ *                                         page share an address)
+ *   flags     always                      PG_* bits, zone << PG_ZONE_SHIFT
+ *   refcount  allocated                   holders beyond the owner (page_get/page_put);
+ *                                         0 when allocated, and a block is only freed at 0
+ *   phys      always                      pfn << PAGE_SHIFT
+ *   virt      always                      where the frame is mapped: phys (the kernel's
+ *                                         identity map) unless page_map_virtual said otherwise;
+ *                                         0 when unmapped (page 0 always)
+ *   order     PG_free, PG_head            the block's order
+ *   busy      PG_head                     frames of the block whose state differs from a fresh
+ *                                         frame (referenced, locked, dirty or remapped); a free
+ *                                         with busy == 0 needs to look at no frame but the head
+ *   slab      PG_slab                     the slab (slab.c) this frame belongs to
+ *
+ * Frames inside a block that are not its head carry no PG_free/PG_head:
+ * allocation and freeing touch heads only, which keeps them O(MAX_ORDER).
+ */
+struct page {
+    struct list_head lru;
+    uint32_t flags;
+    int32_t refcount;
+    uint32_t phys;
+    uint32_t virt;
+    uint16_t order;
+    uint16_t busy;
+    void *slab;
+};
+
+_Static_assert(sizeof(struct page) == 32, "struct page is 32 bytes: buddy.c finds buddies by XOR");
+_Static_assert(PAGE_SIZE == 4096, "pages are 4 KiB");
+
+/* mem_map[0 .. mem_map_pages); set up by buddy_init, 0 before. */
+extern struct page *mem_map;
+extern uint32_t mem_map_pages;
+
+static inline unsigned page_zone(const struct page *p) { return p->flags >> PG_ZONE_SHIFT; }
+static inline uint32_t page_to_pfn(const struct page *p) { return (uint32_t)(p - mem_map); }
+static inline struct page *pfn_to_page(uint32_t pfn) { return mem_map + pfn; }
+
+/* The struct page of the frame holding phys, or NULL if no RAM is there
+ * (beyond the top of RAM, a hole in the memory map, before buddy_init). */
+struct page *page_lookup(uint32_t phys);
+
+/* The head of the allocated block that contains p, or NULL if p is free,
+ * reserved or belongs to a slab. O(MAX_ORDER). */
+struct page *page_block_head(struct page *p);
+
+/* Is p part of a free block? O(MAX_ORDER). */
+int page_is_free(struct page *p);
+
+/*
+ * The specification's PageFrame operations. They work on allocated frames
+ * only (any frame of a block from alloc_pages or buddy_alloc): each returns
+ * 0, or -EACCES for a reserved or slab frame, -EINVAL for a free frame or
+ * the reason given below. Nothing changes when an operation fails.
+ */
+int page_get(struct page *p);                    /* refcount + 1 */
+int page_put(struct page *p);                    /* refcount - 1; -EINVAL at 0 */
+int page_is_dirty(const struct page *p);         /* 1 or 0 (any frame) */
+int page_set_dirty(struct page *p);
+int page_clear_dirty(struct page *p);
+int page_is_locked(const struct page *p);        /* 1 or 0 (any frame) */
+int page_lock(struct page *p);                   /* -EBUSY if already locked */
+int page_unlock(struct page *p);                 /* -EINVAL if not locked */
+/* Record that the frame is mapped at virtual address va (page aligned, not
+ * 0: else -EFAULT). Only the record: the identity map is not changed. */
+int page_map_virtual(struct page *p, uint32_t va);
+int page_unmap_virtual(struct page *p);          /* virt = 0; -EINVAL if unmapped */
+
+/* Field readers, for the shell and for direct calls from Python. */
+uint32_t page_phys(const struct page *p);
+uint32_t page_virt(const struct page *p);
+int32_t page_ref_count(const struct page *p);
+uint32_t page_flags(const struct page *p);
+
+/*
+ * The specification's PageFrameAllocator, in frames. Blocks come from the
+ * buddy allocator with GFP_KERNEL (ZONE_NORMAL, then ZONE_DMA). Every frame
+ * of a new block is fresh: refcount 0, clean, unlocked, mapped at phys.
+ */
+struct page *alloc_page(void);                   /* NULL if no frame is free */
+struct page *alloc_pages(unsigned order);        /* NULL if out of memory or order > MAX_ORDER */
+/* Free the block whose head is p. 0, -EINVAL if p is not the head of an
+ * allocated block of that order, -EBUSY if a frame of it is referenced or
+ * locked (then nothing is freed), -EACCES for a reserved or slab frame. */
+int free_pages(struct page *p, unsigned order);
+int free_page(struct page *p);
+uint32_t get_free_pages(void);                   /* free frames, all zones */
+
+/* Frames whose state was changed in a block being freed: check them all
+ * and, if none is referenced or locked, make them fresh. Returns 0 or
+ * -EBUSY. Called by buddy.c when head->busy != 0. */
+int page_block_release(struct page *head, unsigned order);
+
+/* Names of the set flags, e.g. "head dirty", into buf. */
+void page_flag_names(uint32_t flags, char *buf, unsigned size);
+
+#endif

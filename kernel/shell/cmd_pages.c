@@ -1,0 +1,245 @@
+/* cmd_pages.c — shell commands over page frames and the buddy allocator:
+ * buddyinfo, meminfo, buddycheck, and `buddy` / `page` to allocate, free
+ * and change frames by hand. Results are "name: value" lines; a failed
+ * operation prints "result: -N" and "error: NAME". */
+#include <stdint.h>
+#include "shell.h"
+#include "../include/errno.h"
+#include "../lib/kprintf.h"
+#include "../lib/string.h"
+#include "../mm/buddy.h"
+#include "../mm/memory.h"
+#include "../mm/page.h"
+#include "../mm/physmem.h"
+#include "../mm/slab.h"
+
+static int arg_u32(char **argv, int i, uint32_t *out)
+{
+    if (parse_u32(argv[i], out) == 0)
+        return 0;
+    kprintf("%s: '%s' is not a number\n", argv[0], argv[i]);
+    return -1;
+}
+
+/* Zones as "name: value" keys. */
+static const char *const zone_key[NR_ZONES] = { "dma", "normal", "highmem" };
+
+static int print_result(int err)
+{
+    kprintf("result: %d\n", err);
+    if (err < 0)
+        kprintf("error: %s\n", errno_name(err));
+    return err < 0;
+}
+
+static int cmd_buddyinfo(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    for (unsigned z = 0; z < NR_ZONES; z++) {
+        if (!buddy_zone_managed(z))
+            continue;
+        kprintf("Node 0, zone %8s", buddy_zone_name(z));
+        for (unsigned k = 0; k <= MAX_ORDER; k++)
+            kprintf(" %6u", buddy_free_blocks(z, k));
+        kprintf("\n");
+    }
+    return 0;
+}
+SHELL_COMMAND(buddyinfo, "", "free blocks per order per zone (like /proc/buddyinfo)", cmd_buddyinfo);
+
+static void print_check(const char *what, uint32_t addr)
+{
+    kprintf("buddycheck: %p: %s\n", (void *)addr, what);
+}
+
+static int cmd_buddycheck(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    unsigned n = buddy_check(print_check);
+    kprintf("buddycheck: %u violations\n", n);
+    return n != 0;
+}
+SHELL_COMMAND(buddycheck, "", "check the buddy allocator's invariants", cmd_buddycheck);
+
+/* "kernel", "dma", "highmem", optionally followed by "only"; or a number. */
+static int parse_gfp(int argc, char **argv, int i, unsigned *gfp)
+{
+    *gfp = GFP_KERNEL;
+    if (i >= argc)
+        return 0;
+    if (strcmp(argv[i], "kernel") == 0 || strcmp(argv[i], "normal") == 0)
+        *gfp = GFP_KERNEL;
+    else if (strcmp(argv[i], "dma") == 0)
+        *gfp = GFP_DMA;
+    else if (strcmp(argv[i], "highmem") == 0)
+        *gfp = GFP_HIGHMEM;
+    else if (arg_u32(argv, i, gfp))
+        return -1;
+    if (i + 1 < argc) {
+        if (strcmp(argv[i + 1], "only") != 0 || i + 2 < argc)
+            return -1;
+        *gfp |= GFP_THISZONE;
+    }
+    return 0;
+}
+
+static void print_stats(void)
+{
+    struct buddy_stats st;
+    buddy_stats(&st);
+    kprintf("total_memory: %u\n", st.total_memory);
+    kprintf("mem_map: %p\n", (void *)st.mem_map_phys);
+    kprintf("mem_map_bytes: %u\n", st.mem_map_bytes);
+    for (unsigned z = 0; z < NR_ZONES; z++) {
+        kprintf("%s_frames: %u\n", zone_key[z], st.managed_pages[z]);
+        kprintf("%s_free_frames: %u\n", zone_key[z], st.free_pages[z]);
+    }
+    kprintf("allocs: %u\n", st.allocs);
+    kprintf("frees: %u\n", st.frees);
+    kprintf("failed_allocs: %u\n", st.failed_allocs);
+    kprintf("bad_frees: %u\n", st.bad_frees);
+}
+
+static int cmd_buddy(int argc, char **argv)
+{
+    uint32_t order, addr;
+    unsigned gfp;
+    if (argc >= 3 && strcmp(argv[1], "alloc") == 0) {
+        if (arg_u32(argv, 2, &order) || argc > 5 || parse_gfp(argc, argv, 3, &gfp))
+            return shell_usage(argv[0]);
+        addr = buddy_alloc_zone(order, gfp);
+        kprintf("addr: %p\n", (void *)addr);
+        if (addr)
+            kprintf("zone: %s\n", buddy_zone_name(page_zone(page_lookup(addr))));
+        return addr == 0;
+    }
+    if (argc == 4 && strcmp(argv[1], "free") == 0) {
+        if (arg_u32(argv, 2, &addr) || arg_u32(argv, 3, &order))
+            return 1;
+        return print_result(buddy_free(addr, order));
+    }
+    if (argc == 2 && strcmp(argv[1], "stats") == 0) {
+        print_stats();
+        return 0;
+    }
+    return shell_usage(argv[0]);
+}
+SHELL_COMMAND(buddy, "alloc ORDER [kernel|dma|highmem [only]] | free ADDR ORDER | stats",
+              "the buddy allocator by hand", cmd_buddy);
+
+static const char *frame_state(struct page *p)
+{
+    if (p->flags & PG_reserved)
+        return "reserved";
+    if (p->flags & PG_slab)
+        return "slab";
+    return page_is_free(p) ? "free" : "allocated";
+}
+
+static void print_page(struct page *p)
+{
+    char names[64];
+    page_flag_names(page_flags(p) & ((1u << PG_ZONE_SHIFT) - 1), names, sizeof(names));
+    kprintf("physical_addr: %p\n", (void *)page_phys(p));
+    kprintf("virtual_addr: %p\n", (void *)page_virt(p));
+    kprintf("ref_count: %d\n", page_ref_count(p));
+    kprintf("flags: %p\n", (void *)page_flags(p));
+    kprintf("flag_names: %s\n", names);
+    kprintf("zone: %s\n", buddy_zone_name(page_zone(p)));
+    kprintf("state: %s\n", frame_state(p));
+    kprintf("dirty: %d\n", page_is_dirty(p));
+    kprintf("locked: %d\n", page_is_locked(p));
+}
+
+static int cmd_page(int argc, char **argv)
+{
+    uint32_t addr, arg = 0;
+    if (argc < 2)
+        return shell_usage(argv[0]);
+    const char *op = argv[1];
+    if (strcmp(op, "alloc") == 0) {
+        if (argc > 3 || (argc == 3 && arg_u32(argv, 2, &arg)))
+            return shell_usage(argv[0]);
+        struct page *p = alloc_pages(arg);
+        kprintf("addr: %p\n", (void *)page_phys(p));
+        if (p)
+            kprintf("zone: %s\n", buddy_zone_name(page_zone(p)));
+        return p == 0;
+    }
+    if (strcmp(op, "count") == 0) {
+        kprintf("free_pages: %u\n", get_free_pages());
+        return 0;
+    }
+    if (argc < 3 || arg_u32(argv, 2, &addr))
+        return shell_usage(argv[0]);
+    int two_args = strcmp(op, "map") == 0 || strcmp(op, "free") == 0;
+    if (argc > 4 || (argc == 4 && (!two_args || arg_u32(argv, 3, &arg))) ||
+        (argc == 3 && strcmp(op, "map") == 0))
+        return shell_usage(argv[0]);
+    struct page *p = page_lookup(addr);
+    if (!p) {
+        kprintf("page: %p: no page frame there\n", (void *)addr);
+        return print_result(-ENXIO);
+    }
+    if (strcmp(op, "info") == 0) {
+        print_page(p);
+        return 0;
+    }
+    if (strcmp(op, "free") == 0)
+        return print_result(free_pages(p, arg));
+    if (strcmp(op, "get") == 0)
+        return print_result(page_get(p));
+    if (strcmp(op, "put") == 0)
+        return print_result(page_put(p));
+    if (strcmp(op, "dirty") == 0)
+        return print_result(page_set_dirty(p));
+    if (strcmp(op, "clean") == 0)
+        return print_result(page_clear_dirty(p));
+    if (strcmp(op, "lock") == 0)
+        return print_result(page_lock(p));
+    if (strcmp(op, "unlock") == 0)
+        return print_result(page_unlock(p));
+    if (strcmp(op, "map") == 0)
+        return print_result(page_map_virtual(p, arg));
+    if (strcmp(op, "unmap") == 0)
+        return print_result(page_unmap_virtual(p));
+    return shell_usage(argv[0]);
+}
+SHELL_COMMAND(page, "alloc [ORDER] | count | info|get|put|dirty|clean|lock|unlock|unmap ADDR | "
+                    "free ADDR [ORDER] | map ADDR VADDR",
+              "page frames by hand", cmd_page);
+
+static int cmd_meminfo(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    memory_stats_t heap;
+    memory_get_stats(&heap);
+    uint32_t total = physmem_total_usable();
+    uint32_t buddy_free_bytes = get_free_pages() * PAGE_SIZE;
+    uint32_t free = buddy_free_bytes + heap.free_heap;
+    uint32_t managed = 0;
+    /* The specification's get_memory_stats, in bytes. */
+    kprintf("total_memory: %u\n", total);
+    kprintf("free_memory: %u\n", free);
+    kprintf("used_memory: %u\n", total - free);
+    kprintf("cached_memory: %u\n", slab_cached_bytes());
+    kprintf("buffer_memory: %u\n", 0u);
+    kprintf("swap_total: %u\n", 0u);
+    kprintf("swap_free: %u\n", 0u);
+    /* Where those come from. */
+    kprintf("buddy_free: %u\n", buddy_free_bytes);
+    kprintf("heap_free: %u\n", heap.free_heap);
+    for (unsigned z = 0; z < NR_ZONES; z++) {
+        kprintf("%s_frames: %u\n", zone_key[z], buddy_zone_managed(z));
+        kprintf("%s_free_frames: %u\n", zone_key[z], buddy_zone_free(z));
+        managed += buddy_zone_managed(z);
+    }
+    kprintf("frames: %u\n", managed);
+    kprintf("free_frames: %u\n", get_free_pages());
+    kprintf("mem_map_pages: %u\n", mem_map_pages);
+    return 0;
+}
+SHELL_COMMAND(meminfo, "", "memory in bytes (get_memory_stats) and frames per zone", cmd_meminfo);

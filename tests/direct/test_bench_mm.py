@@ -1,0 +1,63 @@
+"""The buddy/slab benchmark on the real image: every row is there, the
+allocators are left as found, and the instruction counts stay within the
+budgets (instruction counts are deterministic: this is not a timed test)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from mm_live import live_kernel
+
+from kos.bench import kernel_mm
+from kos.kernel import Kernel
+from kos.kernel.mm import mm_wrapper as mm
+from kos.memory.constants import MAX_ORDER
+
+pytestmark = pytest.mark.unicorn
+
+BUDDY_MEAN_BUDGET = 150      # instructions per buddy_alloc / buddy_free, mean at each order
+SLAB_ALLOC_FAST_BUDGET = 40  # slab_alloc when the first partial slab has a free object
+SLAB_FREE_FAST_BUDGET = 70   # slab_free with its checks: cache, slab, object start, double free
+
+
+@pytest.fixture(scope="module")
+def live(kernel: Path) -> Iterator[Kernel]:
+    with live_kernel(kernel) as k:
+        yield k
+
+
+@pytest.fixture(scope="module")
+def rows(live: Kernel) -> dict[str, kernel_mm.Row]:
+    before = mm.buddy_stats(kernel=live)
+    measured = {r.name: r for r in kernel_mm.measure(live)}
+    after = mm.buddy_stats(kernel=live)
+    assert after["zones"] == before["zones"]
+    assert mm.buddy_check(kernel=live) == 0 and mm.slab_check(kernel=live) == 0
+    return measured
+
+
+def test_every_operation_is_measured(rows: dict[str, kernel_mm.Row]):
+    for order in range(MAX_ORDER + 1):
+        assert f"buddy_alloc order {order}" in rows and f"buddy_free order {order}" in rows
+    for name in ("buddy_alloc 10 splits", "buddy_free 10 merges", "slab_alloc 64 B", "slab_free 64 B"):
+        assert name in rows
+    table = kernel_mm.report(list(rows.values()))
+    assert table.splitlines()[0].split() == ["operation", "calls", "fast", "mean", "worst"]
+    assert len(table.splitlines()) == len(rows) + 1
+
+
+def test_buddy_stays_within_its_budget_at_every_order(rows: dict[str, kernel_mm.Row]):
+    for order in range(MAX_ORDER + 1):
+        for op in ("alloc", "free"):
+            row = rows[f"buddy_{op} order {order}"]
+            assert 0 < row.fast <= row.mean <= BUDDY_MEAN_BUDGET, (row.name, row.mean)
+    # O(MAX_ORDER): ten splits or merges cost a bounded amount more than none.
+    assert rows["buddy_alloc 10 splits"].worst < rows["buddy_alloc order 10"].fast + 10 * 20
+    assert rows["buddy_free 10 merges"].worst < rows["buddy_free order 10"].fast + 10 * 30
+
+
+def test_slab_fast_paths_are_short(rows: dict[str, kernel_mm.Row]):
+    assert rows["slab_alloc 64 B"].fast <= SLAB_ALLOC_FAST_BUDGET
+    assert rows["slab_free 64 B"].fast <= SLAB_FREE_FAST_BUDGET

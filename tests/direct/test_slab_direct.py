@@ -1,0 +1,139 @@
+"""Slab caches called directly in the running kernel, against a Python
+model: objects are aligned, never overlap, keep what was written into them,
+double and foreign frees are refused, statistics follow the model, and
+destroying every cache gives every frame back. slab_check and buddy_check
+run after every operation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from mm_live import live_kernel
+
+from kos.kernel import Kernel
+from kos.kernel.mm import mm_wrapper as mm
+from kos.memory.constants import EBUSY, EINVAL, ENOMEM, SLAB_MAX_CACHES
+
+pytestmark = pytest.mark.unicorn
+
+
+@pytest.fixture(scope="module")
+def live(kernel: Path) -> Iterator[Kernel]:
+    with live_kernel(kernel) as k:
+        yield k
+
+
+def checks(live: Kernel) -> None:
+    assert mm.slab_check(kernel=live) == 0
+    assert mm.buddy_check(kernel=live) == 0
+
+
+caches = st.lists(
+    st.tuples(st.integers(min_value=1, max_value=6000), st.sampled_from([0, 1, 4, 8, 16, 64, 512, 4096])),
+    min_size=1, max_size=4,
+)
+ops = st.lists(
+    st.tuples(st.sampled_from(["alloc", "alloc", "free", "double", "foreign"]),
+              st.integers(min_value=0, max_value=1 << 16)),
+    max_size=80,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(caches, ops)
+def test_random_objects_match_the_model(live: Kernel, specs, script):
+    free0 = mm.buddy_stats(kernel=live)["free_pages"]
+    ids = []
+    objs: dict[int, tuple[int, int]] = {}       # addr -> (cache id, object size)
+    try:
+        for size, align in specs:
+            cid = mm.slab_create(f"p{size}", size, align, kernel=live)
+            assert cid > 0
+            ids.append((cid, size, align or 8))
+        for n, (op, pick) in enumerate(script):
+            if op == "alloc":
+                cid, size, align = ids[pick % len(ids)]
+                addr = mm.slab_alloc(cid, kernel=live)
+                assert addr and addr % align == 0
+                assert all(addr + size <= a or a + s <= addr for a, (_, s) in objs.items())
+                live.write(addr, bytes([n & 0xFF]) * size)
+                objs[addr] = (cid, size)
+            elif objs:
+                addr = sorted(objs)[pick % len(objs)]
+                cid, size = objs[addr]
+                if op == "foreign":
+                    others = [c for c, _, _ in ids if c != cid]
+                    if others:
+                        assert mm.slab_free(others[0], addr, kernel=live) == EINVAL
+                    assert mm.slab_free(cid, addr + 1, kernel=live) == EINVAL
+                    continue
+                data = live.read(addr, size)
+                assert len(set(data)) == 1, "object changed while allocated"
+                assert mm.slab_free(cid, addr, kernel=live) == 0
+                del objs[addr]
+                if op == "double":
+                    assert mm.slab_free(cid, addr, kernel=live) == EINVAL
+            checks(live)
+            for cid, _, _ in ids:
+                info = mm.slab_info(cid, kernel=live)
+                assert info is not None
+                assert info["active_objs"] == sum(1 for c, _ in objs.values() if c == cid)
+                assert info["active_objs"] <= info["total_objs"] == info["slabs"] * info["objs_per_slab"]
+        for cid, _, _ in ids:
+            if any(c == cid for c, _ in objs.values()):
+                assert mm.slab_destroy(cid, kernel=live) == EBUSY
+    finally:
+        for addr, (cid, _) in objs.items():
+            assert mm.slab_free(cid, addr, kernel=live) == 0
+        for cid, _, _ in ids:
+            assert mm.slab_destroy(cid, kernel=live) == 0
+    checks(live)
+    assert mm.buddy_stats(kernel=live)["free_pages"] == free0
+
+
+def test_create_arguments_are_checked(live: Kernel):
+    for name, size, align in (("zero", 0, 8), ("huge", 65537, 8), ("odd", 64, 3), ("wide", 64, 8192),
+                              ("", 64, 8), ("neg", -1, 8), ("nul\0x", 8, 8)):
+        assert mm.slab_create(name, size, align, kernel=live) == EINVAL, (name, size, align)
+    ids = [mm.slab_create(f"c{i}", 16, 0, kernel=live) for i in range(SLAB_MAX_CACHES)]
+    assert sorted(ids) == list(range(1, SLAB_MAX_CACHES + 1))
+    assert mm.slab_create("one too many", 16, 0, kernel=live) == ENOMEM
+    for cid in ids:
+        assert mm.slab_destroy(cid, kernel=live) == 0
+    assert mm.slab_destroy(1, kernel=live) == EINVAL
+    assert mm.slab_alloc(1, kernel=live) == 0
+    assert mm.slab_info(1, kernel=live) is None
+
+
+def test_unknown_ids_and_addresses(live: Kernel):
+    cid = mm.slab_create("ids", 32, 0, kernel=live)
+    a = mm.slab_alloc(cid, kernel=live)
+    for bad in (0, -1, SLAB_MAX_CACHES + 1, 1 << 40):
+        assert mm.slab_alloc(bad, kernel=live) == 0
+        assert mm.slab_free(bad, a, kernel=live) == EINVAL
+        assert mm.slab_destroy(bad, kernel=live) == EINVAL
+    for addr in (0, 0x100000, a & ~0xFFF, -8, 1 << 33):
+        assert mm.slab_free(cid, addr, kernel=live) == EINVAL
+    checks(live)
+    assert mm.slab_info(cid, kernel=live)["bad_frees"] == 3   # the three that reached the cache
+    assert mm.slab_free(cid, a, kernel=live) == 0
+    assert mm.slab_destroy(cid, kernel=live) == 0
+
+
+def test_one_empty_slab_is_kept_and_the_next_given_back(live: Kernel):
+    free0 = mm.buddy_stats(kernel=live)["free_pages"]
+    cid = mm.slab_create("keep", 1024, 0, kernel=live)
+    per = mm.slab_info(cid, kernel=live)["objs_per_slab"]
+    objs = [mm.slab_alloc(cid, kernel=live) for _ in range(2 * per)]
+    assert mm.slab_info(cid, kernel=live)["slabs"] == 2
+    for a in objs:
+        assert mm.slab_free(cid, a, kernel=live) == 0
+    info = mm.slab_info(cid, kernel=live)
+    assert info["slabs"] == 1 and info["active_slabs"] == 0 and info["pages"] == info["pages_per_slab"]
+    assert mm.buddy_stats(kernel=live)["free_pages"] == free0 - info["pages_per_slab"]
+    assert mm.slab_destroy(cid, kernel=live) == 0
+    assert mm.buddy_stats(kernel=live)["free_pages"] == free0

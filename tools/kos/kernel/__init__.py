@@ -1,0 +1,134 @@
+"""Live kernels behind the KOS memory API.
+
+The Python classes of the specification (kos.memory.page,
+kos.kernel.mm.mm_wrapper) do nothing themselves: every call runs the real
+kernel function in a booted KOS through a direct call. Anything with the
+three methods of `Kernel` will do; every API function takes `kernel=` to
+name one explicitly, and without it uses the module's default kernel, which
+is booted lazily (build/kernel.elf under the in-process unicorn emulator,
+64 MiB) on first use and kept for the life of the process.
+
+    from kos.kernel import set_default_kernel
+    set_default_kernel(machine)      # a machine you booted yourself
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from kos import paths
+
+__all__ = [
+    "Kernel", "boot_kernel", "call", "default_kernel", "fits_u32", "read", "resolve", "s32",
+    "set_default_kernel", "u32", "use_kernel", "with_bytes", "write",
+]
+
+
+@runtime_checkable
+class Kernel(Protocol):
+    """A booted kernel whose functions can be called directly (cdecl, by ELF
+    symbol; the result is EAX) and whose memory can be read and written."""
+
+    def call(self, symbol: str, *args: int) -> int: ...
+
+    def read(self, addr: int, size: int) -> bytes: ...
+
+    def write(self, addr: int, data: bytes) -> None: ...
+
+
+_default: Kernel | None = None
+_lock = threading.Lock()
+# One guest CPU: calls from several Python threads take turns (the API is
+# thread-safe as the specification asks; each kernel call is atomic).
+_call_lock = threading.RLock()
+
+
+def call(kernel: Kernel, symbol: str, *args: int) -> int:
+    """kernel.call, one thread at a time."""
+    with _call_lock:
+        return kernel.call(symbol, *args)
+
+
+def read(kernel: Kernel, addr: int, size: int) -> bytes:
+    with _call_lock:
+        return kernel.read(addr, size)
+
+
+def write(kernel: Kernel, addr: int, data: bytes) -> None:
+    with _call_lock:
+        kernel.write(addr, data)
+
+
+def boot_kernel(memory: str = "64M", elf: Path | None = None) -> Kernel:
+    """Boot KOS in this process under unicorn to its shell prompt, ready for
+    direct calls (a kos.machine.unicorn.UnicornKernel)."""
+    from kos.machine.unicorn.kernel import UnicornKernel
+
+    return UnicornKernel(elf or paths.KERNEL_ELF, memory).boot()
+
+
+def default_kernel() -> Kernel:
+    """The module's kernel, booted on first use."""
+    global _default
+    with _lock:
+        if _default is None:
+            _default = boot_kernel()
+        return _default
+
+
+def set_default_kernel(kernel: Kernel | None) -> Kernel | None:
+    """Make kernel the default (None: boot a fresh one on next use); returns the previous one."""
+    global _default
+    with _lock:
+        previous, _default = _default, kernel
+    return previous
+
+
+@contextmanager
+def use_kernel(kernel: Kernel) -> Iterator[Kernel]:
+    """Make kernel the default inside a with block."""
+    previous = set_default_kernel(kernel)
+    try:
+        yield kernel
+    finally:
+        set_default_kernel(previous)
+
+
+def resolve(kernel: Kernel | None) -> Kernel:
+    return kernel if kernel is not None else default_kernel()
+
+
+def u32(value: int) -> int:
+    """EAX as an unsigned 32-bit value (addresses, counts)."""
+    return value & 0xFFFFFFFF
+
+
+def s32(value: int) -> int:
+    """EAX as a signed 32-bit value (0 or a negative error code)."""
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value & 0x80000000 else value
+
+
+def fits_u32(*values: int) -> bool:
+    """Can every value be passed as a 32-bit argument without changing meaning?"""
+    return all(isinstance(v, int) and -(1 << 31) <= v < (1 << 32) for v in values)
+
+
+@contextmanager
+def with_bytes(kernel: Kernel, data: bytes) -> Iterator[int]:
+    """data copied into a kmalloc'd buffer of the kernel for the duration of a
+    with block; yields its address."""
+    addr = u32(call(kernel, "kmalloc", max(len(data), 1)))
+    if not addr:
+        from kos.exceptions import AllocationError
+
+        raise AllocationError(f"kmalloc({len(data)}) failed: no room for a call argument")
+    try:
+        write(kernel, addr, data)
+        yield addr
+    finally:
+        call(kernel, "kfree", addr)
