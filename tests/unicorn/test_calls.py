@@ -135,3 +135,10 @@ def test_calls_do_not_nest(guest: UnicornKernel):
 
 def test_the_direct_call_area_is_mapped_in_the_kernel_page_tables(guest: UnicornKernel):
     guest.check_callable()
+
+
+def test_a_counting_session_counts_each_call_on_its_own(guest: UnicornKernel):
+    alone = [guest.call_counted("pit_ticks")[1], guest.call_counted("strlen", guest.scratch)[1]]
+    with guest.counting():
+        together = [guest.call_counted("pit_ticks")[1], guest.call_counted("strlen", guest.scratch)[1]]
+    assert together == alone

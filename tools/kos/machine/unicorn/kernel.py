@@ -28,7 +28,8 @@ import enum
 import mmap
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,6 +165,8 @@ class UnicornKernel:
         self._kstate = uc.context_save()
         self._fmts = [struct.Struct(f"<{n + 1}I") for n in range(MAX_CALL_ARGS + 1)]
         self._sym_cache: dict[str, int] = {}
+        self._counter: int | None = None
+        self._count = 0
 
     # Loading.
     def _load(self, cmdline: str) -> None:
@@ -445,21 +448,34 @@ class UnicornKernel:
 
     def call_counted(self, fn: str | int, *args: int) -> tuple[int, int]:
         """call(), also counting the guest instructions executed from the
-        function's entry to its return: (EAX, instructions)."""
-        count = [0]
+        function's entry to its return: (EAX, instructions). Each use adds
+        and removes a code hook (and so retranslates the code it runs);
+        many counted calls in a row are cheaper inside `with counting():`."""
+        if self._counter is not None:
+            self._count = 0
+            return self.call(fn, *args), self._count
+        with self.counting():
+            return self.call_counted(fn, *args)
 
-        def on_code(uc: Uc, addr: int, size: int, _: object) -> None:
-            count[0] += 1
+    def _on_code(self, uc: Uc, addr: int, size: int, _: object) -> None:
+        self._count += 1
 
+    @contextmanager
+    def counting(self) -> Iterator[None]:
+        """Keep the instruction-counting hook installed for a series of
+        call_counted() (plain calls run slower meanwhile)."""
+        if self._counter is not None:
+            yield
+            return
         # A hook added after translation fires only once the cache is flushed.
-        h = self.uc.hook_add(uc_const.UC_HOOK_CODE, on_code)
+        self._counter = self.uc.hook_add(uc_const.UC_HOOK_CODE, self._on_code)
         self.uc.ctl_flush_tb()
         try:
-            ret = self.call(fn, *args)
+            yield
         finally:
-            self.uc.hook_del(h)
+            self.uc.hook_del(self._counter)
+            self._counter = None
             self.uc.ctl_flush_tb()
-        return ret, count[0]
 
     # Teardown.
     def close(self) -> None:
