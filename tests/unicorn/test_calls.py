@@ -142,3 +142,12 @@ def test_a_counting_session_counts_each_call_on_its_own(guest: UnicornKernel):
     with guest.counting():
         together = [guest.call_counted("pit_ticks")[1], guest.call_counted("strlen", guest.scratch)[1]]
     assert together == alone
+
+
+def test_an_invalid_opcode_in_a_call_is_a_guest_fault(guest: UnicornKernel):
+    ud2 = guest.scratch + 0x200
+    guest.write(ud2, b"\x0f\x0b")
+    with pytest.raises(GuestFault) as exc:
+        guest.call(ud2)
+    assert (exc.value.vector, exc.value.eip) == (6, ud2)
+    assert guest.call("pit_ticks") == guest.call("pit_ticks")

@@ -434,7 +434,13 @@ class UnicornKernel:
         self._in_call = True
         try:
             self._call_frame.write(CALL_SP, EFLAGS_RESERVED)
-            uc.emu_start(addr, SENTINEL)
+            try:
+                uc.emu_start(addr, SENTINEL)
+            except UcError as e:
+                if e.errno != uc_const.UC_ERR_INSN_INVALID:
+                    raise
+                eip = self.regs.read(x86.UC_X86_REG_EIP)
+                raise GuestFault(VEC_UD, eip, self.image.function_at(eip), None, None) from None
             eax, eip = self._call_result.read()
         finally:
             self._in_call = False
