@@ -46,8 +46,8 @@ def test_blocks_merge_into_disjoint_intervals(tmp_path: Path):
 
 
 def test_html_report_annotates_every_file(kernel: Path, tmp_path: Path):
-    k = UnicornKernel(kernel, coverage=tmp_path / "raw").boot()
-    k.close()
+    with UnicornKernel(kernel, coverage=tmp_path / "raw") as k:
+        k.boot()
     report = coverage.summarize(kernel, tmp_path / "raw", tmp_path / "out")
     index = (tmp_path / "out" / "index.html").read_text()
     assert f"{report.percent:.1f}%" in index

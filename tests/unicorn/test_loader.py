@@ -44,8 +44,8 @@ def map_lines(boot_log: str) -> list[str]:
 
 @pytest.mark.parametrize("size", list(QEMU_MAPS))
 def test_the_kernel_sees_qemus_memory_map(kernel: Path, size: str):
-    k = UnicornKernel(kernel, size).boot()
-    assert map_lines(k.drain_serial()) == qemu_lines(size)
+    with UnicornKernel(kernel, size) as k:
+        assert map_lines(k.boot().drain_serial()) == qemu_lines(size)
 
 
 def test_from_3_5_gib_ram_is_split_around_the_pci_hole_as_on_qemu():

@@ -138,12 +138,12 @@ def corrupt_the_idt(k: UnicornKernel) -> None:
 
 
 def test_a_fault_the_idt_cannot_take_is_a_triple_fault(kernel: Path):
-    k = UnicornKernel(kernel).boot()
-    corrupt_the_idt(k)
-    k.send("crash pf\r")
-    with pytest.raises(CallError, match="triple fault"):
-        k.run_until("never printed", timeout=5)
-    assert k.step() is Stop.SHUTDOWN
+    with UnicornKernel(kernel) as k:
+        corrupt_the_idt(k.boot())
+        k.send("crash pf\r")
+        with pytest.raises(CallError, match="triple fault"):
+            k.run_until("never printed", timeout=5)
+        assert k.step() is Stop.SHUTDOWN
 
 
 def test_serve_shuts_down_with_status_0_on_a_triple_fault(kernel: Path, capfd: pytest.CaptureFixture[str]):
@@ -153,7 +153,7 @@ def test_serve_shuts_down_with_status_0_on_a_triple_fault(kernel: Path, capfd: p
     rout, wout = os.pipe()
     os.write(win, b"crash null\r")
     os.close(win)
-    with HostTerminal(False, rin, wout) as term:
+    with k, HostTerminal(False, rin, wout) as term:
         status = serve(k, term)
     os.close(wout)
     output = b""
@@ -169,7 +169,11 @@ def test_serve_shuts_down_with_status_0_on_a_triple_fault(kernel: Path, capfd: p
 
 
 def test_idle_kernel_sleeps_between_timer_bursts(kernel: Path):
-    k = UnicornKernel(kernel).boot()
+    with UnicornKernel(kernel) as k:
+        check_bursts(k.boot())
+
+
+def check_bursts(k: UnicornKernel) -> None:
     stop = k.step()
     while stop is not Stop.IDLE:
         stop = k.step()
