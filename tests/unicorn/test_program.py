@@ -200,7 +200,7 @@ WITHOUT_QEMU = ("import shutil; which = shutil.which; "
     (INVOKE.format(extra=", '--emulator', 'unicorn'"), "requested"),
     (WITHOUT_QEMU + INVOKE.format(extra=""),
      "qemu-system-i386 is not installed; using the embedded emulator"),
-])
+], ids=["requested", "fallback-without-qemu"])
 def test_invoke_run_boots_on_unicorn_and_says_why(kernel: Path, code: str, why: str):
     child = _invoke_run(code)
     try:
