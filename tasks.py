@@ -1,4 +1,4 @@
-"""invoke tasks: build, run, debug, test, bench, clean. `invoke --list` shows them."""
+"""invoke tasks: build, run, debug, test, bench, coverage, clean. `invoke --list` shows them."""
 
 from __future__ import annotations
 
