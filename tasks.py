@@ -1,4 +1,4 @@
-"""invoke tasks: build, run, debug, test, bench, clean. `invoke --list` shows them."""
+"""invoke tasks: build, run, debug, test, bench, coverage, clean. `invoke --list` shows them."""
 
 from __future__ import annotations
 
@@ -82,3 +82,23 @@ def clean(c: Context) -> None:
     """Remove build/."""
     shutil.rmtree(paths.BUILD, ignore_errors=True)
     print("clean: build/ removed")
+
+
+@task(help={"args": "extra pytest arguments"})
+def coverage(c: Context, args: str = "") -> None:
+    """Run the console and direct-call tests on unicorn, recording the kernel
+    code they run; report line coverage (table, build/coverage/index.html)."""
+    from kos import coverage as kcov
+
+    elf = _build()
+    out = paths.BUILD / "coverage"
+    raw = out / "raw"
+    shutil.rmtree(out, ignore_errors=True)
+    suites = "tests/console tests/unicorn tests/direct -m 'not qemu and not slow'"
+    res = c.run(f"{sys.executable} -m pytest {suites} -q {args}", warn=True, pty=False,
+                env={"KOS_COVERAGE": str(raw)})
+    report = kcov.summarize(elf, raw, out)
+    print(report.table())
+    print(f"coverage: {report.percent:.1f}% of {report.executable} kernel lines; "
+          f"{(out / 'index.html').relative_to(paths.ROOT)} has the annotated sources")
+    sys.exit(res.exited if res else 1)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import itertools
 import os
+import time
 from pathlib import Path
 
 from unicorn import Uc
@@ -31,6 +32,8 @@ class BlockRecorder:
         self.directory = Path(directory)
         self.blocks: set[tuple[int, int]] = set()
         self.path = self.directory / f"{os.getpid()}-{next(_serial)}.blocks"
+        self._dumped = 0
+        self._last_dump = time.monotonic()
         begin, end = (text_start, text_end - 1) if text_end > text_start else (1, 0)
         uc.hook_add(uc_const.UC_HOOK_BLOCK, self._on_block, None, begin, end)
         atexit.register(self.dump)
@@ -38,10 +41,19 @@ class BlockRecorder:
     def _on_block(self, uc: Uc, addr: int, size: int, _: object) -> None:
         self.blocks.add((addr, size))
 
+    def maybe_dump(self, every: float = 1.0) -> None:
+        """Write the record if it grew and `every` seconds passed since the
+        last write: a program killed by a signal it cannot catch loses
+        little."""
+        if len(self.blocks) != self._dumped and time.monotonic() - self._last_dump >= every:
+            self.dump()
+
     def dump(self) -> None:
         """Write the record (again, with anything new since the last dump)."""
-        if not self.blocks:
+        self._last_dump = time.monotonic()
+        if len(self.blocks) == self._dumped:
             return
+        self._dumped = len(self.blocks)
         self.directory.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text("".join(f"{a:x} {s:x}\n" for a, s in sorted(self.blocks)))

@@ -178,6 +178,10 @@ class Uart16550:
     interrupt is raised as soon as the FIFO holds a byte (below the trigger
     level it reports the character-timeout source, as the chip would a few
     character times later). The IRQ line is not gated by MCR.OUT2, as in QEMU.
+    Bytes wait on the host side until the guest has set the receiver up
+    (enabled the receive interrupt, or polled LSR outside loopback), so
+    input piped in before the driver's FIFO reset and loopback self-test
+    neither gets lost nor spoils the self-test (on QEMU it can).
     Not modelled: line errors, break, the modem-status interrupt."""
 
     FIFO_SIZE = 16
@@ -198,6 +202,7 @@ class Uart16550:
         self.trigger = 1
         self.thr_interrupt = False
         self.line = False
+        self.listening = False
 
     # The host side.
     def feed(self, data: bytes) -> None:
@@ -207,7 +212,7 @@ class Uart16550:
 
     def refill(self) -> None:
         """Move waiting bytes into the receive FIFO while it has room."""
-        if self.mcr & 0x10:                        # loopback: the wire is disconnected
+        if self.mcr & 0x10 or not self.listening:  # loopback disconnects the wire
             return
         size = self.FIFO_SIZE if self.fifo_enabled else 1
         while self.pending and len(self.rx) < size:
@@ -251,6 +256,9 @@ class Uart16550:
         if reg == 4:
             return self.mcr
         if reg == 5:
+            if not self.listening and not self.mcr & 0x10:
+                self.listening = True
+                self.refill()
             return 0x60 | (0x01 if self.rx else 0)
         if reg == 6:
             if self.mcr & 0x10:                    # loopback: outputs wired to inputs
@@ -280,6 +288,9 @@ class Uart16550:
             if value & 0x02 and not self.ier & 0x02:
                 self.thr_interrupt = True
             self.ier = value & 0x0F
+            if value & 0x01 and not self.listening:
+                self.listening = True
+                self.refill()
         elif reg == 2:
             enabled = bool(value & 0x01)
             if enabled != self.fifo_enabled or value & 0x02:

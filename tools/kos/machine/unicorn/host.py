@@ -43,6 +43,7 @@ class HostTerminal:
         self.interactive = interactive
         self.eof = False
         self._saved: list[object] | None = None
+        self._handlers: dict[int, object] = {}
         self._escape = False
 
     def __enter__(self) -> HostTerminal:
@@ -53,12 +54,14 @@ class HostTerminal:
             attrs[1] |= termios.OPOST | termios.ONLCR
             termios.tcsetattr(self.stdin, termios.TCSANOW, attrs)
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-            signal.signal(sig, self._on_signal)
+            self._handlers[sig] = signal.signal(sig, self._on_signal)
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._saved is not None:
             termios.tcsetattr(self.stdin, termios.TCSADRAIN, self._saved)
+        for sig, handler in self._handlers.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         sys.stderr.write(f"unicorn: terminating on signal {signum}\n")

@@ -16,6 +16,8 @@ Guest memory the emulator owns (reserved in the memory map it passes):
                 the `until` address of every emu_start: mapped in the
                 kernel's page tables, since an unmapped `until` makes
                 unicorn 2.1.x clobber CR2
+    0x000f0100  SCRATCH: SCRATCH_SIZE bytes for callers' buffers (out
+                parameters such as a memory_stats_t)
     0x000fff00  top of the scratch stack of direct calls (grows down)
 """
 
@@ -26,12 +28,12 @@ import enum
 import mmap
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from unicorn import Uc, UcError
-from unicorn import unicorn_const as uc_const
-from unicorn import x86_const as x86
+from unicorn.unicorn import UcContext
 
 from kos import paths
 from kos.machine.unicorn import loader
@@ -47,8 +49,13 @@ from kos.machine.unicorn.cpu import (
 from kos.machine.unicorn.devices import DebugExit, IoBus, PicPair, Pit8254, Uart16550
 from kos.machine.unicorn.selfcheck import check_unicorn
 from kos.machine.unicorn.watchdog import Watchdog
+from unicorn import Uc, UcError
+from unicorn import unicorn_const as uc_const
+from unicorn import x86_const as x86
 
 SENTINEL = 0xF0000
+SCRATCH = 0xF0100
+SCRATCH_SIZE = 0xF00
 CALL_STACK_TOP = 0xFFF00
 MAX_CALL_ARGS = 16
 CALL_SP = CALL_STACK_TOP - 4 * (MAX_CALL_ARGS + 1)
@@ -98,8 +105,19 @@ class CallError(RuntimeError):
     """A direct call did not come back to its return address."""
 
 
+@dataclass
+class Snapshot:
+    """CPU state and copies of guest RAM ranges, for UnicornKernel.restore()."""
+
+    context: UcContext
+    ranges: list[tuple[int, bytes]]
+
+
 class UnicornKernel:
     """A KOS kernel in an embedded unicorn engine, with its devices."""
+
+    scratch = SCRATCH
+    scratch_size = SCRATCH_SIZE
 
     def __init__(self, elf: Path | str = paths.KERNEL_ELF, memory: str = "64M", *,
                  cmdline: str = "", coverage: Path | None = None,
@@ -147,6 +165,8 @@ class UnicornKernel:
         self._kstate = uc.context_save()
         self._fmts = [struct.Struct(f"<{n + 1}I") for n in range(MAX_CALL_ARGS + 1)]
         self._sym_cache: dict[str, int] = {}
+        self._counter: int | None = None
+        self._count = 0
 
     # Loading.
     def _load(self, cmdline: str) -> None:
@@ -246,6 +266,8 @@ class UnicornKernel:
         self.uart.refill()
         if self.pics.has_interrupt():
             return Stop.BUSY                 # an interrupt is waiting: not idle
+        if self.coverage is not None:
+            self.coverage.maybe_dump()
         return Stop.IDLE
 
     def next_event_in(self) -> float | None:
@@ -352,6 +374,23 @@ class UnicornKernel:
         """struct.unpack of guest memory at addr (e.g. "<6I")."""
         return struct.unpack_from(fmt, self.ram, addr)
 
+    def snapshot(self, ranges: list[tuple[int, int]] | None = None) -> Snapshot:
+        """Save the CPU state and the RAM in ranges ([start, end) pairs;
+        default: all of it). Device state is not saved: this is for direct
+        calls, which do not touch devices except to print."""
+        spans = ranges if ranges is not None else [(0, len(self.ram))]
+        return Snapshot(self.uc.context_save(), [(a, bytes(self.ram[a:b])) for a, b in spans])
+
+    def restore(self, snap: Snapshot) -> None:
+        """Put back what snapshot() saved and empty the serial output. Code
+        in the saved ranges must not have changed (translated code is kept)."""
+        for addr, data in snap.ranges:
+            self.ram[addr:addr + len(data)] = data
+        self.uc.context_restore(snap.context)
+        self._tx.clear()
+        self.exit_status = None
+        self.shutdown_reason = None
+
     # Direct calls.
     def _address(self, fn: str | int) -> int:
         if isinstance(fn, int):
@@ -395,7 +434,13 @@ class UnicornKernel:
         self._in_call = True
         try:
             self._call_frame.write(CALL_SP, EFLAGS_RESERVED)
-            uc.emu_start(addr, SENTINEL)
+            try:
+                uc.emu_start(addr, SENTINEL)
+            except UcError as e:
+                if e.errno != uc_const.UC_ERR_INSN_INVALID:
+                    raise
+                eip = self.regs.read(x86.UC_X86_REG_EIP)
+                raise GuestFault(VEC_UD, eip, self.image.function_at(eip), None, None) from None
             eax, eip = self._call_result.read()
         finally:
             self._in_call = False
@@ -409,21 +454,34 @@ class UnicornKernel:
 
     def call_counted(self, fn: str | int, *args: int) -> tuple[int, int]:
         """call(), also counting the guest instructions executed from the
-        function's entry to its return: (EAX, instructions)."""
-        count = [0]
+        function's entry to its return: (EAX, instructions). Each use adds
+        and removes a code hook (and so retranslates the code it runs);
+        many counted calls in a row are cheaper inside `with counting():`."""
+        if self._counter is not None:
+            self._count = 0
+            return self.call(fn, *args), self._count
+        with self.counting():
+            return self.call_counted(fn, *args)
 
-        def on_code(uc: Uc, addr: int, size: int, _: object) -> None:
-            count[0] += 1
+    def _on_code(self, uc: Uc, addr: int, size: int, _: object) -> None:
+        self._count += 1
 
+    @contextmanager
+    def counting(self) -> Iterator[None]:
+        """Keep the instruction-counting hook installed for a series of
+        call_counted() (plain calls run slower meanwhile)."""
+        if self._counter is not None:
+            yield
+            return
         # A hook added after translation fires only once the cache is flushed.
-        h = self.uc.hook_add(uc_const.UC_HOOK_CODE, on_code)
+        self._counter = self.uc.hook_add(uc_const.UC_HOOK_CODE, self._on_code)
         self.uc.ctl_flush_tb()
         try:
-            ret = self.call(fn, *args)
+            yield
         finally:
-            self.uc.hook_del(h)
+            self.uc.hook_del(self._counter)
+            self._counter = None
             self.uc.ctl_flush_tb()
-        return ret, count[0]
 
     # Teardown.
     def close(self) -> None:

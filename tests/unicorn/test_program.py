@@ -1,0 +1,214 @@
+"""`python -m kos.machine.unicorn`: the program QEMU's place, its exit
+statuses and terminal handling, and its refusals when it cannot run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pexpect
+import pytest
+
+import kos.machine.unicorn.selfcheck as selfcheck
+from kos import paths
+from kos.machine.unicorn import unicorn_command, unicorn_environment
+from kos.machine.unicorn.host import HostTerminal, serve
+from kos.machine.unicorn.kernel import CallError, Stop, UnicornKernel
+
+
+def run_program(args: list[str], stdin: bytes = b"",
+                timeout: float = 30) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "kos.machine.unicorn", *args], input=stdin,
+                          capture_output=True, timeout=timeout, env=unicorn_environment())
+
+
+def test_commands_on_a_pipe_and_halts_status(kernel: Path):
+    res = run_program([str(kernel)], b"help\rhalt\r")
+    out = res.stdout.decode()
+    assert res.returncode == 33, res.stderr
+    assert "commands:" in out and "kernel stopped: halt (exit status 33)" in out
+
+
+def test_a_fault_exits_with_qemus_failure_status(kernel: Path):
+    res = run_program(["--memory", "32M", str(kernel)], b"crash pf\r")
+    assert res.returncode == 35
+    assert b"page fault at cr2=dead0000: page not present, write, kernel mode" in res.stdout
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--memory", "64Q"], "bad memory size"),
+    (["--memory", "1K"], "too small"),
+])
+def test_bad_arguments_exit_1_with_a_message(kernel: Path, args: list[str], message: str):
+    res = run_program([*args, str(kernel)])
+    assert res.returncode == 1
+    assert message in res.stderr.decode()
+
+
+def test_a_file_that_is_not_a_kernel_exits_1(tmp_path: Path):
+    bogus = tmp_path / "bogus.elf"
+    bogus.write_bytes(b"\x7fELF garbage")
+    res = run_program([str(bogus)])
+    assert res.returncode == 1
+    assert res.stderr.decode().startswith("unicorn: ")
+
+
+def test_another_unicorn_version_is_refused_with_the_pin(kernel: Path):
+    code = textwrap.dedent(f"""
+        import sys, unicorn
+        unicorn.__version__ = "2.0.0"
+        from kos.machine.unicorn.__main__ import main
+        sys.exit(main([{str(kernel)!r}]))
+    """)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30,
+                         env=unicorn_environment())
+    assert res.returncode == 1
+    err = res.stderr.decode()
+    assert "pinned to unicorn 2.1.4" in err and "2.0.0 is installed" in err
+    assert "pip install unicorn==2.1.4" in err
+
+
+def test_version_check_in_process(monkeypatch: pytest.MonkeyPatch):
+    import unicorn
+    monkeypatch.setattr(unicorn, "__version__", "2.1.5")
+    with pytest.raises(selfcheck.UnicornUnsupported, match=r"2\.1\.5 is installed"):
+        selfcheck.check_unicorn()
+
+
+def test_the_self_test_finds_the_context_fields():
+    q = selfcheck.check_unicorn()
+    assert q.error_code != q.old_exception
+    assert q.error_code % 4 == 0 and q.old_exception % 4 == 0
+
+
+def spawn(kernel: Path, interactive: bool) -> pexpect.spawn:
+    cmd = unicorn_command(kernel, interactive=interactive)
+    child = pexpect.spawn(cmd[0], cmd[1:], env=unicorn_environment(), timeout=15)
+    child.expect_exact("kos> ")
+    return child
+
+
+def test_raw_terminal_passes_control_bytes_to_the_guest(kernel: Path):
+    child = spawn(kernel, interactive=False)
+    try:
+        child.send("uptime\x03")                   # Ctrl-C drops the line in the guest
+        child.expect_exact("^C")
+        child.expect_exact("kos> ")
+        child.send("\x01x")                        # not an escape without --interactive
+        child.send("\rhalt\r")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 33
+
+
+def test_interactive_escape_keys(kernel: Path):
+    child = spawn(kernel, interactive=True)
+    try:
+        child.send("\x01h")
+        child.expect_exact("C-a x    exit the emulator")
+        child.send("\x01x")
+        child.expect_exact("unicorn: terminated")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+
+
+def test_sigterm_ends_the_program_quietly(kernel: Path):
+    child = spawn(kernel, interactive=False)
+    try:
+        os.kill(child.pid, signal.SIGTERM)
+        child.expect_exact("terminating on signal 15")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+
+
+def corrupt_the_idt(k: UnicornKernel) -> None:
+    """Page faults and double faults find no gate."""
+    for vector in (8, 14):
+        k.write(k.symbol("idt") + 8 * vector, bytes(8))
+
+
+def test_a_fault_the_idt_cannot_take_is_a_triple_fault(kernel: Path):
+    with UnicornKernel(kernel) as k:
+        corrupt_the_idt(k.boot())
+        k.send("crash pf\r")
+        with pytest.raises(CallError, match="triple fault"):
+            k.run_until("never printed", timeout=5)
+        assert k.step() is Stop.SHUTDOWN
+
+
+def test_serve_shuts_down_with_status_0_on_a_triple_fault(kernel: Path, capfd: pytest.CaptureFixture[str]):
+    k = UnicornKernel(kernel).boot()
+    corrupt_the_idt(k)
+    rin, win = os.pipe()
+    rout, wout = os.pipe()
+    os.write(win, b"crash null\r")
+    os.close(win)
+    with k, HostTerminal(False, rin, wout) as term:
+        status = serve(k, term)
+    os.close(wout)
+    output = b""
+    while chunk := os.read(rout, 65536):
+        output += chunk
+    os.close(rin)
+    os.close(rout)
+    assert status == 0
+    assert b"crash: reading address 0" in output
+    err = capfd.readouterr().err
+    assert "triple fault: exception 11 while delivering a double fault (for vector 14)" in err
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_idle_kernel_sleeps_between_timer_bursts(kernel: Path):
+    with UnicornKernel(kernel) as k:
+        check_bursts(k.boot())
+
+
+def check_bursts(k: UnicornKernel) -> None:
+    stop = k.step()
+    while stop is not Stop.IDLE:
+        stop = k.step()
+    wait = k.idle_wait()
+    assert wait is not None and wait > 0.0
+    time.sleep(0.12)                                   # ticks pile up while asleep...
+    ticks = k.call("pit_ticks")
+    while k.step() is not Stop.IDLE or k.next_event_in() == 0.0:
+        pass
+    assert k.call("pit_ticks") >= ticks + 10           # ...and all arrive, one by one
+
+
+def _invoke_run(code: str) -> pexpect.spawn:
+    return pexpect.spawn(sys.executable, ["-c", code], cwd=str(paths.ROOT), timeout=30,
+                         dimensions=(24, 200), env=unicorn_environment())
+
+
+INVOKE = "from invoke.main import program; program.run(['invoke', 'run'{extra}])"
+WITHOUT_QEMU = ("import shutil; which = shutil.which; "
+                "shutil.which = lambda name, *a, **k: None if 'qemu' in name else which(name, *a, **k); ")
+
+
+@pytest.mark.parametrize("code,why", [
+    (INVOKE.format(extra=", '--emulator', 'unicorn'"), "requested"),
+    (WITHOUT_QEMU + INVOKE.format(extra=""),
+     "qemu-system-i386 is not installed; using the embedded emulator"),
+], ids=["requested", "fallback-without-qemu"])
+def test_invoke_run_boots_on_unicorn_and_says_why(kernel: Path, code: str, why: str):
+    child = _invoke_run(code)
+    try:
+        child.expect_exact(f"run: unicorn ({why})")
+        child.expect(r"run: \S+ -m kos.machine.unicorn --memory 64M --interactive \S+kernel.elf")
+        child.expect_exact("kos> ")
+        child.send("halt\r")
+        child.expect_exact("exit status 33")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
