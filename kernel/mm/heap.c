@@ -52,7 +52,10 @@
  *   r+16 u16 free_head (slot + 1, 0 = empty), u16 bump (slots at or past it
  *        were never handed out), u16 nfree, u8 cls, u8 pad
  *   r+24 live bitmap, one bit per slot; slots start at r + objoff
- *   A free slot's first word holds the next free slot + 1.
+ *   A free slot's first word holds the next free slot + 1. A run's block is
+ *   exactly RUN_BYTES long (payload RUN_SPAN), so runs carved one after the
+ *   other tile the heap with no gap: the next run's header sits in the last
+ *   8 bytes before the next RUN_BYTES boundary.
  *   A pointer p is a slot iff the run magic and seal hold at p & ~(RUN_BYTES-1)
  *   and p lies in the slot array at a multiple of the class size.
  *
@@ -119,6 +122,7 @@
 #define REDZONE     0xFDu
 #define DBG_TRAIL   16u
 #define RUN_FIXED   24u
+#define RUN_SPAN    (RUN_BYTES - HDR)      /* a run's payload: runs tile at RUN_BYTES */
 
 _Static_assert(SPLIT_MIN >= MIN_FREE && SPLIT_MIN <= 15 * GRAIN + GRAIN,
                "TAIL holds at most 15 grains of unsplit remainder");
@@ -165,7 +169,7 @@ struct cls {
     uint16_t size;     /* slot size */
     uint16_t nslots;
     uint16_t objoff;   /* offset of slot 0 from the run start */
-    uint16_t len;      /* run payload length: objoff + nslots * size */
+    uint16_t len;      /* run payload length: RUN_SPAN, slack after the last slot */
     uint32_t recip;    /* ceil(2^21 / size): slot index by multiplication */
 };
 
@@ -690,7 +694,7 @@ static int run_lookup(const struct heap *h, const void *p, uint32_t *roff, uint3
         return -1;
     rel -= k->objoff;
     uint32_t i = (rel * k->recip) >> 21;
-    if (i * k->size != rel)
+    if (i * k->size != rel || i >= k->nslots)
         return -1;
     *roff = ro;
     *idx = i;
@@ -845,18 +849,18 @@ struct heap *heap_init(void *base, size_t size)
     for (unsigned c = 0; c < NCLS; c++) {
         struct cls *k = &h->cls[c];
         uint32_t s = (c + 1) * GRAIN;
-        uint32_t n = (RUN_BYTES - RUN_FIXED) / s;
+        uint32_t n = (RUN_SPAN - RUN_FIXED) / s;
         uint32_t objoff;
         for (;;) {
             objoff = (RUN_FIXED + 4 * ((n + 31) / 32) + GRAIN - 1) & ~(GRAIN - 1);
-            if (objoff + n * s <= RUN_BYTES)
+            if (objoff + n * s <= RUN_SPAN)
                 break;
             n--;
         }
         k->size = (uint16_t)s;
         k->nslots = (uint16_t)n;
         k->objoff = (uint16_t)objoff;
-        k->len = (uint16_t)(objoff + n * s);
+        k->len = RUN_SPAN;
         k->recip = ((1u << 21) + s - 1) / s;
     }
     return h;
