@@ -46,13 +46,16 @@
  *
  * Run (a used block with RUN; its payload address r is RUN_BYTES-aligned):
  *
- *   r+0  magic RUN_MAGIC (bit 31 set, USED clear: never a valid sf)
- *   r+4  seal  off(r) ^ key ^ RUN_SALT
- *   r+8  next, prev   partial-run list of the class (runs with a free slot)
- *   r+16 u16 free_head (slot + 1, 0 = empty), u16 bump (slots at or past it
- *        were never handed out), u16 nfree, u8 cls, u8 pad
- *   r+24 live bitmap, one bit per slot; slots start at r + objoff
- *   A free slot's first word holds the next free slot + 1. A run's block is
+ *   r+0  next  partial-run list of the class (runs with a free slot)
+ *   r+4  seal  off(r) ^ key ^ RUN_SALT. It sits where a block header keeps
+ *        its seal (off ^ sf ^ key), and RUN_SALT (RUN set, USED clear) is
+ *        never a valid sf, so a block header can never pass for a run.
+ *   r+8  prev
+ *   r+12 u16 nfree, u8 cls, u8 hint (no clear bit in live words below it)
+ *   r+16 live bitmap, one bit per slot, set = allocated; the bits past the
+ *        last slot are set for good. Slots start at r + objoff.
+ *   A slot is found by the first clear bit from the hint word on (at most
+ *   eight words), so the lowest free slot of a run is used first. A run's block is
  *   exactly RUN_BYTES long (payload RUN_SPAN), so runs carved one after the
  *   other tile the heap with no gap: the next run's header sits in the last
  *   8 bytes before the next RUN_BYTES boundary.
@@ -66,8 +69,8 @@
  *     footer equals its size;
  *   - every free block is in the bin its size maps to, bins are doubly linked,
  *     a bitmap bit is set exactly when its list is non-empty;
- *   - a run's nfree equals its slots minus its live bits; its free list only
- *     holds clear bits below bump; a run is on its class's partial list
+ *   - a run's nfree equals its slots minus its live bits; its bitmap
+ *     has no clear bit below the hint word; a run is on its class's partial list
  *     exactly when nfree > 0; at most one empty run per class is kept;
  *   - the statistics equal what a walk counts.
  *   Stale headers left inside merged blocks always read "free" (a block is
@@ -115,13 +118,12 @@
 #define F_RUN       0x80000000u
 
 #define HEAP_MAGIC  0x4B4F5348u            /* "KOSH" */
-#define RUN_MAGIC   0x8A11CE50u
-#define RUN_SALT    0x5A17C0DEu
+#define RUN_SALT    0xDA17C0DEu            /* RUN set, USED clear: never a valid sf */
 #define DBG_MAGIC   0xD7A11E55u
 #define POISON_FREE 0x6Bu
 #define REDZONE     0xFDu
 #define DBG_TRAIL   16u
-#define RUN_FIXED   24u
+#define RUN_FIXED   16u
 #define RUN_SPAN    (RUN_BYTES - HDR)      /* a run's payload: runs tile at RUN_BYTES */
 
 _Static_assert(SPLIT_MIN >= MIN_FREE && SPLIT_MIN <= 15 * GRAIN + GRAIN,
@@ -148,35 +150,34 @@ struct trail {
 };
 
 struct run {
-    uint32_t magic;
-    uint32_t seal;
     uint32_t next;
+    uint32_t seal;
     uint32_t prev;
-    uint16_t free_head;
-    uint16_t bump;
     uint16_t nfree;
     uint8_t cls;
-    uint8_t pad;
+    uint8_t hint;
     uint32_t live[];
 };
 
 _Static_assert(sizeof(struct blk) == HDR, "block header is 8 bytes");
 _Static_assert(sizeof(struct fblk) == 16, "free header is 16 bytes");
 _Static_assert(sizeof(struct trail) == DBG_TRAIL, "debug trailer is 16 bytes");
-_Static_assert(sizeof(struct run) == RUN_FIXED, "run header is 24 bytes");
+_Static_assert(sizeof(struct run) == RUN_FIXED, "run header is 16 bytes");
 
 struct cls {
-    uint16_t size;     /* slot size */
-    uint16_t nslots;
-    uint16_t objoff;   /* offset of slot 0 from the run start */
-    uint16_t len;      /* run payload length: RUN_SPAN, slack after the last slot */
     uint32_t recip;    /* ceil(2^21 / size): slot index by multiplication */
+    uint16_t size;     /* slot size */
+    uint8_t objoff;    /* offset of slot 0 from the run start */
+    uint8_t nslots;
 };
+
+_Static_assert(sizeof(struct cls) == 8, "class entries are indexed by shifting");
 
 /* Fields are valid at all times; offsets are from the heap start, 0 = none. */
 struct heap {
     uint32_t magic;
     uint32_t key;
+    uint32_t run_key;     /* key ^ RUN_SALT */
     uint32_t size;        /* managed bytes, control included */
     uint32_t first;       /* offset of the first block */
     uint32_t top;         /* start of the wilderness */
@@ -187,10 +188,9 @@ struct heap {
     void *report_ctx;
 
     size_t used_bytes;
+    size_t slack_bytes;   /* used_bytes minus the rounded requests */
     size_t free_bytes;    /* in bins; the wilderness is added on demand */
-    size_t payload_bytes;
     size_t peak_used;
-    size_t live_blocks;
     size_t free_blocks;   /* in bins */
     uint32_t allocs;
     uint32_t frees;
@@ -579,7 +579,7 @@ static uint32_t block_alloc(struct heap *h, uint32_t need, uint32_t pay, uint32_
 
 static inline uint32_t run_seal(const struct heap *h, uint32_t roff)
 {
-    return roff ^ h->key ^ RUN_SALT;
+    return roff ^ h->run_key;
 }
 
 static void partial_push(struct heap *h, unsigned c, uint32_t roff)
@@ -607,20 +607,20 @@ static void partial_remove(struct heap *h, unsigned c, uint32_t roff)
 static uint32_t run_new(struct heap *h, unsigned c)
 {
     const struct cls *k = &h->cls[c];
-    uint32_t b = block_alloc(h, k->len + HDR, k->len, RUN_BYTES, F_USED | F_RUN);
+    uint32_t b = block_alloc(h, RUN_BYTES, RUN_SPAN, RUN_BYTES, F_USED | F_RUN);
     if (!b)
         return 0;
     uint32_t roff = b + HDR;
     struct run *r = run_at(h, roff);
-    r->magic = RUN_MAGIC;
     r->seal = run_seal(h, roff);
-    r->free_head = 0;
-    r->bump = 0;
     r->nfree = k->nslots;
     r->cls = (uint8_t)c;
-    r->pad = 0;
-    for (unsigned i = 0; i < ((unsigned)k->nslots + 31) / 32; i++)
+    r->hint = 0;
+    unsigned words = ((unsigned)k->nslots + 31) / 32;
+    for (unsigned i = 0; i < words; i++)
         r->live[i] = 0;
+    if (k->nslots & 31)
+        r->live[words - 1] = ~0u << (k->nslots & 31);
     partial_push(h, c, roff);
     h->runs++;
     return roff;
@@ -630,74 +630,85 @@ static void run_release(struct heap *h, unsigned c, uint32_t roff)
 {
     partial_remove(h, c, roff);
     struct run *r = run_at(h, roff);
-    r->magic = 0;
     r->seal = 0;
     h->runs--;
     uint32_t b = roff - HDR;
     release(h, b, bsize(blk(h, b)->sf));
 }
 
-static void *small_alloc(struct heap *h, uint32_t size)
+/* Take a slot from the first run with room in class c (there is one). */
+static inline void *slot_take(struct heap *h, unsigned c, uint32_t roff)
 {
-    unsigned c = (size - 1) >> 3;
-    uint32_t roff = h->partial[c];
-    if (!roff) {
-        roff = run_new(h, c);
-        if (!roff)
-            return NULL;
-    }
     struct run *r = run_at(h, roff);
     const struct cls *k = &h->cls[c];
-    uint32_t idx;
-    uint8_t *slot;
-    if (r->free_head) {
-        idx = r->free_head - 1u;
-        slot = (uint8_t *)r + k->objoff + idx * k->size;
-        r->free_head = (uint16_t)*(uint32_t *)slot;
-    } else {
-        idx = r->bump++;
-        slot = (uint8_t *)r + k->objoff + idx * k->size;
-    }
-    r->live[idx >> 5] |= 1u << (idx & 31);
+    unsigned w = r->hint;
+    uint32_t live;
+    while ((live = r->live[w]) == ~0u)
+        w++;
+    unsigned bit = ffs32(~live);
+    r->live[w] = live | (1u << bit);
+    r->hint = (uint8_t)w;
+    uint8_t *slot = (uint8_t *)r + k->objoff + (w * 32 + bit) * k->size;
     if (--r->nfree == 0) {
         h->partial[c] = r->next;
         if (r->next)
             run_at(h, r->next)->prev = 0;
     }
-    h->used_bytes += k->size;
-    h->payload_bytes += k->size;
-    if (h->used_bytes > h->peak_used)
-        h->peak_used = h->used_bytes;
-    h->live_blocks++;
+    size_t used = h->used_bytes + k->size;
+    h->used_bytes = used;
+    if (used > h->peak_used)
+        h->peak_used = used;
     h->allocs++;
     return slot;
 }
 
-/* Where p sits in a run. Returns 1 with *roff and *idx set if p is a slot of
- * a run (live or not), 0 if p is not inside any run's slot array, -1 if p is
- * inside a run's header or between slots. */
-static int run_lookup(const struct heap *h, const void *p, uint32_t *roff, uint32_t *idx)
+/* Class c has no run with room: start one. NULL if no run fits. */
+static __attribute__((noinline)) void *small_alloc_new_run(struct heap *h, unsigned c)
 {
-    uintptr_t a = (uintptr_t)p;
+    uint32_t roff = run_new(h, c);
+    return roff ? slot_take(h, c, roff) : NULL;
+}
+
+/* Is there a run at the RUN_BYTES boundary at or below a? Returns its
+ * offset or 0. Any a is fine: the boundary is only read if it lies in
+ * [first, top), where its seal word is a block's seal or inside a block. */
+static inline uint32_t run_of(const struct heap *h, uintptr_t a)
+{
     uintptr_t ra = a & ~(uintptr_t)(RUN_BYTES - 1);
-    if (ra < (uintptr_t)at(h, h->first + HDR))
+    if (ra - (uintptr_t)h - h->first >= (uintptr_t)(h->top - h->first))
         return 0;
-    const struct run *r = (const struct run *)ra;
-    uint32_t ro = offset_of(h, r);
-    if (r->magic != RUN_MAGIC || r->seal != run_seal(h, ro) || r->cls >= NCLS)
-        return 0;
-    const struct cls *k = &h->cls[r->cls];
-    uint32_t rel = (uint32_t)(a - ra);
-    if (rel >= k->len)
-        return 0;
-    if (rel < k->objoff)
-        return -1;
-    rel -= k->objoff;
+    uint32_t ro = (uint32_t)(ra - (uintptr_t)h);
+    return ((const struct run *)ra)->seal == run_seal(h, ro) ? ro : 0;
+}
+
+/* Slot index of address a in run ro, or -1 if a is not at the start of one
+ * of its slots (in the header, between slots, in the slack at the end). */
+static inline int32_t slot_index(const struct heap *h, uint32_t ro, uintptr_t a)
+{
+    const struct run *r = run_at(h, ro);
+    const struct cls *k = &h->cls[r->cls & (NCLS - 1)];
+    uint32_t rel = (uint32_t)(a - (uintptr_t)r) - k->objoff;
+    /* rel wraps for a in the header: the product check below fails then. */
     uint32_t i = (rel * k->recip) >> 21;
     if (i * k->size != rel || i >= k->nslots)
         return -1;
+    return (int32_t)i;
+}
+
+/* Where p sits in a run. Returns 1 with *roff and *idx set if p is a slot of
+ * a run (live or not), 0 if p is not inside any run's span, -1 if p is
+ * inside a run's span but not at a slot. */
+static int run_lookup(const struct heap *h, const void *p, uint32_t *roff, uint32_t *idx)
+{
+    uintptr_t a = (uintptr_t)p;
+    uint32_t ro = run_of(h, a);
+    if (!ro)
+        return 0;
+    int32_t i = slot_index(h, ro, a);
+    if (i < 0)
+        return -1;
     *roff = ro;
-    *idx = i;
+    *idx = (uint32_t)i;
     return 1;
 }
 
@@ -706,24 +717,30 @@ static inline int slot_live(const struct run *r, uint32_t idx)
     return (r->live[idx >> 5] >> (idx & 31)) & 1;
 }
 
-static void small_free(struct heap *h, uint32_t roff, uint32_t idx)
+/* The run went from full to one free slot, or became empty. */
+static __attribute__((noinline)) void run_changed(struct heap *h, uint32_t roff)
 {
     struct run *r = run_at(h, roff);
     unsigned c = r->cls;
-    const struct cls *k = &h->cls[c];
-    r->live[idx >> 5] &= ~(1u << (idx & 31));
-    *(uint32_t *)((uint8_t *)r + k->objoff + idx * k->size) = r->free_head;
-    r->free_head = (uint16_t)(idx + 1);
-    h->used_bytes -= k->size;
-    h->payload_bytes -= k->size;
-    h->live_blocks--;
-    h->frees++;
-    uint16_t nf = ++r->nfree;
-    if (nf == 1) {
+    if (r->nfree == 1)
         partial_push(h, c, roff);
-    } else if (nf == k->nslots && (h->partial[c] != roff || r->next)) {
+    if (r->nfree == h->cls[c].nslots && (h->partial[c] != roff || r->next))
         run_release(h, c, roff);
-    }
+}
+
+static inline void small_free(struct heap *h, uint32_t roff, uint32_t idx)
+{
+    struct run *r = run_at(h, roff);
+    const struct cls *k = &h->cls[r->cls];
+    unsigned w = idx >> 5;
+    r->live[w] &= ~(1u << (idx & 31));
+    if (w < r->hint)
+        r->hint = (uint8_t)w;
+    h->used_bytes -= k->size;
+    h->frees++;
+    uint32_t nf = ++r->nfree;
+    if (nf == 1 || nf == k->nslots)
+        run_changed(h, roff);
 }
 
 /* ---- large blocks: validation -------------------------------------------- */
@@ -815,8 +832,7 @@ static void block_free(struct heap *h, uint32_t off)
 {
     uint32_t size = bsize(blk(h, off)->sf);
     h->used_bytes -= size;
-    h->payload_bytes -= block_payload(h, off);
-    h->live_blocks--;
+    h->slack_bytes -= size - block_payload(h, off);
     h->frees++;
     release(h, off, size);
 }
@@ -842,6 +858,7 @@ struct heap *heap_init(void *base, size_t size)
     fill(h, 0, sizeof *h);
     h->magic = HEAP_MAGIC;
     h->key = ((uint32_t)al * 0x9E3779B1u) ^ 0xC3A5C85Cu;
+    h->run_key = h->key ^ RUN_SALT;
     h->size = (uint32_t)size;
     h->first = first;
     h->top = first;
@@ -858,9 +875,8 @@ struct heap *heap_init(void *base, size_t size)
             n--;
         }
         k->size = (uint16_t)s;
-        k->nslots = (uint16_t)n;
-        k->objoff = (uint16_t)objoff;
-        k->len = RUN_SPAN;
+        k->nslots = (uint8_t)n;
+        k->objoff = (uint8_t)objoff;
         k->recip = ((1u << 21) + s - 1) / s;
     }
     return h;
@@ -898,18 +914,21 @@ static void *large_alloc(struct heap *h, size_t size, size_t align, uintptr_t si
         fill(at(h, off + HDR + (uint32_t)size), REDZONE, bs - HDR - DBG_TRAIL - (uint32_t)size);
     }
     h->used_bytes += bs;
-    h->payload_bytes += pay;
+    h->slack_bytes += bs - pay;
     if (h->used_bytes > h->peak_used)
         h->peak_used = h->used_bytes;
-    h->live_blocks++;
     h->allocs++;
     return at(h, off + HDR);
 }
 
 void *heap_alloc(struct heap *h, size_t size, size_t align, uintptr_t site)
 {
-    if (!h->debug && size - 1 < SMALL_MAX && align <= HEAP_ALIGN) {
-        void *p = small_alloc(h, (uint32_t)size);
+    if (size - 1 < SMALL_MAX && align <= HEAP_ALIGN && !h->debug) {
+        unsigned c = (unsigned)(size - 1) >> 3;
+        uint32_t roff = h->partial[c];
+        if (roff)
+            return slot_take(h, c, roff);
+        void *p = small_alloc_new_run(h, c);
         if (p)
             return p;
     } else if (size == 0) {
@@ -918,7 +937,8 @@ void *heap_alloc(struct heap *h, size_t size, size_t align, uintptr_t site)
     return large_alloc(h, size, align, site);
 }
 
-int heap_free(struct heap *h, void *p)
+/* heap_free for everything but a live small slot: NULL, blocks, errors. */
+static __attribute__((noinline)) int free_slow(struct heap *h, void *p)
 {
     if (!p)
         return HEAP_OK;
@@ -941,6 +961,25 @@ int heap_free(struct heap *h, void *p)
     }
     block_free(h, ref);
     return HEAP_OK;
+}
+
+int heap_free(struct heap *h, void *p)
+{
+    /* Fast path: a live slot of a run. Anything else goes the slow way,
+     * which repeats these checks and names the error. A slot lies inside
+     * its run's span, so checking the run start against [first, top) is
+     * enough to read the run header safely. */
+    uintptr_t a = (uintptr_t)p;
+    uint32_t ro = run_of(h, a);
+    if (ro) {
+        int32_t i = slot_index(h, ro, a);
+        const struct run *r = run_at(h, ro);
+        if (i >= 0 && ((r->live[i >> 5] >> (i & 31)) & 1)) {
+            small_free(h, ro, (uint32_t)i);
+            return HEAP_OK;
+        }
+    }
+    return free_slow(h, p);
 }
 
 /* Usable bytes of a live allocation given its lookup. */
@@ -1009,8 +1048,8 @@ static int resize_in_place(struct heap *h, uint32_t off, uint32_t need, uint32_t
             set_hdr(h, off, size | F_USED | keep | ((rem / GRAIN) << TAIL_SHIFT));
         }
     }
-    h->payload_bytes += pay;
-    h->payload_bytes -= old_pay;
+    h->slack_bytes -= size - old_pay;
+    h->slack_bytes += bsize(blk(h, off)->sf) - pay;
     if (h->used_bytes > h->peak_used)
         h->peak_used = h->used_bytes;
     return 1;
@@ -1117,10 +1156,10 @@ void heap_get_stats(struct heap *h, struct heap_stats *st)
     st->region_size = h->size;
     st->used_bytes = h->used_bytes;
     st->free_bytes = h->free_bytes + wild;
-    st->payload_bytes = h->payload_bytes;
+    st->payload_bytes = h->used_bytes - h->slack_bytes;
     st->peak_used_bytes = h->peak_used;
     st->largest_free = largest > HDR ? largest - HDR : 0;
-    st->live_blocks = h->live_blocks;
+    st->live_blocks = h->allocs - h->frees;
     st->free_blocks = h->free_blocks + (wild != 0);
     st->allocs = h->allocs;
     st->frees = h->frees;
@@ -1214,40 +1253,32 @@ static void check_run(struct checker *c, uint32_t roff, uint32_t bsz, size_t *li
 {
     const struct heap *h = c->h;
     const struct run *r = run_at(h, roff);
-    if (r->magic != RUN_MAGIC || r->seal != run_seal(h, roff) || r->cls >= NCLS) {
+    if (r->seal != run_seal(h, roff) || r->cls >= NCLS) {
         violation(c, "heap_check: run header damaged", roff);
         return;
     }
     if ((uintptr_t)r & (RUN_BYTES - 1))
         violation(c, "heap_check: run misaligned", roff);
     const struct cls *k = &h->cls[r->cls];
-    if (bsz < k->len + HDR || bsz - HDR - k->len >= SPLIT_MIN)
+    if (bsz < RUN_BYTES || bsz - RUN_BYTES >= SPLIT_MIN)
         violation(c, "heap_check: run block size does not match its class", roff);
+    unsigned words = ((unsigned)k->nslots + 31) / 32;
     unsigned n = 0;
-    for (unsigned w = 0; w < ((unsigned)k->nslots + 31) / 32; w++)
+    for (unsigned w = 0; w < words; w++) {
         n += popcount32(r->live[w]);
-    for (uint32_t i = r->bump; i < k->nslots; i++)
-        if (slot_live(r, i)) {
-            violation(c, "heap_check: live slot beyond the bump index", roff);
-            break;
-        }
-    if (r->bump > k->nslots)
-        violation(c, "heap_check: run bump index out of range", roff);
+        if (w < r->hint && r->live[w] != ~0u)
+            violation(c, "heap_check: run hint skips a free slot", roff);
+    }
+    if (k->nslots & 31) {
+        uint32_t pad = ~0u << (k->nslots & 31);
+        if ((r->live[words - 1] & pad) != pad)
+            violation(c, "heap_check: run bitmap padding cleared", roff);
+        n -= 32 - (k->nslots & 31);
+    }
+    if (r->hint >= words)
+        violation(c, "heap_check: run hint out of range", roff);
     if (r->nfree + n != k->nslots)
         violation(c, "heap_check: run free count disagrees with its bitmap", roff);
-    unsigned listed = 0;
-    uint32_t s = r->free_head;
-    while (s) {
-        uint32_t i = s - 1;
-        if (i >= r->bump || slot_live(r, i) || listed > k->nslots) {
-            violation(c, "heap_check: run free list damaged", roff);
-            break;
-        }
-        listed++;
-        s = *(const uint32_t *)at(h, roff + k->objoff + i * k->size);
-    }
-    if (!s && listed + (k->nslots - r->bump) != r->nfree)
-        violation(c, "heap_check: run free list length disagrees with nfree", roff);
     *live += n;
     *bytes += (size_t)n * k->size;
     if (r->nfree)
@@ -1372,7 +1403,7 @@ unsigned heap_check(struct heap *h, heap_report_fn report_fn, void *ctx)
         uint32_t prev = 0;
         for (uint32_t r = h->partial[cl]; r; r = run_at(h, r)->next) {
             const struct run *rr = run_at(h, r);
-            if (r < h->first || r >= h->top || rr->magic != RUN_MAGIC || rr->cls != cl ||
+            if (r < h->first || r >= h->top || rr->seal != run_seal(h, r) || rr->cls != cl ||
                 rr->nfree == 0 || rr->prev != prev || on_lists > runs) {
                 violation(&c, "heap_check: partial run list damaged", r);
                 break;
@@ -1386,13 +1417,13 @@ unsigned heap_check(struct heap *h, heap_report_fn report_fn, void *ctx)
     if (on_lists != partial_runs)
         violation(&c, "heap_check: partial lists do not hold exactly the runs with room", 0);
 
-    if (used != h->used_bytes || live != h->live_blocks)
+    if (used != h->used_bytes || live != (uint32_t)(h->allocs - h->frees))
         violation(&c, "heap_check: used statistics disagree with the walk", 0);
     if (freeb != h->free_bytes || nfree != h->free_blocks)
         violation(&c, "heap_check: free statistics disagree with the walk", 0);
     if (runs != h->runs)
         violation(&c, "heap_check: run count disagrees with the walk", 0);
-    if (payload != h->payload_bytes)
+    if (payload != h->used_bytes - h->slack_bytes)
         violation(&c, "heap_check: payload statistics disagree with the walk", 0);
     return c.bad;
 }
