@@ -189,9 +189,7 @@ struct heap {
 
     size_t used_bytes;
     size_t slack_bytes;   /* used_bytes minus the rounded requests */
-    size_t free_bytes;    /* in bins; the wilderness is added on demand */
     size_t peak_used;
-    size_t free_blocks;   /* in bins */
     uint32_t allocs;
     uint32_t frees;
     uint32_t failed;
@@ -207,6 +205,10 @@ struct heap {
 };
 
 /* ---- small helpers ------------------------------------------------------ */
+
+/* Keeps the rare paths out of the fast ones, so those stay leaf-like. */
+#define NOINLINE __attribute__((noinline))
+#define INLINE inline __attribute__((always_inline))
 
 static inline uint8_t *at(const struct heap *h, uint32_t off)
 {
@@ -279,37 +281,59 @@ static inline uint32_t round8(size_t n)
 /* The compiler must not turn these loops into memcpy/memset calls in the
  * freestanding build (there is no libc there): the empty asm hides the
  * pattern. The hosted build uses the library routines. */
+/* Byte loops of our own: the kernel has no memcpy/memset, and the compiler
+ * must not turn these loops into calls to them, so an empty asm hides the
+ * pointers from its loop-idiom recognition. copy() moves 64 bytes per step
+ * through 16-byte vectors (SSE on the host; plain 32-bit moves where the
+ * target has no vector unit, as in the i386 kernel build). */
+typedef uint32_t chunk16 __attribute__((vector_size(16), aligned(8), may_alias));
+typedef uint32_t word32 __attribute__((may_alias));
+
 static void fill(void *dst, uint8_t v, size_t n)
 {
-#if __STDC_HOSTED__
-    __builtin_memset(dst, v, n);
-#else
     uint8_t *d = dst;
+    uint32_t w = v * 0x01010101u;
+    while (((uintptr_t)d & 3) && n) {
+        *d++ = v;
+        n--;
+    }
+    for (; n >= 4; n -= 4) {
+        __asm__("" : "+r"(d));
+        *(word32 *)d = w;
+        d += 4;
+    }
     while (n--) {
         __asm__("" : "+r"(d));
         *d++ = v;
     }
-#endif
 }
 
+/* dst and src are 8-byte aligned and do not overlap. */
 static void copy(void *dst, const void *src, size_t n)
 {
-#if __STDC_HOSTED__
-    __builtin_memcpy(dst, src, n);
-#else
-    uint32_t *d = dst;
-    const uint32_t *s = src;
+    uint8_t *d = dst;
+    const uint8_t *s = src;
+    for (; n >= 64; n -= 64) {
+        chunk16 a = ((const chunk16 *)s)[0], b = ((const chunk16 *)s)[1];
+        chunk16 c = ((const chunk16 *)s)[2], e = ((const chunk16 *)s)[3];
+        ((chunk16 *)d)[0] = a;
+        ((chunk16 *)d)[1] = b;
+        ((chunk16 *)d)[2] = c;
+        ((chunk16 *)d)[3] = e;
+        __asm__("" : "+r"(d), "+r"(s));
+        d += 64;
+        s += 64;
+    }
     for (; n >= 4; n -= 4) {
+        __asm__("" : "+r"(d), "+r"(s));
+        *(word32 *)d = *(const word32 *)s;
+        d += 4;
+        s += 4;
+    }
+    while (n--) {
         __asm__("" : "+r"(d));
         *d++ = *s++;
     }
-    uint8_t *db = (uint8_t *)d;
-    const uint8_t *sb = (const uint8_t *)s;
-    while (n--) {
-        __asm__("" : "+r"(db));
-        *db++ = *sb++;
-    }
-#endif
 }
 
 /* Index of the first byte in [p, p + n) that is not v, or n. */
@@ -338,7 +362,7 @@ static int refuse(struct heap *h, int err, const void *p)
 
 /* ---- bins ---------------------------------------------------------------- */
 
-static inline void mapping(uint32_t size, unsigned *fl, unsigned *sl)
+static INLINE void mapping(uint32_t size, unsigned *fl, unsigned *sl)
 {
     if (size < (1u << FL_SHIFT)) {
         *fl = 0;
@@ -350,7 +374,7 @@ static inline void mapping(uint32_t size, unsigned *fl, unsigned *sl)
     }
 }
 
-static void bin_insert(struct heap *h, uint32_t off, uint32_t size)
+static INLINE void bin_insert(struct heap *h, uint32_t off, uint32_t size)
 {
     unsigned fl, sl;
     mapping(size, &fl, &sl);
@@ -363,11 +387,9 @@ static void bin_insert(struct heap *h, uint32_t off, uint32_t size)
     h->bins[fl][sl] = off;
     h->fl_map |= 1u << fl;
     h->sl_map[fl] |= 1u << sl;
-    h->free_bytes += size;
-    h->free_blocks++;
 }
 
-static void bin_remove(struct heap *h, uint32_t off, uint32_t size)
+static INLINE void bin_remove(struct heap *h, uint32_t off, uint32_t size)
 {
     unsigned fl, sl;
     mapping(size, &fl, &sl);
@@ -384,12 +406,10 @@ static void bin_remove(struct heap *h, uint32_t off, uint32_t size)
                 h->fl_map &= ~(1u << fl);
         }
     }
-    h->free_bytes -= size;
-    h->free_blocks--;
 }
 
 /* A free block of at least `need` bytes, removed from its bin; 0 if none. */
-static uint32_t find_free(struct heap *h, uint32_t need)
+static INLINE uint32_t find_free(struct heap *h, uint32_t need)
 {
     unsigned fl, sl;
     if (need > SIZE_MASK)
@@ -440,18 +460,25 @@ static void verify_poison(struct heap *h, uint32_t off)
     }
 }
 
-/* Turn [off, off + size) into a free block and bin it. The block before it is
- * used (callers coalesce first), the block after it is used. */
-static void make_free(struct heap *h, uint32_t off, uint32_t size)
+/* Write the header and footer of free block [off, off + size) and bin it;
+ * the next block's PFREE is the caller's business. */
+static INLINE void put_free(struct heap *h, uint32_t off, uint32_t size)
 {
     uint32_t sf = size;
-    if (h->debug & HEAP_DEBUG_POISON) {
+    if (__builtin_expect(h->debug & HEAP_DEBUG_POISON, 0)) {
         poison_body(h, off, size);
         sf |= F_DBG;
     }
     set_hdr(h, off, sf);
     set_footer(h, off, size);
     bin_insert(h, off, size);
+}
+
+/* Turn [off, off + size) into a free block and bin it. The block before it is
+ * used (callers coalesce first), the block after it is used. */
+static void make_free(struct heap *h, uint32_t off, uint32_t size)
+{
+    put_free(h, off, size);
     uint32_t next = off + size;
     struct blk *n = blk(h, next);
     if (!(n->sf & F_PFREE)) {
@@ -462,7 +489,7 @@ static void make_free(struct heap *h, uint32_t off, uint32_t size)
 
 /* Return [off, off + size) to the heap, coalescing with both neighbours. The
  * header at off must be valid (used or about to become free). */
-static void release(struct heap *h, uint32_t off, uint32_t size)
+static INLINE void release(struct heap *h, uint32_t off, uint32_t size)
 {
     uint32_t sf = blk(h, off)->sf;
     /* Mark it free first: a stale header left inside a merged block must
@@ -543,8 +570,10 @@ static uint32_t carve(struct heap *h, uint32_t off, uint32_t have, uint32_t need
     uint32_t rem = have - need;
     uint32_t next = off + have;
     if (rem >= SPLIT_MIN) {
+        /* The block after the remainder already has PFREE: it followed the
+         * free block being carved. */
         set_hdr(h, off, need | flags | pflag | tail_bits(need, pay, flags));
-        make_free(h, off + need, rem);
+        put_free(h, off + need, rem);
     } else {
         set_hdr(h, off, have | flags | pflag | tail_bits(have, pay, flags));
         struct blk *n = blk(h, next);
@@ -663,7 +692,7 @@ static inline void *slot_take(struct heap *h, unsigned c, uint32_t roff)
 }
 
 /* Class c has no run with room: start one. NULL if no run fits. */
-static __attribute__((noinline)) void *small_alloc_new_run(struct heap *h, unsigned c)
+static NOINLINE void *small_alloc_new_run(struct heap *h, unsigned c)
 {
     uint32_t roff = run_new(h, c);
     return roff ? slot_take(h, c, roff) : NULL;
@@ -718,7 +747,7 @@ static inline int slot_live(const struct run *r, uint32_t idx)
 }
 
 /* The run went from full to one free slot, or became empty. */
-static __attribute__((noinline)) void run_changed(struct heap *h, uint32_t roff)
+static NOINLINE void run_changed(struct heap *h, uint32_t roff)
 {
     struct run *r = run_at(h, roff);
     unsigned c = r->cls;
@@ -828,7 +857,7 @@ static int lookup(const struct heap *h, const void *p, uint32_t *roff, uint32_t 
     return e ? e : 2;
 }
 
-static void block_free(struct heap *h, uint32_t off)
+static INLINE void block_free(struct heap *h, uint32_t off)
 {
     uint32_t size = bsize(blk(h, off)->sf);
     h->used_bytes -= size;
@@ -884,7 +913,7 @@ struct heap *heap_init(void *base, size_t size)
 
 /* The block path of heap_alloc: debug blocks, aligned requests, everything
  * over SMALL_MAX, and small requests when no run can be had. */
-static void *large_alloc(struct heap *h, size_t size, size_t align, uintptr_t site)
+static NOINLINE void *large_alloc(struct heap *h, size_t size, size_t align, uintptr_t site)
 {
     if (align < GRAIN)
         align = GRAIN;
@@ -937,19 +966,26 @@ void *heap_alloc(struct heap *h, size_t size, size_t align, uintptr_t site)
     return large_alloc(h, size, align, site);
 }
 
-/* heap_free for everything but a live small slot: NULL, blocks, errors. */
-static __attribute__((noinline)) int free_slow(struct heap *h, void *p)
+/* heap_free of a pointer inside a run's span that is not a live slot. */
+static NOINLINE int free_in_run_error(struct heap *h, void *p)
+{
+    uint32_t ref = 0, idx = 0;
+    int kind = lookup(h, p, &ref, &idx);
+    return refuse(h, kind < 0 ? kind : HEAP_E_CORRUPT, p);
+}
+
+/* heap_free of anything outside the runs: NULL, blocks, foreign pointers. */
+static NOINLINE int free_block(struct heap *h, void *p)
 {
     if (!p)
         return HEAP_OK;
-    uint32_t ref, idx;
-    int kind = lookup(h, p, &ref, &idx);
-    if (kind == 1) {
-        small_free(h, ref, idx);
-        return HEAP_OK;
-    }
-    if (kind < 0)
-        return refuse(h, kind, p);
+    uintptr_t a = (uintptr_t)p;
+    if ((a & (GRAIN - 1)) || a < (uintptr_t)at(h, h->first + HDR) || a >= (uintptr_t)at(h, h->top))
+        return refuse(h, HEAP_E_INVALID, p);
+    uint32_t ref;
+    int e = block_lookup(h, p, &ref);
+    if (e)
+        return refuse(h, e, p);
     if (blk(h, ref)->sf & F_DBG) {
         const uint8_t *bad = redzone_bad(h, ref);
         if (bad) {
@@ -965,8 +1001,7 @@ static __attribute__((noinline)) int free_slow(struct heap *h, void *p)
 
 int heap_free(struct heap *h, void *p)
 {
-    /* Fast path: a live slot of a run. Anything else goes the slow way,
-     * which repeats these checks and names the error. A slot lies inside
+    /* Fast path: a live slot of a run. A slot lies inside
      * its run's span, so checking the run start against [first, top) is
      * enough to read the run header safely. */
     uintptr_t a = (uintptr_t)p;
@@ -978,8 +1013,9 @@ int heap_free(struct heap *h, void *p)
             small_free(h, ro, (uint32_t)i);
             return HEAP_OK;
         }
+        return free_in_run_error(h, p);
     }
-    return free_slow(h, p);
+    return free_block(h, p);
 }
 
 /* Usable bytes of a live allocation given its lookup. */
@@ -1067,7 +1103,7 @@ void *heap_realloc(struct heap *h, void *p, size_t size, uintptr_t site, int *er
             *err = e;
         return NULL;
     }
-    uint32_t ref, idx;
+    uint32_t ref = 0, idx = 0;
     int kind = lookup(h, p, &ref, &idx);
     if (kind < 0) {
         if (err)
@@ -1113,7 +1149,7 @@ void *heap_realloc(struct heap *h, void *p, size_t size, uintptr_t site, int *er
 
 size_t heap_usable_size(struct heap *h, const void *p)
 {
-    uint32_t ref, idx;
+    uint32_t ref = 0, idx = 0;
     int kind = lookup(h, p, &ref, &idx);
     if (kind < 0)
         return 0;
@@ -1122,7 +1158,7 @@ size_t heap_usable_size(struct heap *h, const void *p)
 
 int heap_owns(struct heap *h, const void *p)
 {
-    uint32_t ref, idx;
+    uint32_t ref = 0, idx = 0;
     return lookup(h, p, &ref, &idx) > 0;
 }
 
@@ -1144,23 +1180,30 @@ void heap_set_report(struct heap *h, heap_report_fn fn, void *ctx)
 
 void heap_get_stats(struct heap *h, struct heap_stats *st)
 {
+    /* The free lists are walked rather than counted on every operation:
+     * statistics are rare, allocations are not. */
     uint32_t wild = h->size - h->top;
-    size_t largest = wild;
-    if (h->fl_map) {
-        unsigned fl = fls32(h->fl_map);
-        unsigned sl = fls32(h->sl_map[fl]);
-        for (uint32_t off = h->bins[fl][sl]; off; off = fblk(h, off)->next)
-            if (bsize(blk(h, off)->sf) > largest)
-                largest = bsize(blk(h, off)->sf);
+    size_t largest = wild, free_bytes = wild, free_blocks = wild != 0;
+    for (uint32_t fmap = h->fl_map; fmap; fmap &= fmap - 1) {
+        unsigned fl = ffs32(fmap);
+        for (uint32_t smap = h->sl_map[fl]; smap; smap &= smap - 1) {
+            for (uint32_t off = h->bins[fl][ffs32(smap)]; off; off = fblk(h, off)->next) {
+                uint32_t size = bsize(blk(h, off)->sf);
+                free_bytes += size;
+                free_blocks++;
+                if (size > largest)
+                    largest = size;
+            }
+        }
     }
     st->region_size = h->size;
     st->used_bytes = h->used_bytes;
-    st->free_bytes = h->free_bytes + wild;
+    st->free_bytes = free_bytes;
     st->payload_bytes = h->used_bytes - h->slack_bytes;
     st->peak_used_bytes = h->peak_used;
     st->largest_free = largest > HDR ? largest - HDR : 0;
     st->live_blocks = h->allocs - h->frees;
-    st->free_blocks = h->free_blocks + (wild != 0);
+    st->free_blocks = free_blocks;
     st->allocs = h->allocs;
     st->frees = h->frees;
     st->failed_allocs = h->failed;
@@ -1419,8 +1462,6 @@ unsigned heap_check(struct heap *h, heap_report_fn report_fn, void *ctx)
 
     if (used != h->used_bytes || live != (uint32_t)(h->allocs - h->frees))
         violation(&c, "heap_check: used statistics disagree with the walk", 0);
-    if (freeb != h->free_bytes || nfree != h->free_blocks)
-        violation(&c, "heap_check: free statistics disagree with the walk", 0);
     if (runs != h->runs)
         violation(&c, "heap_check: run count disagrees with the walk", 0);
     if (payload != h->used_bytes - h->slack_bytes)
