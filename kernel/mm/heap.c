@@ -476,7 +476,7 @@ static INLINE void put_free(struct heap *h, uint32_t off, uint32_t size)
 
 /* Turn [off, off + size) into a free block and bin it. The block before it is
  * used (callers coalesce first), the block after it is used. */
-static void make_free(struct heap *h, uint32_t off, uint32_t size)
+static INLINE void make_free(struct heap *h, uint32_t off, uint32_t size)
 {
     put_free(h, off, size);
     uint32_t next = off + size;
@@ -790,7 +790,7 @@ static uint32_t block_payload(const struct heap *h, uint32_t off)
 
 /* Validate p as the payload of a live (non-run) block. Returns 0 and sets
  * *offp, or a HEAP_E_* code. Reads only. */
-static int block_lookup(const struct heap *h, const void *p, uint32_t *offp)
+static INLINE int block_lookup(const struct heap *h, const void *p, uint32_t *offp)
 {
     uint32_t off = offset_of(h, p) - HDR;
     const struct blk *b = blk(h, off);
@@ -913,8 +913,102 @@ struct heap *heap_init(void *base, size_t size)
 
 /* The block path of heap_alloc: debug blocks, aligned requests, everything
  * over SMALL_MAX, and small requests when no run can be had. */
+/* Unlink the head of bin (fl, sl). */
+static INLINE void bin_pop(struct heap *h, unsigned fl, unsigned sl, uint32_t off)
+{
+    uint32_t next = fblk(h, off)->next;
+    h->bins[fl][sl] = next;
+    if (next) {
+        fblk(h, next)->prev = 0;
+    } else {
+        uint32_t m = h->sl_map[fl] & ~(1u << sl);
+        h->sl_map[fl] = m;
+        if (!m)
+            h->fl_map &= ~(1u << fl);
+    }
+}
+
+/* The common block allocation: no debug, default alignment, need bytes
+ * (header included, at least MIN_FREE) for a rounded request of pay. The
+ * request's own bin is tried first (its head, then up to PROBE entries),
+ * then the next non-empty bin above it, then the wilderness. */
+static NOINLINE void *plain_alloc(struct heap *h, uint32_t need, uint32_t pay)
+{
+    unsigned fl, sl;
+    mapping(need, &fl, &sl);
+    uint32_t off = h->bins[fl][sl], size = 0;
+    for (int k = 0; off; k++) {
+        size = bsize(blk(h, off)->sf);
+        if (size >= need) {
+            if (k == 0)
+                bin_pop(h, fl, sl, off);
+            else
+                bin_remove(h, off, size);
+            goto found;
+        }
+        if (k == PROBE - 1)
+            break;
+        off = fblk(h, off)->next;
+    }
+    uint32_t m = h->sl_map[fl] & ((~0u << sl) << 1);
+    if (!m) {
+        uint32_t f = fl + 1 < FL_COUNT ? h->fl_map & ((~0u << fl) << 1) : 0;
+        if (!f)
+            goto wild;
+        fl = ffs32(f);
+        m = h->sl_map[fl];
+    }
+    sl = ffs32(m);
+    off = h->bins[fl][sl];
+    size = bsize(blk(h, off)->sf);
+    bin_pop(h, fl, sl, off);
+found:
+    if (__builtin_expect(blk(h, off)->sf & F_DBG, 0) && (h->debug & HEAP_DEBUG_POISON))
+        verify_poison(h, off);
+    {
+        uint32_t rem = size - need;
+        if (rem >= SPLIT_MIN) {
+            /* The block after the remainder keeps its PFREE. */
+            set_hdr(h, off, need | F_USED);
+            put_free(h, off + need, rem);
+            size = need;
+        } else {
+            set_hdr(h, off, size | F_USED | ((size - HDR - pay) / GRAIN) << TAIL_SHIFT);
+            struct blk *n = blk(h, off + size);
+            n->sf &= ~F_PFREE;
+            n->seal ^= F_PFREE;
+        }
+    }
+    goto done;
+wild:
+    off = h->top;
+    if (h->size - off < need) {
+        h->failed++;
+        return NULL;
+    }
+    size = need;
+    h->top = off + need;
+    if (h->top > h->hiwater)
+        h->hiwater = h->top;
+    set_hdr(h, off, need | F_USED);
+done:
+    {
+        size_t used = h->used_bytes + size;
+        h->used_bytes = used;
+        if (used > h->peak_used)
+            h->peak_used = used;
+        h->slack_bytes += size - pay;
+        h->allocs++;
+    }
+    return at(h, off + HDR);
+}
+
 static NOINLINE void *large_alloc(struct heap *h, size_t size, size_t align, uintptr_t site)
 {
+    if (align <= GRAIN && !h->debug && size <= h->size) {
+        uint32_t pay = round8(size);
+        return plain_alloc(h, HDR + pay < MIN_FREE ? MIN_FREE : HDR + pay, pay);
+    }
     if (align < GRAIN)
         align = GRAIN;
     if ((align & (align - 1)) || size > h->size || align > h->size) {
@@ -962,6 +1056,9 @@ void *heap_alloc(struct heap *h, size_t size, size_t align, uintptr_t site)
             return p;
     } else if (size == 0) {
         return NULL;
+    } else if (align <= GRAIN && !h->debug && size <= SIZE_MASK - HDR) {
+        uint32_t pay = round8(size);
+        return plain_alloc(h, HDR + pay, pay);
     }
     return large_alloc(h, size, align, site);
 }
