@@ -25,9 +25,11 @@
  *   bit 0      USED   allocated
  *   bit 1      PFREE  the block physically before this one is free
  *   bit 2      DBG    used: carries a debug trailer; free: body is poisoned
- *   bits 27-30 TAIL   used, not DBG: 8-byte units at the end of the payload
+ *   bits 27-29 TAIL   used, not DBG: 8-byte units at the end of the payload
  *                     beyond the rounded request (a remainder too small to
  *                     split off)
+ *   bit 30     RESV   used: a growth reserve follows the payload; the rounded
+ *                     request is kept in the block's last word (size-4)
  *   bit 31     RUN    used: the payload is a small-object run
  *
  * Free block (USED clear; at least MIN_FREE = 24 bytes):
@@ -37,6 +39,12 @@
  *   next/prev link the bin list (offsets, 0 = none). The footer repeats the
  *   size so the following block, seeing PFREE, can find this header. With DBG
  *   the bytes [+16, size-4) are POISON_FREE (0x6B).
+ *
+ * Reserve block: a block that has to move to grow by a small step (at most
+ * a quarter: an append), or that was a reserve block already, gets room for
+ * a quarter more, so a buffer grown step by step moves O(log n) times, not
+ * n times. Its last 8 bytes are not usable payload: the last word holds
+ * the rounded request, which heap_realloc updates in place.
  *
  * Debug block (allocated while any HEAP_DEBUG_* flag is on; sf has DBG):
  *
@@ -114,7 +122,8 @@
 #define F_DBG       0x4u
 #define SIZE_MASK   (((1u << SIZE_BITS) - 1) & ~7u)
 #define TAIL_SHIFT  27
-#define TAIL_MASK   (0xFu << TAIL_SHIFT)
+#define TAIL_MASK   (0x7u << TAIL_SHIFT)
+#define F_RESV      0x40000000u
 #define F_RUN       0x80000000u
 
 #define HEAP_MAGIC  0x4B4F5348u            /* "KOSH" */
@@ -126,8 +135,8 @@
 #define RUN_FIXED   16u
 #define RUN_SPAN    (RUN_BYTES - HDR)      /* a run's payload: runs tile at RUN_BYTES */
 
-_Static_assert(SPLIT_MIN >= MIN_FREE && SPLIT_MIN <= 15 * GRAIN + GRAIN,
-               "TAIL holds at most 15 grains of unsplit remainder");
+_Static_assert(SPLIT_MIN >= MIN_FREE && (SPLIT_MIN - GRAIN) + (MIN_FREE - HDR - GRAIN) <= 7 * GRAIN,
+               "TAIL holds at most 7 grains of unsplit remainder and padding");
 _Static_assert((RUN_BYTES & (RUN_BYTES - 1)) == 0, "RUN_BYTES is a power of two");
 _Static_assert(SL_LOG <= 5, "a second-level bitmap is one 32-bit word");
 
@@ -516,6 +525,15 @@ static INLINE void release(struct heap *h, uint32_t off, uint32_t size)
 
 /* ---- block allocation ---------------------------------------------------- */
 
+/* Bytes to skip from free block off so that the payload after them is
+ * aligned to align and the skipped prefix can stand as a free block. */
+static INLINE uint32_t align_skip(const struct heap *h, uint32_t off, uint32_t align)
+{
+    uintptr_t pay = (uintptr_t)at(h, off + HDR);
+    uint32_t pre = (uint32_t)(((pay + align - 1) & ~(uintptr_t)(align - 1)) - pay);
+    return pre && pre < MIN_FREE ? pre + align : pre;
+}
+
 /* TAIL field for a block of `size` bytes holding a rounded request of `pay`. */
 static inline uint32_t tail_bits(uint32_t size, uint32_t pay, uint32_t flags)
 {
@@ -533,13 +551,7 @@ static inline uint32_t tail_bits(uint32_t size, uint32_t pay, uint32_t flags)
 static uint32_t carve(struct heap *h, uint32_t off, uint32_t have, uint32_t need,
                       uint32_t pay, uint32_t align, uint32_t flags)
 {
-    uint32_t pre = 0;
-    if (align > GRAIN) {
-        uintptr_t pay = (uintptr_t)at(h, off + HDR);
-        pre = (uint32_t)(((pay + align - 1) & ~(uintptr_t)(align - 1)) - pay);
-        if (pre && pre < MIN_FREE)
-            pre += align;
-    }
+    uint32_t pre = align > GRAIN ? align_skip(h, off, align) : 0;
     if (off == h->top) {
         if ((uint64_t)off + pre + need > h->size)
             return 0;
@@ -587,13 +599,45 @@ static uint32_t carve(struct heap *h, uint32_t off, uint32_t have, uint32_t need
 
 /* Allocate a block of `need` bytes (header included), payload aligned to
  * `align`. Returns its offset, 0 on failure. */
+/* An aligned request first looks at up to ALIGN_TRIES free blocks from the
+ * bin of `need` upwards for one that happens to have an aligned spot (a
+ * released run leaves exactly such a hole); only then does it ask for a
+ * block big enough for any alignment. Returns the block, removed, or 0. */
+#define ALIGN_TRIES 8
+static uint32_t find_aligned(struct heap *h, uint32_t need, uint32_t align)
+{
+    unsigned fl, sl, tries = 0;
+    if (need > SIZE_MASK)
+        return 0;
+    mapping(need, &fl, &sl);
+    uint32_t smap = h->sl_map[fl] & (~0u << sl);
+    uint32_t fmap = h->fl_map & ((~0u << fl) << 1);
+    for (;;) {
+        while (!smap) {
+            if (!fmap)
+                return find_free(h, need + align + MIN_FREE);
+            fl = ffs32(fmap);
+            fmap &= fmap - 1;
+            smap = h->sl_map[fl];
+        }
+        sl = ffs32(smap);
+        smap &= smap - 1;
+        for (uint32_t off = h->bins[fl][sl]; off; off = fblk(h, off)->next) {
+            uint32_t size = bsize(blk(h, off)->sf);
+            if (size >= need && (uint64_t)align_skip(h, off, align) + need <= size) {
+                bin_remove(h, off, size);
+                return off;
+            }
+            if (++tries == ALIGN_TRIES)
+                return find_free(h, need + align + MIN_FREE);
+        }
+    }
+}
+
 static uint32_t block_alloc(struct heap *h, uint32_t need, uint32_t pay, uint32_t align,
                             uint32_t flags)
 {
-    uint32_t want = need;
-    if (align > GRAIN)
-        want = need + align + MIN_FREE;
-    uint32_t off = find_free(h, want);
+    uint32_t off = align > GRAIN ? find_aligned(h, need, align) : find_free(h, need);
     if (off) {
         if (h->debug & HEAP_DEBUG_POISON)
             verify_poison(h, off);
@@ -780,9 +824,11 @@ static inline struct trail *trailer(const struct heap *h, uint32_t off, uint32_t
 }
 
 /* Bytes the caller asked for, rounded to the grain (what payload_bytes counts). */
-static uint32_t block_payload(const struct heap *h, uint32_t off)
+static INLINE uint32_t block_payload(const struct heap *h, uint32_t off)
 {
     uint32_t sf = blk(h, off)->sf;
+    if (sf & F_RESV)
+        return *(const uint32_t *)at(h, off + bsize(sf) - 4);
     if (sf & F_DBG)
         return round8(trailer(h, off, bsize(sf))->req);
     return bsize(sf) - HDR - ((sf & TAIL_MASK) >> TAIL_SHIFT) * GRAIN;
@@ -932,7 +978,7 @@ static INLINE void bin_pop(struct heap *h, unsigned fl, unsigned sl, uint32_t of
  * (header included, at least MIN_FREE) for a rounded request of pay. The
  * request's own bin is tried first (its head, then up to PROBE entries),
  * then the next non-empty bin above it, then the wilderness. */
-static NOINLINE void *plain_alloc(struct heap *h, uint32_t need, uint32_t pay)
+static NOINLINE void *plain_alloc(struct heap *h, uint32_t need, uint32_t pay, uint32_t resv)
 {
     unsigned fl, sl;
     mapping(need, &fl, &sl);
@@ -969,11 +1015,11 @@ found:
         uint32_t rem = size - need;
         if (rem >= SPLIT_MIN) {
             /* The block after the remainder keeps its PFREE. */
-            set_hdr(h, off, need | F_USED);
+            set_hdr(h, off, need | F_USED | resv);
             put_free(h, off + need, rem);
             size = need;
         } else {
-            set_hdr(h, off, size | F_USED | ((size - HDR - pay) / GRAIN) << TAIL_SHIFT);
+            set_hdr(h, off, size | F_USED | (resv ? resv : ((size - HDR - pay) / GRAIN) << TAIL_SHIFT));
             struct blk *n = blk(h, off + size);
             n->sf &= ~F_PFREE;
             n->seal ^= F_PFREE;
@@ -990,8 +1036,10 @@ wild:
     h->top = off + need;
     if (h->top > h->hiwater)
         h->hiwater = h->top;
-    set_hdr(h, off, need | F_USED);
+    set_hdr(h, off, need | F_USED | resv);
 done:
+    if (resv)
+        *(uint32_t *)at(h, off + size - 4) = pay;
     {
         size_t used = h->used_bytes + size;
         h->used_bytes = used;
@@ -1007,7 +1055,7 @@ static NOINLINE void *large_alloc(struct heap *h, size_t size, size_t align, uin
 {
     if (align <= GRAIN && !h->debug && size <= h->size) {
         uint32_t pay = round8(size);
-        return plain_alloc(h, HDR + pay < MIN_FREE ? MIN_FREE : HDR + pay, pay);
+        return plain_alloc(h, HDR + pay < MIN_FREE ? MIN_FREE : HDR + pay, pay, 0);
     }
     if (align < GRAIN)
         align = GRAIN;
@@ -1058,7 +1106,7 @@ void *heap_alloc(struct heap *h, size_t size, size_t align, uintptr_t site)
         return NULL;
     } else if (align <= GRAIN && !h->debug && size <= SIZE_MASK - HDR) {
         uint32_t pay = round8(size);
-        return plain_alloc(h, HDR + pay, pay);
+        return plain_alloc(h, HDR + pay, pay, 0);
     }
     return large_alloc(h, size, align, site);
 }
@@ -1124,7 +1172,7 @@ static uint32_t usable(const struct heap *h, int kind, uint32_t ref, uint32_t id
     uint32_t sf = blk(h, ref)->sf;
     if (sf & F_DBG)
         return trailer(h, ref, bsize(sf))->req;
-    return bsize(sf) - HDR;
+    return bsize(sf) - HDR - ((sf & F_RESV) ? GRAIN : 0);
 }
 
 /* Resize a plain (non-debug) block in place to `need` bytes. Returns 1 if it
@@ -1133,7 +1181,8 @@ static int resize_in_place(struct heap *h, uint32_t off, uint32_t need, uint32_t
 {
     uint32_t sf = blk(h, off)->sf;
     uint32_t size = bsize(sf);
-    uint32_t keep = sf & F_PFREE;
+    uint32_t keep = sf & (F_PFREE | F_RESV);
+    uint32_t resv = sf & F_RESV;
     uint32_t next = off + size;
     uint32_t old_pay = block_payload(h, off);
 
@@ -1161,7 +1210,7 @@ static int resize_in_place(struct heap *h, uint32_t off, uint32_t need, uint32_t
                 make_free(h, off + need, rem);
                 h->used_bytes += need - size;
             } else {
-                set_hdr(h, off, total | F_USED | keep | ((rem / GRAIN) << TAIL_SHIFT));
+                set_hdr(h, off, total | F_USED | keep | (resv ? 0 : (rem / GRAIN) << TAIL_SHIFT));
                 struct blk *n = blk(h, off + total);
                 if (off + total != h->top) {
                     n->sf &= ~F_PFREE;
@@ -1172,15 +1221,19 @@ static int resize_in_place(struct heap *h, uint32_t off, uint32_t need, uint32_t
         }
     } else {
         uint32_t rem = size - need;
-        if (rem >= SPLIT_MIN) {
+        if (resv && rem * 2 <= size) {
+            /* Shrinking within the reserve: keep it. */
+        } else if (rem >= SPLIT_MIN) {
             set_hdr(h, off, need | F_USED | keep);
             set_hdr(h, off + need, rem | F_USED);
             h->used_bytes -= rem;
             release(h, off + need, rem);
         } else {
-            set_hdr(h, off, size | F_USED | keep | ((rem / GRAIN) << TAIL_SHIFT));
+            set_hdr(h, off, size | F_USED | keep | (resv ? 0 : (rem / GRAIN) << TAIL_SHIFT));
         }
     }
+    if (resv)
+        *(uint32_t *)at(h, off + bsize(blk(h, off)->sf) - 4) = pay;
     h->slack_bytes -= size - old_pay;
     h->slack_bytes += bsize(blk(h, off)->sf) - pay;
     if (h->used_bytes > h->peak_used)
@@ -1218,7 +1271,8 @@ void *heap_realloc(struct heap *h, void *p, size_t size, uintptr_t site, int *er
             if (pay == h->cls[run_at(h, ref)->cls].size)
                 return p;
         } else if (!(blk(h, ref)->sf & F_DBG) && size > SMALL_MAX) {
-            if (resize_in_place(h, ref, HDR + pay, pay))
+            uint32_t resv = blk(h, ref)->sf & F_RESV;
+            if (resize_in_place(h, ref, HDR + pay + (resv ? GRAIN : 0), pay))
                 return p;
         }
     }
@@ -1230,10 +1284,23 @@ void *heap_realloc(struct heap *h, void *p, size_t size, uintptr_t site, int *er
         report(h, HEAP_E_REDZONE, "red zone overwritten: block not moved", p);
         return NULL;
     }
-    void *q = heap_alloc(h, size, 0, site);
+    uint32_t old = kind == 1 ? h->cls[run_at(h, ref)->cls].size : block_payload(h, ref);
+    void *q;
+    int growing = kind == 2 && ((blk(h, ref)->sf & F_RESV) || pay - old <= old / 4);
+    if (!h->debug && size > SMALL_MAX && pay > old && growing && pay <= SIZE_MASK / 2) {
+        /* Grown by a small step (an append) or grown before: take a reserve
+         * so the next steps happen in place. */
+        uint32_t reserve = (pay / 4 + GRAIN - 1) & ~(GRAIN - 1);
+        q = plain_alloc(h, HDR + pay + reserve + GRAIN, pay, F_RESV);
+        if (!q) {
+            h->failed--;  /* not the caller's failure: retry without reserve */
+            q = plain_alloc(h, HDR + pay, pay, 0);
+        }
+    } else {
+        q = heap_alloc(h, size, 0, site);
+    }
     if (!q)
         return NULL;
-    uint32_t old = kind == 1 ? h->cls[run_at(h, ref)->cls].size : block_payload(h, ref);
     if (kind == 2 && (blk(h, ref)->sf & F_DBG))
         old = trailer(h, ref, bsize(blk(h, ref)->sf))->req;
     copy(q, p, old < size ? old : size);
@@ -1341,7 +1408,7 @@ void heap_walk(struct heap *h, heap_walk_fn fn, void *ctx)
             b.payload = at(h, off + HDR);
             b.used = (sf & F_USED) != 0;
             b.site = 0;
-            b.size = size - HDR;
+            b.size = size - HDR - ((sf & F_RESV) ? GRAIN : 0);
             if (b.used && (sf & F_DBG)) {
                 const struct trail *t = trailer(h, off, size);
                 b.size = t->req;
@@ -1473,12 +1540,16 @@ unsigned heap_check(struct heap *h, heap_report_fn report_fn, void *ctx)
                         violation(&c, "heap_check: red zone overwritten", off);
                 } else if (((sf & TAIL_MASK) >> TAIL_SHIFT) * GRAIN >= SPLIT_MIN + MIN_FREE) {
                     violation(&c, "heap_check: tail slack too large", off);
+                } else if (sf & F_RESV) {
+                    uint32_t len = *(const uint32_t *)at(h, off + size - 4);
+                    if ((sf & TAIL_MASK) || (len & 7) || len > size - HDR - GRAIN)
+                        violation(&c, "heap_check: reserve block length word damaged", off);
                 }
                 payload += block_payload(h, off);
             }
             prev_free = 0;
         } else {
-            if (sf & (F_RUN | TAIL_MASK))
+            if (sf & (F_RUN | F_RESV | TAIL_MASK))
                 violation(&c, "heap_check: free block with used-only flags", off);
             if (prev_free)
                 violation(&c, "heap_check: two adjacent free blocks (missed coalescing)", off);
