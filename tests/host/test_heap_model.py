@@ -32,7 +32,7 @@ from hypothesis.stateful import (
 
 REGION = 96 * 1024
 ALL_DEBUG = DEBUG_POISON | DEBUG_REDZONE | DEBUG_TRACK
-EXAMPLES = int(os.environ.get("KOS_HEAP_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("KOS_HEAP_EXAMPLES", "150"))
 
 sizes = st.one_of(
     st.integers(1, 128),
@@ -184,7 +184,7 @@ class HeapMachine(RuleBasedStateMachine):
 
 HeapMachine.TestCase.settings = settings(
     max_examples=EXAMPLES,
-    stateful_step_count=50,
+    stateful_step_count=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

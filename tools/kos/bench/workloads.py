@@ -50,7 +50,7 @@ def shell(rng: random.Random) -> Trace:
             scrollback.append(outs.pop())
             if len(scrollback) > 200:
                 t.free(scrollback.popleft())
-        for b in outs + [argv] + toks:
+        for b in [*outs, argv, *toks]:
             t.free(b)
     t.free(line)
     t.free_all()
