@@ -371,6 +371,24 @@ def test_i386_kernel_build_needs_no_symbol_from_outside(tmp_path: object, opt: s
     assert undefined.stdout.split() == []
 
 
+def test_i386_build_runs_random_operations_soundly(tmp_path: object) -> None:
+    """The kernel's i386 build of heap.c, linked with a freestanding driver
+    (tests/host/heap_i386_smoke.c) into a static Linux program, checks
+    contents and heap_check on random operations."""
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is needed")
+    exe = f"{tmp_path}/smoke32"
+    src = HEAP_C.parents[2] / "tests" / "host" / "heap_i386_smoke.c"
+    subprocess.run(["gcc", *CFLAGS_32, "-static", "-no-pie", "-o", exe, str(src), str(HEAP_C)],
+                   check=True)
+    try:
+        run = subprocess.run([exe], check=False, capture_output=True, text=True, timeout=60)
+    except OSError as e:  # no 32-bit support in this kernel
+        pytest.skip(f"cannot run an i386 program here: {e}")
+    assert run.returncode == 0, f"failed check {run.returncode}"
+    assert run.stdout == "i386 heap smoke: ok\n"
+
+
 def test_plain_host_build_is_warning_free(tmp_path: object) -> None:
     obj = f"{tmp_path}/heap.o"
     subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-c", str(HEAP_C), "-o", obj],
