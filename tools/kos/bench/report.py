@@ -40,7 +40,8 @@ def table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         m = r.get(a)
         if not m or m.get("utilization") is None:
             return "-"
-        return f"{100 * m['utilization']:.1f}%"
+        # With failures, utilization only covers what fitted: flag it.
+        return f"{100 * m['utilization']:.1f}%" + ("*" if m.get("failures") else "")
 
     def ipo(r: dict[str, Any], a: str) -> str:
         m = r.get(a)
@@ -66,4 +67,8 @@ def table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         if "instr_per_op_geomean" in s:
             parts.append(f"instructions/op geomean {s['instr_per_op_geomean']:.1f}")
         lines.append(" ".join(parts))
+    lines.append("* = the allocator failed requests on that trace: its utilization counts only what fitted.")
+    lines.append("instr/op: callgrind, allocator functions plus one call and return per operation; "
+                 "kacchi: first operations only (see baseline_ops_counted); glibc utilization: "
+                 "arena + mmapped bytes, approximate.")
     return "\n".join(lines)
