@@ -45,7 +45,11 @@ def table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
 
     def ipo(r: dict[str, Any], a: str) -> str:
         m = r.get(a)
-        return f"{m['instr_per_op']:.0f}" if m and m.get("instr_per_op") else "-"
+        if not m:
+            return "-"
+        if m.get("instr_per_op"):
+            return f"{m['instr_per_op']:.0f}"
+        return f"{m['ns_per_op']:.0f}ns"  # no valgrind: wall time per operation
 
     head = (f"{'trace':<10} {'kind':<5} {'ops':>7} {'peak KiB':>9} | {'kos util':>8} {'fail':>4} "
             f"{'instr/op':>8} | {'kacchi util':>11} {'fail':>6} {'instr/op':>8} | {'glibc instr/op':>14}")
@@ -70,5 +74,6 @@ def table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
     lines.append("* = the allocator failed requests on that trace: its utilization counts only what fitted.")
     lines.append("instr/op: callgrind, allocator functions plus one call and return per operation; "
                  "kacchi: first operations only (see baseline_ops_counted); glibc utilization: "
-                 "arena + mmapped bytes, approximate.")
+                 "arena + mmapped bytes, approximate. Without valgrind: ns = the whole replay loop "
+                 "per operation (glibc's includes a mallinfo2 call).")
     return "\n".join(lines)
