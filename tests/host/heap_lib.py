@@ -138,12 +138,14 @@ def load(kind: str | None = None) -> ctypes.CDLL:
 
 
 class Heap:
-    """One heap over a buffer of `size` bytes (plus `skew` bytes before it)."""
+    """One heap over a page-aligned region of `size` bytes starting `skew` bytes in."""
 
     def __init__(self, size: int, skew: int = 0, lib: ctypes.CDLL | None = None) -> None:
         self.lib = lib or load()
-        self.buf = ctypes.create_string_buffer(size + skew)
-        self.lo = ctypes.addressof(self.buf) + skew
+        # Page-align the region so runs (aligned to absolute addresses) land
+        # the same way on every run: hypothesis needs deterministic behaviour.
+        self.buf = ctypes.create_string_buffer(size + skew + 4096)
+        self.lo = ((ctypes.addressof(self.buf) + 4095) & ~4095) + skew
         self.hi = self.lo + size
         self.h = self.lib.heap_init(self.lo, size)
         if not self.h:
