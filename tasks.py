@@ -77,6 +77,20 @@ def test(c: Context, k: str = "", m: str = "", args: str = "") -> None:
     sys.exit(res.exited if res else 1)
 
 
+@task(help={"parts": "comma-separated subset of heap,guest,kernel_mm,calls,boot (default: all)"})
+def bench(c: Context, parts: str = "") -> None:
+    """Benchmarks (heap traces on host and guest, buddy/slab, direct calls, boot);
+    a table on stdout and build/bench.json. Takes a few minutes."""
+    from kos.bench import DEFAULT_OUT, PARTS, run_bench
+
+    _build()
+    chosen = tuple(p for p in parts.split(",") if p) or PARTS
+    unknown = [p for p in chosen if p not in PARTS]
+    if unknown:
+        sys.exit(f"bench: unknown part(s) {', '.join(unknown)}: choose from {', '.join(PARTS)}")
+    run_bench(DEFAULT_OUT, chosen)
+
+
 @task
 def clean(c: Context) -> None:
     """Remove build/."""

@@ -171,6 +171,7 @@ void memory_get_counters(struct memory_counters *c)
     c->largest_free = hs.largest_free;
     c->free_blocks = hs.free_blocks;
     /* 32-bit arithmetic is enough: the heap is at most 30 MiB, so * 100 fits. */
+    c->heap_extent = hs.extent_bytes;
     c->fragmentation_pct = hs.free_bytes ? 100 - (uint32_t)hs.largest_free * 100 / (uint32_t)hs.free_bytes : 0;
 }
 
@@ -199,6 +200,7 @@ void memory_print_stats(void)
     kprintf("free_blocks: %u\n", c.free_blocks);
     kprintf("largest_free: %u\n", c.largest_free);
     kprintf("fragmentation_pct: %u\n", c.fragmentation_pct);
+    kprintf("heap_extent: %u\n", c.heap_extent);
 }
 
 unsigned memory_defragment(void)

@@ -37,6 +37,7 @@ struct memory_counters {
     uint32_t largest_free;      /* largest single free block */
     uint32_t free_blocks;
     uint32_t fragmentation_pct; /* 100 - 100 * largest_free / free_heap */
+    uint32_t heap_extent;       /* bytes from HEAP_START to the highest byte ever handed out */
 };
 
 /* Lay the heap over [HEAP_START, HEAP_START + HEAP_SIZE) (clamped to the RAM

@@ -64,15 +64,46 @@ def host_bench(workdir: Path = WORKDIR, callgrind: bool | None = None) -> dict[s
     }
 
 
-def run_bench(out_json: Path = DEFAULT_OUT) -> dict[str, Any]:
-    """Run the benchmark, write its JSON to out_json, print the table."""
-    host = host_bench()
-    result = {"host": host}
+PARTS = ("heap", "guest", "kernel_mm", "calls", "boot")
+
+
+def run_bench(out_json: Path = DEFAULT_OUT, parts: tuple[str, ...] = PARTS) -> dict[str, Any]:
+    """Run the benchmark parts, write their JSON to out_json, print tables.
+
+    heap: the traces on the host build (callgrind); guest: the same traces
+    through the kernel's kmalloc under unicorn; kernel_mm: buddy and slab
+    instructions per call; calls: direct calls per second; boot: boot time
+    and idle CPU on each available emulator."""
+    from kos.bench import boot, calls, guest, kernel_mm
+    from kos.machine import qemu_available
+
+    result: dict[str, Any] = {}
+    traces = gen.generate(WORKDIR / "traces") if {"heap", "guest"} & set(parts) else []
+    if "heap" in parts:
+        host = host_bench()
+        result["host"] = host
+        print(report.table(host["rows"], host["summary"]))
+        if host["scaling_instr_per_op"]:
+            print("per-op cost vs live blocks:", ", ".join(
+                f"{k} {v:.1f}" for k, v in host["scaling_instr_per_op"].items() if v))
+    if "guest" in parts:
+        result["guest"] = guest.guest_bench(traces)
+        print("\n" + guest.table(result["guest"]))
+    if "kernel_mm" in parts:
+        rows = kernel_mm.measure()
+        result["kernel_mm"] = kernel_mm.as_dict(rows)
+        print("\n" + kernel_mm.report(rows))
+    if "calls" in parts:
+        result["calls"] = calls.measure()
+        print("\n" + calls.report(result["calls"]))
+    if "boot" in parts:
+        emulators = ["qemu", "unicorn"] if qemu_available() else ["unicorn"]
+        result["boot"] = {e: boot.measure(e) for e in emulators}
+        print()
+        for e, r in result["boot"].items():
+            print(f"boot {e}: median {r['boot_seconds_median']:.3f} s, max {r['boot_seconds_max']:.3f} s, "
+                  f"idle CPU {r['idle_cpu_percent']:.1f}%")
     out_json.parent.mkdir(parents=True, exist_ok=True)
     out_json.write_text(json.dumps(result, indent=1))
-    print(report.table(host["rows"], host["summary"]))
-    if host["scaling_instr_per_op"]:
-        print("per-op cost vs live blocks:", ", ".join(
-            f"{k} {v:.1f}" for k, v in host["scaling_instr_per_op"].items() if v))
     print(f"written {out_json}")
     return result
