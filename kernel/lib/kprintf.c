@@ -72,6 +72,10 @@ static void format_core(struct sink *s, const char *fmt, va_list ap)
                 break;
         }
         int width = 0;
+        if (*fmt == '*') {
+            width = va_arg(ap, int);
+            fmt++;
+        }
         while (*fmt >= '0' && *fmt <= '9')
             width = width * 10 + (*fmt++ - '0');
         while (*fmt == 'l' || *fmt == 'z')

@@ -1,7 +1,8 @@
 /* kprintf.h — formatted output to the serial console.
  *
  * Conversions: %d %i %u %x %X %p %s %c %%, with an optional '-' (left
- * justify), '0' (zero pad) and field width, e.g. %08x, %-12s. %p prints
+ * justify), '0' (zero pad) and field width (digits or '*' from the
+ * arguments), e.g. %08x, %-12s, %-*s. %p prints
  * 0x and eight hex digits. "\n" goes out as "\r\n".
  */
 #ifndef KOS_KPRINTF_H

@@ -9,15 +9,20 @@
 #include "../lib/string.h"
 #include "../mm/physmem.h"
 
+#define HELP_COLUMN 28
+
 static int cmd_help(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
     kprintf("commands:\n");
     for (const struct shell_cmd *c = shell_cmds_begin(); c < shell_cmds_end(); c++) {
-        char head[40];
-        ksnprintf(head, sizeof(head), "%s %s", c->name, c->usage);
-        kprintf("  %-24s %s\n", head, c->help);
+        char head[SHELL_LINE_MAX];
+        int n = ksnprintf(head, sizeof(head), "%s %s", c->name, c->usage);
+        if (n > HELP_COLUMN)        /* a long usage gets a line of its own */
+            kprintf("  %s\n  %-*s %s\n", head, HELP_COLUMN, "", c->help);
+        else
+            kprintf("  %-*s %s\n", HELP_COLUMN, head, c->help);
     }
     kprintf("keys: Backspace/DEL erase, Ctrl-U kill line, Ctrl-C drop line\n");
     return 0;
