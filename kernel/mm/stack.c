@@ -66,7 +66,10 @@ void *stack_alloc(uint32_t pid)
         memset((void *)slot_base(i), 0, STACK_SIZE);
         return (void *)(slot_base(i) + STACK_SIZE);
     }
-    kprintf("stack_alloc: pid %u: all %u stacks in use\n", pid, slots_in_ram);
+    if (slots_in_ram == 0)
+        kprintf("stack_alloc: pid %u: the stack region is beyond RAM\n", pid);
+    else
+        kprintf("stack_alloc: pid %u: all %u stacks in use\n", pid, slots_in_ram);
     errors++;
     return 0;
 }

@@ -59,3 +59,21 @@ def test_idle_machine_halts_instead_of_spinning(machine: Machine):
     time.sleep(2.0)
     used = _cpu_seconds(machine.child.pid) - before
     assert used < 0.5, f"idle machine used {used:.2f} s of CPU in 2 s"
+
+
+def test_small_ram_clamps_the_heap_and_refuses_stacks_honestly(machine_factory):
+    """With 32 MiB the layout's heap and stack region do not fit: the kernel
+    says so, manages what exists, and refuses what does not."""
+    m = machine_factory("32M")
+    m.start(wait_prompt=False)
+    assert m.console is not None
+    boot = m.console.wait_prompt(timeout=15)
+    ram_end = int(re.search(r"memory: RAM ends at (0x[0-9a-f]{8}): heap clamped", boot).group(1), 16)
+    assert 0x1F00000 <= ram_end < 0x2000000
+    assert "stack: only 0 of 32 stack slots are in RAM" in boot
+    stats = m.console.kv("memstats")
+    assert stats["total_heap"] == ram_end - 0x200000
+    assert "stack_alloc: pid 1: the stack region is beyond RAM" in m.console.run("stack alloc 1")
+    big = m.console.run(f"kmalloc {stats['total_heap'] - 4096}")
+    assert "out of memory" not in big                 # almost all of the clamped heap is usable
+    assert "total_heap" in m.console.run("memstats")
