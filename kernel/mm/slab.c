@@ -50,14 +50,15 @@
  *
  * slab_alloc and slab_free are written for their fast path: the common case
  * inline, everything else (new slabs, list moves, refusals) out of line, and
- * no frame pointer (see HOT below).
+ * no frame pointer (HOT, compiler.h).
  */
-#pragma GCC target("tune=generic")   /* see HOT below */
+#pragma GCC target("tune=generic")   /* see HOT in compiler.h */
 #include <stdint.h>
 #include "slab.h"
 #include "buddy.h"
 #include "page.h"
 #include "../arch/cpu.h"
+#include "../include/compiler.h"
 #include "../include/errno.h"
 #include "../lib/kprintf.h"
 #include "../lib/list.h"
@@ -116,16 +117,6 @@ static struct kmem_cache *cache_table[SLAB_MAX_CACHES + 1] = {   /* id -> cache 
 };
 static uint32_t bad_ids;   /* frees and destroys naming no cache */
 
-/* The two fast paths are compiled without a frame pointer (the kernel is
- * built with -fno-omit-frame-pointer for backtraces): ebp becomes one more
- * register, and the prologue and epilogue are two instructions shorter.
- * They leave ebp alone, so a backtrace from a function they call (refill
- * into the buddy allocator) skips their frame and goes on correctly. The
- * file is tuned for generic x86 (the pragma above the includes: it must
- * cover the inline functions of the headers too), because -march=i686 also
- * tunes for the Pentium Pro, whose prologues save registers with a sub and
- * movs rather than pushes: two more instructions per call. */
-#define HOT __attribute__((optimize("omit-frame-pointer")))
 
 /* The cache with this id, or NULL. */
 static inline struct kmem_cache *cache_of(int id)
