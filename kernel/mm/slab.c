@@ -89,7 +89,7 @@ struct kmem_cache {
     struct list_head empty;     /* no allocated object: at most one, kept for reuse */
     uint32_t size;              /* stride between objects: odd << shift */
     uint32_t inverse;           /* -odd^-1 mod 2^32 */
-    uint32_t shift;
+    uint32_t shift;             /* 2..16: sizes are multiples of 4, at most 64 KiB */
     uint32_t offset;            /* first object from the slab start */
     uint32_t objs_per_slab;
     uint32_t allocs;            /* successful slab_alloc calls */
@@ -116,7 +116,6 @@ static struct kmem_cache *cache_table[SLAB_MAX_CACHES + 1] = {   /* id -> cache 
     [0 ... SLAB_MAX_CACHES] = &no_cache,
 };
 static uint32_t bad_ids;   /* frees and destroys naming no cache */
-
 
 /* The cache with this id, or NULL. */
 static inline struct kmem_cache *cache_of(int id)
