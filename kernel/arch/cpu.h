@@ -20,18 +20,19 @@ static inline uint32_t cpu_eflags(void)
     return f;
 }
 
-/* Disable interrupts, returning whether they were on (for irq_restore). */
+/* Disable interrupts, returning EFLAGS as it was (for irq_restore). */
 static inline uint32_t irq_save(void)
 {
-    uint32_t f = cpu_eflags();
-    cpu_cli();
-    return f & EFLAGS_IF;
+    uint32_t f;
+    __asm__ volatile("pushfl; popl %0; cli" : "=r"(f) : : "memory");
+    return f;
 }
 
-static inline void irq_restore(uint32_t was_on)
+/* Put back what irq_save returned: popf restores IF (and the other flags,
+ * which nothing between the two changes) without a branch. */
+static inline void irq_restore(uint32_t flags)
 {
-    if (was_on)
-        cpu_sti();
+    __asm__ volatile("pushl %0; popfl" : : "g"(flags) : "memory", "cc");
 }
 
 static inline uint32_t read_cr0(void) { uint32_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }

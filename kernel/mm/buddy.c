@@ -29,11 +29,14 @@
  *   - every frame of a free block is fresh: refcount 0, clean, unlocked,
  *     mapped at its own address.
  */
+#pragma GCC target("tune=generic")   /* see HOT in compiler.h */
+#include <stddef.h>
 #include <stdint.h>
 #include "buddy.h"
 #include "page.h"
 #include "physmem.h"
 #include "../arch/cpu.h"
+#include "../include/compiler.h"
 #include "../include/errno.h"
 #include "../include/layout.h"
 #include "../lib/kprintf.h"
@@ -56,6 +59,12 @@ static struct zone zones[NR_ZONES] = {
     [ZONE_HIGHMEM] = { .name = "HighMem" },
 };
 
+/* What an invalid gfp value allocates from: a zone with no block. */
+static struct zone no_zone = { .name = "none" };
+
+/* zones[i] by a load rather than a shift and an add (buddy_free). */
+static struct zone *const zone_of[4] = { &zones[0], &zones[1], &zones[2], 0 };
+
 /* The zones each gfp value may use, best first (NULL ends a list). */
 #define ZL_KERNEL   { &zones[ZONE_NORMAL], &zones[ZONE_DMA], 0, 0 }
 #define ZL_DMA      { &zones[ZONE_DMA], 0, 0, 0 }
@@ -64,11 +73,11 @@ static struct zone *const zonelists[GFP_MASK + 1][4] = {
     [GFP_KERNEL] = ZL_KERNEL,
     [GFP_DMA] = ZL_DMA,
     [GFP_HIGHMEM] = ZL_HIGHMEM,
-    [GFP_DMA | GFP_HIGHMEM] = { 0 },
+    [GFP_DMA | GFP_HIGHMEM] = { &no_zone, 0, 0, 0 },
     [GFP_THISZONE | GFP_KERNEL] = { &zones[ZONE_NORMAL], 0, 0, 0 },
     [GFP_THISZONE | GFP_DMA] = { &zones[ZONE_DMA], 0, 0, 0 },
     [GFP_THISZONE | GFP_HIGHMEM] = { &zones[ZONE_HIGHMEM], 0, 0, 0 },
-    [GFP_THISZONE | GFP_DMA | GFP_HIGHMEM] = { 0 },
+    [GFP_THISZONE | GFP_DMA | GFP_HIGHMEM] = { &no_zone, 0, 0, 0 },
 };
 
 static struct {
@@ -310,67 +319,152 @@ int buddy_init(uint32_t total_memory)
 
 /* ---- allocation --------------------------------------------------------- */
 
+/* *p as it is in memory now: a fresh load, not a value the compiler kept
+ * (so that an update of *p after it is one instruction on memory). */
+static inline uint32_t read_once(const uint32_t *p)
+{
+    return *(const volatile uint32_t *)p;
+}
+
+/* Set bit i of *w in memory, without reading it into a register. */
+static inline void bit_set(uint32_t *w, unsigned i)
+{
+    __asm__("btsl %1, %0" : "+m"(*w) : "Ir"(i) : "cc");
+}
+
+/* *w |= mask and *w &= ~mask in one instruction each, whatever the
+ * compiler holds of *w (it would keep a loaded word in a register, where
+ * the merges need every register they can get). */
+static inline void mask_set(uint32_t *w, uint32_t mask)
+{
+    __asm__("orl %1, %0" : "+m"(*w) : "ir"(mask) : "cc");
+}
+
+static inline void mask_clear(uint32_t *w, uint32_t mask)
+{
+    __asm__("andl %1, %0" : "+m"(*w) : "ir"(~mask) : "cc");
+}
+
+/* A head's order and busy count in one load: a block being freed needs
+ * order to match and busy to be 0; a free head has busy 0. */
+static inline uint32_t order_busy(const struct page *p)
+{
+    _Static_assert(offsetof(struct page, busy) == offsetof(struct page, order) + 2,
+                   "order and busy share a 32-bit word, order in its low half");
+    uint32_t v;
+    __builtin_memcpy(&v, (const char *)p + offsetof(struct page, order), sizeof(v));
+    return v;
+}
+
+/* Make p the head of a free block of this order: order, and busy 0, in
+ * one store. */
+static inline void set_free_order(struct page *p, uint32_t order)
+{
+    __builtin_memcpy((char *)p + offsetof(struct page, order), &order, sizeof(order));
+}
+
+/* One order of a split (for split_block below): the upper half at order k
+ * goes on its list, empty until now. */
+#define SPLIT_HALF(k)                                                        \
+    case (k) + 1: {                                                          \
+        struct page *half = p + (1u << (k));                                 \
+        struct list_head *h = &z->free_area[k].list;                         \
+        half->flags |= PG_free;                                              \
+        set_free_order(half, k);                                             \
+        half->lru.next = half->lru.prev = h;                                 \
+        h->next = h->prev = &half->lru;                                      \
+        if (order == (k))                                                    \
+            break;                                                           \
+    }                                                                        \
+    __attribute__((fallthrough));
+
+/* Split the block at p of order found (found > order) down to order. The
+ * orders are unrolled, each with its constant offsets from p and z: a
+ * loop would spend a third as much again on its counters. */
+static inline __attribute__((always_inline)) void split_block(struct zone *z, struct page *p,
+                                                              unsigned order, unsigned found)
+{
+    _Static_assert(MAX_ORDER == 10, "split_block has one case per order");
+    switch (found) {
+    SPLIT_HALF(9) SPLIT_HALF(8) SPLIT_HALF(7) SPLIT_HALF(6) SPLIT_HALF(5)
+    SPLIT_HALF(4) SPLIT_HALF(3) SPLIT_HALF(2) SPLIT_HALF(1) SPLIT_HALF(0)
+    default:
+        break;
+    }
+}
+
 /* Take the first block of order `found` (the smallest non-empty order >=
  * order in z) and split it down to order. The halves given back go to
- * lists that are empty, by the choice of found. */
-static inline struct page *take_block(struct zone *z, unsigned order, unsigned found)
+ * lists that are empty, by the choice of found, so the nonempty bits of
+ * orders order..found-1 go from 0 to 1 together: with bit `found` set and
+ * the bits below it clear, subtracting 1 << order sets them and clears bit
+ * found, which is set again if its list is not empty now. */
+static inline __attribute__((always_inline)) struct page *take_block(struct zone *z, unsigned order,
+                                                                     unsigned found)
 {
-    struct list_head *head = &z->free_area[found].list;
-    struct page *p = list_entry(head->next, struct page, lru);
-    list_del(&p->lru);
-    if (list_empty(head))
-        z->nonempty &= ~(1u << found);
-    z->nonempty |= (1u << found) - (1u << order);
-    while (found > order) {
-        found--;
-        struct page *half = p + (1u << found);
-        struct list_head *h = &z->free_area[found].list;
-        half->flags |= PG_free;
-        half->order = found;
-        half->lru.next = half->lru.prev = h;
-        h->next = h->prev = &half->lru;
-    }
+    uint32_t frames = 1u << order;
+    z->free_pages -= frames;
+    z->nonempty -= frames;
+    struct page *p = list_entry(z->free_area[found].list.next, struct page, lru);
+    struct list_head *next = p->lru.next, *prev = p->lru.prev;
+    prev->next = next;
+    next->prev = prev;
+    if (next != prev)                   /* p was not alone on its list */
+        bit_set(&z->nonempty, found);
+    if (found > MAX_ORDER)
+        __builtin_unreachable();        /* nonempty has bits 0..MAX_ORDER only */
+    if (found != order)
+        split_block(z, p, order, found);
     p->flags ^= PG_free | PG_head;
-    p->order = order;
-    z->free_pages -= 1u << order;
+    p->order = (uint16_t)order;
     return p;
 }
 
-/* The allocation every entry point shares, inlined into each so that
- * buddy_alloc's constant gfp folds its zone list away. */
+/* A block of this order from z, or NULL if z has none that large. */
+static inline __attribute__((always_inline)) struct page *zone_alloc(struct zone *z, unsigned order)
+{
+    uint32_t fit = read_once(&z->nonempty) >> order;
+    return fit ? take_block(z, order, order + __builtin_ctz(fit)) : 0;
+}
+
+/* The allocation every entry point shares, inlined into each, one copy per
+ * zone of the list: with buddy_alloc's constant gfp every address in them
+ * is a constant. Invalid gfp values name no_zone, which has no block, so
+ * they fail like an exhausted zone list (counted). */
 static inline __attribute__((always_inline)) struct page *alloc_block(unsigned order, unsigned gfp)
 {
     if (order > MAX_ORDER || gfp > GFP_MASK) {
         bs.failed_allocs++;
         return 0;
     }
+    struct zone *const *zl = zonelists[gfp];
     uint32_t irq = irq_save();
-    for (struct zone *const *zl = zonelists[gfp]; *zl; zl++) {
-        uint32_t fit = (*zl)->nonempty >> order;
-        if (fit) {
-            struct page *p = take_block(*zl, order, order + __builtin_ctz(fit));
-            bs.allocs++;
-            irq_restore(irq);
-            return p;
-        }
+    struct page *p = zone_alloc(zl[0], order);
+    if (!p && zl[1]) {
+        p = zone_alloc(zl[1], order);
+        if (!p && zl[2])
+            p = zone_alloc(zl[2], order);
     }
-    bs.failed_allocs++;
+    if (p)
+        bs.allocs++;
+    else
+        bs.failed_allocs++;
     irq_restore(irq);
-    return 0;
+    return p;
 }
 
-struct page *buddy_alloc_pages(unsigned order, unsigned gfp)
+HOT struct page *buddy_alloc_pages(unsigned order, unsigned gfp)
 {
     return alloc_block(order, gfp);
 }
 
-uint32_t buddy_alloc_zone(unsigned order, unsigned gfp)
+HOT uint32_t buddy_alloc_zone(unsigned order, unsigned gfp)
 {
     struct page *p = alloc_block(order, gfp);
     return p ? p->phys : 0;
 }
 
-uint32_t buddy_alloc(unsigned order)
+HOT uint32_t buddy_alloc(unsigned order)
 {
     struct page *p = alloc_block(order, GFP_KERNEL);
     return p ? p->phys : 0;
@@ -378,30 +472,47 @@ uint32_t buddy_alloc(unsigned order)
 
 /* ---- freeing ------------------------------------------------------------ */
 
-/* Give the allocated block at p (flags already checked) back, merging it
- * with its buddy for as long as the buddy is free and whole. */
-static inline void merge_block(struct page *p, unsigned order)
+/* One order of a merge (for merge_block below): if p's buddy of order k is
+ * a whole free block, take it off its list and go on with the block of
+ * order k + 1 that holds both; else p stays a block of order k. */
+#define MERGE_BUDDY(k)                                                       \
+    case (k): {                                                              \
+        struct page *buddy = (struct page *)((uintptr_t)p ^ (sizeof(struct page) << (k))); \
+        if (!(buddy->flags & PG_free) || order_busy(buddy) != (k)) {         \
+            order = (k);                                                     \
+            break;                                                           \
+        }                                                                    \
+        struct list_head *next = buddy->lru.next, *prev = buddy->lru.prev;  \
+        next->prev = prev;                                                   \
+        prev->next = next;                                                   \
+        if (__builtin_expect(next == prev, 1))   /* buddy was alone on its list */ \
+            mask_clear(nonempty, 1u << (k));                                 \
+        mask_clear(&buddy->flags, PG_free);                                  \
+        p = (struct page *)((uintptr_t)p & (uintptr_t)buddy);                \
+    }                                                                        \
+    __attribute__((fallthrough));
+
+/* Give the allocated block at p (checked, busy 0) back, merging it with its
+ * buddy for as long as the buddy is free and whole. Unrolled by order like
+ * split_block: every offset and bit is a constant. */
+static inline __attribute__((always_inline)) void merge_block(struct page *p, unsigned order)
 {
-    struct zone *z = &zones[page_zone(p)];
+    _Static_assert(MAX_ORDER == 10, "merge_block has one case per order");
+    struct zone *z = zone_of[page_zone(p)];
+    uint32_t *nonempty = &z->nonempty;
     z->free_pages += 1u << order;
-    p->flags &= ~PG_head;
-    for (; order < MAX_ORDER; order++) {
-        uintptr_t step = sizeof(struct page) << order;
-        struct page *buddy = (struct page *)((uintptr_t)p ^ step);
-        if (!(buddy->flags & PG_free) || buddy->order != order)
-            break;
-        struct list_head *next = buddy->lru.next, *prev = buddy->lru.prev;
-        next->prev = prev;
-        prev->next = next;
-        if (next == prev)                   /* buddy was alone on its list */
-            z->nonempty &= ~(1u << order);
-        buddy->flags &= ~PG_free;
-        p = (struct page *)((uintptr_t)p & ~step);
+    mask_clear(&p->flags, PG_head);
+    switch (order) {
+    MERGE_BUDDY(0) MERGE_BUDDY(1) MERGE_BUDDY(2) MERGE_BUDDY(3) MERGE_BUDDY(4)
+    MERGE_BUDDY(5) MERGE_BUDDY(6) MERGE_BUDDY(7) MERGE_BUDDY(8) MERGE_BUDDY(9)
+    default:
+        order = MAX_ORDER;
+        break;
     }
-    p->flags |= PG_free;
-    p->order = order;
+    mask_set(&p->flags, PG_free);
+    set_free_order(p, order);
     list_add(&p->lru, &z->free_area[order].list);
-    z->nonempty |= 1u << order;
+    bit_set(&z->nonempty, order);
 }
 
 static __attribute__((cold, noinline)) int refuse(uint32_t addr, unsigned order, int err,
@@ -442,17 +553,15 @@ static __attribute__((cold, noinline)) int refuse_page(struct page *p, unsigned 
     return refuse(p->phys, order, -EINVAL, "not the start of an allocated block");
 }
 
-/* Check and free: the path buddy_free and buddy_free_pages share. The
- * checks that pass on every good free come first; the reasons for a refusal
- * are worked out out of line. */
-static inline __attribute__((always_inline)) int free_block(struct page *p, unsigned order)
+/* A free that the fast path did not take: a busy block (frames to check
+ * and clean first) or a refusal. Interrupts are off (irq from irq_save). */
+static __attribute__((noinline)) int free_slow(struct page *p, unsigned order, uint32_t irq)
 {
-    uint32_t irq = irq_save();
     if ((p->flags & (PG_head | PG_slab)) != PG_head || p->order != order) {
         irq_restore(irq);
         return refuse_page(p, order);
     }
-    if (p->busy && page_block_release(p, order)) {
+    if (page_block_release(p, order)) {
         irq_restore(irq);
         return refuse(p->phys, order, -EBUSY, "a frame of the block is referenced or locked");
     }
@@ -462,14 +571,28 @@ static inline __attribute__((always_inline)) int free_block(struct page *p, unsi
     return 0;
 }
 
-int buddy_free_pages(struct page *p, unsigned order)
+/* Check and free: the path buddy_free and buddy_free_pages share. The
+ * checks that pass on every good free come first, in two compares (head
+ * and not slab; order matches and busy is 0); the rest is out of line. */
+static inline __attribute__((always_inline)) int free_block(struct page *p, unsigned order)
+{
+    uint32_t irq = irq_save();
+    if ((p->flags & (PG_head | PG_slab)) != PG_head || order_busy(p) != order)
+        return free_slow(p, order, irq);
+    merge_block(p, order);
+    bs.frees++;
+    irq_restore(irq);
+    return 0;
+}
+
+HOT int buddy_free_pages(struct page *p, unsigned order)
 {
     if (order > MAX_ORDER)
         return refuse(p->phys, order, -EINVAL, "order above MAX_ORDER");
     return free_block(p, order);
 }
 
-int buddy_free(uint32_t addr, unsigned order)
+HOT int buddy_free(uint32_t addr, unsigned order)
 {
     uint32_t pfn = addr >> PAGE_SHIFT;
     if (order > MAX_ORDER || (addr & (PAGE_SIZE - 1)) || pfn >= mem_map_pages)

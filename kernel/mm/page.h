@@ -53,6 +53,11 @@ _Static_assert(ZONE_NORMAL_END % (PAGE_SIZE << MAX_ORDER) == 0, "NORMAL end spli
  *   lru       PG_free                     links the block into its zone's free list for
  *                                         its order (it is first so that a list entry and its
  *                                         page share an address)
+ *   slab_cache, slab_objects              in lru's place while PG_slab: the cache that owns
+ *             PG_slab                     the slab and the address of its first object, so
+ *                                         slab_free checks an address with one compare and
+ *                                         no load from the slab; in any other frame the word
+ *                                         is 0 or a list link, never a cache's address
  *   flags     always                      PG_* bits, zone << PG_ZONE_SHIFT
  *   refcount  allocated                   holders beyond the owner (page_get/page_put);
  *                                         0 when allocated, and a block is only freed at 0
@@ -70,7 +75,13 @@ _Static_assert(ZONE_NORMAL_END % (PAGE_SIZE << MAX_ORDER) == 0, "NORMAL end spli
  * allocation and freeing touch heads only, which keeps them O(MAX_ORDER).
  */
 struct page {
-    struct list_head lru;
+    union {
+        struct list_head lru;
+        struct {
+            void *slab_cache;
+            uint32_t slab_objects;
+        };
+    };
     uint32_t flags;
     int32_t refcount;
     uint32_t phys;

@@ -14,7 +14,7 @@
 #define SLAB_MAX_CACHES   64
 #define SLAB_NAME_MAX     24        /* bytes of a name, NUL included; longer names are cut */
 #define SLAB_MIN_ALIGN    4         /* a free object holds a pointer ... */
-#define SLAB_MIN_SIZE     8         /* ... and its index: objects are at least 8 bytes */
+#define SLAB_MIN_SIZE     8         /* objects are at least 8 bytes */
 #define SLAB_DEFAULT_ALIGN 8        /* alignment 0 means this */
 #define SLAB_MAX_ORDER    5         /* slabs of 4 KiB to 128 KiB */
 #define SLAB_MAX_OBJECT   0x10000u  /* largest object: 64 KiB */

@@ -137,3 +137,26 @@ def test_one_empty_slab_is_kept_and_the_next_given_back(live: Kernel):
     assert mm.buddy_stats(kernel=live)["free_pages"] == free0 - info["pages_per_slab"]
     assert mm.slab_destroy(cid, kernel=live) == 0
     assert mm.buddy_stats(kernel=live)["free_pages"] == free0
+
+
+STRIDES = [(8, 8), (12, 4), (24, 8), (200, 8), (1000, 8), (3000, 0), (4096, 4096)]
+
+
+@pytest.mark.parametrize("size,align", STRIDES)
+def test_only_object_starts_are_accepted_at_every_stride(live: Kernel, size: int, align: int):
+    # slab_free finds the index by multiplying with an inverse; every other
+    # address around three objects, word by word, must still be refused.
+    cid = mm.slab_create(f"stride{size}", size, align, kernel=live)
+    objs = sorted(mm.slab_alloc(cid, kernel=live) for _ in range(3))
+    stride = mm.slab_info(cid, kernel=live)["size"]
+    try:
+        for addr in range(objs[0] - 2 * stride, objs[-1] + 2 * stride, 4):
+            if addr not in objs:
+                assert mm.slab_free(cid, addr, kernel=live) == EINVAL, hex(addr)
+        info = mm.slab_info(cid, kernel=live)
+        assert info["active_objs"] == 3 and info["frees"] == 0
+        checks(live)
+    finally:
+        for a in objs:
+            assert mm.slab_free(cid, a, kernel=live) == 0
+        assert mm.slab_destroy(cid, kernel=live) == 0
