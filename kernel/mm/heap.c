@@ -343,9 +343,11 @@ static inline uint32_t footer(const struct heap *h, uint32_t off)
     return *(const uint32_t *)at(h, off - 4);
 }
 
+/* Index of the highest set bit (x != 0). clz ^ 31 is that index for clz in
+ * 0..31, and compiles to a bare bsr where 31 - clz does not. */
 static inline unsigned fls32(uint32_t x)
 {
-    return 31u - (unsigned)__builtin_clz(x);
+    return (unsigned)__builtin_clz(x) ^ 31u;
 }
 
 static inline unsigned ffs32(uint32_t x)
@@ -378,7 +380,7 @@ static inline void set_top(struct heap *h, uint32_t top)
 
 /* Byte loops of our own: the kernel has no memcpy/memset, and the compiler
  * must not turn these loops into calls to them, so an empty asm hides the
- * pointers from its loop-idiom recognition. copy() moves 128 bytes per step
+ * pointers from its loop-idiom recognition. copy() moves 256 bytes per step
  * through 16-byte vectors (SSE on the host; plain 32-bit moves where the
  * target has no vector unit, as in the i386 kernel build). */
 typedef uint32_t chunk16 __attribute__((vector_size(16), aligned(8), may_alias));
@@ -409,21 +411,43 @@ static void copy(void *dst, const void *src, size_t n)
 {
     uint8_t *d = dst;
     const uint8_t *s = src;
-    for (; n >= 128; n -= 128) {
-        const chunk16 *v = (const chunk16 *)s;
-        chunk16 a = v[0], b = v[1], c = v[2], e = v[3], f = v[4], g = v[5], i = v[6], j = v[7];
-        chunk16 *o = (chunk16 *)d;
-        o[0] = a;
-        o[1] = b;
-        o[2] = c;
-        o[3] = e;
-        o[4] = f;
-        o[5] = g;
-        o[6] = i;
-        o[7] = j;
+    size_t big = n & ~(size_t)255;
+    for (size_t i = 0; i < big; i += 256) {
+        const chunk16 *v = (const chunk16 *)(s + i);
+        chunk16 *o = (chunk16 *)(d + i);
+        chunk16 a0 = v[0], a1 = v[1], a2 = v[2], a3 = v[3], a4 = v[4], a5 = v[5], a6 = v[6], a7 = v[7];
+        chunk16 b0 = v[8], b1 = v[9], b2 = v[10], b3 = v[11], b4 = v[12], b5 = v[13], b6 = v[14], b7 = v[15];
+        o[0] = a0;
+        o[1] = a1;
+        o[2] = a2;
+        o[3] = a3;
+        o[4] = a4;
+        o[5] = a5;
+        o[6] = a6;
+        o[7] = a7;
+        o[8] = b0;
+        o[9] = b1;
+        o[10] = b2;
+        o[11] = b3;
+        o[12] = b4;
+        o[13] = b5;
+        o[14] = b6;
+        o[15] = b7;
+        __asm__("" : "+r"(i));
+    }
+    d += big;
+    s += big;
+    n -= big;
+    for (; n >= 64; n -= 64) {
+        chunk16 a0 = ((const chunk16 *)s)[0], a1 = ((const chunk16 *)s)[1];
+        chunk16 a2 = ((const chunk16 *)s)[2], a3 = ((const chunk16 *)s)[3];
+        ((chunk16 *)d)[0] = a0;
+        ((chunk16 *)d)[1] = a1;
+        ((chunk16 *)d)[2] = a2;
+        ((chunk16 *)d)[3] = a3;
         __asm__("" : "+r"(d), "+r"(s));
-        d += 128;
-        s += 128;
+        d += 64;
+        s += 64;
     }
     for (; n >= 16; n -= 16) {
         *(chunk16 *)d = *(const chunk16 *)s;
@@ -478,7 +502,7 @@ static INLINE unsigned bin_index(uint32_t size)
      * below 1 << FL_SHIFT give size >> 3 (fl 0), larger ones fl f - 7 and
      * sl their next SL_LOG bits below the top one. */
     unsigned f = fls32(size | (1u << FL_SHIFT));
-    return (size >> (f - SL_LOG)) + ((f - FL_SHIFT) << SL_LOG);
+    return (size >> (f - SL_LOG)) + (f << SL_LOG) - (FL_SHIFT << SL_LOG);
 }
 
 /* A free block's prev link: the block before it in its list, or, for the
@@ -492,11 +516,13 @@ static INLINE void bin_insert(struct heap *h, uint32_t off, unsigned i)
     uint32_t head = h->bins[i];
     f->next = head;
     f->prev = BIN_HEAD(i);
-    if (head)
-        fblk(h, head)->prev = off;
     h->bins[i] = off;
-    h->fl_map |= 1u << (i / SL_COUNT);
-    h->sl_map[i / SL_COUNT] |= 1u << (i % SL_COUNT);
+    if (head) {
+        fblk(h, head)->prev = off;
+    } else {
+        h->fl_map |= 1u << (i / SL_COUNT);
+        h->sl_map[i / SL_COUNT] |= 1u << (i % SL_COUNT);
+    }
 }
 
 /* The list of bin i became empty. */
@@ -616,6 +642,14 @@ static INLINE void put_free_at(struct heap *h, uint32_t off, uint32_t size, unsi
 static INLINE void put_free(struct heap *h, uint32_t off, uint32_t size)
 {
     put_free_at(h, off, size, bin_index(size));
+}
+
+/* put_free while no debug flag is on: nothing to poison. */
+static INLINE void put_free_plain(struct heap *h, uint32_t off, uint32_t size, unsigned i)
+{
+    set_hdr(h, off, size);
+    set_footer(h, off, size);
+    bin_insert(h, off, i);
 }
 
 /* Set PFREE in the header of the used block at off. */
@@ -1088,16 +1122,16 @@ struct heap *heap_init(void *base, size_t size)
  * Blocks come from find_free, else from the wilderness. */
 static NOINLINE void *plain_alloc(struct heap *h, uint32_t need, uint32_t pay, uint32_t resv)
 {
+    /* No debug flag is on here (plain_max is 0 then), so free blocks need
+     * neither a poison check nor poisoning. */
     uint32_t off = find_free(h, need), size;
     if (off) {
         size = bsize(blk(h, off)->sf);
-        if (UNLIKELY(blk(h, off)->sf & F_DBG) && (h->debug & HEAP_DEBUG_POISON))
-            verify_poison(h, off);
         uint32_t rem = size - need;
         if (rem >= SPLIT_MIN) {
             /* The block after the remainder keeps its PFREE. */
             set_hdr(h, off, need | F_USED | resv);
-            put_free(h, off + need, rem);
+            put_free_plain(h, off + need, rem, bin_index(rem));
             size = need;
         } else {
             /* A free block never touches top: a used block follows. */
@@ -1208,10 +1242,11 @@ static NOINLINE int free_outside(struct heap *h, void *p)
     return p ? refuse(h, HEAP_E_INVALID, p) : HEAP_OK;
 }
 
-/* heap_free of a debug block: it is freed unless its red zone was written. */
+/* heap_free of a valid block while debugging or of a debug block: freed
+ * unless its red zone was written. */
 static NOINLINE int free_debug_block(struct heap *h, uint32_t off)
 {
-    const uint8_t *bad = redzone_bad(h, off);
+    const uint8_t *bad = (blk(h, off)->sf & F_DBG) ? redzone_bad(h, off) : NULL;
     if (bad) {
         h->bad_frees++;
         h->debug_errors++;
@@ -1223,8 +1258,8 @@ static NOINLINE int free_debug_block(struct heap *h, uint32_t off)
 }
 
 /* heap_free of a payload address outside the runs that the fast path
- * below does not take: refused pointers (classified by block_lookup) and
- * debug blocks. */
+ * below does not take: refused pointers (classified by block_lookup), debug
+ * blocks, and any block while a debug flag is on (free blocks get poisoned). */
 static NOINLINE int free_block_slow(struct heap *h, void *p)
 {
     uint32_t off;
@@ -1245,6 +1280,8 @@ static NOINLINE int free_block(struct heap *h, void *p)
     uint32_t size = bsize(sf), next = off + size, top = h->top;
     if (UNLIKELY(b->seal != (off ^ sf ^ key) || (sf & (F_USED | F_RUN | F_DBG)) != F_USED ||
                  size < MIN_FREE || next > top))
+        return free_block_slow(h, p);
+    if (UNLIKELY(h->debug))
         return free_block_slow(h, p);
     uint32_t nsf = F_USED;
     if (next != top) {
@@ -1287,14 +1324,14 @@ static NOINLINE int free_block(struct heap *h, void *p)
     if (psize) {
         /* The block below grows; if it heads the bin of its new size it
          * stays put (not when its body is poisoned: the new part is not). */
-        if (fblk(h, start)->prev == BIN_HEAD(i) && psf == psize && !(h->debug & HEAP_DEBUG_POISON)) {
+        if (fblk(h, start)->prev == BIN_HEAD(i) && psf == psize) {
             set_hdr(h, start, size);
             set_footer(h, start, size);
             return HEAP_OK;
         }
         bin_remove(h, start);
     }
-    put_free_at(h, start, size, i);
+    put_free_plain(h, start, size, i);
     return HEAP_OK;
 }
 
