@@ -47,10 +47,11 @@
  * one list per 8 bytes (fl 0), every larger power of two 32 lists.
  *
  * Reserve block: a block that has to move to grow by a small step (at most
- * a quarter: an append), or that was a reserve block already, gets room for
- * a quarter more, so a buffer grown step by step moves O(log n) times, not
- * n times. Its last 8 bytes are not usable payload: the last word holds
- * the rounded request, which heap_realloc updates in place.
+ * a quarter: an append) gets room for a quarter more; one that was a
+ * reserve block already (it keeps growing) gets half more. A buffer grown
+ * step by step thus moves O(log n) times, not n times. Its last 8 bytes are
+ * not usable payload: the last word holds the rounded request, which
+ * heap_realloc updates in place.
  *
  * Debug block (allocated while any HEAP_DEBUG_* flag is on; sf has DBG):
  *
@@ -86,8 +87,8 @@
  *
  * Overhead: 8 bytes per block on i386 and on the 64-bit host alike (offsets,
  * not pointers, are stored); none per small object, whose run costs its
- * 48-byte header, 8-byte block header and end slack (8% of its 2 KiB on
- * average for 136..256-byte slots, 3% for 8..128).
+ * 48-byte header, 8-byte block header and end slack (5% of its 2 KiB on
+ * average, at most 10%).
  *
  * Placement: small requests take the lowest free slot of the class's first
  * partial run; a new run takes a released run's aligned hole when one is in
@@ -130,11 +131,11 @@
  *   marked free before it merges), so a double free is caught by the header
  *   seal even after the block was absorbed.
  *
- * Worked example (i386, key left out): heap at 0x200000, first = 0xF30
- * (sizeof(struct heap) = 3888). A 100-byte request goes to class
+ * Worked example (i386, key left out): heap at 0x200000, first = 0xE10
+ * (sizeof(struct heap) = 3600). A 100-byte request goes to class
  * (100-1)>>3 = 12 (104-byte slots, 19 to a run): on an empty heap the run's
  * block is carved at 0xFF8 so that its payload r = 0x201000 is 2 KiB-aligned
- * (the 200-byte prefix at 0xF30 stays free), and the slot returned is
+ * (the 488-byte prefix at 0xE10 stays free), and the slot returned is
  * r + 48 = 0x201030, grain 6: live[0] bit 6. Class 12's starts are grains
  * 6, 19, 32, ...: starts[0] = 0x00080040. Freeing 0x201030 reads the seal
  * at 0x201004, then bit (0x201030 / 8) % 256 = 6 of live[0]. A 300-byte
@@ -150,7 +151,7 @@
 
 /* ---- tunables ---------------------------------------------------------- */
 
-#define SMALL_MAX   256u   /* largest request served from runs */
+#define SMALL_MAX   192u   /* largest request served from runs */
 #define RUN_BYTES   2048u  /* span and alignment of a run */
 #define SL_LOG      5      /* log2 of the second-level lists per power of two */
 #define SPLIT_MIN   32u    /* smallest remainder split off as a free block */
@@ -566,10 +567,8 @@ static INLINE void bin_pop(struct heap *h, unsigned i, uint32_t off)
  * The request's own bin is tried first (up to PROBE entries: it also holds
  * blocks a little smaller than need), then the first non-empty bin above it,
  * whose every block fits. */
-static INLINE uint32_t find_free(struct heap *h, uint32_t need)
+static INLINE uint32_t find_fit(struct heap *h, uint32_t need)
 {
-    if (need > SIZE_MASK)
-        return 0;
     unsigned i = bin_index(need);
     uint32_t off = h->bins[i];
     if (off) {
@@ -600,6 +599,13 @@ static INLINE uint32_t find_free(struct heap *h, uint32_t need)
     off = h->bins[i];
     bin_pop(h, i, off);
     return off;
+}
+
+/* find_fit for any need (callers past the plain path may ask for more than
+ * a block can be). */
+static INLINE uint32_t find_free(struct heap *h, uint32_t need)
+{
+    return need > SIZE_MASK ? 0 : find_fit(h, need);
 }
 
 /* ---- free blocks --------------------------------------------------------- */
@@ -909,15 +915,16 @@ static void run_release(struct heap *h, unsigned c, uint32_t roff)
 static INLINE void *slot_take(struct heap *h, unsigned c, uint32_t roff)
 {
     struct run *r = run_at(h, roff);
-    unsigned w = ffs32(r->avail);
+    unsigned avail = r->avail;
+    unsigned w = ffs32(avail);
     uint32_t live = r->live[w];
     uint32_t open = h->starts[c][w] & ~live;
     unsigned b = ffs32(open);
     r->live[w] = live | (1u << b);
     r->nlive++;
     if (!(open & (open - 1))) {
-        /* That was the word's last free slot start. */
-        unsigned avail = r->avail & ~(1u << w);
+        /* That was the word's last free slot start; w is avail's lowest bit. */
+        avail &= avail - 1;
         r->avail = (uint8_t)avail;
         if (!avail) {
             h->partial[c] = r->next;
@@ -1118,13 +1125,14 @@ struct heap *heap_init(void *base, size_t size)
 
 /* The common block allocation: no debug, default alignment, a rounded
  * request of pay > SMALL_MAX bytes in a block of need = HDR + pay bytes, or
- * (resv = F_RESV, from heap_realloc) of need bytes with a growth reserve.
- * Blocks come from find_free, else from the wilderness. */
-static NOINLINE void *plain_alloc(struct heap *h, uint32_t need, uint32_t pay, uint32_t resv)
+ * (resv = F_RESV, from heap_realloc) of need bytes with a growth reserve;
+ * need is at most SIZE_MASK. Blocks come from the bins, else from the
+ * wilderness. */
+static INLINE void *plain_carve(struct heap *h, uint32_t need, uint32_t pay, uint32_t resv)
 {
     /* No debug flag is on here (plain_max is 0 then), so free blocks need
      * neither a poison check nor poisoning. */
-    uint32_t off = find_free(h, need), size;
+    uint32_t off = find_fit(h, need), size;
     if (off) {
         size = bsize(blk(h, off)->sf);
         uint32_t rem = size - need;
@@ -1157,6 +1165,16 @@ static NOINLINE void *plain_alloc(struct heap *h, uint32_t need, uint32_t pay, u
         h->peak_used = used;
     h->allocs++;
     return at(h, off + HDR);
+}
+
+static NOINLINE void *plain_alloc(struct heap *h, uint32_t need, uint32_t pay)
+{
+    return plain_carve(h, need, pay, 0);
+}
+
+static NOINLINE void *resv_alloc(struct heap *h, uint32_t need, uint32_t pay)
+{
+    return plain_carve(h, need, pay, F_RESV);
 }
 
 /* Everything heap_alloc's fast paths leave: size 0, debug blocks, aligned
@@ -1221,9 +1239,9 @@ void *heap_alloc(struct heap *h, size_t size, size_t align, uintptr_t site)
             return slot_take(h, c, roff);
         return small_alloc_new_run(h, c);
     }
-    if (size - 1 < h->plain_max && align <= HEAP_ALIGN) {
+    if (s1 < h->plain_max && align <= HEAP_ALIGN) {
         uint32_t pay = round8(size);
-        return plain_alloc(h, pay + HDR, pay, 0);
+        return plain_alloc(h, pay + HDR, pay);
     }
     return large_alloc(h, size, align, site);
 }
@@ -1278,8 +1296,11 @@ static NOINLINE int free_block(struct heap *h, void *p)
     struct blk *b = blk(h, off);
     uint32_t sf = b->sf, key = h->key;
     uint32_t size = bsize(sf), next = off + size, top = h->top;
+    /* A header that passes its seal was written by the heap, so its size is
+     * sound; next > top is checked anyway, to keep the reads below in the
+     * region whatever happens. */
     if (UNLIKELY(b->seal != (off ^ sf ^ key) || (sf & (F_USED | F_RUN | F_DBG)) != F_USED ||
-                 size < MIN_FREE || next > top))
+                 next > top))
         return free_block_slow(h, p);
     if (UNLIKELY(h->debug))
         return free_block_slow(h, p);
@@ -1478,11 +1499,11 @@ static NOINLINE void *block_realloc(struct heap *h, void *p, size_t size, uintpt
     if (!h->debug && size > SMALL_MAX && pay > old && growing && pay <= SIZE_MASK / 2) {
         /* Grown by a small step (an append) or grown before: take a reserve
          * so the next steps happen in place. */
-        uint32_t reserve = (pay / 4 + GRAIN - 1) & ~(GRAIN - 1);
-        q = plain_alloc(h, HDR + pay + reserve + GRAIN, pay, F_RESV);
+        uint32_t reserve = (((sf & F_RESV) ? pay / 2 : pay / 4) + GRAIN - 1) & ~(GRAIN - 1);
+        q = resv_alloc(h, HDR + pay + reserve + GRAIN, pay);
         if (!q) {
             h->failed--;  /* not the caller's failure: retry without reserve */
-            q = plain_alloc(h, HDR + pay, pay, 0);
+            q = plain_alloc(h, HDR + pay, pay);
         }
     } else {
         q = heap_alloc(h, size, 0, site);
