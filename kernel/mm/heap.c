@@ -975,18 +975,26 @@ static NOINLINE int run_changed(struct heap *h, struct run *r)
     return HEAP_OK;
 }
 
+/* Free the slot at payload address a of run r once its live bit is clear. */
+static INLINE int slot_freed(struct heap *h, struct run *r, uintptr_t a)
+{
+    unsigned w = (unsigned)(a / (32 * GRAIN)) % RUN_WORDS;
+    unsigned avail = r->avail;
+    r->avail = (uint8_t)(avail | 1u << w);
+    unsigned nlive = r->nlive - 1u;
+    r->nlive = (uint8_t)nlive;
+    h->used_bytes -= (r->cls + 1) * GRAIN;
+    h->frees++;
+    if (UNLIKELY(!avail || !nlive))
+        return run_changed(h, r);
+    return HEAP_OK;
+}
+
 /* Free the slot at payload address a of run r, whose live bit is set. */
 static INLINE int slot_free(struct heap *h, struct run *r, uintptr_t a)
 {
     *live_word(r, a) &= ~live_bit(a);
-    unsigned avail = r->avail;
-    r->avail = (uint8_t)(avail | 1u << (a / (32 * GRAIN)) % RUN_WORDS);
-    r->nlive--;
-    h->used_bytes -= (r->cls + 1) * GRAIN;
-    h->frees++;
-    if (UNLIKELY(!avail || !r->nlive))
-        return run_changed(h, r);
-    return HEAP_OK;
+    return slot_freed(h, r, a);
 }
 
 /* ---- large blocks: validation -------------------------------------------- */
@@ -1364,9 +1372,13 @@ int heap_free(struct heap *h, void *p)
     struct run *r = run_of(h, a);
     if (!r)
         return free_block(h, p);
-    if (UNLIKELY(!(*live_word(r, a) & live_bit(a))))
+    uint32_t *lw = live_word(r, a);
+    uint32_t live = *lw;
+    unsigned n = (unsigned)(a / GRAIN) % 32;
+    if (UNLIKELY(!((live >> n) & 1)))
         return free_in_run_error(h, p);
-    return slot_free(h, r, a);
+    *lw = live & ~(1u << n);
+    return slot_freed(h, r, a);
 }
 
 /* Usable bytes of a live allocation given its lookup. */
