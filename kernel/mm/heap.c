@@ -1461,37 +1461,21 @@ static NOINLINE void *realloc_refused(struct heap *h, void *p, int *err)
     return NULL;
 }
 
-/* heap_realloc of a payload address outside the runs: in place when it
- * can, else moved (with a growth reserve when it grows by appends). A plain
- * block that keeps its size (within its reserve or its tail) only needs its
- * own header checked; anything else validates the neighbours first. */
+/* heap_realloc of a payload address outside the runs that
+ * block_realloc_fast did not settle: validated like a free, then resized in
+ * place when it can, else moved (with a growth reserve when it grows by
+ * appends). */
 static NOINLINE void *block_realloc(struct heap *h, void *p, size_t size, uintptr_t site, int *err)
 {
-    uint32_t off = offset_of(h, p) - HDR;
-    struct blk *b = blk(h, off);
-    uint32_t sf = b->sf;
+    uint32_t off;
     uint32_t pay = round8(size);
-    if (b->seal == (off ^ sf ^ h->key) && (sf & (F_USED | F_RUN | F_DBG)) == F_USED &&
-        size > SMALL_MAX && size <= PLAIN_MAX && !h->debug) {
-        uint32_t bs = bsize(sf);
-        if (sf & F_RESV) {
-            uint32_t need = HDR + pay + GRAIN;
-            if (need <= bs && (bs - need) * 2 <= bs) {
-                *(uint32_t *)at(h, off + bs - 4) = pay;
-                return p;
-            }
-        } else if (HDR + pay <= bs && bs - HDR - pay < SPLIT_MIN) {
-            b->sf = (sf & ~TAIL_MASK) | ((bs - HDR - pay) / GRAIN) << TAIL_SHIFT;
-            b->seal = off ^ b->sf ^ h->key;
-            return p;
-        }
-    }
     if (UNLIKELY(block_lookup(h, p, &off)))
         return realloc_refused(h, p, err);
     if (size > h->size) {
         h->failed++;
         return NULL;
     }
+    uint32_t sf = blk(h, off)->sf;
     if (!h->debug && !(sf & F_DBG) && size > SMALL_MAX) {
         uint32_t resv = sf & F_RESV;
         if (resize_in_place(h, off, HDR + pay + (resv ? GRAIN : 0), pay))
@@ -1527,6 +1511,34 @@ static NOINLINE void *block_realloc(struct heap *h, void *p, size_t size, uintpt
     copy(q, p, old < size ? old : size);
     block_free(h, off);
     return q;
+}
+
+/* heap_realloc of a payload address outside the runs. A plain block whose
+ * new size stays within its reserve or its tail is resized here, with only
+ * its own header checked; everything else goes to block_realloc. */
+static INLINE void *block_realloc_fast(struct heap *h, void *p, size_t size, uintptr_t site,
+                                       int *err)
+{
+    uint32_t off = offset_of(h, p) - HDR;
+    struct blk *b = blk(h, off);
+    uint32_t sf = b->sf, key = h->key;
+    if (b->seal == (off ^ sf ^ key) && (sf & (F_USED | F_RUN | F_DBG)) == F_USED &&
+        size - (SMALL_MAX + 1) < PLAIN_MAX - SMALL_MAX && !h->debug) {
+        uint32_t bs = bsize(sf), pay = round8(size);
+        if (sf & F_RESV) {
+            uint32_t need = HDR + pay + GRAIN;
+            if (need <= bs && (bs - need) * 2 <= bs) {
+                *(uint32_t *)at(h, off + bs - 4) = pay;
+                return p;
+            }
+        } else if (HDR + pay <= bs && bs - HDR - pay < SPLIT_MIN) {
+            sf = (sf & ~TAIL_MASK) | ((bs - HDR - pay) / GRAIN) << TAIL_SHIFT;
+            b->sf = sf;
+            b->seal = off ^ sf ^ key;
+            return p;
+        }
+    }
+    return block_realloc(h, p, size, site, err);
 }
 
 /* heap_realloc(NULL, size) allocates, heap_realloc(p, 0) frees. */
@@ -1578,7 +1590,7 @@ void *heap_realloc(struct heap *h, void *p, size_t size, uintptr_t site, int *er
         return realloc_refused(h, p, err);
     struct run *r = run_of(h, a);
     if (!r)
-        return block_realloc(h, p, size, site, err);
+        return block_realloc_fast(h, p, size, site, err);
     return slot_realloc(h, r, p, size, site, err);
 }
 
