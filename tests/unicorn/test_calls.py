@@ -5,10 +5,10 @@ instruction counts."""
 from __future__ import annotations
 
 import pytest
-
-from kos.machine.unicorn.kernel import CallError, GuestFault, KernelExited, UnicornKernel
 from unicorn import unicorn_const as uc_const
 from unicorn import x86_const as x86
+
+from kos.machine.unicorn.kernel import CallError, GuestFault, KernelExited, UnicornKernel
 
 EFLAGS_IF = 0x200
 

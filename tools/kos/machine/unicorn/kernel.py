@@ -33,6 +33,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from unicorn import Uc, UcError
+from unicorn import unicorn_const as uc_const
+from unicorn import x86_const as x86
 from unicorn.unicorn import UcContext
 
 from kos import paths
@@ -49,9 +52,6 @@ from kos.machine.unicorn.cpu import (
 from kos.machine.unicorn.devices import DebugExit, IoBus, PicPair, Pit8254, Uart16550
 from kos.machine.unicorn.selfcheck import check_unicorn
 from kos.machine.unicorn.watchdog import Watchdog
-from unicorn import Uc, UcError
-from unicorn import unicorn_const as uc_const
-from unicorn import x86_const as x86
 
 SENTINEL = 0xF0000
 SCRATCH = 0xF0100
