@@ -137,15 +137,25 @@ def load(kind: str | None = None) -> ctypes.CDLL:
     return _LIBS[kind]
 
 
+# Test regions start at a boundary of this many bytes in the address space
+# (plus their skew): the largest alignment the tests ask for.
+REGION_ALIGN = 64 * 1024
+
+
 class Heap:
-    """One heap over a page-aligned region of `size` bytes starting `skew` bytes in."""
+    """One heap over a region of `size` bytes starting `skew` bytes past a
+    REGION_ALIGN boundary."""
 
     def __init__(self, size: int, skew: int = 0, lib: ctypes.CDLL | None = None) -> None:
         self.lib = lib or load()
-        # Page-align the region so runs (aligned to absolute addresses) land
-        # the same way on every run: hypothesis needs deterministic behaviour.
-        self.buf = ctypes.create_string_buffer(size + skew + 4096)
-        self.lo = ((ctypes.addressof(self.buf) + 4095) & ~4095) + skew
+        # Runs and aligned blocks land at absolute address boundaries, so the
+        # region's offset from them decides the layout. Fixing it makes every
+        # run of a test lay the heap out the same way, wherever the buffer is:
+        # hypothesis needs deterministic behaviour, and a test must not pass
+        # or fail with the address the buffer happens to get.
+        self.buf = ctypes.create_string_buffer(size + skew + REGION_ALIGN)
+        base = ctypes.addressof(self.buf)
+        self.lo = ((base + REGION_ALIGN - 1) & ~(REGION_ALIGN - 1)) + skew
         self.hi = self.lo + size
         self.h = self.lib.heap_init(self.lo, size)
         if not self.h:

@@ -4,9 +4,9 @@ run_bench() generates the traces (kos.bench.gen), builds bench/replay.c with
 heap.c for the host, replays every trace with the KOS heap, the kacchiOS
 first-fit baseline and glibc malloc, and reports utilization (peak live payload
 over the heap extent used), failures and instructions per operation (callgrind,
-when valgrind is installed). The guest half (the same traces run on the real
-i386 kernel under unicorn) will plug in beside host_bench() as its own key of
-the result.
+when valgrind is installed; the allocator's own instructions, see
+kos.bench.replay). The guest half (the same traces run on the real i386 kernel
+under unicorn) will plug in beside host_bench() as its own key of the result.
 """
 
 from __future__ import annotations
@@ -36,10 +36,12 @@ def _measure(exe: Path, trace: Path, callgrind: bool) -> dict[str, dict[str, Any
             r["utilization_note"] = "extent = glibc arena + mmapped bytes (approximate)"
         if callgrind:
             max_ops = BASELINE_OPS if alloc == "kacchi" else None
-            instr, ops = replay.instructions(exe, alloc, trace, max_ops)
+            instr, ops, driver = replay.instructions(exe, alloc, trace, max_ops)
             r["instructions"] = instr
             r["instr_per_op"] = instr / ops if ops else 0.0
             r["instr_ops"] = ops
+            r["driver_instructions"] = driver
+            r["instr_per_op_with_calls"] = (instr + driver) / ops if ops else 0.0
         res[alloc] = r
     return res
 

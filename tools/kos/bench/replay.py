@@ -2,7 +2,10 @@
 
 Utilization, failures and time come from a native run; instructions per
 operation from a callgrind run that collects only inside the driver's bench_*
-wrappers, i.e. the allocator itself plus one call and return per operation.
+wrappers. The wrappers' own instructions (their frame, loading the allocator
+handle and arguments, the call, their return: 6 to 9 per operation) are the
+driver's and are subtracted, so the count is what the allocator executes from
+its entry to its return, everything it calls included.
 """
 
 from __future__ import annotations
@@ -46,8 +49,43 @@ def have_callgrind() -> bool:
     return shutil.which("valgrind") is not None
 
 
-def instructions(exe: Path, allocator: str, trace: Path, max_ops: int | None = None) -> tuple[int, int]:
-    """(instructions executed inside the allocator, operations replayed)."""
+def wrapper_self_cost(callgrind_out: str) -> int:
+    """Instructions executed in the bench_* wrappers themselves (callgrind
+    output format: cost lines under fn=, the line after calls= is the
+    inclusive cost of that call and belongs to the callee)."""
+    names: dict[str, str] = {}
+    current = ""
+    after_call = False
+    total = 0
+    for line in callgrind_out.splitlines():
+        if line.startswith("fn="):
+            m = re.match(r"fn=(\(\d+\))?\s*(.*)", line)
+            assert m is not None
+            ref, name = m.group(1), m.group(2)
+            if ref and name:
+                names[ref] = name
+            current = name or names.get(ref or "", "")
+            continue
+        if line.startswith(("cfn=", "cfi=", "cfl=", "cob=")):
+            m = re.match(r"cfn=(\(\d+\))\s+(.+)", line)
+            if m:
+                names[m.group(1)] = m.group(2)
+            continue
+        if line.startswith("calls="):
+            after_call = True
+            continue
+        if line[:1] in "0123456789+-*" and line.strip():
+            if after_call:
+                after_call = False
+            elif current.startswith("bench_"):
+                total += int(line.split()[-1])
+    return total
+
+
+def instructions(exe: Path, allocator: str, trace: Path,
+                 max_ops: int | None = None) -> tuple[int, int, int]:
+    """(instructions executed inside the allocator, operations replayed,
+    instructions of the driver's wrappers around those calls)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
         cmd = [
@@ -63,4 +101,5 @@ def instructions(exe: Path, allocator: str, trace: Path, max_ops: int | None = N
     m = re.search(r"^(?:summary|totals): (\d+)", text, re.MULTILINE)
     if m is None:
         raise RuntimeError(f"no instruction total in callgrind output for {trace}")
-    return int(m.group(1)), int(result["ops"])
+    driver = wrapper_self_cost(text)
+    return int(m.group(1)) - driver, int(result["ops"]), driver

@@ -31,6 +31,9 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         ipo = [m["instr_per_op"] for m in mine if m.get("instr_per_op")]
         if ipo:
             s["instr_per_op_geomean"] = geomean(ipo)
+        wrapped = [m["instr_per_op_with_calls"] for m in mine if m.get("instr_per_op_with_calls")]
+        if wrapped:
+            s["instr_per_op_with_calls_geomean"] = geomean(wrapped)
         out[alloc] = s
     return out
 
@@ -70,9 +73,12 @@ def table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         parts.append(f"failures {s['failures']} in {s['traces_with_failures']} traces;")
         if "instr_per_op_geomean" in s:
             parts.append(f"instructions/op geomean {s['instr_per_op_geomean']:.1f}")
+        if "instr_per_op_with_calls_geomean" in s:
+            parts.append(f"({s['instr_per_op_with_calls_geomean']:.1f} with the driver's calls)")
         lines.append(" ".join(parts))
     lines.append("* = the allocator failed requests on that trace: its utilization counts only what fitted.")
-    lines.append("instr/op: callgrind, allocator functions plus one call and return per operation; "
+    lines.append("instr/op: callgrind, instructions the allocator executes per operation (its entry "
+                 "points and all they call; the driver's call wrappers are not counted); "
                  "kacchi: first operations only (see baseline_ops_counted); glibc utilization: "
                  "arena + mmapped bytes, approximate. Without valgrind: ns = the whole replay loop "
                  "per operation (glibc's includes a mallinfo2 call).")
