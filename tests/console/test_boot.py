@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import re
 import time
 
+from kos.bench.boot import cpu_seconds
 from kos.machine import Machine
 
 
@@ -45,19 +45,14 @@ def test_uptime_advances_with_the_timer(console):
     assert later >= ticks[-1] + 10                 # 100 Hz: 0.3 s is ~30 ticks
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def test_idle_machine_halts_instead_of_spinning(machine: Machine):
     """At the prompt the kernel halts until an interrupt: the emulator process
     must not burn a core. A polling idle loop uses ~100%."""
     assert machine.child is not None
     time.sleep(0.5)
-    before = _cpu_seconds(machine.child.pid)
+    before = cpu_seconds(machine.child.pid)
     time.sleep(2.0)
-    used = _cpu_seconds(machine.child.pid) - before
+    used = cpu_seconds(machine.child.pid) - before
     assert used < 0.5, f"idle machine used {used:.2f} s of CPU in 2 s"
 
 

@@ -12,7 +12,8 @@ from kos import paths
 from kos.machine import make_machine
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -30,9 +31,9 @@ def measure(emulator: str, kernel: Path = paths.KERNEL_ELF, boots: int = 5,
             times.append(m.boot_seconds)
             if i == boots - 1:
                 time.sleep(0.5)
-                before = _cpu_seconds(m.child.pid)
+                before = cpu_seconds(m.child.pid)
                 time.sleep(idle_seconds)
-                idle_pct = 100.0 * (_cpu_seconds(m.child.pid) - before) / idle_seconds
+                idle_pct = 100.0 * (cpu_seconds(m.child.pid) - before) / idle_seconds
         finally:
             m.stop()
     return {
