@@ -89,15 +89,21 @@ void *kmalloc_aligned(size_t size, size_t align)
     return alloc_or_defragment("kmalloc_aligned", size, align, CALLER);
 }
 
-void kfree(void *ptr)
+int kfree_checked(void *ptr)
 {
     if (!ptr || !heap)
-        return;
+        return HEAP_OK;
     uint32_t f = irq_save();
     int err = heap_free(heap, ptr);
     irq_restore(f);
     if (err)
         report("kfree", ptr, err);
+    return err;
+}
+
+void kfree(void *ptr)
+{
+    kfree_checked(ptr);
 }
 
 void *kcalloc(size_t num, size_t size)

@@ -57,6 +57,10 @@ void *kmalloc_aligned(size_t size, size_t align);
  * free or a pointer the heap never returned is reported and ignored. */
 void kfree(void *ptr);
 
+/* kfree that also says how it went: 0, or the HEAP_E_* code (heap.h) of a
+ * refused free, which has been reported and counted as for kfree. */
+int kfree_checked(void *ptr);
+
 /* num * size bytes, zeroed. NULL if the product overflows (reported) or the
  * heap cannot hold it. */
 void *kcalloc(size_t num, size_t size);

@@ -72,11 +72,7 @@ static int cmd_kfree(int argc, char **argv)
         return shell_usage(argv[0]);
     if (arg_u32(argv, 1, &ptr))
         return 1;
-    struct memory_counters before, after;
-    memory_get_counters(&before);
-    kfree((void *)ptr);
-    memory_get_counters(&after);
-    int refused = after.frees == before.frees && ptr != 0;
+    int refused = kfree_checked((void *)ptr) != 0;
     kprintf("kfree: %s\n", refused ? "refused" : "ok");
     return refused;
 }
