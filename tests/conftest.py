@@ -62,7 +62,7 @@ def emulator(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def _log_path(request: pytest.FixtureRequest, emulator: str, tag: str = "") -> Path:
+def _log_path(request: pytest.FixtureRequest, tag: str = "") -> Path:
     name = re.sub(r"[^\w.-]+", "_", request.node.name)
     return paths.LOGS / f"{name}{tag}.log"
 
@@ -75,7 +75,7 @@ def machine_factory(request: pytest.FixtureRequest, kernel: Path, emulator: str
     made: list[Machine] = []
 
     def make(memory: str = "64M") -> Machine:
-        m = make_machine(emulator, kernel, memory, _log_path(request, emulator, f"-{len(made)}"))
+        m = make_machine(emulator, kernel, memory, _log_path(request, f"-{len(made)}"))
         made.append(m)
         return m
 

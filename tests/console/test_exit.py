@@ -8,6 +8,13 @@ import pytest
 from kos.machine import EXIT_FAILURE, EXIT_SUCCESS
 
 
+def _crash(machine, kind: str) -> str:
+    """Run `crash kind`; return everything the kernel printed until it stopped."""
+    machine.console.sendline(f"crash {kind}")
+    machine.console.wait_exit()
+    return machine.console.output_so_far()
+
+
 def test_halt_exits_with_success_status(machine):
     machine.console.sendline("halt")
     out = machine.console.expect_text("exit status 33")
@@ -16,9 +23,7 @@ def test_halt_exits_with_success_status(machine):
 
 
 def test_page_fault_dumps_registers_and_exits_with_failure(machine):
-    machine.console.sendline("crash pf")
-    machine.console.wait_exit()
-    out = machine.console.output_so_far()
+    out = _crash(machine, "pf")
     assert "*** CPU exception 14: page fault" in out
     assert "page fault at cr2=dead0000: page not present, write, kernel mode" in out
     for reg in ("eip=", "eax=", "esp=", "cr2=dead0000", "cr3="):
@@ -28,9 +33,7 @@ def test_page_fault_dumps_registers_and_exits_with_failure(machine):
 
 
 def test_null_dereference_faults(machine):
-    machine.console.sendline("crash null")
-    machine.console.wait_exit()
-    out = machine.console.output_so_far()
+    out = _crash(machine, "null")
     assert "page fault at cr2=00000000: page not present, read, kernel mode" in out
     assert machine.wait() == EXIT_FAILURE
 
@@ -41,18 +44,14 @@ def test_null_dereference_faults(machine):
     ("gp", 13, "general protection fault"),
 ])
 def test_cpu_exceptions_are_named(machine, kind, vector, name):
-    machine.console.sendline(f"crash {kind}")
-    machine.console.wait_exit()
-    out = machine.console.output_so_far()
+    out = _crash(machine, kind)
     assert f"*** CPU exception {vector}: {name}" in out
     assert "eip=" in out
     assert machine.wait() == EXIT_FAILURE
 
 
 def test_panic_exits_with_failure(machine):
-    machine.console.sendline("crash panic")
-    machine.console.wait_exit()
-    assert "panic: crash: deliberate panic" in machine.console.output_so_far()
+    assert "panic: crash: deliberate panic" in _crash(machine, "panic")
     assert machine.wait() == EXIT_FAILURE
 
 

@@ -11,16 +11,14 @@ included), not only heap.c.
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 from typing import Any
 
 from kos import paths
 from kos.bench import trace
+from kos.memory.kacchi import memory_counters
 
 COUNTED_OPS = 5000
-COUNTERS = struct.Struct("<14I")     # struct memory_counters (kernel/mm/memory.h)
-HEAP_EXTENT = 13                     # its heap_extent field
 
 
 class _Replay:
@@ -67,8 +65,7 @@ def guest_bench(traces: list[dict[str, Any]], elf: Path = paths.KERNEL_ELF,
             with k.counting():
                 r.run(ops[:counted], count=True)
             r.run(ops[counted:], count=False)
-            k.call("memory_get_counters", k.scratch)
-            extent = COUNTERS.unpack(k.read(k.scratch, COUNTERS.size))[HEAP_EXTENT]
+            extent = memory_counters(k)["heap_extent"]
             n = min(counted, len(ops))
             rows.append({"name": t["name"], "realistic": t["realistic"], "ops": len(ops),
                          "failures": r.failures, "utilization": r.peak / extent if extent else 0.0,
