@@ -17,6 +17,13 @@ void idt_init(void);
 /* Route hardware interrupt line irq (0..15) to fn and unmask it. */
 void irq_install(unsigned irq, irq_handler_fn fn);
 
+/* A page-fault handler returns 1 when it resolved (or fixed up) the fault,
+ * 0 to let the exception report stop the machine. */
+typedef int (*page_fault_fn)(struct regs *r);
+
+/* Give page faults (vector 14) to fn first. */
+void idt_set_page_fault_handler(page_fault_fn fn);
+
 /* Called from boot/stubs.S for every vector. */
 void interrupt_dispatch(struct regs *r);
 

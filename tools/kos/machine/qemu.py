@@ -14,12 +14,16 @@ INSTALL_HINT = "install it with `apt-get install qemu-system-x86`"
 # exits with status 33/35.
 DEBUG_EXIT = ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
 
+# The default qemu32 CPU has PAE but no NX; +nx lets the kernel enforce PROT_EXEC.
+CPU = "qemu32,+nx"
+
 
 def qemu_available() -> bool:
     return shutil.which(QEMU) is not None
 
 
-def qemu_command(kernel: Path, memory: str = "64M", interactive: bool = False) -> list[str]:
+def qemu_command(kernel: Path, memory: str = "64M", interactive: bool = False,
+                 cpu: str = CPU) -> list[str]:
     """The QEMU command line for kernel.
 
     Non-interactive (tests): the serial port alone on stdio, with Ctrl-C
@@ -32,14 +36,15 @@ def qemu_command(kernel: Path, memory: str = "64M", interactive: bool = False) -
                    "-mon", "chardev=con,mode=readline"]
     else:
         console = ["-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con", "-monitor", "none"]
-    return [QEMU, "-kernel", str(kernel), "-m", memory, "-nodefaults", "-display", "none",
+    return [QEMU, "-kernel", str(kernel), "-m", memory, "-cpu", cpu, "-nodefaults", "-display", "none",
             *console, "-no-reboot", *DEBUG_EXIT]
 
 
 class QemuMachine(Machine):
     name = "qemu"
+    cpu = CPU
 
     def command(self) -> list[str]:
         if not qemu_available():
             raise FileNotFoundError(f"{QEMU} not found: {INSTALL_HINT}")
-        return qemu_command(self.kernel, self.memory)
+        return qemu_command(self.kernel, self.memory, cpu=self.cpu)
