@@ -2,7 +2,7 @@
  * return -EFAULT instead of crashing, and a call into user memory that comes
  * back with -EFAULT when the code there faults.
  *
- * The copies run one `rep movsb` listed in the exception table (linker.ld
+ * The copies run a byte loop whose two accesses are in the exception table (linker.ld
  * keeps the __ex_table section): when a fault inside it cannot be resolved,
  * vm_page_fault sends the CPU to the entry's fixup instead of stopping.
  * The reason is in mm_current()->last_fault.

@@ -12,8 +12,15 @@ uaccess_copy:
     movl 12(%esp), %edi
     movl 16(%esp), %esi
     movl 20(%esp), %ecx
-1:  rep movsb
     xorl %eax, %eax
+    jecxz 2f
+    /* One byte at a time: either access may fault, and each has its entry. */
+1:  movb (%esi), %dl
+5:  movb %dl, (%edi)
+    incl %esi
+    incl %edi
+    decl %ecx
+    jnz 1b
 2:  popl %edi
     popl %esi
     ret
@@ -24,6 +31,7 @@ uaccess_copy:
     .section __ex_table, "a"
     .align 4
     .long 1b, 3b
+    .long 5b, 3b
     .previous
 
 /* int user_call(uint32_t addr, uint32_t *result)
