@@ -108,7 +108,7 @@ def test_page_frames_by_address(live: Kernel, pages: PageFrameAllocator):
     page = pages.alloc_page()
     same = PageFrame(page.physical_addr + 123, kernel=live)
     assert same == page and hash(same) == hash(page)
-    kernel_image = PageFrame(0x100000, kernel=live)
+    kernel_image = PageFrame(live.symbol("__kernel_start"), kernel=live)
     assert kernel_image.flags & c.PG_RESERVED
     with pytest.raises(MemoryError) as e:
         kernel_image.get()
