@@ -72,7 +72,8 @@ def measure(kernel: Any | None = None) -> dict[str, Any]:
 
     mmap_munmap = []
     for _ in range(REPEAT):
-        addr, n_map = k.call_counted("vm_mmap", mm, 0, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS)
+        addr, n_map = k.call_counted("vm_mmap", mm, 0, PAGE, PROT_READ | PROT_WRITE,
+                                     MAP_PRIVATE | MAP_ANONYMOUS)
         _, n_unmap = k.call_counted("vm_munmap", mm, addr, PAGE)
         mmap_munmap.append(n_map + n_unmap)
 
