@@ -209,6 +209,11 @@ class UnicornKernel:
             cr2 = uc.reg_read(x86.UC_X86_REG_CR2) if intno == 14 else None
             raise GuestFault(intno, eip, self.image.function_at(eip), err, cr2)
         self.cpu.deliver(intno, err, eip, from_hook=True)
+        # Resuming inside the translation block that faulted leaves unicorn's
+        # idea of EIP at the next stop imprecise (an interrupt injected then
+        # returns into the middle of a block already half run): end this run
+        # and let step() start afresh at the handler.
+        uc.emu_stop()
 
     # Running.
     def step(self, max_slice: float = MAX_SLICE) -> Stop:
