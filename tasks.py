@@ -108,7 +108,7 @@ def coverage(c: Context, args: str = "") -> None:
     out = paths.BUILD / "coverage"
     raw = out / "raw"
     shutil.rmtree(out, ignore_errors=True)
-    suites = "tests/console tests/unicorn tests/direct -m 'not qemu and not slow'"
+    suites = "tests/console tests/emulator tests/direct -m 'not qemu and not slow'"
     res = c.run(f"{sys.executable} -m pytest {suites} -q {args}", warn=True, pty=False,
                 env={"KOS_COVERAGE": str(raw)})
     report = kcov.summarize(elf, raw, out)

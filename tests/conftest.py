@@ -21,6 +21,7 @@ from kos import build as kbuild
 from kos import paths
 from kos.console import Console
 from kos.machine import Machine, make_machine, qemu_available
+from kos.machine.unicorn.kernel import Snapshot, UnicornKernel
 
 # Console tests run on every machine listed here.
 CONSOLE_EMULATORS = ["qemu", "unicorn"]
@@ -49,6 +50,19 @@ def _failed(request: pytest.FixtureRequest) -> bool:
     node = request.node
     return any(getattr(node, "rep_" + w, None) is not None and getattr(node, "rep_" + w).failed
                for w in ("setup", "call"))
+
+
+# Tests in these folders run the kernel in-process under unicorn.
+UNICORN_FOLDERS = ("emulator", "direct")
+KERNEL_START = 0x100000
+STACK_REGION_END = 0x2000000 + 32 * 0x5000
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if any(here / f in Path(item.fspath).parents for f in UNICORN_FOLDERS):
+            item.add_marker(pytest.mark.unicorn)
 
 
 @pytest.fixture(scope="session")
@@ -99,3 +113,20 @@ def machine(machine_factory: Callable[..., Machine]) -> Machine:
 def console(machine: Machine) -> Console:
     assert machine.console is not None
     return machine.console
+
+
+@pytest.fixture(scope="module")
+def booted(kernel: Path) -> Iterator[tuple[UnicornKernel, Snapshot]]:
+    k = UnicornKernel(kernel).boot()
+    k.drain_serial()
+    snap = k.snapshot([(KERNEL_START, STACK_REGION_END)])
+    yield k, snap
+    k.close()
+
+
+@pytest.fixture
+def guest(booted: tuple[UnicornKernel, Snapshot]) -> UnicornKernel:
+    """The booted kernel, as it was at its first prompt."""
+    k, snap = booted
+    k.restore(snap)
+    return k
