@@ -21,7 +21,7 @@ from kos import build as kbuild
 from kos import paths
 from kos.console import Console
 from kos.machine import Machine, make_machine, qemu_available
-from kos.machine.unicorn.kernel import Snapshot, UnicornKernel
+from kos.machine.unicorn.kernel import Snapshot, UnicornKernel, boot
 
 # Console tests run on every machine listed here.
 CONSOLE_EMULATORS = ["qemu", "unicorn"]
@@ -116,17 +116,23 @@ def console(machine: Machine) -> Console:
 
 
 @pytest.fixture(scope="module")
-def booted(kernel: Path) -> Iterator[tuple[UnicornKernel, Snapshot]]:
-    k = UnicornKernel(kernel).boot()
-    k.drain_serial()
-    snap = k.snapshot([(KERNEL_START, STACK_REGION_END)])
-    yield k, snap
+def live(kernel: Path) -> Iterator[UnicornKernel]:
+    """The in-process session: the kernel booted under unicorn to its first
+    prompt, once per module, shared by the module's tests as they leave it."""
+    k = boot(kernel)
+    yield k
     k.close()
 
 
+@pytest.fixture(scope="module")
+def first_prompt(live: UnicornKernel) -> Snapshot:
+    """The session's state at its first prompt (CPU registers, and RAM from
+    the kernel image to the end of the stack region)."""
+    return live.snapshot([(KERNEL_START, STACK_REGION_END)])
+
+
 @pytest.fixture
-def guest(booted: tuple[UnicornKernel, Snapshot]) -> UnicornKernel:
-    """The booted kernel, as it was at its first prompt."""
-    k, snap = booted
-    k.restore(snap)
-    return k
+def guest(live: UnicornKernel, first_prompt: Snapshot) -> UnicornKernel:
+    """The session, put back as it was at its first prompt."""
+    live.restore(first_prompt)
+    return live

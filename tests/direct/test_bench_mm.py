@@ -4,11 +4,7 @@ budgets (instruction counts are deterministic: this is not a timed test)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from mm_live import live_kernel
 
 from kos.bench import kernel_mm
 from kos.kernel import Kernel
@@ -23,12 +19,6 @@ MERGE_BUDGET = 16            # and one more merge to a buddy_free
 TEN_MERGES_BUDGET = 220      # a free merging through all ten orders: above 150, see below
 SLAB_ALLOC_FAST_BUDGET = 40  # slab_alloc when the first partial slab has a free object
 SLAB_FREE_FAST_BUDGET = 40   # slab_free with its checks: cache, object start, double free
-
-
-@pytest.fixture(scope="module")
-def live(kernel: Path) -> Iterator[Kernel]:
-    with live_kernel(kernel) as k:
-        yield k
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,10 @@ import pytest
 
 import kos.machine.unicorn.selfcheck as selfcheck
 from kos import paths
+from kos.console import ConsoleError
 from kos.machine.unicorn import unicorn_command, unicorn_environment
 from kos.machine.unicorn.host import HostTerminal, serve
-from kos.machine.unicorn.kernel import CallError, Stop, UnicornKernel
+from kos.machine.unicorn.kernel import Stop, UnicornKernel
 
 
 def run_program(args: list[str], stdin: bytes = b"",
@@ -140,9 +141,10 @@ def corrupt_the_idt(k: UnicornKernel) -> None:
 def test_a_fault_the_idt_cannot_take_is_a_triple_fault(kernel: Path):
     with UnicornKernel(kernel) as k:
         corrupt_the_idt(k.boot())
-        k.send("crash pf\r")
-        with pytest.raises(CallError, match="triple fault"):
-            k.run_until("never printed", timeout=5)
+        k.console.sendline("crash pf")
+        with pytest.raises(ConsoleError, match="the machine ended"):
+            k.console.expect_text("never printed", timeout=5)
+        assert k.shutdown_reason is not None and "triple fault" in k.shutdown_reason
         assert k.step() is Stop.SHUTDOWN
 
 

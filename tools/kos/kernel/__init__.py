@@ -66,9 +66,9 @@ def write(kernel: Kernel, addr: int, data: bytes) -> None:
 def boot_kernel(memory: str = "64M", elf: Path | None = None) -> Kernel:
     """Boot KOS in this process under unicorn to its shell prompt, ready for
     direct calls (a kos.machine.unicorn.UnicornKernel)."""
-    from kos.machine.unicorn.kernel import UnicornKernel
+    from kos.machine.unicorn import boot
 
-    return UnicornKernel(elf or paths.KERNEL_ELF, memory).boot()
+    return boot(elf or paths.KERNEL_ELF, memory)
 
 
 def default_kernel() -> Kernel:
