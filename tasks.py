@@ -8,8 +8,6 @@ from pathlib import Path
 
 from invoke import Context, task
 
-sys.path.insert(0, str(Path(__file__).parent / "tools"))
-
 from kos import build as kbuild
 from kos import paths
 from kos.machine import choose_emulator, qemu_command
@@ -35,7 +33,8 @@ def build(c: Context, jobs: int = 0) -> None:
 @task(help={"emulator": "qemu or unicorn (default: QEMU when installed, else unicorn)",
             "memory": "guest RAM, e.g. 64M or 1G"})
 def run(c: Context, emulator: str = "", memory: str = "64M") -> None:
-    """Build and boot KOS with its serial console on this terminal."""
+    """Build and boot KOS with its serial console on this terminal; exit with
+    the machine's status (33 after halt, 35 after a fault)."""
     elf = _build()
     name, why = choose_emulator(emulator)
     print(f"run: {name} ({why})")
@@ -43,14 +42,15 @@ def run(c: Context, emulator: str = "", memory: str = "64M") -> None:
         cmd = qemu_command(elf, memory=memory, interactive=True)
         print("run: " + " ".join(cmd))
         print("run: type 'halt' to stop, or Ctrl-A X to leave QEMU")
-        c.run(" ".join(cmd), pty=True, warn=True)
+        res = c.run(" ".join(cmd), pty=True, warn=True)
     else:
         from kos.machine.unicorn import unicorn_command, unicorn_environment
 
         cmd = unicorn_command(elf, memory=memory, interactive=True)
         print("run: " + " ".join(cmd))
         print("run: type 'halt' to stop, or Ctrl-A X to leave the emulator")
-        c.run(" ".join(cmd), pty=True, warn=True, env=unicorn_environment())
+        res = c.run(" ".join(cmd), pty=True, warn=True, env=unicorn_environment())
+    sys.exit(res.exited)
 
 
 @task

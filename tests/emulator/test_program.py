@@ -35,6 +35,26 @@ def test_commands_on_a_pipe_and_halts_status(kernel: Path):
     assert "commands:" in out and "kernel stopped: halt (exit status 33)" in out
 
 
+def test_end_of_stdin_leaves_the_machine_running_as_qemu_does(kernel: Path):
+    cmd = unicorn_command(kernel)
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=unicorn_environment())
+    try:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(b"uptime\r")
+        proc.stdin.close()                               # EOF before the kernel has even booted
+        out = b""
+        while b"uptime: " not in out:
+            chunk = os.read(proc.stdout.fileno(), 4096)
+            assert chunk, f"the program ended at EOF: {out[-300:]!r}"
+            out += chunk
+        time.sleep(0.5)
+        assert proc.poll() is None
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert proc.returncode == 0                          # SIGTERM: quietly, as QEMU
+
+
 def test_a_fault_exits_with_qemus_failure_status(kernel: Path):
     res = run_program(["--memory", "32M", str(kernel)], b"crash pf\r")
     assert res.returncode == 35
