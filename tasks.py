@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -64,17 +65,24 @@ def debug(c: Context, memory: str = "64M") -> None:
 
 
 @task(help={"k": "only tests matching this expression", "m": "only tests with these markers",
-            "args": "extra pytest arguments"})
-def test(c: Context, k: str = "", m: str = "", args: str = "") -> None:
-    """Build, then run the whole test suite (pytest)."""
+            "args": "extra pytest arguments",
+            "jobs": "parallel workers (default: one per core; 1: all in one process)"})
+def test(c: Context, k: str = "", m: str = "", args: str = "", jobs: int = 0) -> None:
+    """Build, then run the whole test suite (pytest), one worker per core,
+    fastest layers first."""
     _build()
-    opts = [args]
+    workers = jobs or os.cpu_count() or 1
+    # Tests go to whichever worker is free, in collection order (the layers
+    # in testpaths' order): the few long console tests spread over the
+    # workers, at the price of a module's `live` kernel booting once per
+    # worker that runs its tests.
+    opts = [f"-n {workers} --dist load" if workers > 1 else "", args]
     if k:
         opts.append(f"-k '{k}'")
     if m:
         opts.append(f"-m '{m}'")
     res = c.run(f"{sys.executable} -m pytest {' '.join(opts)}", warn=True, pty=False)
-    sys.exit(res.exited if res else 1)
+    sys.exit(res.exited)
 
 
 @task(help={"parts": "comma-separated subset of heap,guest,kernel_mm,calls,boot (default: all)"})

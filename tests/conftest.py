@@ -1,21 +1,20 @@
 """Fixtures shared by every test layer.
 
-Layered as the harness is: the kernel image (built once per session) →
-a machine (QEMU or unicorn, parametrized by `emulator`) → its console.
-A console test's serial log is kept under build/logs/ when the test fails
-and removed when it passes.
+Layered as the harness is: the kernel image (built once, before any test
+runs) → a machine (QEMU or unicorn, parametrized by `emulator`) → its
+console; or the in-process session under unicorn (`live`, `guest`). A
+console test's serial log is kept under build/logs/ (named after the test,
+so parallel workers never share one) when the test fails and removed when
+it passes.
 """
 
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 
 from kos import build as kbuild
 from kos import paths
@@ -65,10 +64,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.unicorn)
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Once, in the main process: pytest-xdist's workers start after this
+    # and only read the image, so none of them races another on build/.
+    if not hasattr(session.config, "workerinput"):
+        try:
+            kbuild.build()
+        except kbuild.BuildError as e:
+            raise pytest.UsageError(f"build: {e}") from None
+
+
 @pytest.fixture(scope="session")
 def kernel() -> Path:
-    """build/kernel.elf, brought up to date once per session."""
-    return kbuild.build()
+    """build/kernel.elf, brought up to date before the session started."""
+    return paths.KERNEL_ELF
 
 
 @pytest.fixture(params=_emulator_params())
@@ -77,7 +86,8 @@ def emulator(request: pytest.FixtureRequest) -> str:
 
 
 def _log_path(request: pytest.FixtureRequest, tag: str = "") -> Path:
-    name = re.sub(r"[^\w.-]+", "_", request.node.name)
+    node = request.node
+    name = re.sub(r"[^\w.-]+", "_", f"{Path(node.path).stem}.{node.name}")
     return paths.LOGS / f"{name}{tag}.log"
 
 
