@@ -21,6 +21,7 @@ from kos import paths
 from kos.console import Console
 from kos.machine import Machine, make_machine, qemu_available
 from kos.machine.unicorn.kernel import Snapshot, UnicornKernel, boot
+from kos.memory import constants
 
 # Console tests run on every machine listed here.
 CONSOLE_EMULATORS = ["qemu", "unicorn"]
@@ -53,8 +54,6 @@ def _failed(request: pytest.FixtureRequest) -> bool:
 
 # Tests in these folders run the kernel in-process under unicorn.
 UNICORN_FOLDERS = ("emulator", "direct")
-KERNEL_START = 0x100000
-STACK_REGION_END = 0x2000000 + 32 * 0x5000
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -138,7 +137,7 @@ def live(kernel: Path) -> Iterator[UnicornKernel]:
 def first_prompt(live: UnicornKernel) -> Snapshot:
     """The session's state at its first prompt (CPU registers, and RAM from
     the kernel image to the end of the stack region)."""
-    return live.snapshot([(KERNEL_START, STACK_REGION_END)])
+    return live.snapshot([(live.symbol("__kernel_start"), constants.STACK_REGION_END)])
 
 
 @pytest.fixture
