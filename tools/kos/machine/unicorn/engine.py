@@ -107,6 +107,8 @@ class Engine:
         self.halted = False
         # Set while a direct call runs (calls.py): an exception then ends the call.
         self.in_call = False
+        # An exception the hook saw, delivered once emu_start has returned.
+        self._pending: tuple[int, int | None, int] | None = None
         self.line = SerialLine()
         self.pics = PicPair()
         self.uart = Uart16550(self.pics, self.line.transmitted)
@@ -169,7 +171,16 @@ class Engine:
         if self.in_call:
             cr2 = uc.reg_read(x86.UC_X86_REG_CR2) if intno == 14 else None
             raise GuestFault(intno, eip, self.image.function_at(eip), err, cr2)
-        self.cpu.deliver(intno, err, eip, from_hook=True)
+        # Delivering here, inside unicorn's exception handling, rewrites EIP,
+        # ESP and EFLAGS while the emulation loop still runs; when the
+        # watchdog's emu_stop lands in the same window the guest resumes
+        # with part of the old state and its registers are corrupted (about
+        # one page fault in ten on a loaded machine). So the hook only
+        # records the exception and stops; step() delivers it outside the
+        # loop, as it does #UD.
+        if self._pending is None:
+            self._pending = (intno, err, eip)
+        uc.emu_stop()
 
     # Running.
     def step(self, max_slice: float = MAX_SLICE) -> Stop:
@@ -211,6 +222,11 @@ class Engine:
                 return Stop.BUSY
             finally:
                 sliced = self._watchdog.disarm()
+            if self._pending is not None:
+                intno, err, ret = self._pending
+                self._pending = None
+                self.cpu.deliver(intno, err, ret, from_hook=True)
+                return Stop.BUSY
         except TripleFault as e:
             self.shutdown_reason = f"triple fault: {e}"
             return Stop.SHUTDOWN
