@@ -36,12 +36,6 @@ void pic_unmask(unsigned irq)
     outb(port, inb(port) & ~(1 << (irq & 7)));
 }
 
-void pic_mask(unsigned irq)
-{
-    uint16_t port = irq < 8 ? PIC1_DATA : PIC2_DATA;
-    outb(port, inb(port) | (1 << (irq & 7)));
-}
-
 void pic_eoi(unsigned irq)
 {
     if (irq >= 8)

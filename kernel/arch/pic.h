@@ -5,7 +5,6 @@
 /* Remap IRQ 0..15 to vectors 32..47 and mask every line but the cascade. */
 void pic_init(void);
 void pic_unmask(unsigned irq);
-void pic_mask(unsigned irq);
 void pic_eoi(unsigned irq);
 
 /* IRQ 7 and 15 can fire spuriously; true if this one did (no EOI owed). */

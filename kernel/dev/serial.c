@@ -104,15 +104,6 @@ void serial_putc(char c)
     outb(COM1 + REG_DATA, (uint8_t)c);
 }
 
-void serial_write(const char *s, uint32_t n)
-{
-    for (uint32_t i = 0; i < n; i++) {
-        if (s[i] == '\n')
-            serial_putc('\r');
-        serial_putc(s[i]);
-    }
-}
-
 int serial_getc(void)
 {
     uint32_t tail = rx_tail;
