@@ -3,9 +3,9 @@
 #define KOS_IDT_H
 
 #include <stdint.h>
+#include "pic.h"
 #include "regs.h"
 
-#define IRQ_BASE   32       /* PIC lines 0..15 arrive at vectors 32..47 */
 #define IRQ_TIMER  0
 #define IRQ_COM1   4
 #define NUM_VECTORS 48

@@ -2,7 +2,6 @@
 #include <stdint.h>
 #include "pic.h"
 #include "io.h"
-#include "idt.h"
 
 #define PIC1_CMD  0x20
 #define PIC1_DATA 0x21

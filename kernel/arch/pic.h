@@ -2,6 +2,8 @@
 #ifndef KOS_PIC_H
 #define KOS_PIC_H
 
+#define IRQ_BASE   32       /* the PICs deliver lines 0..15 at vectors 32..47 */
+
 /* Remap IRQ 0..15 to vectors 32..47 and mask every line but the cascade. */
 void pic_init(void);
 void pic_unmask(unsigned irq);

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "stack.h"
 #include "../include/layout.h"
 
 typedef struct {
@@ -70,13 +71,7 @@ void *kcalloc(size_t num, size_t size);
  * and ptr is untouched. A bad ptr is reported and NULL returned. */
 void *krealloc(void *ptr, size_t new_size);
 
-/* A STACK_SIZE stack for process pid. Returns its top (the initial stack
- * pointer; the stack grows down to stack_get_base), or NULL if pid already
- * has one, all MAX_PROCESS_STACKS are in use, or the slot is not in RAM. */
-void *stack_alloc(uint32_t pid);
-void stack_free(uint32_t pid);
-void *stack_get_base(uint32_t pid);   /* lowest byte of pid's stack, or NULL */
-void *stack_get_top(uint32_t pid);    /* one past the highest byte, or NULL */
+/* stack_alloc, stack_free, stack_get_base, stack_get_top: stack.h. */
 
 void memory_get_stats(memory_stats_t *stats);
 void memory_get_counters(struct memory_counters *c);

@@ -10,6 +10,7 @@ import pytest
 from kos.console import Console
 
 U32_MAX = 0xFFFFFFFF
+SUFFIX = "is not a number: only K, M or G may follow the digits"
 
 
 def test_a_pid_beyond_32_bits_is_out_of_range_and_no_stack_is_made(console: Console):
@@ -23,13 +24,13 @@ def test_a_pid_beyond_32_bits_is_out_of_range_and_no_stack_is_made(console: Cons
     ("kmalloc lots", "kmalloc: argument 1 (SIZE): lots is not a number (decimal, or hex with 0x)"),
     ("kmalloc 0x", "kmalloc: argument 1 (SIZE): 0x is not a number (decimal, or hex with 0x)"),
     ("kmalloc 0xg1", "kmalloc: argument 1 (SIZE): 0xg1 is not a number (decimal, or hex with 0x)"),
-    ("kmalloc 4Q", "kmalloc: argument 1 (SIZE): 4Q is not a number: only K, M or G may follow the digits"),
-    ("kmalloc 4KK", "kmalloc: argument 1 (SIZE): 4KK is not a number: only K, M or G may follow the digits"),
-    ("kmalloc 12ab", "kmalloc: argument 1 (SIZE): 12ab is not a number: only K, M or G may follow the digits"),
+    ("kmalloc 4Q", f"kmalloc: argument 1 (SIZE): 4Q {SUFFIX}"),
+    ("kmalloc 4KK", f"kmalloc: argument 1 (SIZE): 4KK {SUFFIX}"),
+    ("kmalloc 12ab", f"kmalloc: argument 1 (SIZE): 12ab {SUFFIX}"),
     ("kmalloc 4294967296", f"kmalloc: argument 1 (SIZE): 4294967296 is out of range (max {U32_MAX})"),
     ("kmalloc 0x100000000", f"kmalloc: argument 1 (SIZE): 0x100000000 is out of range (max {U32_MAX})"),
     ("kmalloc 4G", f"kmalloc: argument 1 (SIZE): 4G is out of range (max {U32_MAX})"),
-    ("kmalloc 16 8x", "kmalloc: argument 2 (ALIGN): 8x is not a number: only K, M or G may follow the digits"),
+    ("kmalloc 16 8x", f"kmalloc: argument 2 (ALIGN): 8x {SUFFIX}"),
     ("poke 0x2000000 256", "poke: argument 2 (BYTE): 256 is out of range (max 255)"),
     ("buddy free 0x1000 nine", "buddy: argument 3 (ORDER): nine is not a number (decimal, or hex with 0x)"),
     ("slab free 1 addr", "slab: argument 3 (ADDR): addr is not a number (decimal, or hex with 0x)"),
@@ -58,5 +59,5 @@ def test_hex_and_suffixes_mean_what_they_say(console: Console):
 
 def test_the_largest_number_is_accepted(console: Console):
     out = console.run(f"kmalloc {U32_MAX}")
-    assert "kmalloc: 0x00000000" in out and "is out of range" not in out     # parsed, then refused by the heap
+    assert "kmalloc: 0x00000000" in out and "is out of range" not in out    # parsed; the heap refuses
     assert "kmalloc: 0x00000000" in console.run("kmalloc 0xFFFFFFFF")

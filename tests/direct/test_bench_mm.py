@@ -10,6 +10,7 @@ stay within twice what they cost when these bounds were set."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def test_each_level_costs_about_the_same(rows: dict[str, kernel_mm.Row]):
     # level n is the same for every n, give or take a few instructions.
     for op, unit in (("alloc", "splits"), ("free", "merges")):
         costs = [rows[f"buddy_{op} {n} {unit}"].worst for n in range(MAX_ORDER + 1)]
-        steps = [b - a for a, b in zip(costs[1:], costs[2:], strict=False)]
+        steps = [b - a for a, b in itertools.pairwise(costs[1:])]
         assert max(steps) - min(steps) <= 4, (op, costs)
         assert 0 < min(steps) and max(steps) <= BUDDY_PER_LEVEL, (op, steps)
 

@@ -121,7 +121,8 @@ def _buddy_levels(counter: InstructionCounter) -> list[Row]:
             rc, merge = counter.call("buddy_free", u32(addr), order)
             if s32(rc) != 0:
                 raise RuntimeError(f"buddy_free({u32(addr):#x}, {order}) = {s32(rc)}")
-            rows += [Row(f"buddy_alloc {levels} splits", [split]), Row(f"buddy_free {levels} merges", [merge])]
+            rows += [Row(f"buddy_alloc {levels} splits", [split]),
+                     Row(f"buddy_free {levels} merges", [merge])]
     return rows
 
 
@@ -179,8 +180,8 @@ def _slab(counter: InstructionCounter) -> list[Row]:
 
 
 def measure(kernel: Kernel | None = None,
-            parts: tuple[Callable[[InstructionCounter], list[Row]], ...] = (_buddy, _buddy_levels, _buddy_list_length,
-                                                                     _slab),
+            parts: tuple[Callable[[InstructionCounter], list[Row]], ...] = (
+                _buddy, _buddy_levels, _buddy_list_length, _slab),
             ) -> list[Row]:
     """Instruction counts of buddy and slab calls on kernel (default: the
     module's default kernel, booted under unicorn). The kernel's allocators
