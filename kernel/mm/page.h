@@ -92,7 +92,6 @@ struct page {
     void *slab;
 };
 
-_Static_assert(sizeof(struct page) == 32, "struct page is 32 bytes: buddy.c finds buddies by XOR");
 _Static_assert(PAGE_SIZE == 4096, "pages are 4 KiB");
 
 /* mem_map[0 .. mem_map_pages); set up by page_map_init, 0 before. */
