@@ -46,6 +46,11 @@ struct memory_counters {
  * physmem_init and paging_init. */
 void memory_init(void);
 
+/* Build the buddy allocator over all RAM (buddy_init) and print what it
+ * manages (mem_map, the stretches of frames, the zones) or why it could
+ * not. Returns buddy_init's result. Call after memory_init. */
+int memory_init_frames(void);
+
 /* size bytes, 8-byte aligned. NULL for size 0 or when the heap cannot hold
  * the request even after one memory_defragment(). */
 void *kmalloc(size_t size);
