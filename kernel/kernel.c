@@ -14,6 +14,7 @@
 #include "mm/paging.h"
 #include "mm/physmem.h"
 #include "shell/shell.h"
+#include "test/ktest_run.h"
 
 void kmain(uint32_t magic, const struct multiboot_info *mbi);
 
@@ -24,6 +25,7 @@ void kmain(uint32_t magic, const struct multiboot_info *mbi)
     gdt_init();
     idt_init();
     pic_init();
+    multiboot_save_cmdline(magic, mbi);
     physmem_init(magic, mbi);
     paging_init();
     memory_init();
@@ -31,6 +33,7 @@ void kmain(uint32_t magic, const struct multiboot_info *mbi)
     pit_init(PIT_HZ);
     serial_enable_rx_irq();
     cpu_sti();
+    ktest_boot();
     kprintf("boot: ready, type 'help'\n");
     shell_run();
 }

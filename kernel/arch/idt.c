@@ -35,6 +35,7 @@ extern const uint32_t isr_stub_table[NUM_VECTORS];
 static struct idt_entry idt[256];
 static struct idt_ptr idtr;
 static irq_handler_fn irq_handlers[16];
+static exception_hook_fn exception_hook;
 
 static const char *const exception_names[32] = {
     "divide error", "debug", "non-maskable interrupt", "breakpoint",
@@ -88,8 +89,15 @@ static void page_fault_explain(uint32_t err)
             (err & 8) ? ", reserved bit set" : "");
 }
 
-static __attribute__((noreturn)) void exception(struct regs *r)
+void idt_set_exception_hook(exception_hook_fn fn)
 {
+    exception_hook = fn;
+}
+
+static void exception(struct regs *r)
+{
+    if (exception_hook && exception_hook(r, exception_names[r->vector]))
+        return;
     kprintf("\n*** CPU exception %u: %s\n", r->vector, exception_names[r->vector]);
     if (r->vector == 14)
         page_fault_explain(r->err_code);
@@ -99,8 +107,10 @@ static __attribute__((noreturn)) void exception(struct regs *r)
 
 void interrupt_dispatch(struct regs *r)
 {
-    if (r->vector < 32)
+    if (r->vector < 32) {
         exception(r);
+        return;
+    }
 
     unsigned irq = r->vector - IRQ_BASE;
     if (irq >= 16)
