@@ -45,14 +45,17 @@ struct ktest_case {
 
 #define KTEST_CASE(fn_) { #fn_, fn_ }
 
-#define KTEST_MANUAL 0x1u   /* not run by `ktest` or ktest=all, only when named */
+/* Suite flags (an enum so that tools read the values from the DWARF). */
+enum ktest_flags {
+    KTEST_MANUAL = 0x1,    /* not run by `ktest` or ktest=all, only when named */
+};
 
 struct ktest_suite {
     const char *name;
     const struct ktest_case *cases;   /* ends with an entry whose name is NULL */
     struct ktest_case check;          /* run last; name NULL for none */
     void (*init)(void);               /* run before the first case, if set */
-    uint32_t flags;                   /* KTEST_MANUAL */
+    enum ktest_flags flags;           /* KTEST_MANUAL or 0 */
 };
 
 /* Register a suite: a pointer to it goes into the .ktest_suites section,
