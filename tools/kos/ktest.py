@@ -40,7 +40,8 @@ def _members(elf: ELFFile, struct_name: str) -> tuple[dict[str, int], int]:
                 continue
             if "DW_AT_byte_size" not in die.attributes:
                 continue
-            members = {m.attributes["DW_AT_name"].value.decode(): m.attributes["DW_AT_data_member_location"].value
+            members = {m.attributes["DW_AT_name"].value.decode():
+                       m.attributes["DW_AT_data_member_location"].value
                        for m in die.iter_children() if m.tag == "DW_TAG_member"}
             return members, die.attributes["DW_AT_byte_size"].value
     raise LookupError(f"no DWARF for struct {struct_name} in kernel/test/")
@@ -49,6 +50,8 @@ def _members(elf: ELFFile, struct_name: str) -> tuple[dict[str, int], int]:
 def _enumerator(elf: ELFFile, name: str) -> int:
     """The value of an enumerator, from the DWARF of a ktest unit."""
     for cu in elf.get_dwarf_info().iter_CUs():
+        if b"kernel/test/" not in (cu.get_top_DIE().attributes["DW_AT_name"].value or b""):
+            continue
         for die in cu.iter_DIEs():
             attr = die.attributes.get("DW_AT_name")
             if die.tag == "DW_TAG_enumerator" and attr is not None and attr.value == name.encode():
