@@ -1,7 +1,10 @@
-/* demo_test.c — a manual suite whose cases fail, crash and skip on
+/* demo_test.c — manual suites whose cases fail, crash and skip on
  * purpose, to show (and to test, tests/console/test_ktest_runner.py) how a
- * run reports them: `ktest demo_failures`. ktest=all and a bare `ktest`
- * leave it out. */
+ * run reports them: `ktest demo_failures`, `ktest demo_page_fault`.
+ * ktest=all and a bare `ktest` leave them out. The page fault has a suite
+ * of its own because the embedded emulator sometimes corrupts the guest
+ * after a page fault that the kernel handles and returns from (the README
+ * says more); it is tested under QEMU. */
 #include <stdint.h>
 #include "ktest.h"
 #include "../mm/memory.h"
@@ -39,7 +42,6 @@ static void runs_after_the_crashes(struct ktest *t)
 
 static const struct ktest_case demo_cases[] = {
     KTEST_CASE(expectation_fails),
-    KTEST_CASE(null_dereference_crashes),
     KTEST_CASE(invalid_opcode_crashes),
     KTEST_CASE(skips),
     KTEST_CASE(runs_after_the_crashes),
@@ -52,3 +54,16 @@ static const struct ktest_suite demo_suite = {
     .flags = KTEST_MANUAL,
 };
 KTEST_SUITE(demo_suite);
+
+static const struct ktest_case page_fault_cases[] = {
+    KTEST_CASE(null_dereference_crashes),
+    KTEST_CASE(runs_after_the_crashes),
+    {0}
+};
+
+static const struct ktest_suite demo_page_fault_suite = {
+    .name = "demo_page_fault",
+    .cases = page_fault_cases,
+    .flags = KTEST_MANUAL,
+};
+KTEST_SUITE(demo_page_fault_suite);
