@@ -1,8 +1,10 @@
 /* idt.c — IDT setup and the dispatcher every interrupt stub calls.
  *
- * Vectors 0..31 are CPU exceptions: they print the exception name, a
- * register dump (and CR2 for a page fault), then stop the machine with the
- * failure code (dev/debug_exit.h). Vectors 32..47 are PIC interrupts routed
+ * Vectors 0..31 are CPU exceptions: unless the hook set with
+ * idt_set_exception_hook takes them (the in-kernel test runner does while
+ * a case runs), they print the exception name, a register dump (and CR2
+ * for a page fault), then stop the machine with the failure code
+ * (dev/debug_exit.h). Vectors 32..47 are PIC interrupts routed
  * to the handler irq_install registered.
  */
 #include <stdint.h>

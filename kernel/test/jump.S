@@ -3,9 +3,8 @@
  *
  * The buffer holds what the cdecl convention says a callee keeps (EBX, ESI,
  * EDI, EBP), the stack pointer and return address of the setjmp call, and
- * EFLAGS: a fault enters the handler through an interrupt gate with IF
- * cleared, and the jump back must give the case's caller its interrupts
- * again. Layout: struct ktest_jmp in ktest_jmp.h.
+ * EFLAGS, so that the runner gets back the interrupt flag it had whatever
+ * the case did with it. Layout: struct ktest_jmp in ktest_jmp.h.
  */
     .text
     .global ktest_setjmp

@@ -19,9 +19,11 @@
  *     # Totals: pass:... fail:... skip:... total:...
  *
  * A CPU exception inside a case reaches on_exception (registered with the
- * IDT for the length of a run), which jumps back to the runner: the case is
- * `not ok` with a CRASHED line and the run goes on. The expectations'
- * reports are in expect.c; suite selection and ktest= in select.c.
+ * IDT for the length of a run). It records the fault and makes the
+ * exception's iret land in fault_resume instead of the faulting
+ * instruction, which long-jumps back to the runner: the case is `not ok`
+ * with a CRASHED line and the run goes on. The expectations' reports are
+ * in expect.c; suite selection and ktest= in select.c.
  */
 #include <stdint.h>
 #include "ktest.h"

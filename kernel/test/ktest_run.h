@@ -28,8 +28,8 @@ unsigned ktest_select_all(const struct ktest_suite **out, unsigned max);
 
 /* Add the suites named in list (comma separated, modified in place; "all"
  * adds every suite ktest_select_all would) to out[*n..max). Returns 0, or
- * -EINVAL with *bad set to the first name that is not a suite (or that
- * found out full). */
+ * -EINVAL with *bad set to the first name that is not a suite or that did
+ * not fit (then *n == max). */
 int ktest_select(char *list, const struct ktest_suite **out, unsigned *n, unsigned max,
                  const char **bad);
 
