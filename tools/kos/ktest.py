@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from elftools.elf.elffile import ELFFile
 from kos import ktap, paths
 from kos.machine import Machine, qemu_command
 from kos.machine.unicorn import UnicornMachine, unicorn_command
+from kos.target import abi
 
 MANUAL = "KTEST_MANUAL"
 
@@ -27,82 +29,51 @@ class Suite:
     manual: bool                # run only when named
 
 
-def _members(elf: ELFFile, struct_name: str) -> tuple[dict[str, int], int]:
-    """Member offsets and size of a struct, from the DWARF of a ktest unit."""
-    dwarf = elf.get_dwarf_info()
-    for cu in dwarf.iter_CUs():
-        top = cu.get_top_DIE()
-        if b"kernel/test/" not in (top.attributes.get("DW_AT_name").value or b""):
-            continue
-        for die in cu.iter_DIEs():
-            name = die.attributes.get("DW_AT_name")
-            if die.tag != "DW_TAG_structure_type" or name is None or name.value != struct_name.encode():
-                continue
-            if "DW_AT_byte_size" not in die.attributes:
-                continue
-            members = {m.attributes["DW_AT_name"].value.decode():
-                       m.attributes["DW_AT_data_member_location"].value
-                       for m in die.iter_children() if m.tag == "DW_TAG_member"}
-            return members, die.attributes["DW_AT_byte_size"].value
-    raise LookupError(f"no DWARF for struct {struct_name} in kernel/test/")
+def _reader(elf: ELFFile) -> Callable[[int, int], bytes]:
+    """read(addr, n): bytes of the image's loaded segments at a virtual address."""
+    segments = [(seg["p_vaddr"], seg.data()) for seg in elf.iter_segments() if seg["p_type"] == "PT_LOAD"]
 
+    def read(addr: int, n: int) -> bytes:
+        for base, data in segments:
+            if base <= addr < base + len(data):
+                return data[addr - base:addr - base + n]
+        raise ValueError(f"{addr:#x} is not in the image's loaded data")
 
-def _enumerator(elf: ELFFile, name: str) -> int:
-    """The value of an enumerator, from the DWARF of a ktest unit."""
-    for cu in elf.get_dwarf_info().iter_CUs():
-        if b"kernel/test/" not in (cu.get_top_DIE().attributes["DW_AT_name"].value or b""):
-            continue
-        for die in cu.iter_DIEs():
-            attr = die.attributes.get("DW_AT_name")
-            if die.tag == "DW_TAG_enumerator" and attr is not None and attr.value == name.encode():
-                return int(die.attributes["DW_AT_const_value"].value)
-    raise LookupError(f"no enumerator {name} in the image's DWARF")
-
-
-def _read(elf: ELFFile, addr: int, n: int) -> bytes:
-    for seg in elf.iter_segments():
-        if seg["p_type"] == "PT_LOAD" and seg["p_vaddr"] <= addr < seg["p_vaddr"] + seg["p_filesz"]:
-            off = addr - seg["p_vaddr"]
-            return seg.data()[off:off + n]
-    raise ValueError(f"{addr:#x} is not in the image's loaded data")
-
-
-def _string(elf: ELFFile, addr: int) -> str:
-    out = b""
-    while not out.endswith(b"\0"):
-        out += _read(elf, addr + len(out), 64)
-    return out[:out.index(b"\0")].decode()
-
-
-def _u32(elf: ELFFile, addr: int) -> int:
-    return struct.unpack("<I", _read(elf, addr, 4))[0]
+    return read
 
 
 def image_suites(kernel: Path = paths.KERNEL_ELF) -> list[Suite]:
-    """Every suite the image registers, in the order `ktest list` prints them."""
+    """Every suite the image registers, in the order `ktest list` prints them:
+    the pointers in .ktest_suites, laid out as the DWARF says (kos.target.abi)."""
+    image = abi.load(kernel)
+    suite_t, case_t = image.struct("ktest_suite"), image.struct("ktest_case")
+    manual = image.constant(MANUAL)
     with Path(kernel).open("rb") as f:
-        elf = ELFFile(f)
-        suite_m, _ = _members(elf, "ktest_suite")
-        case_m, case_size = _members(elf, "ktest_case")
-        manual = _enumerator(elf, MANUAL)
-        symtab = elf.get_section_by_name(".symtab")
-        start = symtab.get_symbol_by_name("__ktest_suites_start")[0]["st_value"]  # type: ignore[union-attr]
-        end = symtab.get_symbol_by_name("__ktest_suites_end")[0]["st_value"]  # type: ignore[union-attr]
-        suites = []
-        for slot in range(start, end, 4):
-            s = _u32(elf, slot)
-            cases = []
-            c = _u32(elf, s + suite_m["cases"])
-            while (name := _u32(elf, c + case_m["name"])) != 0:
-                cases.append(_string(elf, name))
-                c += case_size
-            check = _u32(elf, s + suite_m["check"] + case_m["name"])
-            if check:
-                cases.append(_string(elf, check))
-            flags = _u32(elf, s + suite_m["flags"])
-            suites.append(Suite(_string(elf, _u32(elf, s + suite_m["name"])), tuple(cases),
-                                bool(flags & manual)))
-        return suites
+        read = _reader(ELFFile(f))
+
+    def u32(addr: int) -> int:
+        return int(struct.unpack("<I", read(addr, 4))[0])
+
+    def string(addr: int) -> str:
+        out = b""
+        while b"\0" not in out:
+            out += read(addr + len(out), 64)
+        return out[:out.index(b"\0")].decode()
+
+    suites = []
+    for slot in range(image.symbol("__ktest_suites_start"), image.symbol("__ktest_suites_end"), 4):
+        s = suite_t.unpack(read(u32(slot), suite_t.size))
+        cases = []
+        c = int(s["cases"])
+        while (case := case_t.unpack(read(c, case_t.size)))["name"]:
+            cases.append(string(int(case["name"])))
+            c += case_t.size
+        check = s["check"]
+        if isinstance(check, dict) and check["name"]:
+            cases.append(string(int(check["name"])))
+        suites.append(Suite(string(int(s["name"])), tuple(cases),
+                            bool(int(s["flags"]) & manual)))
+    return suites
 
 
 def boot_command(emulator: str, kernel: Path, memory: str, suites: str) -> list[str]:
