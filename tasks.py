@@ -105,6 +105,33 @@ def bench(c: Context, parts: str = "", readme: bool = False) -> None:
         print(f"bench: README.md sections rewritten: {', '.join(done) or 'none'}")
 
 
+@task(help={"emulator": "qemu or unicorn (default: QEMU when installed, else unicorn)",
+            "suites": "comma-separated suites (default: all; `ktest list` in the shell names them)",
+            "memory": "guest RAM, e.g. 64M or 1G"})
+def ktest(c: Context, emulator: str = "", suites: str = "all", memory: str = "64M") -> None:
+    """Boot with ktest=SUITES: run the in-kernel suites, print their KTAP and a
+    summary, exit with the machine's status (33 all passed, 35 otherwise)."""
+    from kos import ktap
+    from kos import ktest as kt
+
+    elf = _build()
+    name, why = choose_emulator(emulator)
+    print(f"ktest: {name} ({why})")
+    print("ktest: " + " ".join(kt.boot_command(name, elf, memory, suites)))
+    run = kt.run_at_boot(name, suites, elf, memory)
+    start = run.output.find("KTAP version")
+    print(run.output[start:] if start >= 0 else run.output, end="")
+    for path, case in run.document.cases():
+        if case.failed:
+            print(f"ktest: {'.'.join(path)}: {case.status.value}")
+    print(f"{ktap.summary(run.document)} in {run.seconds:.1f} s; exit status {run.status}")
+    status = run.status if run.status is not None else 1
+    if status == 33 and not run.document.ok:
+        print("ktest: the kernel reported success but its KTAP is not clean")
+        status = 35
+    sys.exit(status)
+
+
 @task
 def clean(c: Context) -> None:
     """Remove build/."""

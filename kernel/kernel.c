@@ -17,6 +17,7 @@
 #include "mm/paging.h"
 #include "mm/physmem.h"
 #include "shell/shell.h"
+#include "test/ktest_run.h"
 #include "trap/trap.h"
 
 void kmain(uint32_t magic, const struct multiboot_info *mbi);
@@ -31,6 +32,7 @@ void kmain(uint32_t magic, const struct multiboot_info *mbi)
     idt_init();
     idt_set_exception_handler(trap_exception);
     pic_init();
+    multiboot_save_cmdline(magic, mbi);
     physmem_init(magic, mbi);
     paging_init();
     memory_init();
@@ -38,6 +40,7 @@ void kmain(uint32_t magic, const struct multiboot_info *mbi)
     pit_init(PIT_HZ);
     serial_enable_rx_irq();
     cpu_sti();
+    ktest_boot();
     kprintf("boot: ready, type 'help'\n");
     shell_run();
 }

@@ -1,8 +1,9 @@
 /* idt.c — IDT setup and the dispatcher every interrupt stub calls.
  *
  * Vectors 0..31 are CPU exceptions: they go to the handler kmain registers
- * (trap/trap.c reports them and stops the machine); with none registered
- * the CPU halts. Vectors 32..47 are PIC interrupts routed to the handler
+ * (trap/trap.c, which reports them and stops the machine unless a hook takes
+ * them); when the handler returns, the interrupted code resumes at r->eip.
+ * With none registered the CPU halts. Vectors 32..47 are PIC interrupts routed to the handler
  * irq_install registered. Nothing here prints: arch sits below lib.
  */
 #include <stdint.h>
@@ -68,9 +69,10 @@ void idt_set_exception_handler(exception_handler_fn fn)
 void interrupt_dispatch(struct regs *r)
 {
     if (r->vector < 32) {
-        if (exception_handler)
-            exception_handler(r);
-        cpu_halt_forever();
+        if (!exception_handler)
+            cpu_halt_forever();
+        exception_handler(r);
+        return;
     }
 
     unsigned irq = r->vector - IRQ_BASE;

@@ -19,7 +19,8 @@ void idt_init(void);
  * 0, or -EINVAL for a line that does not exist. */
 int irq_install(unsigned irq, irq_handler_fn fn);
 
-/* Where CPU exceptions (vectors 0..31) go; the CPU halts if fn returns. */
+/* Where CPU exceptions (vectors 0..31) go; when fn returns, the interrupted
+ * code resumes at r->eip (which fn may have changed). */
 void idt_set_exception_handler(exception_handler_fn fn);
 
 /* Called from boot/stubs.S for every vector. */

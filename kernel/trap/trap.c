@@ -50,8 +50,17 @@ static void page_fault_explain(uint32_t err)
             (err & PF_RESERVED) ? ", reserved bit set" : "");
 }
 
+static trap_hook_fn trap_hook;
+
+void trap_set_hook(trap_hook_fn fn)
+{
+    trap_hook = fn;
+}
+
 void trap_exception(struct regs *r)
 {
+    if (trap_hook && trap_hook(r, exception_names[r->vector & 31]))
+        return;
     kprintf("\n*** CPU exception %u: %s\n", r->vector, exception_names[r->vector & 31]);
     if (r->vector == VECTOR_PAGE_FAULT)
         page_fault_explain(r->err_code);
