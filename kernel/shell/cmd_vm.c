@@ -123,8 +123,10 @@ static int parse_range(char **argv, uint32_t *addr, uint32_t *len)
 {
     if (parse_hex(argv[1], addr))
         return refused(argv[0], -EINVAL, "ADDR is not a hex address");
-    if (parse_u32(argv[2], len))
-        return refused(argv[0], -EINVAL, "LEN is not a number (decimal, 0x hex, K/M/G suffix)");
+    if (shell_arg_u32(argv, 2, "LEN", UINT32_MAX, len)) {
+        kprintf("%s: error EINVAL (%d)\n", argv[0], -EINVAL);     /* after the parser's reason */
+        return 1;
+    }
     return 0;
 }
 

@@ -5,12 +5,9 @@ munmap, mprotect and a demand-zero fill stay within the issue's budgets
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from mm_live import live_kernel
 
 from kos.bench import vm
 from kos.kernel import Kernel
@@ -23,12 +20,6 @@ MPROTECT_BUDGET = 400        # one page's protection changed
 FAULT_BUDGET = 600           # vm_fault filling a demand-zero page, the 4 KiB clear excluded
 LOOKUP_RATIO = 1.5           # fault cost with 10,000 VMAs over that with 10
 VMA_BYTES = 64
-
-
-@pytest.fixture(scope="module")
-def live(kernel: Path) -> Iterator[Kernel]:
-    with live_kernel(kernel) as k:
-        yield k
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include "mm.h"
 #include "uaccess.h"
-#include "../buddy.h"
+#include "../page_alloc.h"
 #include "../../arch/cpu.h"
 #include "../../arch/regs.h"
 #include "../../include/mman.h"
@@ -59,7 +59,7 @@ static int access_allowed(uint16_t prot, enum vm_access access)
 
 static struct page *zeroed_frame(void)
 {
-    struct page *p = buddy_alloc_pages(0, VM_GFP);
+    struct page *p = alloc_page(VM_GFP);
     if (p)
         memset((void *)p->phys, 0, PAGE_SIZE);
     return p;

@@ -3,7 +3,7 @@
  * shell. */
 #include <stdint.h>
 #include "mm.h"
-#include "../buddy.h"
+#include "../page_alloc.h"
 #include "../memory.h"
 #include "../../include/errno.h"
 #include "../../lib/string.h"
@@ -23,7 +23,7 @@ uint32_t vm_zero_page(void) { return (uint32_t)zero_page; }
 
 static struct page *zeroed_frame(void)
 {
-    struct page *p = buddy_alloc_pages(0, VM_GFP);
+    struct page *p = alloc_page(VM_GFP);
     if (p)
         memset((void *)p->phys, 0, PAGE_SIZE);
     return p;

@@ -16,7 +16,7 @@
 
 #include <stdint.h>
 #include "../paging.h"
-#include "../page.h"
+#include "../page_alloc.h"
 
 /* vma.flags */
 #define VM_SHARED     0x1u    /* MAP_SHARED: pages belong to vma->obj */

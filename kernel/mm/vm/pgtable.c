@@ -9,7 +9,7 @@
  */
 #include <stdint.h>
 #include "mm.h"
-#include "../buddy.h"
+#include "../page_alloc.h"
 #include "../../include/errno.h"
 #include "../../include/mman.h"
 #include "../../lib/string.h"
@@ -28,7 +28,7 @@ pte_t *pgtable_entry(struct mm *mm, uint32_t va, int alloc)
     if (!(*pde & PTE_PRESENT)) {
         if (!alloc)
             return 0;
-        struct page *p = buddy_alloc_pages(0, VM_GFP);
+        struct page *p = alloc_page(VM_GFP);
         if (!p)
             return 0;
         memset((void *)p->phys, 0, PAGE_SIZE);

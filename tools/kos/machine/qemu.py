@@ -23,8 +23,9 @@ def qemu_available() -> bool:
 
 
 def qemu_command(kernel: Path, memory: str = "64M", interactive: bool = False,
-                 cpu: str = CPU) -> list[str]:
-    """The QEMU command line for kernel.
+                 append: str = "", cpu: str = CPU) -> list[str]:
+    """The QEMU command line for kernel; append is the kernel command line
+    (-append: after the kernel's path in the Multiboot cmdline).
 
     Non-interactive (tests): the serial port alone on stdio, with Ctrl-C
     passed to the guest and no monitor, so any byte can be sent to the kernel.
@@ -36,7 +37,9 @@ def qemu_command(kernel: Path, memory: str = "64M", interactive: bool = False,
                    "-mon", "chardev=con,mode=readline"]
     else:
         console = ["-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con", "-monitor", "none"]
-    return [QEMU, "-kernel", str(kernel), "-m", memory, "-cpu", cpu, "-nodefaults", "-display", "none",
+    cmdline = ["-append", append] if append else []
+    return [QEMU, "-kernel", str(kernel), *cmdline, "-m", memory, "-cpu", cpu, "-nodefaults",
+            "-display", "none",
             *console, "-no-reboot", *DEBUG_EXIT]
 
 
