@@ -377,3 +377,17 @@ def test_page_tables_are_counted_and_given_back(console):
     assert free_frames(console) == frames
 
 
+
+
+@pytest.mark.parametrize("memory", ["2G", "3G"])
+def test_large_machines_map_896_mib_and_keep_highmem_unmapped(machine_factory, memory):
+    m = machine_factory(memory)
+    m.start(wait_prompt=False)
+    assert m.console is not None
+    boot = m.console.wait_prompt(timeout=60)
+    assert "paging: identity map 0x00000000-0x37ffffff (PAE), page 0 unmapped" in boot
+    out = m.console.run("buddy alloc 0 highmem")
+    assert "zone: HighMem" in out
+    assert "is not mapped" in m.console.run("peek 0x38000000")          # no direct map above 896 MiB
+    mapped(m.console, "mmap 0 1M rw private,anonymous,populate")
+    assert vmstat(m.console)["pages_resident"] == 256
