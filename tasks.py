@@ -1,4 +1,4 @@
-"""invoke tasks: build, run, debug, test, bench, coverage, clean. `invoke --list` shows them."""
+"""invoke tasks: build, iso, run, debug, test, bench, coverage, plot, clean. `invoke --list` shows them."""
 
 from __future__ import annotations
 
@@ -32,15 +32,46 @@ def build(c: Context, jobs: int = 0) -> None:
     print(f"build: {elf.relative_to(paths.ROOT)} is up to date")
 
 
-@task(help={"emulator": "qemu or unicorn (default: QEMU when installed, else unicorn)",
-            "memory": "guest RAM, e.g. 64M or 1G"})
-def run(c: Context, emulator: str = "", memory: str = "64M") -> None:
+def _iso(elf: Path) -> Path:
+    from kos import iso as kiso
+
+    try:
+        return kiso.build_iso(elf, verbose=True)
+    except kbuild.BuildError as e:
+        sys.exit(f"iso: {e}")
+
+
+@task
+def iso(c: Context) -> None:
+    """Build build/kos.iso: GRUB 2 on the serial console, booting the kernel (and build/initrd.tar)."""
+    out = _iso(_build())
+    print(f"iso: {out.relative_to(paths.ROOT)} is up to date")
+
+
+@task(help={"emulator": "qemu, unicorn or bochs (default: QEMU when installed, else unicorn)",
+            "memory": "guest RAM, e.g. 64M or 1G",
+            "iso": "boot build/kos.iso through GRUB (QEMU -cdrom) instead of the kernel directly"})
+def run(c: Context, emulator: str = "", memory: str = "64M", iso: bool = False) -> None:
     """Build and boot KOS with its serial console on this terminal."""
     elf = _build()
-    name, why = choose_emulator(emulator)
+    name, why = choose_emulator(emulator or ("qemu" if iso else ""))
     print(f"run: {name} ({why})")
-    if name == "qemu":
-        cmd = qemu_command(elf, memory=memory, interactive=True)
+    if iso and name == "unicorn":
+        sys.exit("run: --iso boots through GRUB, which the embedded emulator cannot run: use qemu or bochs")
+    if name == "bochs":
+        from kos.machine.bochs import bochs_command, bochs_environment
+
+        cmd = bochs_command(elf, _iso(elf), memory=memory, interactive=True)
+        print("run: " + " ".join(cmd))
+        print("run: type 'halt' to stop, or Ctrl-A X to leave Bochs")
+        c.run(" ".join(cmd), pty=True, warn=True, env=bochs_environment())
+    elif name == "qemu":
+        if iso:
+            from kos.machine.iso import qemu_iso_command
+
+            cmd = qemu_iso_command(_iso(elf), memory=memory, interactive=True)
+        else:
+            cmd = qemu_command(elf, memory=memory, interactive=True)
         print("run: " + " ".join(cmd))
         print("run: type 'halt' to stop, or Ctrl-A X to leave QEMU")
         c.run(" ".join(cmd), pty=True, warn=True)
