@@ -90,7 +90,10 @@ def debug(c: Context, memory: str = "64M") -> None:
     elf = _build()
     cmd = [*qemu_command(elf, memory=memory, interactive=True), "-s", "-S"]
     print("debug: " + " ".join(cmd))
-    print(f"debug: in another terminal: gdb -ex 'target remote :1234' -ex 'break kmain' {elf}")
+    script = (paths.ROOT / "tools" / "kos" / "gdb" / "kos.py").relative_to(paths.ROOT)
+    print(f"debug: in another terminal: gdb -x {script} -ex 'target remote :1234' -ex 'break kmain' "
+          f"{elf.relative_to(paths.ROOT)}")
+    print("debug: gdb commands kos-heap, kos-buddyinfo, kos-slabinfo show the kernel's allocators")
     c.run(" ".join(cmd), pty=True, warn=True)
 
 
