@@ -150,3 +150,16 @@ def coverage(c: Context, args: str = "") -> None:
     print(f"coverage: {report.percent:.1f}% of {report.executable} kernel lines; "
           f"{(out / 'index.html').relative_to(paths.ROOT)} has the annotated sources")
     sys.exit(res.exited if res else 1)
+
+
+@task(help={"trace": "the benchmark trace to replay (default: shell)"})
+def plot(c: Context, trace: str = "") -> None:
+    """Pictures of a live kernel under unicorn: the heap as a strip map,
+    utilization and fragmentation over a trace, buddy free blocks, slab
+    caches (PNG files in build/plots/)."""
+    from kos import plot as kplot
+
+    elf = _build()
+    made = kplot.live_plots(elf, trace_name=trace or kplot.DEFAULT_TRACE)
+    for f in made.files:
+        print(f"plot: {f.relative_to(paths.ROOT)}")
