@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).parent / "tools"))
 from kos import build as kbuild
 from kos import paths
 from kos.machine import choose_emulator, qemu_command
+from kos.progress import say
 
 
 def _build(verbose: bool = True) -> Path:
@@ -122,7 +123,11 @@ def bench(c: Context, parts: str = "") -> None:
     unknown = [p for p in chosen if p not in PARTS]
     if unknown:
         sys.exit(f"bench: unknown part(s) {', '.join(unknown)}: choose from {', '.join(PARTS)}")
-    run_bench(DEFAULT_OUT, chosen)
+    result = run_bench(DEFAULT_OUT, chosen)
+    from kos.plot import bench_plots
+
+    for f in bench_plots(result, DEFAULT_OUT.parent):
+        print(f"bench: {f.relative_to(paths.ROOT)}")
 
 
 @task
@@ -143,8 +148,11 @@ def coverage(c: Context, args: str = "") -> None:
     raw = out / "raw"
     shutil.rmtree(out, ignore_errors=True)
     suites = "tests/console tests/unicorn tests/direct -m 'not qemu and not slow'"
+    say("coverage: running the console, emulator and direct-call tests under unicorn, recording the "
+        "kernel code they run (pytest's percentages say how far along)")
     res = c.run(f"{sys.executable} -m pytest {suites} -q {args}", warn=True, pty=False,
                 env={"KOS_COVERAGE": str(raw)})
+    say("coverage: mapping the recorded blocks to source lines and writing the HTML report")
     report = kcov.summarize(elf, raw, out)
     print(report.table())
     print(f"coverage: {report.percent:.1f}% of {report.executable} kernel lines; "

@@ -44,7 +44,7 @@ class Progress:
     def __enter__(self) -> Progress:
         if _is_tty(self.stream):
             self._bar = tqdm(total=self.total, desc=self.what, unit=self.unit or "it", file=self.stream,
-                             leave=True, dynamic_ncols=True)
+                             leave=True)
         else:
             self._line()
         return self
