@@ -17,7 +17,7 @@ from typing import Any
 
 from kos.kernel.mm import mm_wrapper
 from kos.memory.kacchi import memory_counters, memory_stats
-from kos.plot.layout import struct_layout
+from kos.target.abi import load
 
 # Blocks of at most this many payload bytes are drawn as small objects, the
 # same threshold the shell's heapmap uses; the heap packs such requests in
@@ -44,15 +44,14 @@ def heap_blocks(k: Any) -> list[HeapBlock]:
     from unicorn import UC_HOOK_CODE
     from unicorn.x86_const import UC_X86_REG_ESP
 
-    layout = struct_layout(k.image.path, "heap_block")
+    layout = load(k.image.path).struct("heap_block")
     blocks: list[HeapBlock] = []
 
     def on_visit(uc: Any, addr: int, size: int, _: object) -> None:
         esp = uc.reg_read(UC_X86_REG_ESP)
         ptr = int.from_bytes(uc.mem_read(esp + 4, 4), "little")
-        raw = bytes(uc.mem_read(ptr, layout.size))
-        payload, nbytes = layout.field(raw, "payload"), layout.field(raw, "size")
-        used = layout.field(raw, "used") != 0
+        b = layout.unpack(bytes(uc.mem_read(ptr, layout.size)))
+        payload, nbytes, used = int(b["payload"]), int(b["size"]), b["used"] != 0  # type: ignore[call-overload]
         kind = FREE if not used else SMALL if nbytes <= SMALL_OBJECT else USED
         blocks.append(HeapBlock(payload, nbytes, kind))
 
