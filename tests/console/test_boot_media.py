@@ -42,9 +42,14 @@ def booted(request: pytest.FixtureRequest, kernel) -> Iterator[tuple[Machine, st
     yield m, boot
     m.stop()
     if request.session.testsfailed == failed_before:
-        m.log_path.unlink(missing_ok=True)
-        for extra in m.log_path.parent.glob(m.log_path.stem + ".bochs*"):
-            extra.unlink()
+        _remove_logs(m)
+
+
+def _remove_logs(m: Machine) -> None:
+    """The serial log, and Bochs's own logs beside it."""
+    m.log_path.unlink(missing_ok=True)
+    for extra in m.log_path.parent.glob(m.log_path.stem + ".bochs*"):
+        extra.unlink()
 
 
 def test_grub_boots_the_kernel_to_the_prompt(booted):
@@ -91,4 +96,4 @@ def test_fault_exits_with_the_failure_status(kernel, name):
         out = m.console.expect_text("exit status 35", timeout=30)
         assert "*** CPU exception 6: invalid opcode" in out
         assert m.wait(timeout=30) == EXIT_FAILURE
-    log.unlink(missing_ok=True)
+    _remove_logs(m)
