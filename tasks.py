@@ -112,8 +112,9 @@ def test(c: Context, k: str = "", m: str = "", args: str = "") -> None:
     sys.exit(res.exited if res else 1)
 
 
-@task(help={"parts": "comma-separated subset of heap,guest,kernel_mm,calls,boot (default: all)"})
-def bench(c: Context, parts: str = "") -> None:
+@task(help={"parts": "comma-separated subset of heap,guest,kernel_mm,calls,boot (default: all)",
+            "readme": "then rewrite README.md's benchmark sections from build/bench.json"})
+def bench(c: Context, parts: str = "", readme: bool = False) -> None:
     """Benchmarks (heap traces on host and guest, buddy/slab, direct calls, boot);
     a table on stdout and build/bench.json. Takes a few minutes."""
     from kos.bench import DEFAULT_OUT, PARTS, run_bench
@@ -128,6 +129,11 @@ def bench(c: Context, parts: str = "") -> None:
 
     for f in bench_plots(result, DEFAULT_OUT.parent):
         print(f"bench: {f.relative_to(paths.ROOT)}")
+    if readme:
+        from kos.bench.readme import rewrite
+
+        done = rewrite(paths.ROOT / "README.md", DEFAULT_OUT)
+        print(f"bench: README.md sections rewritten: {', '.join(done) or 'none'}")
 
 
 @task

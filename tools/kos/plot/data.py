@@ -106,8 +106,8 @@ def replay(k: Any, ops: list[tuple[str, int, int]], name: str = "trace", samples
                 live[i] = (addr, size)
                 live_bytes += size - old
         if n % every == 0 or n == len(ops):
-            c = memory_counters(k)
-            st = memory_stats(k)
+            c = memory_counters(kernel=k)
+            st = memory_stats(kernel=k)
             extent = c["heap_extent"]
             holes = st["free_heap"] - (st["total_heap"] - extent)
             s.free_in_extent.append(holes / extent if extent else 0.0)
@@ -171,4 +171,4 @@ def heap_base(k: Any) -> int:
 
 def heap_summary(k: Any) -> dict[str, int]:
     """memory_get_stats and memory_get_counters in one dict (the plots' captions)."""
-    return {**memory_stats(k), **memory_counters(k)}
+    return {**memory_stats(kernel=k), **memory_counters(kernel=k)}
