@@ -127,6 +127,8 @@ class Runner:
     def _stopped(self) -> int:
         """Bochs is at its prompt again: at the breakpoint, or something else."""
         if b"Breakpoint 1," not in self.debugger:
+            tail = self.debugger.decode(errors="replace")[-600:]
+            sys.stderr.write(f"bochs stopped in its debugger, not at {EXIT_SYMBOL}:\n{tail}\n")
             self._quit()
             raise Quit(1)
         words = STACK_WORD.findall(self._command("print-stack 2"))
