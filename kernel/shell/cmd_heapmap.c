@@ -104,7 +104,9 @@ static int cmd_heapmap(int argc, char **argv)
     uint32_t extent = ctr.heap_extent ? ctr.heap_extent : MIN_CELL;
     if (argc == 2) {
         uint32_t cell;
-        if (parse_u32(argv[1], &cell) || cell < MIN_CELL || (cell & (cell - 1)) || cell > st.total_heap)
+        if (shell_arg_u32(argv, 1, "CELL", st.total_heap, &cell))
+            return 1;
+        if (cell < MIN_CELL || (cell & (cell - 1)))
             return error(-EINVAL, "CELL must be a power of two from 8 to the heap's size");
         m.cell = cell;
     } else {

@@ -101,16 +101,14 @@ def buddy_free_blocks() -> list[tuple[str, list[int]]]:
 def slab_caches() -> list[dict[str, int | str]]:
     """One dict per live cache, the columns of slabinfo."""
     table = _global("cache_table")
-    none = _global("no_cache").address
     rows: list[dict[str, int | str]] = []
     for cid in range(1, _length(table)):
         c = table[cid]
-        if c == none or int(c) == 0:
+        if int(c) == 0:
             continue
         c = c.dereference()
-        # A full slab's objects are all allocated (its inuse carries a flag).
-        active = sum(int(s["inuse"]) for s in list_entries(c["partial"], "struct slab", "list"))
-        active += sum(int(s["objects"]) for s in list_entries(c["full"], "struct slab", "list"))
+        active = sum(int(s["inuse"]) for lst in ("partial", "full")
+                     for s in list_entries(c[lst], "struct slab", "list"))
         slabs = int(c["nr_slabs"])
         order = int(c["order"])
         rows.append({
