@@ -1,4 +1,4 @@
-"""invoke tasks: build, run, debug, test, bench, coverage, clean. `invoke --list` shows them."""
+"""invoke tasks: build, iso, run, debug, test, bench, coverage, plot, clean. `invoke --list` shows them."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from invoke import Context, task
 from kos import build as kbuild
 from kos import paths
 from kos.machine import choose_emulator, qemu_command
+from kos.progress import say
 
 
 def _build(verbose: bool = True) -> Path:
@@ -31,16 +32,47 @@ def build(c: Context, jobs: int = 0) -> None:
     print(f"build: {elf.relative_to(paths.ROOT)} is up to date")
 
 
-@task(help={"emulator": "qemu or unicorn (default: QEMU when installed, else unicorn)",
-            "memory": "guest RAM, e.g. 64M or 1G"})
-def run(c: Context, emulator: str = "", memory: str = "64M") -> None:
+def _iso(elf: Path) -> Path:
+    from kos import iso as kiso
+
+    try:
+        return kiso.build_iso(elf, verbose=True)
+    except kbuild.BuildError as e:
+        sys.exit(f"iso: {e}")
+
+
+@task
+def iso(c: Context) -> None:
+    """Build build/kos.iso: GRUB 2 on the serial console, booting the kernel (and build/initrd.tar)."""
+    out = _iso(_build())
+    print(f"iso: {out.relative_to(paths.ROOT)} is up to date")
+
+
+@task(help={"emulator": "qemu, unicorn or bochs (default: QEMU when installed, else unicorn)",
+            "memory": "guest RAM, e.g. 64M or 1G",
+            "iso": "boot build/kos.iso through GRUB (QEMU -cdrom) instead of the kernel directly"})
+def run(c: Context, emulator: str = "", memory: str = "64M", iso: bool = False) -> None:
     """Build and boot KOS with its serial console on this terminal; exit with
     the machine's status (33 after halt, 35 after a fault)."""
     elf = _build()
-    name, why = choose_emulator(emulator)
+    name, why = choose_emulator(emulator or ("qemu" if iso else ""))
     print(f"run: {name} ({why})")
-    if name == "qemu":
-        cmd = qemu_command(elf, memory=memory, interactive=True)
+    if iso and name == "unicorn":
+        sys.exit("run: --iso boots through GRUB, which the embedded emulator cannot run: use qemu or bochs")
+    if name == "bochs":
+        from kos.machine.bochs import bochs_command, bochs_environment
+
+        cmd = bochs_command(elf, _iso(elf), memory=memory, interactive=True)
+        print("run: " + " ".join(cmd))
+        print("run: type 'halt' to stop, or Ctrl-A X to leave Bochs")
+        res = c.run(" ".join(cmd), pty=True, warn=True, env=bochs_environment())
+    elif name == "qemu":
+        if iso:
+            from kos.machine.iso import qemu_iso_command
+
+            cmd = qemu_iso_command(_iso(elf), memory=memory, interactive=True)
+        else:
+            cmd = qemu_command(elf, memory=memory, interactive=True)
         print("run: " + " ".join(cmd))
         print("run: type 'halt' to stop, or Ctrl-A X to leave QEMU")
         res = c.run(" ".join(cmd), pty=True, warn=True)
@@ -60,7 +92,10 @@ def debug(c: Context, memory: str = "64M") -> None:
     elf = _build()
     cmd = [*qemu_command(elf, memory=memory, interactive=True), "-s", "-S"]
     print("debug: " + " ".join(cmd))
-    print(f"debug: in another terminal: gdb -ex 'target remote :1234' -ex 'break kmain' {elf}")
+    script = (paths.ROOT / "tools" / "kos" / "gdb" / "kos.py").relative_to(paths.ROOT)
+    print(f"debug: in another terminal: gdb -x {script} -ex 'target remote :1234' -ex 'break kmain' "
+          f"{elf.relative_to(paths.ROOT)}")
+    print("debug: gdb commands kos-heap, kos-buddyinfo, kos-slabinfo show the kernel's allocators")
     c.run(" ".join(cmd), pty=True, warn=True)
 
 
@@ -97,7 +132,11 @@ def bench(c: Context, parts: str = "", readme: bool = False) -> None:
     unknown = [p for p in chosen if p not in PARTS]
     if unknown:
         sys.exit(f"bench: unknown part(s) {', '.join(unknown)}: choose from {', '.join(PARTS)}")
-    run_bench(DEFAULT_OUT, chosen)
+    result = run_bench(DEFAULT_OUT, chosen)
+    from kos.plot import bench_plots
+
+    for f in bench_plots(result, DEFAULT_OUT.parent):
+        print(f"bench: {f.relative_to(paths.ROOT)}")
     if readme:
         from kos.bench.readme import rewrite
 
@@ -150,10 +189,26 @@ def coverage(c: Context, args: str = "") -> None:
     raw = out / "raw"
     shutil.rmtree(out, ignore_errors=True)
     suites = "tests/console tests/emulator tests/direct -m 'not qemu and not slow'"
+    say("coverage: running the console, emulator and direct-call tests under unicorn, recording the "
+        "kernel code they run (pytest's percentages say how far along)")
     res = c.run(f"{sys.executable} -m pytest {suites} -q {args}", warn=True, pty=False,
                 env={"KOS_COVERAGE": str(raw)})
+    say("coverage: mapping the recorded blocks to source lines and writing the HTML report")
     report = kcov.summarize(elf, raw, out)
     print(report.table())
     print(f"coverage: {report.percent:.1f}% of {report.executable} kernel lines; "
           f"{(out / 'index.html').relative_to(paths.ROOT)} has the annotated sources")
     sys.exit(res.exited if res else 1)
+
+
+@task(help={"trace": "the benchmark trace to replay (default: shell)"})
+def plot(c: Context, trace: str = "") -> None:
+    """Pictures of a live kernel under unicorn: the heap as a strip map,
+    utilization and fragmentation over a trace, buddy free blocks, slab
+    caches (PNG files in build/plots/)."""
+    from kos import plot as kplot
+
+    elf = _build()
+    made = kplot.live_plots(elf, trace_name=trace or kplot.DEFAULT_TRACE)
+    for f in made.files:
+        print(f"plot: {f.relative_to(paths.ROOT)}")

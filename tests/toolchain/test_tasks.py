@@ -76,11 +76,14 @@ def test_commands_piped_into_run_before_boot_all_run(kernel):
 def test_invoke_debug_waits_for_gdb_and_stops_at_kmain(kernel):
     child = _invoke("debug")
     try:
-        child.expect(r"gdb -ex 'target remote :1234' -ex 'break kmain' (\S+)")
+        child.expect(r"gdb -x (\S+) -ex 'target remote :1234' -ex 'break kmain' build/kernel.elf")
+        script = paths.ROOT / child.match.group(1).decode()
         gdb = subprocess.run(
-            ["gdb", "-batch", "-nx", "-ex", "target remote :1234", "-ex", "break kmain",
-             "-ex", "continue", "-ex", "info registers eip", "-ex", "kill", str(kernel)],
+            ["gdb", "-batch", "-nx", "-x", str(script), "-ex", "target remote :1234", "-ex", "break kmain",
+             "-ex", "continue", "-ex", "info registers eip", "-ex", "help kos-buddyinfo", "-ex", "kill",
+             str(kernel)],
             capture_output=True, text=True, timeout=30)
         assert "Breakpoint 1, kmain" in gdb.stdout, gdb.stdout + gdb.stderr
+        assert "free blocks per order and zone" in gdb.stdout, gdb.stdout + gdb.stderr
     finally:
         child.close(force=True)

@@ -42,8 +42,18 @@ def test_asking_for_missing_qemu_names_the_package(tmp_path, monkeypatch):
     only_on_path(tmp_path, monkeypatch)
     with pytest.raises(SystemExit, match=r"apt-get install qemu-system-x86"):
         kmachine.choose_emulator("qemu")
-    with pytest.raises(SystemExit, match="unknown emulator 'bochs'"):
+    with pytest.raises(SystemExit, match="unknown emulator 'vmware'"):
+        kmachine.choose_emulator("vmware")
+
+
+def test_asking_for_missing_bochs_names_the_packages(monkeypatch):
+    import kos.machine.bochs as kbochs
+
+    monkeypatch.setattr(kbochs, "bochs_missing", lambda: ["bochs", "bochs-term"])
+    with pytest.raises(SystemExit, match=r"apt-get install bochs bochs-term"):
         kmachine.choose_emulator("bochs")
+    monkeypatch.setattr(kbochs, "bochs_missing", lambda: [])
+    assert kmachine.choose_emulator("bochs") == ("bochs", "requested")
 
 
 def test_qemu_command_has_debug_exit_and_passes_ctrl_c(tmp_path):

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from kos.bench import gen, replay, report
+from kos.progress import Progress, say
 
 ROOT = Path(__file__).resolve().parents[3]
 WORKDIR = ROOT / "build" / "bench"
@@ -56,8 +57,14 @@ def host_bench(workdir: Path = WORKDIR, callgrind: bool | None = None) -> dict[s
     exe = replay.build_driver(workdir)
     if callgrind is None:
         callgrind = replay.have_callgrind()
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        results = list(pool.map(lambda t: _measure(exe, Path(str(t["path"])), callgrind), traces))
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool, \
+            Progress("bench heap: host traces", len(traces), "traces") as p:
+        def measure(t: dict[str, object]) -> dict[str, dict[str, Any]]:
+            r = _measure(exe, Path(str(t["path"])), callgrind)
+            p.advance(note=str(t["name"]))
+            return r
+
+        results = list(pool.map(measure, traces))
     rows = [{**t, **r} for t, r in zip(traces, results, strict=True)]
     summary = report.summarize(rows)
     scale = {r["name"]: r["kos"].get("instr_per_op") for r in rows if r["name"].startswith("scale")}
@@ -87,6 +94,7 @@ def run_bench(out_json: Path = DEFAULT_OUT, parts: tuple[str, ...] = PARTS) -> d
     result: dict[str, Any] = {}
     traces = gen.generate(WORKDIR / "traces") if {"heap", "guest"} & set(parts) else []
     if "heap" in parts:
+        say("bench heap: the traces on the host build")
         host = host_bench()
         result["host"] = host
         print(report.table(host["rows"], host["summary"]))
@@ -94,9 +102,11 @@ def run_bench(out_json: Path = DEFAULT_OUT, parts: tuple[str, ...] = PARTS) -> d
             print("per-op cost vs live blocks:", ", ".join(
                 f"{k} {v:.1f}" for k, v in host["scaling_instr_per_op"].items() if v))
     if "guest" in parts:
+        say("bench guest: the traces through the kernel's kmalloc under unicorn")
         result["guest"] = guest.guest_bench(traces)
         print("\n" + guest.table(result["guest"]))
     if "kernel_mm" in parts:
+        say("bench kernel_mm: buddy and slab instructions per call")
         rows = kernel_mm.measure()
         result["kernel_mm"] = kernel_mm.as_dict(rows)
         print("\n" + kernel_mm.report(rows))
@@ -104,9 +114,11 @@ def run_bench(out_json: Path = DEFAULT_OUT, parts: tuple[str, ...] = PARTS) -> d
         result["vm"] = vm.measure()
         print("\n" + vm.report(result["vm"]))
     if "calls" in parts:
+        say("bench calls: direct calls per second")
         result["calls"] = calls.measure()
         print("\n" + calls.report(result["calls"]))
     if "boot" in parts:
+        say("bench boot: boot time and idle CPU")
         emulators = ["qemu", "unicorn"] if qemu_available() else ["unicorn"]
         result["boot"] = {e: boot.measure(e) for e in emulators}
         print()

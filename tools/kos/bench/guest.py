@@ -17,6 +17,7 @@ from typing import Any
 from kos import paths
 from kos.bench import trace
 from kos.memory.kacchi import memory_counters
+from kos.progress import track
 
 COUNTED_OPS = 5000
 
@@ -57,7 +58,7 @@ def guest_bench(traces: list[dict[str, Any]], elf: Path = paths.KERNEL_ELF,
     rows = []
     with boot(elf, "64M") as k:
         fresh = k.snapshot()
-        for t in traces:
+        for t in track(traces, "bench guest: traces", unit="traces"):
             k.restore(fresh)
             ops = trace.read_ops(Path(str(t["path"])))
             r = _Replay(k)

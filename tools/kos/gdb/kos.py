@@ -1,0 +1,163 @@
+"""gdb commands for a KOS kernel, in the manner of Linux's scripts/gdb:
+
+    kos-heap        the kmalloc heap's counters (as `memstats` names them)
+    kos-buddyinfo   free blocks per order and zone (as `buddyinfo`)
+    kos-slabinfo    the slab caches (as `slabinfo`)
+
+Load with `gdb -x tools/kos/gdb/kos.py build/kernel.elf` (`./kos debug`
+prints the whole line). Everything is read through gdb's view of the
+kernel's own globals and the types in the ELF's DWARF: no layout, offset or
+array length is written here, so the commands follow the C as it changes.
+"""
+
+from __future__ import annotations
+
+import gdb  # type: ignore[import-not-found]
+
+
+def _global(expr: str) -> gdb.Value:
+    try:
+        return gdb.parse_and_eval(expr)
+    except gdb.error as e:
+        raise gdb.GdbError(f"{expr}: {e} (is build/kernel.elf loaded, with its debug information?)") from e
+
+
+def _length(array: gdb.Value) -> int:
+    """Elements of a C array, from its DWARF type."""
+    low, high = array.type.strip_typedefs().range()
+    return high - low + 1
+
+
+def _field_offset(struct: str, member: str) -> int:
+    for f in gdb.lookup_type(struct).fields():
+        if f.name == member:
+            return f.bitpos // 8
+    raise gdb.GdbError(f"{struct} has no member {member}")
+
+
+def list_entries(head: gdb.Value, struct: str, member: str) -> list[gdb.Value]:
+    """The structs on an intrusive list (kernel/lib/list.h's list_entry)."""
+    offset = _field_offset(struct, member)
+    ptr_type = gdb.lookup_type(struct).pointer()
+    out: list[gdb.Value] = []
+    first = head.address
+    node = head["next"]
+    while node != first:
+        out.append((node.cast(gdb.lookup_type("char").pointer()) - offset).cast(ptr_type).dereference())
+        node = node["next"]
+        if len(out) > 1 << 22:
+            raise gdb.GdbError(f"{struct}.{member}: list does not come back to its head")
+    return out
+
+
+def list_length(head: gdb.Value) -> int:
+    n = 0
+    node = head["next"]
+    while node != head.address:
+        n += 1
+        node = node["next"]
+    return n
+
+
+def heap_counters() -> dict[str, int]:
+    """memstats' heap lines, from memory.c's heap instance and its counters."""
+    h = _global("'memory.c'::heap")
+    if int(h) == 0:
+        raise gdb.GdbError("kos-heap: there is no heap (memory_init has not run, or no RAM for it)")
+    h = h.dereference()
+    errs = _global("'memory.c'::errs")
+    return {
+        "total_heap": int(_global("'memory.c'::heap_bytes")),
+        "used_heap": int(h["used_bytes"]),
+        "num_allocations": int(h["allocs"]) - int(h["frees"]),
+        "peak_heap": int(h["peak_used"]),
+        "allocs": int(h["allocs"]),
+        "frees": int(h["frees"]),
+        "failed_allocs": int(h["failed"]),
+        "double_frees": int(errs["double_frees"]),
+        "invalid_frees": int(errs["invalid_frees"]),
+        "corrupt_blocks": int(errs["corrupt_blocks"]),
+        "bad_sizes": int(errs["bad_sizes"]),
+        "defragment_runs": int(errs["defragment_runs"]),
+        "heap_extent": int(h["hiwater"]),
+        "runs": int(h["runs"]),
+    }
+
+
+def buddy_free_blocks() -> list[tuple[str, list[int]]]:
+    """(zone name, free blocks per order) for every zone with managed frames."""
+    zones = _global("zones")
+    out = []
+    for z in range(_length(zones)):
+        zone = zones[z]
+        if int(zone["managed_pages"]) == 0:
+            continue
+        areas = zone["free_area"]
+        counts = [list_length(areas[k]["list"]) for k in range(_length(areas))]
+        out.append((zone["name"].string(), counts))
+    return out
+
+
+def slab_caches() -> list[dict[str, int | str]]:
+    """One dict per live cache, the columns of slabinfo."""
+    table = _global("cache_table")
+    rows: list[dict[str, int | str]] = []
+    for cid in range(1, _length(table)):
+        c = table[cid]
+        if int(c) == 0:
+            continue
+        c = c.dereference()
+        active = sum(int(s["inuse"]) for lst in ("partial", "full")
+                     for s in list_entries(c[lst], "struct slab", "list"))
+        slabs = int(c["nr_slabs"])
+        order = int(c["order"])
+        rows.append({
+            "id": cid, "name": c["name"].string(), "active_objs": active,
+            "num_objs": slabs * int(c["objs_per_slab"]), "objsize": int(c["size"]),
+            "objperslab": int(c["objs_per_slab"]), "pagesperslab": 1 << order,
+            "active_slabs": slabs - list_length(c["empty"]), "num_slabs": slabs,
+        })
+    return rows
+
+
+class KosHeap(gdb.Command):
+    """Print the kmalloc heap's counters, as `memstats` names them."""
+
+    def __init__(self) -> None:
+        super().__init__("kos-heap", gdb.COMMAND_DATA)
+
+    def invoke(self, arg: str, from_tty: bool) -> None:
+        for name, value in heap_counters().items():
+            gdb.write(f"{name}: {value}\n")
+
+
+class KosBuddyinfo(gdb.Command):
+    """Print free blocks per order and zone, as `buddyinfo` (/proc/buddyinfo) does."""
+
+    def __init__(self) -> None:
+        super().__init__("kos-buddyinfo", gdb.COMMAND_DATA)
+
+    def invoke(self, arg: str, from_tty: bool) -> None:
+        for name, counts in buddy_free_blocks():
+            gdb.write(f"Node 0, zone {name:>8}" + "".join(f" {n:6}" for n in counts) + "\n")
+
+
+class KosSlabinfo(gdb.Command):
+    """Print the slab caches, as `slabinfo` (/proc/slabinfo) does."""
+
+    def __init__(self) -> None:
+        super().__init__("kos-slabinfo", gdb.COMMAND_DATA)
+
+    def invoke(self, arg: str, from_tty: bool) -> None:
+        gdb.write("slabinfo - version: 2.1 (kos)\n")
+        gdb.write("# id   name                    <active_objs> <num_objs> <objsize> <objperslab> "
+                  "<pagesperslab> : slabdata <active_slabs> <num_slabs>\n")
+        for r in slab_caches():
+            gdb.write(f"{r['id']:<6} {r['name']:<23} {r['active_objs']:13} {r['num_objs']:10} "
+                      f"{r['objsize']:9} {r['objperslab']:12} {r['pagesperslab']:14} : slabdata "
+                      f"{r['active_slabs']:14} {r['num_slabs']:11}\n")
+
+
+KosHeap()
+KosBuddyinfo()
+KosSlabinfo()

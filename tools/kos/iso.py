@@ -1,0 +1,90 @@
+"""A GRUB 2 rescue ISO of the kernel (build/kos.iso), for QEMU -cdrom and Bochs.
+
+GRUB talks on COM1 only (serial at 115200, `terminal_input serial;
+terminal_output serial`), so the whole boot, menu included, is on the same
+serial console the kernel uses, and it boots the only entry at once. The
+initrd becomes a Multiboot module when build/initrd.tar exists.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from kos import paths
+from kos.build import BuildError, ToolMissing
+
+ISO = paths.BUILD / "kos.iso"
+INITRD = paths.BUILD / "initrd.tar"
+
+# Program -> the Debian package that provides it. grub-mkrescue runs the
+# other two; grub-pc-bin holds the i386-pc modules it puts on the CD.
+TOOLS = {"grub-mkrescue": "grub-common", "xorriso": "xorriso", "mformat": "mtools"}
+GRUB_PC_MODULES = Path("/usr/lib/grub/i386-pc")
+APT_LINE = "apt-get install grub-pc-bin grub-common xorriso mtools"
+
+
+def missing_tools() -> list[str]:
+    """Packages to install before an ISO can be made (empty when all are there)."""
+    missing = [pkg for prog, pkg in TOOLS.items() if shutil.which(prog) is None]
+    if not GRUB_PC_MODULES.is_dir():
+        missing.insert(0, "grub-pc-bin")
+    return missing
+
+
+def grub_config(kernel_name: str, initrd_name: str | None = None, cmdline: str = "") -> str:
+    """grub.cfg for the CD: serial console, no menu delay, one entry."""
+    entry = [f"    multiboot /boot/{kernel_name} {cmdline}".rstrip()]
+    if initrd_name:
+        entry.append(f"    module /boot/{initrd_name} {initrd_name}")
+    entry.append("    boot")
+    return "\n".join([
+        "serial --unit=0 --speed=115200",
+        "terminal_input serial",
+        "terminal_output serial",
+        "set timeout=0",
+        'menuentry "KOS" {',
+        *entry,
+        "}",
+        "",
+    ])
+
+
+def build_iso(kernel: Path = paths.KERNEL_ELF, out: Path = ISO, initrd: Path | None = None,
+              cmdline: str = "", verbose: bool = False) -> Path:
+    """Make out from kernel (and initrd, default build/initrd.tar when it
+    exists). Skipped when out is newer than its inputs and its grub.cfg is
+    the same. Raises ToolMissing naming the packages, BuildError with
+    grub-mkrescue's own words."""
+    missing = missing_tools()
+    if missing:
+        raise ToolMissing(f"grub-mkrescue cannot make an ISO: install `apt-get install {' '.join(missing)}`")
+    if initrd is None and INITRD.exists():
+        initrd = INITRD
+    config = grub_config(kernel.name, initrd.name if initrd else None, cmdline)
+    stamp = out.with_suffix(".cfg")
+    inputs = [kernel, *([initrd] if initrd else [])]
+    if (out.exists() and stamp.exists() and stamp.read_text() == config
+            and all(out.stat().st_mtime >= p.stat().st_mtime for p in inputs)):
+        return out
+    with tempfile.TemporaryDirectory(prefix="kos-iso-") as tmp:
+        root = Path(tmp)
+        (root / "boot" / "grub").mkdir(parents=True)
+        (root / "boot" / "grub" / "grub.cfg").write_text(config)
+        for p in inputs:
+            shutil.copy2(p, root / "boot" / p.name)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        # Only what a BIOS CD boot of a Multiboot kernel needs: a much
+        # smaller image than the default every-platform one.
+        cmd = ["grub-mkrescue", "-o", str(out), "--locales=", "--fonts=", "--themes=",
+               "--install-modules=multiboot serial terminal normal boot iso9660 biosdisk part_msdos",
+               str(root)]
+        if verbose:
+            print("iso: " + " ".join(cmd))
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        if res.returncode != 0:
+            raise BuildError(f"grub-mkrescue failed ({res.returncode}):\n{res.stderr.strip()}")
+    stamp.write_text(config)
+    return out
