@@ -19,20 +19,23 @@ def qemu_available() -> bool:
     return shutil.which(QEMU) is not None
 
 
-def qemu_command(kernel: Path, memory: str = "64M", interactive: bool = False) -> list[str]:
+def qemu_command(kernel: Path, memory: str = "64M", interactive: bool = False,
+                 initrd: Path | None = None) -> list[str]:
     """The QEMU command line for kernel.
 
     Non-interactive (tests): the serial port alone on stdio, with Ctrl-C
     passed to the guest and no monitor, so any byte can be sent to the kernel.
     Interactive (invoke run): the monitor is multiplexed on the same terminal,
     Ctrl-A X leaves QEMU and Ctrl-A C switches to the monitor.
+    initrd, when given, is the first Multiboot module.
     """
     if interactive:
         console = ["-chardev", "stdio,id=con,mux=on,signal=off", "-serial", "chardev:con",
                    "-mon", "chardev=con,mode=readline"]
     else:
         console = ["-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con", "-monitor", "none"]
-    return [QEMU, "-kernel", str(kernel), "-m", memory, "-nodefaults", "-display", "none",
+    modules = ["-initrd", str(initrd)] if initrd is not None else []
+    return [QEMU, "-kernel", str(kernel), *modules, "-m", memory, "-nodefaults", "-display", "none",
             *console, "-no-reboot", *DEBUG_EXIT]
 
 
@@ -42,4 +45,4 @@ class QemuMachine(Machine):
     def command(self) -> list[str]:
         if not qemu_available():
             raise FileNotFoundError(f"{QEMU} not found: {INSTALL_HINT}")
-        return qemu_command(self.kernel, self.memory)
+        return qemu_command(self.kernel, self.memory, initrd=self.initrd)

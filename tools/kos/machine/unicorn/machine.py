@@ -13,10 +13,12 @@ PROGRAM = "kos.machine.unicorn"
 
 
 def unicorn_command(kernel: os.PathLike[str] | str, memory: str = "64M",
-                    interactive: bool = False) -> list[str]:
+                    interactive: bool = False, initrd: os.PathLike[str] | str | None = None) -> list[str]:
     cmd = [sys.executable, "-m", PROGRAM, "--memory", memory]
     if interactive:
         cmd.append("--interactive")
+    if initrd is not None:
+        cmd += ["--initrd", str(initrd)]
     return [*cmd, str(kernel)]
 
 
@@ -32,7 +34,7 @@ class UnicornMachine(Machine):
     name = "unicorn"
 
     def command(self) -> list[str]:
-        return unicorn_command(self.kernel, self.memory)
+        return unicorn_command(self.kernel, self.memory, initrd=self.initrd)
 
     def environment(self) -> dict[str, str] | None:
         return unicorn_environment()
