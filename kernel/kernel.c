@@ -7,6 +7,7 @@
 #include "arch/pic.h"
 #include "arch/pit.h"
 #include "dev/serial.h"
+#include "fs/initrd.h"
 #include "include/layout.h"
 #include "lib/kprintf.h"
 #include "mm/buddy.h"
@@ -25,6 +26,7 @@ void kmain(uint32_t magic, const struct multiboot_info *mbi)
     idt_init();
     pic_init();
     physmem_init(magic, mbi);
+    initrd_init(mbi);
     paging_init();
     memory_init();
     buddy_init(physmem_top());
