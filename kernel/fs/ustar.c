@@ -67,7 +67,9 @@ static int read_name(const uint8_t *h, char *out)
 {
     int plen = field_len(h + H_PREFIX, H_PREFIX_LEN);
     int nlen = field_len(h + H_NAME, H_NAME_LEN);
-    if (plen < 0 || nlen <= 0)
+    /* An empty name is allowed after a prefix: a long directory path split
+     * at its trailing '/'. */
+    if (plen < 0 || nlen < 0 || plen + nlen == 0)
         return USTAR_E_NAME;
     unsigned o = 0;
     for (int i = 0; i < plen; i++)
