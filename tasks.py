@@ -78,8 +78,9 @@ def test(c: Context, k: str = "", m: str = "", args: str = "") -> None:
     sys.exit(res.exited if res else 1)
 
 
-@task(help={"parts": "comma-separated subset of heap,guest,kernel_mm,calls,boot (default: all)"})
-def bench(c: Context, parts: str = "") -> None:
+@task(help={"parts": "comma-separated subset of heap,guest,kernel_mm,calls,boot (default: all)",
+            "readme": "then rewrite README.md's benchmark sections from build/bench.json"})
+def bench(c: Context, parts: str = "", readme: bool = False) -> None:
     """Benchmarks (heap traces on host and guest, buddy/slab, direct calls, boot);
     a table on stdout and build/bench.json. Takes a few minutes."""
     from kos.bench import DEFAULT_OUT, PARTS, run_bench
@@ -90,6 +91,11 @@ def bench(c: Context, parts: str = "") -> None:
     if unknown:
         sys.exit(f"bench: unknown part(s) {', '.join(unknown)}: choose from {', '.join(PARTS)}")
     run_bench(DEFAULT_OUT, chosen)
+    if readme:
+        from kos.bench.readme import rewrite
+
+        done = rewrite(paths.ROOT / "README.md", DEFAULT_OUT)
+        print(f"bench: README.md sections rewritten: {', '.join(done) or 'none'}")
 
 
 @task

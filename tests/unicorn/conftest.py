@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from kos.machine.unicorn.kernel import Snapshot, UnicornKernel
-
-KERNEL_START = 0x100000
-STACK_REGION_END = 0x2000000 + 32 * 0x5000
+from kos.memory.constants import STACK_REGION_END
+from kos.target import abi
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -27,7 +26,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def booted(kernel: Path) -> Iterator[tuple[UnicornKernel, Snapshot]]:
     k = UnicornKernel(kernel).boot()
     k.drain_serial()
-    snap = k.snapshot([(KERNEL_START, STACK_REGION_END)])
+    snap = k.snapshot([(abi.load(kernel).symbol("__kernel_start"), STACK_REGION_END)])
     yield k, snap
     k.close()
 

@@ -65,7 +65,7 @@ def guest_bench(traces: list[dict[str, Any]], elf: Path = paths.KERNEL_ELF,
             with k.counting():
                 r.run(ops[:counted], count=True)
             r.run(ops[counted:], count=False)
-            extent = memory_counters(k)["heap_extent"]
+            extent = memory_counters(kernel=k)["heap_extent"]
             n = min(counted, len(ops))
             rows.append({"name": t["name"], "realistic": t["realistic"], "ops": len(ops),
                          "failures": r.failures, "utilization": r.peak / extent if extent else 0.0,
