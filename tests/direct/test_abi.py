@@ -10,11 +10,7 @@ way (its own printout, or single-value getters).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from mm_live import live_kernel
 
 from kos.console import parse_kv
 from kos.kernel import Kernel, call_out
@@ -35,12 +31,6 @@ SPECIFICATION = {
     "MAP_GROWSDOWN": 0x0100, "MAP_LOCKED": 0x2000, "MAP_POPULATE": 0x8000,
     "ZONE_DMA": 0, "ZONE_NORMAL": 1, "ZONE_HIGHMEM": 2,
 }
-
-
-@pytest.fixture(scope="module")
-def live(kernel: Path) -> Iterator[Kernel]:
-    with live_kernel(kernel) as k:
-        yield k
 
 
 def test_the_image_has_the_specifications_constants(kernel):

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from mm_live import live_kernel
 
 import kos.kernel
 from kos.exceptions import AllocationError, KOSError, MappingError, MemoryError, ProtectionError
@@ -19,12 +17,6 @@ from kos.memory import constants as c
 from kos.memory.page import PageFrame, PageFrameAllocator
 
 pytestmark = pytest.mark.unicorn
-
-
-@pytest.fixture(scope="module")
-def live(kernel: Path) -> Iterator[Kernel]:
-    with live_kernel(kernel) as k:
-        yield k
 
 
 @pytest.fixture

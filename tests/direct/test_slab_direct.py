@@ -6,25 +6,15 @@ run after every operation."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mm_live import live_kernel
 
 from kos.kernel import Kernel
 from kos.kernel.mm import mm_wrapper as mm
 from kos.memory.constants import EBUSY, EINVAL, ENOMEM, PAGE_SIZE, SLAB_MAX_CACHES
 
 pytestmark = pytest.mark.unicorn
-
-
-@pytest.fixture(scope="module")
-def live(kernel: Path) -> Iterator[Kernel]:
-    with live_kernel(kernel) as k:
-        yield k
 
 
 def checks(live: Kernel) -> None:

@@ -96,6 +96,9 @@ def _heap_summary(data: dict[str, Any]) -> str | None:
     return "\n".join(lines) + "\n"
 
 
+_MAX_LEVELS = 10   # splits from a 4 MiB block down to one frame: MAX_ORDER
+
+
 def _kernel_mm(data: dict[str, Any]) -> str | None:
     mm = data.get("kernel_mm")
     if not mm:
@@ -117,6 +120,18 @@ def _kernel_mm(data: dict[str, Any]) -> str | None:
                         ("buddy_free 10 merges", "`buddy_free` merging one frame up to 4 MiB")):
         if name in mm:
             rows.append([label, f"{mm[name]['fast']:.0f}", "", ""])
+    for verb, unit in (("alloc", "splits"), ("free", "merges")):
+        levels = [mm.get(f"buddy_{verb} {n} {unit}") for n in range(_MAX_LEVELS + 1)]
+        if all(levels):
+            first, last = levels[1]["worst"], levels[-1]["worst"]
+            step = (last - first) / (_MAX_LEVELS - 1)
+            rows.append([f"`buddy_{verb}` with n {unit}, n = 0{RANGE}{_MAX_LEVELS}",
+                         f"{levels[0]['worst']:.0f} + {step:.1f} n", "", f"{last:.0f}"])
+    for verb in ("alloc", "free"):
+        few, many = mm.get(f"buddy_{verb} few free"), mm.get(f"buddy_{verb} many free")
+        if few and many:
+            rows.append([f"`buddy_{verb}` of one frame, few / many blocks on its free list",
+                         f"{few['worst']:.0f} / {many['worst']:.0f}", "", ""])
     for name, r in mm.items():
         if name.startswith("slab_"):
             verb, size = name.split(" ", 1)

@@ -98,9 +98,9 @@ def call_out(kernel: Kernel, symbol: str, type_name: str, *args: int) -> tuple[i
 def boot_kernel(memory: str = "64M", elf: Path | None = None) -> Kernel:
     """Boot KOS in this process under unicorn to its shell prompt, ready for
     direct calls (a kos.machine.unicorn.UnicornKernel)."""
-    from kos.machine.unicorn.kernel import UnicornKernel
+    from kos.machine.unicorn import boot
 
-    return UnicornKernel(elf or paths.KERNEL_ELF, memory).boot()
+    return boot(elf or paths.KERNEL_ELF, memory)
 
 
 def default_kernel() -> Kernel:

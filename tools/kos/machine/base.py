@@ -4,6 +4,7 @@ serial port, driven through pexpect."""
 
 from __future__ import annotations
 
+import os
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -28,7 +29,7 @@ class Machine(ABC):
         self.kernel = Path(kernel)
         self.memory = memory
         self.initrd = initrd          # the first Multiboot module; None boots without one
-        self.log_path = log_path or paths.LOGS / f"{self.name}.log"
+        self.log_path = log_path or paths.LOGS / f"{self.name}-{os.getpid()}.log"
         self.child: pexpect.spawn | None = None
         self.console: Console | None = None
         self._log = None

@@ -20,8 +20,9 @@ def qemu_available() -> bool:
 
 
 def qemu_command(kernel: Path, memory: str = "64M", interactive: bool = False,
-                 initrd: Path | None = None) -> list[str]:
-    """The QEMU command line for kernel.
+                 append: str = "", initrd: Path | None = None) -> list[str]:
+    """The QEMU command line for kernel; append is the kernel command line
+    (-append: after the kernel's path in the Multiboot cmdline).
 
     Non-interactive (tests): the serial port alone on stdio, with Ctrl-C
     passed to the guest and no monitor, so any byte can be sent to the kernel.
@@ -34,8 +35,9 @@ def qemu_command(kernel: Path, memory: str = "64M", interactive: bool = False,
                    "-mon", "chardev=con,mode=readline"]
     else:
         console = ["-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con", "-monitor", "none"]
+    cmdline = ["-append", append] if append else []
     modules = ["-initrd", str(initrd)] if initrd is not None else []
-    return [QEMU, "-kernel", str(kernel), *modules, "-m", memory, "-nodefaults", "-display", "none",
+    return [QEMU, "-kernel", str(kernel), *cmdline, *modules, "-m", memory, "-nodefaults", "-display", "none",
             *console, "-no-reboot", *DEBUG_EXIT]
 
 

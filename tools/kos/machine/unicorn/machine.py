@@ -13,10 +13,15 @@ PROGRAM = "kos.machine.unicorn"
 
 
 def unicorn_command(kernel: os.PathLike[str] | str, memory: str = "64M",
-                    interactive: bool = False, initrd: os.PathLike[str] | str | None = None) -> list[str]:
+                    interactive: bool = False, append: str = "",
+                    initrd: os.PathLike[str] | str | None = None) -> list[str]:
+    """append: the options of the kernel command line, after the kernel's
+    path as QEMU's -append gives them; initrd: the first Multiboot module."""
     cmd = [sys.executable, "-m", PROGRAM, "--memory", memory]
     if interactive:
         cmd.append("--interactive")
+    if append:
+        cmd += ["--cmdline", f"{kernel} {append}"]
     if initrd is not None:
         cmd += ["--initrd", str(initrd)]
     return [*cmd, str(kernel)]

@@ -243,10 +243,9 @@ class HeapModel(RuleBasedStateMachine):
 
 
 @pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
-def test_heap_against_model(booted: tuple[UnicornKernel, Snapshot]) -> None:
-    k, snap = booted
+def test_heap_against_model(live: UnicornKernel, first_prompt: Snapshot) -> None:
     run_state_machine_as_test(
-        lambda: HeapModel(k, snap),
+        lambda: HeapModel(live, first_prompt),
         settings=settings(max_examples=60, stateful_step_count=60, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]),
     )
