@@ -2,9 +2,7 @@
  * purpose, to show (and to test, tests/console/test_ktest_runner.py) how a
  * run reports them: `ktest demo_failures`, `ktest demo_page_fault`.
  * ktest=all and a bare `ktest` leave them out. The page fault has a suite
- * of its own because the embedded emulator sometimes corrupts the guest
- * after a page fault that the kernel handles and returns from (the README
- * says more); it is tested under QEMU. */
+ * of its own so that a run can show a crash and nothing else. */
 #include <stdint.h>
 #include "ktest.h"
 #include "../mm/memory.h"

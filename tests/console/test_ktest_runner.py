@@ -12,7 +12,7 @@ import pytest
 from kos import ktap
 from kos.ktap import Status
 from kos.ktest import image_suites, run_at_boot
-from kos.machine import EXIT_FAILURE, EXIT_SUCCESS, qemu_available
+from kos.machine import EXIT_FAILURE, EXIT_SUCCESS
 
 
 def test_ktest_list_names_the_suites_the_image_registers(console, kernel):
@@ -61,12 +61,6 @@ def test_failures_crashes_and_skips_are_reported_and_the_run_goes_on(console):
     assert "uptime:" in console.run("uptime")                # and the shell is still there
 
 
-# Under unicorn a page fault that the kernel returns from sometimes corrupts the
-# guest afterwards (an emulator defect: see the README); QEMU is the reference.
-@pytest.mark.parametrize("emulator", [pytest.param("qemu", marks=[
-    pytest.mark.qemu,
-    pytest.mark.skipif(not qemu_available(), reason="qemu-system-i386 is not installed "
-                       "(apt-get install qemu-system-x86)")])], indirect=True)
 def test_page_fault_in_a_case_is_reported_and_the_run_goes_on(console):
     doc = ktap.parse(console.run("ktest demo_page_fault"))
     suite = doc.find("demo_page_fault")
