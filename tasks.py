@@ -24,7 +24,8 @@ def _build(verbose: bool = True) -> Path:
 
 @task
 def build(c: Context, jobs: int = 0) -> None:
-    """Compile the kernel into build/kernel.elf (plus kernel.sym, kernel.asm)."""
+    """Compile the kernel into build/kernel.elf (plus kernel.sym, kernel.asm), the user
+    programs into build/user/bin and both into build/initrd.tar."""
     try:
         elf = kbuild.build(jobs=jobs or None, verbose=True)
     except kbuild.BuildError as e:
@@ -72,14 +73,14 @@ def run(c: Context, emulator: str = "", memory: str = "64M", iso: bool = False) 
 
             cmd = qemu_iso_command(_iso(elf), memory=memory, interactive=True)
         else:
-            cmd = qemu_command(elf, memory=memory, interactive=True)
+            cmd = qemu_command(elf, memory=memory, interactive=True, initrd=paths.INITRD)
         print("run: " + " ".join(cmd))
         print("run: type 'halt' to stop, or Ctrl-A X to leave QEMU")
         res = c.run(" ".join(cmd), pty=True, warn=True)
     else:
         from kos.machine.unicorn import unicorn_command, unicorn_environment
 
-        cmd = unicorn_command(elf, memory=memory, interactive=True)
+        cmd = unicorn_command(elf, memory=memory, interactive=True, initrd=paths.INITRD)
         print("run: " + " ".join(cmd))
         print("run: type 'halt' to stop, or Ctrl-A X to leave the emulator")
         res = c.run(" ".join(cmd), pty=True, warn=True, env=unicorn_environment())
@@ -90,7 +91,7 @@ def run(c: Context, emulator: str = "", memory: str = "64M", iso: bool = False) 
 def debug(c: Context, memory: str = "64M") -> None:
     """Boot under QEMU halted at the first instruction, waiting for gdb on :1234."""
     elf = _build()
-    cmd = [*qemu_command(elf, memory=memory, interactive=True), "-s", "-S"]
+    cmd = [*qemu_command(elf, memory=memory, interactive=True, initrd=paths.INITRD), "-s", "-S"]
     print("debug: " + " ".join(cmd))
     script = (paths.ROOT / "tools" / "kos" / "gdb" / "kos.py").relative_to(paths.ROOT)
     print(f"debug: in another terminal: gdb -x {script} -ex 'target remote :1234' -ex 'break kmain' "

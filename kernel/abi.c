@@ -34,12 +34,18 @@ enum abi_layout {
 };
 
 enum abi_errno {
+    ABI_ENOENT = -ENOENT,
+    ABI_EIO = -EIO,
     ABI_ENXIO = -ENXIO,
+    ABI_ENOEXEC = -ENOEXEC,
     ABI_ENOMEM = -ENOMEM,
     ABI_EACCES = -EACCES,
     ABI_EFAULT = -EFAULT,
     ABI_EBUSY = -EBUSY,
+    ABI_ENOTDIR = -ENOTDIR,
+    ABI_EISDIR = -EISDIR,
     ABI_EINVAL = -EINVAL,
+    ABI_ENAMETOOLONG = -ENAMETOOLONG,
 };
 
 enum abi_mman {

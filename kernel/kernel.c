@@ -10,6 +10,7 @@
 #include "arch/pit.h"
 #include "dev/debug_exit.h"
 #include "dev/serial.h"
+#include "fs/initrd.h"
 #include "include/layout.h"
 #include "lib/kprintf.h"
 #include "lib/panic.h"
@@ -35,6 +36,7 @@ void kmain(uint32_t magic, const struct multiboot_info *mbi)
     pic_init();
     multiboot_save_cmdline(magic, mbi);
     physmem_init(magic, mbi);
+    initrd_init(mbi);
     paging_init();
     memory_init();
     memory_init_frames();

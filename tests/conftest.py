@@ -97,8 +97,8 @@ def machine_factory(request: pytest.FixtureRequest, kernel: Path, emulator: str
     their logs kept only if the test failed."""
     made: list[Machine] = []
 
-    def make(memory: str = "64M") -> Machine:
-        m = make_machine(emulator, kernel, memory, _log_path(request, f"-{len(made)}"))
+    def make(memory: str = "64M", initrd: Path | None = paths.INITRD) -> Machine:
+        m = make_machine(emulator, kernel, memory, _log_path(request, f"-{len(made)}"), initrd)
         made.append(m)
         return m
 

@@ -10,6 +10,7 @@
 
 #define MULTIBOOT_INFO_MEMORY  0x001   /* mem_lower/mem_upper valid */
 #define MULTIBOOT_INFO_CMDLINE 0x004   /* cmdline valid */
+#define MULTIBOOT_INFO_MODS    0x008   /* mods_count/mods_addr valid */
 #define MULTIBOOT_INFO_MEM_MAP 0x040   /* mmap_addr/mmap_length valid */
 #define MULTIBOOT_INFO_LOADER  0x200   /* boot_loader_name valid */
 
@@ -25,6 +26,14 @@ struct multiboot_info {
     uint32_t drives_length, drives_addr;
     uint32_t config_table;
     uint32_t boot_loader_name;
+} __attribute__((packed));
+
+/* One entry of the module list at mods_addr. */
+struct multiboot_module {
+    uint32_t mod_start;          /* physical, first byte */
+    uint32_t mod_end;            /* physical, one past the last byte */
+    uint32_t string;
+    uint32_t reserved;
 } __attribute__((packed));
 
 /* Entries are variable length: the next one starts size + 4 bytes later. */

@@ -4,25 +4,37 @@
  * Linux: the names are positive and a function fails with "return -ENOMEM".
  * Either way the value a caller sees is the specification's.
  *
+ *   ENOENT  2  no such file or directory
+ *   EIO     5  input/output error: a malformed archive or executable
  *   ENXIO   6  no such device or address: no page frame at that address
+ *   ENOEXEC 8  exec format error: not an executable KOS can run
  *   EBADF   9  bad file descriptor: a mapping that is not anonymous names no file
  *   ENOMEM 12  out of memory
  *   EACCES 13  permission denied: the frame is reserved (kernel, heap, stacks)
  *   EFAULT 14  bad address
  *   EBUSY  16  still in use: a referenced or locked frame, a cache with live objects
+ *   ENOTDIR 20 not a directory
+ *   EISDIR 21  is a directory
  *   EINVAL 22  invalid argument: a wrong order, id or alignment, an address
  *              not allocated there, a double free
+ *   ENAMETOOLONG 36  a path longer than the kernel keeps
  */
 #ifndef KOS_ERRNO_H
 #define KOS_ERRNO_H
 
+#define ENOENT  2
+#define EIO     5
 #define ENXIO   6
+#define ENOEXEC 8
 #define EBADF   9
 #define ENOMEM 12
 #define EACCES 13
 #define EFAULT 14
 #define EBUSY  16
+#define ENOTDIR 20
+#define EISDIR 21
 #define EINVAL 22
+#define ENAMETOOLONG 36
 
 /* "EINVAL" for -EINVAL or EINVAL; "E?" for anything else. */
 const char *errno_name(int err);

@@ -4,13 +4,19 @@
 const char *errno_name(int err)
 {
     switch (err < 0 ? -err : err) {
+    case ENOENT: return "ENOENT";
+    case EIO: return "EIO";
     case ENXIO: return "ENXIO";
+    case ENOEXEC: return "ENOEXEC";
     case EBADF: return "EBADF";
     case ENOMEM: return "ENOMEM";
     case EACCES: return "EACCES";
     case EFAULT: return "EFAULT";
     case EBUSY: return "EBUSY";
+    case ENOTDIR: return "ENOTDIR";
+    case EISDIR: return "EISDIR";
     case EINVAL: return "EINVAL";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
     default: return "E?";
     }
 }

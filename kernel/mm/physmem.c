@@ -1,6 +1,7 @@
 /* physmem.c — the saved multiboot memory map and queries over it. */
 #include <stdint.h>
 #include "physmem.h"
+#include "../include/errno.h"
 #include "../lib/kprintf.h"
 #include "../lib/panic.h"
 
@@ -63,6 +64,30 @@ void physmem_init(uint32_t magic, const struct multiboot_info *mbi)
         region_add(0x100000, (uint64_t)mem_upper * 1024, MULTIBOOT_MEMORY_AVAILABLE);
     }
     physmem_print();
+}
+
+int physmem_reserve(uint64_t start, uint64_t end)
+{
+    for (unsigned i = 0; i < nregions; i++) {
+        struct physmem_region r = regions[i];
+        uint64_t r_end = r.base + r.len;
+        if (r.type != MULTIBOOT_MEMORY_AVAILABLE || end <= r.base || start >= r_end)
+            continue;
+        if (nregions + 2 > PHYSMEM_MAX_REGIONS)
+            return -ENOMEM;
+        uint64_t cut_start = start > r.base ? start : r.base;
+        uint64_t cut_end = end < r_end ? end : r_end;
+        for (unsigned j = i; j + 1 < nregions; j++)
+            regions[j] = regions[j + 1];
+        nregions--;
+        if (cut_start > r.base)
+            region_add(r.base, cut_start - r.base, MULTIBOOT_MEMORY_AVAILABLE);
+        region_add(cut_start, cut_end - cut_start, PHYSMEM_RESERVED);
+        if (r_end > cut_end)
+            region_add(cut_end, r_end - cut_end, MULTIBOOT_MEMORY_AVAILABLE);
+        i = (unsigned)-1;     /* the table was re-sorted: look again from the start */
+    }
+    return 0;
 }
 
 void physmem_print(void)

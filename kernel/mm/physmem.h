@@ -12,6 +12,7 @@
 #include "../arch/multiboot.h"
 
 #define PHYSMEM_MAX_REGIONS 32
+#define PHYSMEM_RESERVED    2     /* the multiboot type "reserved" */
 
 struct physmem_region {
     uint64_t base;
@@ -41,6 +42,11 @@ uint32_t physmem_top(void);
 
 /* Total usable bytes (below 4 GiB). */
 uint32_t physmem_total_usable(void);
+
+/* Mark [start, end) reserved where the map says available (a boot module
+ * the loader placed in RAM), splitting regions as needed, so no allocator
+ * built afterwards hands it out. Returns 0 or -ENOMEM if the table is full. */
+int physmem_reserve(uint64_t start, uint64_t end);
 
 /* Print the saved map, one region a line. */
 void physmem_print(void);

@@ -63,6 +63,20 @@ def buddyinfo(console: Console) -> dict[str, list[int]]:
     return zones
 
 
+def cut(ranges: list[tuple[int, int]], start: int, end: int) -> list[tuple[int, int]]:
+    """ranges ([start, end) pairs) without [start, end)."""
+    out = []
+    for s, e in ranges:
+        if end <= s or start >= e:
+            out.append((s, e))
+            continue
+        if s < start:
+            out.append((s, start))
+        if end < e:
+            out.append((end, e))
+    return out
+
+
 @dataclass
 class BootLayout:
     """What the boot log says: RAM, the kernel image, mem_map, and the frames
@@ -77,6 +91,10 @@ class BootLayout:
     def parse(cls, boot: str) -> BootLayout:
         regions = re.findall(r"\[mem 0x([0-9a-f]{16})-0x([0-9a-f]{16})\] (\w+)", boot)
         available = [(int(a, 16), int(b, 16) + 1) for a, b, kind in regions if kind == "available"]
+        initrd = re.search(r"initrd: (0x[0-9a-f]{8}) - (0x[0-9a-f]{8})", boot)
+        if initrd:
+            # The kernel reserves the module's frames after printing the map.
+            available = cut(available, int(initrd.group(1), 16) & ~(PAGE - 1), int(initrd.group(2), 16))
         k = re.search(r"KOS i386 kernel (0x[0-9a-f]{8})-(0x[0-9a-f]{8})", boot)
         mm = re.search(r"buddy: mem_map (0x[0-9a-f]{8})-(0x[0-9a-f]{8})", boot)
         assert k and mm, boot
@@ -94,16 +112,7 @@ class BootLayout:
         if with_mem_map:
             cuts.append((self.mem_map[0] // PAGE, self.mem_map[1] // PAGE))
         for cs, ce in cuts:
-            out = []
-            for s, e in ranges:
-                if ce <= s or cs >= e:
-                    out.append((s, e))
-                    continue
-                if s < cs:
-                    out.append((s, cs))
-                if ce < e:
-                    out.append((ce, e))
-            ranges = out
+            ranges = cut(ranges, cs, ce)
         return sorted(r for r in ranges if r[0] < r[1])
 
     def zone_frames(self) -> dict[str, int]:

@@ -227,7 +227,8 @@ def test_invoke_run_boots_on_unicorn_and_says_why(kernel: Path, code: str, why: 
     child = _invoke_run(code)
     try:
         child.expect_exact(f"run: unicorn ({why})")
-        child.expect(r"run: \S+ -m kos.machine.unicorn --memory 64M --interactive \S+kernel.elf")
+        child.expect(r"run: \S+ -m kos.machine.unicorn --memory 64M --interactive "
+                     r"--initrd \S+initrd.tar \S+kernel.elf")
         child.expect_exact("kos> ")
         child.send("halt\r")
         child.expect_exact("exit status 33")

@@ -28,7 +28,7 @@ def _invoke(*args: str) -> pexpect.spawn:
 def test_invoke_run_boots_qemu_to_the_shell_and_halts(kernel):
     child = _invoke("run", "--emulator", "qemu")
     try:
-        child.expect(r"run: qemu-system-i386 -kernel \S+kernel.elf -m 64M")
+        child.expect(r"run: qemu-system-i386 -kernel \S+kernel.elf -initrd \S+initrd.tar -m 64M")
         child.expect("kos> ")
         child.send("halt\r")
         child.expect("exit status 33")

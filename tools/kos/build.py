@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from kos import paths
+from kos import paths, userland
 
 CC = "gcc"
 LD = "ld"
@@ -143,4 +143,13 @@ def build(jobs: int | None = None, verbose: bool = False) -> Path:
         if verbose:
             print(f"  LD {elf.relative_to(paths.ROOT)}")
         link((u.obj for u in units), elf)
+    build_userland(verbose)
     return elf
+
+
+def build_userland(verbose: bool = False) -> Path:
+    """The user programs and build/initrd.tar (see kos.userland)."""
+    try:
+        return userland.build_initrd(verbose)
+    except userland.UserBuildError as e:
+        raise BuildError(str(e)) from None

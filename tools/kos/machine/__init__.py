@@ -39,13 +39,13 @@ def choose_emulator(requested: str = "") -> tuple[str, str]:
 
 
 def make_machine(name: str, kernel: Path = paths.KERNEL_ELF, memory: str = "64M",
-                 log_path: Path | None = None) -> Machine:
+                 log_path: Path | None = None, initrd: Path | None = paths.INITRD) -> Machine:
     if name == "qemu":
-        return QemuMachine(kernel, memory, log_path)
+        return QemuMachine(kernel, memory, log_path, initrd)
     if name == "unicorn":
         from kos.machine.unicorn import UnicornMachine
 
-        return UnicornMachine(kernel, memory, log_path)
+        return UnicornMachine(kernel, memory, log_path, initrd)
     if name == "qemu-iso":
         from kos.machine.iso import QemuIsoMachine
 

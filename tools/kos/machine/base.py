@@ -25,9 +25,10 @@ class Machine(ABC):
     name = "machine"
 
     def __init__(self, kernel: Path = paths.KERNEL_ELF, memory: str = "64M",
-                 log_path: Path | None = None) -> None:
+                 log_path: Path | None = None, initrd: Path | None = paths.INITRD) -> None:
         self.kernel = Path(kernel)
         self.memory = memory
+        self.initrd = initrd          # the first Multiboot module; None boots without one
         self.log_path = log_path or paths.LOGS / f"{self.name}-{os.getpid()}.log"
         self.child: pexpect.spawn | None = None
         self.console: Console | None = None

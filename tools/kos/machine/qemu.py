@@ -23,7 +23,7 @@ def qemu_available() -> bool:
 
 
 def qemu_command(kernel: Path, memory: str = "64M", interactive: bool = False,
-                 append: str = "", cpu: str = CPU) -> list[str]:
+                 append: str = "", cpu: str = CPU, initrd: Path | None = None) -> list[str]:
     """The QEMU command line for kernel; append is the kernel command line
     (-append: after the kernel's path in the Multiboot cmdline).
 
@@ -31,6 +31,7 @@ def qemu_command(kernel: Path, memory: str = "64M", interactive: bool = False,
     passed to the guest and no monitor, so any byte can be sent to the kernel.
     Interactive (invoke run): the monitor is multiplexed on the same terminal,
     Ctrl-A X leaves QEMU and Ctrl-A C switches to the monitor.
+    initrd, when given, is the first Multiboot module.
     """
     if interactive:
         console = ["-chardev", "stdio,id=con,mux=on,signal=off", "-serial", "chardev:con",
@@ -38,7 +39,8 @@ def qemu_command(kernel: Path, memory: str = "64M", interactive: bool = False,
     else:
         console = ["-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con", "-monitor", "none"]
     cmdline = ["-append", append] if append else []
-    return [QEMU, "-kernel", str(kernel), *cmdline, "-m", memory, "-cpu", cpu, "-nodefaults",
+    modules = ["-initrd", str(initrd)] if initrd is not None else []
+    return [QEMU, "-kernel", str(kernel), *cmdline, *modules, "-m", memory, "-cpu", cpu, "-nodefaults",
             "-display", "none",
             *console, "-no-reboot", *DEBUG_EXIT]
 
@@ -50,4 +52,4 @@ class QemuMachine(Machine):
     def command(self) -> list[str]:
         if not qemu_available():
             raise FileNotFoundError(f"{QEMU} not found: {INSTALL_HINT}")
-        return qemu_command(self.kernel, self.memory, cpu=self.cpu)
+        return qemu_command(self.kernel, self.memory, cpu=self.cpu, initrd=self.initrd)

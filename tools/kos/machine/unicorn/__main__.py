@@ -1,4 +1,4 @@
-"""python -m kos.machine.unicorn [--memory 64M] [--interactive] ELF
+"""python -m kos.machine.unicorn [--memory 64M] [--initrd FILE] [--interactive] ELF
 
 Boot a Multiboot kernel in the embedded emulator with COM1 on stdin and
 stdout, like `qemu-system-i386 -kernel ELF -serial stdio`. The exit status
@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
                                                  "unicorn emulator, its serial port on stdio.")
     parser.add_argument("--memory", "-m", default="64M", help="guest RAM (default 64M)")
     parser.add_argument("--cmdline", default="", help="the multiboot command line")
+    parser.add_argument("--initrd", type=Path, help="a file to pass as the first Multiboot module")
     parser.add_argument("--interactive", action="store_true",
                         help="Ctrl-A X leaves, Ctrl-A H lists the keys (as QEMU's mux)")
     parser.add_argument("kernel", type=Path, help="the kernel ELF file")
@@ -30,8 +31,9 @@ def main(argv: list[str] | None = None) -> int:
         from kos.machine.unicorn.host import HostTerminal, serve
         from kos.machine.unicorn.kernel import UnicornKernel
 
-        kernel = UnicornKernel(args.kernel, args.memory, cmdline=args.cmdline)
-    except (ImportError, UnicornUnsupported, LoadError, ValueError) as e:
+        modules = [args.initrd.read_bytes()] if args.initrd is not None else []
+        kernel = UnicornKernel(args.kernel, args.memory, cmdline=args.cmdline, modules=modules)
+    except (ImportError, UnicornUnsupported, LoadError, ValueError, OSError) as e:
         print(f"unicorn: {e}", file=sys.stderr)
         return 1
     if args.interactive:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,9 +51,9 @@ class CallEngine(Engine):
     scratch_size = SCRATCH_SIZE
 
     def __init__(self, elf: Path | str = paths.KERNEL_ELF, memory: str = "64M", *,
-                 cmdline: str = "", coverage: Path | None = None,
+                 cmdline: str = "", modules: Sequence[bytes] = (), coverage: Path | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__(elf, memory, cmdline=cmdline, coverage=coverage, clock=clock)
+        super().__init__(elf, memory, cmdline=cmdline, modules=modules, coverage=coverage, clock=clock)
         self._kstate = self.uc.context_save()
         self._call_frame = self.regs.batch([x86.UC_X86_REG_ESP, x86.UC_X86_REG_EFLAGS])
         self._call_result = self.regs.batch([x86.UC_X86_REG_EAX, x86.UC_X86_REG_EIP])

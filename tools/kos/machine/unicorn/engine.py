@@ -21,7 +21,7 @@ import ctypes
 import enum
 import mmap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from unicorn import Uc, UcError
@@ -85,7 +85,7 @@ class Engine:
     serial line (`line`, the host's end of COM1)."""
 
     def __init__(self, elf: Path | str = paths.KERNEL_ELF, memory: str = "64M", *,
-                 cmdline: str = "", coverage: Path | None = None,
+                 cmdline: str = "", modules: Sequence[bytes] = (), coverage: Path | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         quirks = check_unicorn()
         self.image = loader.load_kernel(Path(elf))
@@ -129,17 +129,23 @@ class Engine:
             text = (self.image.symbols.get("__text_start", 0), self.image.symbols.get("__text_end", 0))
             self.coverage = BlockRecorder(uc, cov_dir, *text)
 
-        self._load(cmdline)
+        self._load(cmdline, modules)
 
     # Loading.
-    def _load(self, cmdline: str) -> None:
+    def _load(self, cmdline: str, modules: Sequence[bytes] = ()) -> None:
         for addr, data, memsz in self.image.segments:
             if addr + memsz > len(self.ram):
                 raise loader.LoadError(f"{self.image.path}: segment at {addr:#x} does not fit in "
                                        f"{len(self.ram) >> 20} MiB of RAM")
             self.ram[addr:addr + len(data)] = data
             self.ram[addr + len(data):addr + memsz] = bytes(memsz - len(data))
-        for addr, data in loader.multiboot_info(self.ram_size, cmdline):
+        placed = loader.place_modules(self.image, modules)
+        for addr, data in placed:
+            if addr + len(data) > len(self.ram):
+                raise loader.LoadError(f"a module of {len(data)} bytes does not fit in RAM")
+            self.ram[addr:addr + len(data)] = data
+        mods = [(addr, addr + len(data)) for addr, data in placed]
+        for addr, data in loader.multiboot_info(self.ram_size, cmdline, mods):
             self.ram[addr:addr + len(data)] = data
         self.ram[SENTINEL] = HLT
         self.cpu.enter_multiboot(loader.BOOT_GDT, 8 * len(loader.BOOT_GDT_ENTRIES) - 1, loader.BOOT_CS,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from kos import paths
@@ -36,9 +36,9 @@ class UnicornKernel(CallEngine):
     both as bytes (send, take_tx, drain_serial) and as a Console."""
 
     def __init__(self, elf: Path | str = paths.KERNEL_ELF, memory: str = "64M", *,
-                 cmdline: str = "", coverage: Path | None = None,
+                 cmdline: str = "", modules: Sequence[bytes] = (), coverage: Path | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__(elf, memory, cmdline=cmdline, coverage=coverage, clock=clock)
+        super().__init__(elf, memory, cmdline=cmdline, modules=modules, coverage=coverage, clock=clock)
         self._child = SerialChild(self)
         self.console = Console(self._child)
 

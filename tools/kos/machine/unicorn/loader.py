@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +37,7 @@ MULTIBOOT_SEARCH = 8192           # the header must lie in the image's first 8 K
 
 MB_INFO_MEMORY = 0x001
 MB_INFO_CMDLINE = 0x004
+MB_INFO_MODS = 0x008
 MB_INFO_MEM_MAP = 0x040
 MB_INFO_LOADER = 0x200
 
@@ -59,6 +61,9 @@ MBI_ADDR = 0x9FC40
 MMAP_ADDR = 0x9FD00
 LOADER_NAME_ADDR = 0x9FE00
 CMDLINE_ADDR = 0x9FE40
+MODS_ADDR = 0x9FDC0               # up to four 16-byte module entries
+MAX_MODULES = 4
+PAGE = 0x1000
 LOADER_NAME = b"KOS unicorn machine\0"
 
 # A flat GDT as a multiboot loader leaves it: null, code 0x08, data 0x10.
@@ -117,23 +122,43 @@ def memory_map(ram: int) -> list[Region]:
     return regions
 
 
-def multiboot_info(ram: int, cmdline: str = "") -> list[tuple[int, bytes]]:
+def multiboot_info(ram: int, cmdline: str = "",
+                   modules: Sequence[tuple[int, int]] = ()) -> list[tuple[int, bytes]]:
     """The multiboot information structure and what it points to, as
-    (physical address, bytes) pieces to write into guest memory."""
+    (physical address, bytes) pieces to write into guest memory. modules are
+    the [start, end) physical ranges of the modules, already in memory."""
     low, _ = ram_split(ram)
     mmap = b"".join(struct.pack("<IQQI", 20, r.base, r.length, r.type) for r in memory_map(ram))
     mem_lower = LOW_MEMORY_TOP // 1024
     mem_upper = (low - TOP_RESERVED - ONE_MIB) // 1024
     flags = MB_INFO_MEMORY | MB_INFO_CMDLINE | MB_INFO_MEM_MAP | MB_INFO_LOADER
+    if len(modules) > MAX_MODULES:
+        raise LoadError(f"at most {MAX_MODULES} modules, not {len(modules)}")
+    if modules:
+        flags |= MB_INFO_MODS
     info = bytearray(0x58)
     struct.pack_into("<III", info, 0, flags, mem_lower, mem_upper)
     struct.pack_into("<I", info, 16, CMDLINE_ADDR)
+    struct.pack_into("<II", info, 20, len(modules), MODS_ADDR if modules else 0)
+    mods = b"".join(struct.pack("<IIII", start, end, 0, 0) for start, end in modules)
     struct.pack_into("<II", info, 44, len(mmap), MMAP_ADDR)
     struct.pack_into("<I", info, 64, LOADER_NAME_ADDR)
     cmd = cmdline.encode()[:0x1B0] + b"\0"
     gdt = struct.pack("<3Q", *BOOT_GDT_ENTRIES)
     return [(BOOT_GDT, gdt), (MBI_ADDR, bytes(info)), (MMAP_ADDR, mmap),
-            (LOADER_NAME_ADDR, LOADER_NAME), (CMDLINE_ADDR, cmd)]
+            (LOADER_NAME_ADDR, LOADER_NAME), (CMDLINE_ADDR, cmd), (MODS_ADDR, mods)]
+
+
+def place_modules(image: KernelImage, modules: Sequence[bytes]) -> list[tuple[int, bytes]]:
+    """Where QEMU's -kernel puts modules: one after another from the first
+    page boundary past the kernel image, each starting on a page."""
+    addr = max(a + memsz for a, _, memsz in image.segments)
+    placed = []
+    for data in modules:
+        addr = (addr + PAGE - 1) & ~(PAGE - 1)
+        placed.append((addr, bytes(data)))
+        addr += len(data)
+    return placed
 
 
 @dataclass

@@ -13,14 +13,17 @@ PROGRAM = "kos.machine.unicorn"
 
 
 def unicorn_command(kernel: os.PathLike[str] | str, memory: str = "64M",
-                    interactive: bool = False, append: str = "") -> list[str]:
+                    interactive: bool = False, append: str = "",
+                    initrd: os.PathLike[str] | str | None = None) -> list[str]:
     """append: the options of the kernel command line, after the kernel's
-    path as QEMU's -append gives them."""
+    path as QEMU's -append gives them; initrd: the first Multiboot module."""
     cmd = [sys.executable, "-m", PROGRAM, "--memory", memory]
     if interactive:
         cmd.append("--interactive")
     if append:
         cmd += ["--cmdline", f"{kernel} {append}"]
+    if initrd is not None:
+        cmd += ["--initrd", str(initrd)]
     return [*cmd, str(kernel)]
 
 
@@ -36,7 +39,7 @@ class UnicornMachine(Machine):
     name = "unicorn"
 
     def command(self) -> list[str]:
-        return unicorn_command(self.kernel, self.memory)
+        return unicorn_command(self.kernel, self.memory, initrd=self.initrd)
 
     def environment(self) -> dict[str, str] | None:
         return unicorn_environment()

@@ -1,0 +1,177 @@
+/* ustar.c — the POSIX ustar format: headers, checksums, octal fields, the
+ * end marker. Reads only inside the buffer it was given (see ustar.h). */
+#include "ustar.h"
+
+/* Header field offsets and widths (POSIX.1-1988). */
+#define H_NAME     0
+#define H_NAME_LEN 100
+#define H_MODE     100
+#define H_SIZE     124
+#define H_CHKSUM   148
+#define H_CHKSUM_LEN 8
+#define H_TYPE     156
+#define H_MAGIC    257
+#define H_PREFIX   345
+#define H_PREFIX_LEN 155
+
+/* Parse an octal field: optional leading spaces, at least one digit, then
+ * only NULs or spaces up to the field's end. */
+static int parse_octal(const uint8_t *f, unsigned width, uint32_t *out)
+{
+    unsigned i = 0, digits = 0;
+    uint32_t v = 0;
+    while (i < width && f[i] == ' ')
+        i++;
+    for (; i < width && f[i] >= '0' && f[i] <= '7'; i++, digits++) {
+        if (v > (0xFFFFFFFFu >> 3))
+            return USTAR_E_NUMBER;
+        v = (v << 3) | (uint32_t)(f[i] - '0');
+    }
+    if (digits == 0)
+        return USTAR_E_NUMBER;
+    for (; i < width; i++)
+        if (f[i] != 0 && f[i] != ' ')
+            return USTAR_E_NUMBER;
+    *out = v;
+    return 0;
+}
+
+static int is_zero_block(const uint8_t *b)
+{
+    for (unsigned i = 0; i < USTAR_BLOCK; i++)
+        if (b[i])
+            return 0;
+    return 1;
+}
+
+/* The length of a NUL-terminated field, or -1 if it has no NUL. */
+static int field_len(const uint8_t *f, unsigned width)
+{
+    for (unsigned i = 0; i < width; i++)
+        if (f[i] == 0)
+            return (int)i;
+    return -1;
+}
+
+static int check_sum(const uint8_t *h)
+{
+    uint32_t stored, sum = 0;
+    if (parse_octal(h + H_CHKSUM, H_CHKSUM_LEN, &stored) < 0)
+        return USTAR_E_CHECKSUM;
+    for (unsigned i = 0; i < USTAR_BLOCK; i++)
+        sum += (i >= H_CHKSUM && i < H_CHKSUM + H_CHKSUM_LEN) ? ' ' : h[i];
+    return sum == stored ? 0 : USTAR_E_CHECKSUM;
+}
+
+static int read_name(const uint8_t *h, char *out)
+{
+    int plen = field_len(h + H_PREFIX, H_PREFIX_LEN);
+    int nlen = field_len(h + H_NAME, H_NAME_LEN);
+    /* An empty name is allowed after a prefix: a long directory path split
+     * at its trailing '/'. */
+    if (plen < 0 || nlen < 0 || plen + nlen == 0)
+        return USTAR_E_NAME;
+    unsigned o = 0;
+    for (int i = 0; i < plen; i++)
+        out[o++] = (char)h[H_PREFIX + i];
+    if (plen)
+        out[o++] = '/';
+    for (int i = 0; i < nlen; i++)
+        out[o++] = (char)h[H_NAME + i];
+    out[o] = 0;
+    return 0;
+}
+
+void ustar_iter_init(struct ustar_iter *it, const void *base, uint32_t len)
+{
+    it->base = base;
+    it->len = len;
+    it->offset = 0;
+    it->status = USTAR_ENTRY;
+}
+
+static int parse_header(struct ustar_iter *it, struct ustar_entry *e)
+{
+    uint32_t room = it->len - it->offset;
+    if (room == 0)
+        return USTAR_E_NO_END;
+    if (room < USTAR_BLOCK)
+        return USTAR_E_TRUNCATED;
+    const uint8_t *h = it->base + it->offset;
+    if (is_zero_block(h)) {
+        if (room < 2 * USTAR_BLOCK)
+            return USTAR_E_TRUNCATED;
+        return is_zero_block(h + USTAR_BLOCK) ? USTAR_END : USTAR_E_LONE_ZERO;
+    }
+    int r = check_sum(h);
+    if (r < 0)
+        return r;
+    if (h[H_MAGIC] != 'u' || h[H_MAGIC + 1] != 's' || h[H_MAGIC + 2] != 't' || h[H_MAGIC + 3] != 'a' ||
+        h[H_MAGIC + 4] != 'r' || (h[H_MAGIC + 5] != 0 && h[H_MAGIC + 5] != ' '))
+        return USTAR_E_MAGIC;
+    if ((r = read_name(h, e->name)) < 0)
+        return r;
+    uint32_t mode, size;
+    if (parse_octal(h + H_MODE, 8, &mode) < 0 || parse_octal(h + H_SIZE, 12, &size) < 0)
+        return USTAR_E_NUMBER;
+    char type = (char)h[H_TYPE];
+    if (type == 0)
+        type = USTAR_REGULAR;               /* pre-POSIX archives */
+    if (type != USTAR_REGULAR && type != USTAR_DIRECTORY)
+        return USTAR_E_TYPE;
+    if (type == USTAR_DIRECTORY)
+        size = 0;                           /* a directory's size field carries no data */
+    /* The data and its padding must fit: written without overflow. */
+    uint32_t after = room - USTAR_BLOCK;
+    uint32_t padded = size + (USTAR_BLOCK - 1);
+    if (size > after || padded < size || (padded & ~(USTAR_BLOCK - 1)) > after)
+        return USTAR_E_SIZE;
+    e->data = h + USTAR_BLOCK;
+    e->size = size;
+    e->mode = mode & 07777;
+    e->type = type;
+    return USTAR_ENTRY;
+}
+
+int ustar_next(struct ustar_iter *it, struct ustar_entry *e)
+{
+    if (it->status != USTAR_ENTRY)
+        return it->status;
+    int r = parse_header(it, e);
+    if (r == USTAR_ENTRY)
+        it->offset += USTAR_BLOCK + ((e->size + USTAR_BLOCK - 1) & ~(USTAR_BLOCK - 1));
+    else
+        it->status = r;
+    return r;
+}
+
+int ustar_check(const void *base, uint32_t len, uint32_t *count, uint32_t *bad_offset)
+{
+    struct ustar_iter it;
+    struct ustar_entry e;
+    uint32_t n = 0;
+    int r;
+    ustar_iter_init(&it, base, len);
+    while ((r = ustar_next(&it, &e)) == USTAR_ENTRY)
+        n++;
+    *count = n;
+    *bad_offset = it.offset;
+    return r;
+}
+
+const char *ustar_strerror(int err)
+{
+    switch (err) {
+    case USTAR_END: return "end of archive";
+    case USTAR_E_TRUNCATED: return "truncated: a header or the end marker is cut short";
+    case USTAR_E_CHECKSUM: return "header checksum mismatch";
+    case USTAR_E_MAGIC: return "no ustar magic in the header";
+    case USTAR_E_NAME: return "name or prefix without a terminating NUL, or empty";
+    case USTAR_E_NUMBER: return "a numeric field is not octal or overflows";
+    case USTAR_E_SIZE: return "file size runs past the end of the archive";
+    case USTAR_E_TYPE: return "entry is neither a regular file nor a directory";
+    case USTAR_E_NO_END: return "no end-of-archive marker (two zero blocks)";
+    case USTAR_E_LONE_ZERO: return "a zero block not followed by a second one";
+    default: return "unknown error";
+    }
+}

@@ -1,0 +1,183 @@
+"""kernel/fs/ustar.c on the host: real archives parse to what tarfile wrote,
+each kind of damage is refused with its own code at the right header, and
+garbage never makes it read outside the buffer (UBSan here, ASan in
+test_formats_asan.py)."""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+
+import pytest
+from formats_lib import REPO, Formats
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kos import userland
+
+BLOCK = 512
+EXAMPLES = int(os.environ.get("KOS_FORMATS_EXAMPLES", "300"))
+
+
+@pytest.fixture(scope="module")
+def fmt() -> Formats:
+    return Formats()
+
+
+def archive(files: dict[str, bytes]) -> bytes:
+    return userland.ustar_archive({name: (data, 0o644) for name, data in files.items()})
+
+
+def fix_checksum(data: bytearray) -> None:
+    """Recompute the checksum of the header at the start of data."""
+    data[148:156] = b" " * 8
+    data[148:156] = b"%06o\0 " % sum(data[:BLOCK])
+
+
+def entry_status(fmt: Formats, data: bytes) -> int:
+    return fmt.ustar_walk(data)[0]
+
+
+def test_an_archive_lists_what_tarfile_wrote(fmt: Formats):
+    files = {"etc/motd": b"hello\n", "data/empty": b"", "data/block": b"x" * BLOCK,
+             "data/odd": bytes(range(256)) * 3}
+    data = archive(files)
+    status, entries, _ = fmt.ustar_walk(data)
+    assert status == fmt.ustar["USTAR_END"]
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        expect = [(m.name + ("/" if m.isdir() else ""), m.size, m.mode) for m in tar.getmembers()]
+    assert [(e.name, e.size, e.mode) for e in entries] == expect
+    got = {e.name: e.data for e in entries if e.type == "0"}
+    assert got == files
+    assert {e.name for e in entries if e.type == "5"} == {"data/", "etc/"}
+
+
+def test_long_names_join_prefix_and_name(fmt: Formats):
+    name = "d" * 120 + "/" + "f" * 90
+    status, entries, _ = fmt.ustar_walk(archive({name: b"z"}))
+    assert status == fmt.ustar["USTAR_END"]
+    assert [e.name for e in entries if e.type == "0"] == [name]
+
+
+def test_the_built_initrd_parses(fmt: Formats):
+    data = (REPO / "build" / "initrd.tar").read_bytes()
+    status, entries, _ = fmt.ustar_walk(data)
+    assert status == fmt.ustar["USTAR_END"]
+    names = {e.name for e in entries}
+    assert {"bin/hello", "etc/motd"} <= names
+
+
+def one_file() -> bytearray:
+    return bytearray(archive({"f": b"abc"}))
+
+
+def test_a_bad_checksum_is_refused_at_its_header(fmt: Formats):
+    data = one_file()
+    data[0] ^= 0x20
+    status, entries, offset = fmt.ustar_walk(bytes(data))
+    assert status == fmt.ustar["USTAR_E_CHECKSUM"]
+    assert entries == [] and offset == 0
+    assert "checksum" in fmt.ustar_strerror(status)
+
+
+def test_a_size_past_the_end_is_refused(fmt: Formats):
+    data = one_file()                      # tarfile pads the archive to 10 KiB
+    data[124:136] = b"%011o\0" % (len(data) - BLOCK + 1)
+    fix_checksum(data)
+    assert entry_status(fmt, bytes(data)) == fmt.ustar["USTAR_E_SIZE"]
+
+
+def test_a_size_that_would_wrap_is_refused(fmt: Formats):
+    data = one_file()
+    data[124:136] = b"37777777777\0"
+    fix_checksum(data)
+    assert entry_status(fmt, bytes(data)) == fmt.ustar["USTAR_E_SIZE"]
+
+
+@pytest.mark.parametrize("cut", [0, 100, BLOCK, BLOCK + 3])
+def test_truncated_archives_are_refused(fmt: Formats, cut: int):
+    data = archive({"a": b"1" * 10, "b": b"2" * 600})
+    second = BLOCK * 2                     # header of "b"
+    status = entry_status(fmt, data[:second + cut])
+    expect = "USTAR_E_NO_END" if cut == 0 else ("USTAR_E_TRUNCATED" if cut < BLOCK else "USTAR_E_SIZE")
+    assert status == fmt.ustar[expect]
+
+
+def test_one_zero_block_at_the_end_is_truncated(fmt: Formats):
+    data = archive({"a": b"1"})
+    assert entry_status(fmt, data[:BLOCK * 3]) == fmt.ustar["USTAR_E_TRUNCATED"]
+
+
+def test_a_lone_zero_block_before_more_data_is_refused(fmt: Formats):
+    data = archive({"a": b"1"})
+    garbage = data[:BLOCK * 2] + bytes(BLOCK) + b"\x01" + bytes(BLOCK - 1)
+    assert entry_status(fmt, garbage) == fmt.ustar["USTAR_E_LONE_ZERO"]
+
+
+def test_a_name_without_a_terminator_is_refused(fmt: Formats):
+    data = one_file()
+    data[0:100] = b"n" * 100
+    fix_checksum(data)
+    assert entry_status(fmt, bytes(data)) == fmt.ustar["USTAR_E_NAME"]
+    data = one_file()
+    data[345:500] = b"p" * 155
+    fix_checksum(data)
+    assert entry_status(fmt, bytes(data)) == fmt.ustar["USTAR_E_NAME"]
+
+
+def test_no_magic_is_refused(fmt: Formats):
+    data = one_file()
+    data[257:263] = b"xxxxx\0"
+    fix_checksum(data)
+    assert entry_status(fmt, bytes(data)) == fmt.ustar["USTAR_E_MAGIC"]
+
+
+def test_non_octal_numbers_are_refused(fmt: Formats):
+    data = one_file()
+    data[100:108] = b"0000x44\0"
+    fix_checksum(data)
+    assert entry_status(fmt, bytes(data)) == fmt.ustar["USTAR_E_NUMBER"]
+
+
+def test_symlinks_are_refused_as_an_unsupported_type(fmt: Formats):
+    data = one_file()
+    data[156] = ord("2")
+    fix_checksum(data)
+    assert entry_status(fmt, bytes(data)) == fmt.ustar["USTAR_E_TYPE"]
+
+
+def test_errors_repeat_once_reached(fmt: Formats):
+    data = one_file()
+    data[0] ^= 1
+    status, _, offset = fmt.ustar_walk(bytes(data))
+    assert status < 0 and offset == 0
+    assert all(fmt.ustar_strerror(v) != "unknown error" for k, v in fmt.ustar.items() if k != "USTAR_ENTRY")
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.binary(max_size=4 * BLOCK))
+def test_random_bytes_are_refused_or_parsed_inside_the_buffer(fmt: Formats, data: bytes):
+    status, _, offset = fmt.ustar_walk(data)
+    assert status in fmt.ustar.values() and status != fmt.ustar["USTAR_ENTRY"]
+    assert offset <= len(data)
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.data())
+def test_damaged_archives_never_read_outside_the_buffer(fmt: Formats, draw: st.DataObject):
+    data = bytearray(archive({"etc/motd": b"hi\n" * 50, "bin/x": bytes(range(200))}))
+    for _ in range(draw.draw(st.integers(1, 8))):
+        pos = draw.draw(st.integers(0, len(data) - 1))
+        data[pos] = draw.draw(st.integers(0, 255))
+    if draw.draw(st.booleans()):
+        fix_checksum_at = draw.draw(st.sampled_from([0, BLOCK * 2, BLOCK * 3]))
+        header = data[fix_checksum_at:fix_checksum_at + BLOCK]
+        if any(header):
+            fix_checksum(header)
+            data[fix_checksum_at:fix_checksum_at + BLOCK] = header
+    data = data[:draw.draw(st.integers(0, len(data)))]
+    status, entries, _ = fmt.ustar_walk(bytes(data))
+    assert status <= fmt.ustar["USTAR_END"]
+    for e in entries:
+        assert e.offset + e.size <= len(data)

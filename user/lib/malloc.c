@@ -1,0 +1,114 @@
+/* malloc.c — a size-class allocator over anonymous mmap.
+ *
+ * Every block has a header of 16 bytes before its payload (keeping payloads
+ * 16-byte aligned) that records its class, or for a large block the length
+ * of its mapping. Freed small blocks go on their class's list and are
+ * reused; chunks are never returned to the kernel. */
+#include "stdlib.h"
+#include "syscall.h"
+
+#define HDR         16u
+#define MIN_SHIFT   4                 /* the smallest class: 16 bytes with its header */
+#define NCLASSES    8                 /* 16 .. 2048 payload + header */
+#define CHUNK       0x10000u
+#define LARGE       0xFFu
+
+struct header {
+    unsigned cls;                     /* class index, or LARGE */
+    size_t map_len;                   /* a large block's mapping */
+    struct header *next;              /* on a free list */
+};
+
+static struct header *free_lists[NCLASSES + 1];
+static char *chunk_next, *chunk_end;
+
+static void *map(size_t len)
+{
+    void *p = mmap(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return sys_failed((long)p) ? 0 : p;
+}
+
+static unsigned class_of(size_t n)
+{
+    unsigned c = 0;
+    while (((size_t)1 << (c + MIN_SHIFT)) < n + HDR)
+        c++;
+    return c;
+}
+
+void *malloc(size_t n)
+{
+    if (n > MALLOC_SMALL_MAX) {
+        size_t len = (n + HDR + 0xFFF) & ~(size_t)0xFFF;
+        if (len < n)
+            return 0;
+        struct header *h = map(len);
+        if (!h)
+            return 0;
+        h->cls = LARGE;
+        h->map_len = len;
+        return (char *)h + HDR;
+    }
+    unsigned c = class_of(n);
+    struct header *h = free_lists[c];
+    if (h) {
+        free_lists[c] = h->next;
+        return (char *)h + HDR;
+    }
+    size_t size = (size_t)1 << (c + MIN_SHIFT);
+    if (!chunk_next || (size_t)(chunk_end - chunk_next) < size) {
+        char *chunk = map(CHUNK);
+        if (!chunk)
+            return 0;
+        chunk_next = chunk;
+        chunk_end = chunk + CHUNK;
+    }
+    h = (struct header *)chunk_next;
+    chunk_next += size;
+    h->cls = c;
+    return (char *)h + HDR;
+}
+
+void free(void *p)
+{
+    if (!p)
+        return;
+    struct header *h = (struct header *)((char *)p - HDR);
+    if (h->cls == LARGE) {
+        munmap(h, h->map_len);
+        return;
+    }
+    h->next = free_lists[h->cls];
+    free_lists[h->cls] = h;
+}
+
+unsigned long strtoul_size(const char *s, const char **end)
+{
+    unsigned long v = 0;
+    unsigned base = 10;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        s += 2;
+    }
+    for (;; s++) {
+        unsigned d;
+        if (*s >= '0' && *s <= '9')
+            d = (unsigned)(*s - '0');
+        else if (base == 16 && *s >= 'a' && *s <= 'f')
+            d = (unsigned)(*s - 'a' + 10);
+        else if (base == 16 && *s >= 'A' && *s <= 'F')
+            d = (unsigned)(*s - 'A' + 10);
+        else
+            break;
+        v = v * base + d;
+    }
+    switch (*s) {
+    case 'k': case 'K': v <<= 10; s++; break;
+    case 'm': case 'M': v <<= 20; s++; break;
+    case 'g': case 'G': v <<= 30; s++; break;
+    default: break;
+    }
+    if (end)
+        *end = s;
+    return v;
+}

@@ -1,0 +1,98 @@
+/* syscall.h — Linux i386 system calls as plain C wrappers.
+ *
+ * Each wrapper returns what the kernel returned: a result >= 0, or -errno
+ * (there is no errno variable). Pointer results (mmap) are errors when
+ * sys_failed() says so, as Linux reserves the top 4095 addresses for them.
+ */
+#ifndef USER_SYSCALL_H
+#define USER_SYSCALL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SYS_exit          1
+#define SYS_fork          2
+#define SYS_read          3
+#define SYS_write         4
+#define SYS_open          5
+#define SYS_close         6
+#define SYS_waitpid       7
+#define SYS_execve        11
+#define SYS_lseek         19
+#define SYS_getpid        20
+#define SYS_kill          37
+#define SYS_brk           45
+#define SYS_setrlimit     75
+#define SYS_munmap        91
+#define SYS_mprotect      125
+#define SYS_msync         144
+#define SYS_mlock         150
+#define SYS_munlock       151
+#define SYS_sched_yield   158
+#define SYS_nanosleep     162
+#define SYS_ugetrlimit    191
+#define SYS_mmap2         192
+#define SYS_exit_group    252
+
+#define PROT_NONE  0x0
+#define PROT_READ  0x1
+#define PROT_WRITE 0x2
+#define PROT_EXEC  0x4
+
+#define MAP_SHARED    0x01
+#define MAP_PRIVATE   0x02
+#define MAP_FIXED     0x10
+#define MAP_ANONYMOUS 0x20
+#define MAP_FAILED    ((void *)-1)
+
+#define O_RDONLY 0
+#define O_WRONLY 1
+#define O_RDWR   2
+
+#define ENOENT  2
+#define ENOMEM 12
+#define EFAULT 14
+#define ENOSYS 38
+
+struct timespec {
+    long tv_sec;
+    long tv_nsec;
+};
+
+struct rlimit {
+    unsigned long rlim_cur;
+    unsigned long rlim_max;
+};
+
+long syscall6(long nr, long a1, long a2, long a3, long a4, long a5, long a6);
+
+/* Is r (a result cast to long) one of the -4095..-1 error values? */
+static inline int sys_failed(long r) { return (unsigned long)r >= (unsigned long)-4095; }
+
+__attribute__((noreturn)) void exit(int status);
+__attribute__((noreturn)) void exit_group(int status);
+long fork(void);
+long read(int fd, void *buf, size_t n);
+long write(int fd, const void *buf, size_t n);
+long open(const char *path, int flags, int mode);
+long close(int fd);
+long waitpid(long pid, int *status, int options);
+long execve(const char *path, char *const argv[], char *const envp[]);
+long lseek(int fd, long offset, int whence);
+long getpid(void);
+long kill(long pid, int sig);
+long brk(void *addr);
+long setrlimit(int resource, const struct rlimit *rl);
+long ugetrlimit(int resource, struct rlimit *rl);
+long munmap(void *addr, size_t len);
+long mprotect(void *addr, size_t len, int prot);
+long msync(void *addr, size_t len, int flags);
+long mlock(const void *addr, size_t len);
+long munlock(const void *addr, size_t len);
+long sched_yield(void);
+long nanosleep(const struct timespec *req, struct timespec *rem);
+/* mmap2 takes its offset in pages; mmap below takes bytes (a multiple of 4096). */
+long mmap2(void *addr, size_t len, int prot, int flags, int fd, long pgoff);
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, long offset);
+
+#endif
