@@ -1,4 +1,4 @@
-/* memory.c — the kacchiOS memory manager API, a thin front over heap.c.
+/* memory.c — the kacchiOS memory manager API, a thin front over kernel/mm/heap/.
  *
  * It owns the one kernel heap instance, turns the heap's error codes into
  * serial reports and counters, retries a failed allocation once after
@@ -8,7 +8,7 @@
  */
 #include <stdint.h>
 #include "memory.h"
-#include "heap.h"
+#include "heap/heap.h"
 #include "stack.h"
 #include "physmem.h"
 #include "../arch/cpu.h"
@@ -41,11 +41,11 @@ void memory_init(void)
 }
 
 /* The specification's retry: one defragmentation pass before giving up.
- * Interrupts are already off. */
-static unsigned defragment_locked(void)
+ * Returns the bytes it made available; interrupts are already off. */
+static uint32_t defragment_locked(void)
 {
     errs.defragment_runs++;
-    return heap_defragment(heap);
+    return (uint32_t)heap_defragment(heap);
 }
 
 /* Count and print a refused operation on ptr. */
@@ -214,13 +214,13 @@ unsigned memory_defragment(void)
     if (!heap)
         return 0;
     uint32_t f = irq_save();
-    unsigned merged = defragment_locked();
+    uint32_t made = defragment_locked();
     struct heap_stats hs;
     heap_get_stats(heap, &hs);
     irq_restore(f);
-    kprintf("memory_defragment: merged %u free blocks; largest free block %u of %u free bytes\n",
-            merged, (uint32_t)hs.largest_free, (uint32_t)hs.free_bytes);
-    return merged;
+    kprintf("memory_defragment: %u bytes made available; largest free block %u of %u free bytes\n",
+            made, (uint32_t)hs.largest_free, (uint32_t)hs.free_bytes);
+    return made;
 }
 
 static void print_violation(const char *what, const void *where, void *ctx)

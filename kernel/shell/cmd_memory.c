@@ -4,7 +4,7 @@
 #include "shell.h"
 #include "../lib/kprintf.h"
 #include "../lib/string.h"
-#include "../mm/heap.h"
+#include "../mm/heap/heap.h"
 #include "../mm/memory.h"
 #include "../mm/paging.h"
 

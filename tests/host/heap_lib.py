@@ -1,4 +1,4 @@
-"""Build kernel/mm/heap.c for the host and drive it through ctypes.
+"""Build kernel/mm/heap/ for the host and drive it through ctypes.
 
 Two builds: ``ubsan`` (loaded in-process, UBSan aborts on the first report) and
 ``asan`` (AddressSanitizer too; it can only be loaded into a Python started with
@@ -14,8 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-HEAP_C = REPO / "kernel" / "mm" / "heap.c"
-HEAP_H = REPO / "kernel" / "mm" / "heap.h"
+HEAP_DIR = REPO / "kernel" / "mm" / "heap"
+HEAP_SOURCES = sorted(HEAP_DIR.glob("*.c"))
+HEAP_HEADERS = sorted(HEAP_DIR.glob("*.h"))
+# Freestanding builds take memset/memcpy from the kernel's library; hosted
+# ones from the C library, where the sanitizers check them.
+KERNEL_STRING_C = REPO / "kernel" / "lib" / "string.c"
 BUILD = REPO / "build" / "host"
 
 HEAP_OK = 0
@@ -36,16 +40,16 @@ SAN_FLAGS = {
 
 
 def build(kind: str) -> Path:
-    """Compile heap.c into build/host/libheap-<kind>.so unless it is up to date."""
+    """Compile the heap into build/host/libheap-<kind>.so unless it is up to date."""
     out = BUILD / f"libheap-{kind}.so"
-    newest = max(HEAP_C.stat().st_mtime, HEAP_H.stat().st_mtime)
+    newest = max(p.stat().st_mtime for p in HEAP_SOURCES + HEAP_HEADERS)
     if out.exists() and out.stat().st_mtime >= newest:
         return out
     BUILD.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(f".{os.getpid()}.tmp")
     cmd = [
         "cc", "-shared", "-fPIC", "-O1", "-g", "-fno-omit-frame-pointer",
-        "-Wall", "-Wextra", "-Werror", *SAN_FLAGS[kind], str(HEAP_C), "-o", str(tmp),
+        "-Wall", "-Wextra", "-Werror", *SAN_FLAGS[kind], *map(str, HEAP_SOURCES), "-o", str(tmp),
     ]
     subprocess.run(cmd, check=True)
     tmp.replace(out)

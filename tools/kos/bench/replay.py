@@ -18,8 +18,9 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-SOURCES = [ROOT / "bench" / "replay.c", ROOT / "bench" / "kacchi.c", ROOT / "kernel" / "mm" / "heap.c"]
-HEADERS = [ROOT / "bench" / "kacchi.h", ROOT / "kernel" / "mm" / "heap.h"]
+HEAP = ROOT / "kernel" / "mm" / "heap"
+SOURCES = [ROOT / "bench" / "replay.c", ROOT / "bench" / "kacchi.c", *sorted(HEAP.glob("*.c"))]
+HEADERS = [ROOT / "bench" / "kacchi.h", *sorted(HEAP.glob("*.h"))]
 
 
 def build_driver(outdir: Path) -> Path:
