@@ -14,10 +14,12 @@
  * returns codes and calls the report callback.
  *
  * A class's first run waits for demand: until the class has a run, or
- * CLASS_DEMAND(c) live blocks of its size, its requests are blocks (8 bytes
- * of header each), so a small heap does not pay a 2 KiB run for each of the
- * two dozen classes it touches once. class_blocks[c] counts those live
- * blocks, class_runs[c] the class's runs.
+ * class_demand(c) live blocks of its size (a run would be half full), or
+ * the heap has RUN_HEAP_MIN bytes in use (a run per class is then small
+ * next to it), its requests are blocks (8 bytes of header each). So a small
+ * heap does not pay a 2 KiB run for each of the two dozen classes it
+ * touches a few times. class_blocks[c] counts those live blocks,
+ * class_runs[c] the class's runs.
  *
  * Region (all offsets are from the start of struct heap, 8-aligned):
  *
@@ -201,6 +203,7 @@
 #define SPLIT_MIN   32u    /* smallest remainder split off as a free block */
 #define PROBE       4      /* entries tried in the request's own bin */
 #define ALIGN_TRIES 8      /* free blocks an aligned request looks at for a spot */
+#define RUN_HEAP_MIN (128u * 1024)  /* in use from here on, every class gets runs */
 
 /* ---- derived constants -------------------------------------------------- */
 

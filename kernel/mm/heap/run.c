@@ -85,12 +85,13 @@ NOINLINE int run_changed(struct heap *h, struct run *r)
     return HEAP_OK;
 }
 
-/* Class c has no run with room. Until it has demand for a run (a run
- * already, or class_demand(c) live blocks of its size) the request is a
- * block; else a new run, or a block when no run fits. */
+/* Class c has no run with room. Until it has demand for a run (see
+ * internal.h) the request is a block; else a new run, or a block when no
+ * run fits. */
 NOINLINE void *small_alloc_slow(struct heap *h, unsigned c)
 {
-    if (h->class_runs[c] || h->class_blocks[c] >= class_demand(c)) {
+    if (h->class_runs[c] || h->class_blocks[c] >= class_demand(c) ||
+        h->slot_bytes + h->block_bytes >= RUN_HEAP_MIN) {
         uint32_t roff = run_new(h, c);
         if (roff)
             return slot_take(h, c, roff);
