@@ -192,7 +192,7 @@ size_t heap_defragment(struct heap *h)
 
 void heap_set_debug(struct heap *h, unsigned flags)
 {
-    h->debug = flags & (HEAP_DEBUG_POISON | HEAP_DEBUG_REDZONE | HEAP_DEBUG_TRACK);
+    h->debug = (enum heap_debug_flag)(flags & (HEAP_DEBUG_POISON | HEAP_DEBUG_REDZONE | HEAP_DEBUG_TRACK));
     h->small_max = h->debug ? 0 : SMALL_MAX;
     h->plain_max = h->debug ? 0 : PLAIN_MAX;
 }

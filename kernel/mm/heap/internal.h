@@ -308,7 +308,7 @@ struct heap {
     uint32_t first;       /* offset of the first block */
     uint32_t top;         /* start of the wilderness */
     uint32_t hiwater;     /* highest top ever: the extent touched */
-    unsigned debug;
+    enum heap_debug_flag debug;  /* an OR of the flags */
     enum heap_error last_error;
     heap_report_fn report;
     void *report_ctx;
