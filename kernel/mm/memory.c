@@ -66,9 +66,13 @@ static void *alloc_or_defragment(const char *fn, size_t size, size_t align, uint
         return 0;
     uint32_t f = irq_save();
     void *p = heap_alloc(heap, size, align, site);
-    if (!p && defragment_locked() > 0)
+    uint32_t made = 0;
+    if (!p && (made = defragment_locked()) > 0)
         p = heap_alloc(heap, size, align, site);
     irq_restore(f);
+    if (made)
+        kprintf("%s: %u bytes: defragment made %u bytes available: %s\n", fn, (uint32_t)size, made,
+                p ? "allocated" : "still out of memory");
     if (!p)
         kprintf("%s: %u bytes: out of memory\n", fn, (uint32_t)size);
     return p;

@@ -21,6 +21,15 @@ static INLINE unsigned bin_index(uint32_t size)
     return (size >> (f - SL_LOG)) + (f << SL_LOG) - (FL_SHIFT << SL_LOG);
 }
 
+/* The smallest size bin i holds: bin_index(bin_floor(i)) == i. */
+static inline uint32_t bin_floor(unsigned i)
+{
+    unsigned fl = i / SL_COUNT, sl = i % SL_COUNT;
+    if (fl == 0)
+        return sl * GRAIN;
+    return (SL_COUNT + sl) << (fl + FL_SHIFT - 1 - SL_LOG);
+}
+
 /* A free block's prev link: the block before it in its list, or, for the
  * head of bin i, 2i + 1 (odd, so never an offset): unlinking a block needs
  * no bin computation. */

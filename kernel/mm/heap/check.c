@@ -10,13 +10,12 @@ void heap_get_stats(struct heap *h, struct heap_stats *st)
     uint32_t wild = h->size - h->top;
     size_t largest = wild;
     if (h->fl_map) {
-        /* Only the highest non-empty bin can hold a block above its lower
-         * bound; the wilderness may still be larger. */
+        /* The highest non-empty bin holds the largest block; all its blocks
+         * are at least its floor, which an allocation is sure to get. */
         unsigned fl = fls32(h->fl_map);
-        unsigned i = fl * SL_COUNT + fls32(h->sl_map[fl]);
-        for (uint32_t off = h->bins[i]; off; off = fblk(h, off)->next)
-            if (bsize(blk(h, off)->sf) > largest)
-                largest = bsize(blk(h, off)->sf);
+        uint32_t floor = bin_floor(fl * SL_COUNT + fls32(h->sl_map[fl]));
+        if (floor > largest)
+            largest = floor;
     }
     st->region_size = h->size;
     st->used_bytes = h->slot_bytes + h->block_bytes;

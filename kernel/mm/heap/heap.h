@@ -49,7 +49,7 @@ struct heap_stats {
     size_t free_bytes;      /* bytes in free blocks, headers included */
     size_t payload_bytes;   /* bytes requested by live allocations */
     size_t peak_used_bytes; /* high-water mark of used_bytes */
-    size_t largest_free;    /* largest single free block (payload it can hold) */
+    size_t largest_free;    /* largest request sure to succeed (see heap_get_stats) */
     size_t live_blocks;     /* allocated blocks */
     size_t free_blocks;     /* free blocks */
     uint32_t allocs;        /* successful allocations since init */
@@ -99,8 +99,10 @@ size_t heap_usable_size(struct heap *h, const void *p);
 /* Does p point at the payload of a live block? O(1). */
 int heap_owns(struct heap *h, const void *p);
 
-/* The statistics, in constant time: the counters are kept as the heap goes
- * (largest_free looks only at the highest non-empty free list). */
+/* The statistics, in constant time: the counters are kept as the heap goes.
+ * largest_free is the largest request sure to succeed: the wilderness, or
+ * the floor of the highest non-empty free list (at most 1/32 of a power of
+ * two below the largest free block). */
 void heap_get_stats(struct heap *h, struct heap_stats *st);
 
 /* Visit every block in address order. */
