@@ -272,11 +272,36 @@ def test_small_request_falls_back_to_a_block_when_no_run_fits() -> None:
     sound(h)
 
 
-def test_defragment_returns_zero_on_a_sound_heap(heap: Heap) -> None:
-    ptrs = [heap.alloc(s) for s in (10, 300, 20, 5000, 30)]
-    for p in ptrs[::2]:
+def test_defragment_gives_back_kept_runs_and_reports_the_bytes(heap: Heap) -> None:
+    small = [heap.alloc(16) for _ in range(400)]  # enough for the class to get runs
+    guard = heap.alloc(3000)
+    assert heap.stats().runs > 0
+    for p in small:
         heap.free(p)
-    assert heap.defragment() == 0
+    st = heap.stats()
+    assert st.runs == 1  # the class keeps one empty run for reuse
+    made = heap.defragment()
+    after = heap.stats()
+    assert made >= 2048 and after.runs == 0
+    assert after.free_bytes == st.free_bytes + made
+    assert heap.defragment() == 0  # nothing held any more
+    assert heap.owns(guard)
+    sound(heap)
+
+
+def test_defragment_trims_unused_growth_reserves(heap: Heap) -> None:
+    p = heap.alloc(1000)
+    heap.alloc(40)
+    q, _ = heap.realloc(p, 1100)  # an append: moves with a growth reserve
+    assert q is not None and q != p
+    heap.write(q, pattern(9, 1100))
+    heap.alloc(40)  # keeps the reserve from the wilderness
+    st = heap.stats()
+    made = heap.defragment()
+    assert made >= 200
+    assert heap.stats().free_bytes == st.free_bytes + made
+    assert heap.read(q, 1100) == pattern(9, 1100)
+    assert heap.usable(q) >= 1100
     sound(heap)
 
 
