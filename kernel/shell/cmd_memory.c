@@ -109,7 +109,7 @@ static int cmd_defrag(int argc, char **argv)
     memory_defragment();
     return 0;
 }
-SHELL_COMMAND(defrag, "", "memory_defragment(): coalesce free heap blocks", cmd_defrag);
+SHELL_COMMAND(defrag, "", "memory_defragment(): give back what the heap holds for reuse", cmd_defrag);
 
 static int cmd_heapcheck(int argc, char **argv)
 {

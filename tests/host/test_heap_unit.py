@@ -119,6 +119,16 @@ def test_double_free_is_refused_and_changes_nothing(heap: Heap, size: int) -> No
     sound(heap)
 
 
+def test_double_free_of_a_block_given_back_to_the_wilderness_is_named(heap: Heap) -> None:
+    p = heap.alloc(500)
+    assert heap.free(p) == HEAP_OK
+    assert heap.extent() > p - heap.lo  # p lies above top now
+    before = frozen(heap)
+    assert heap.free(p) == HEAP_E_DOUBLE
+    assert heap.free(p + 8) == HEAP_E_INVALID
+    assert frozen(heap) == before
+
+
 def test_double_free_after_coalescing_is_refused(heap: Heap) -> None:
     a, b, c = heap.alloc(400), heap.alloc(400), heap.alloc(400)
     heap.alloc(400)
@@ -226,7 +236,6 @@ def test_appending_realloc_moves_rarely() -> None:
 def test_realloc_edge_cases(heap: Heap) -> None:
     p, err = heap.realloc(None, 50)
     assert p is not None and err == HEAP_OK
-    heap.alloc(50)  # keeps p's block from returning to the wilderness
     q, err = heap.realloc(p, 0)
     assert q is None and err == HEAP_OK
     q, err = heap.realloc(p, 10)

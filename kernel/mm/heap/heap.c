@@ -22,11 +22,22 @@ int heap_refuse(struct heap *h, int err, const void *p)
     return err;
 }
 
+/* Was a, a payload address at or above top, a block freed into the
+ * wilderness? Nothing writes above top, so its header still reads free. */
+static int freed_into_wilderness(const struct heap *h, uintptr_t a)
+{
+    uintptr_t base = (uintptr_t)h;
+    if ((a & 7) || a < base + h->top + HDR || a >= base + h->hiwater)
+        return 0;
+    uint32_t off = (uint32_t)(a - base) - HDR;
+    return hdr_ok(h, off) && !(blk(h, off)->sf & F_USED);
+}
+
 int heap_lookup(const struct heap *h, const void *p, uint32_t *ref)
 {
     uintptr_t a = (uintptr_t)p;
     if (!in_heap(h, a))
-        return HEAP_E_INVALID;
+        return freed_into_wilderness(h, a) ? HEAP_E_DOUBLE : HEAP_E_INVALID;
     struct run *r = run_of(h, a);
     if (r) {
         if (*live_word(r, a) & live_bit(a)) {
@@ -96,10 +107,11 @@ static NOINLINE int free_in_run_error(struct heap *h, void *p)
     return heap_refuse(h, kind < 0 ? kind : HEAP_E_CORRUPT, p);
 }
 
-/* heap_free of NULL or of an address no payload can have. */
+/* heap_free of NULL or of an address no live payload can have. */
 static NOINLINE int free_outside(struct heap *h, void *p)
 {
-    return p ? heap_refuse(h, HEAP_E_INVALID, p) : HEAP_OK;
+    uint32_t ref = 0;
+    return p ? heap_refuse(h, heap_lookup(h, p, &ref), p) : HEAP_OK;
 }
 
 int heap_free(struct heap *h, void *p)
