@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
 
 from invoke import Context, task
-
-sys.path.insert(0, str(Path(__file__).parent / "tools"))
 
 from kos import build as kbuild
 from kos import paths
@@ -35,7 +34,8 @@ def build(c: Context, jobs: int = 0) -> None:
 @task(help={"emulator": "qemu or unicorn (default: QEMU when installed, else unicorn)",
             "memory": "guest RAM, e.g. 64M or 1G"})
 def run(c: Context, emulator: str = "", memory: str = "64M") -> None:
-    """Build and boot KOS with its serial console on this terminal."""
+    """Build and boot KOS with its serial console on this terminal; exit with
+    the machine's status (33 after halt, 35 after a fault)."""
     elf = _build()
     name, why = choose_emulator(emulator)
     print(f"run: {name} ({why})")
@@ -43,14 +43,15 @@ def run(c: Context, emulator: str = "", memory: str = "64M") -> None:
         cmd = qemu_command(elf, memory=memory, interactive=True)
         print("run: " + " ".join(cmd))
         print("run: type 'halt' to stop, or Ctrl-A X to leave QEMU")
-        c.run(" ".join(cmd), pty=True, warn=True)
+        res = c.run(" ".join(cmd), pty=True, warn=True)
     else:
         from kos.machine.unicorn import unicorn_command, unicorn_environment
 
         cmd = unicorn_command(elf, memory=memory, interactive=True)
         print("run: " + " ".join(cmd))
         print("run: type 'halt' to stop, or Ctrl-A X to leave the emulator")
-        c.run(" ".join(cmd), pty=True, warn=True, env=unicorn_environment())
+        res = c.run(" ".join(cmd), pty=True, warn=True, env=unicorn_environment())
+    sys.exit(res.exited)
 
 
 @task
@@ -64,21 +65,29 @@ def debug(c: Context, memory: str = "64M") -> None:
 
 
 @task(help={"k": "only tests matching this expression", "m": "only tests with these markers",
-            "args": "extra pytest arguments"})
-def test(c: Context, k: str = "", m: str = "", args: str = "") -> None:
-    """Build, then run the whole test suite (pytest)."""
+            "args": "extra pytest arguments",
+            "jobs": "parallel workers (default: one per core; 1: all in one process)"})
+def test(c: Context, k: str = "", m: str = "", args: str = "", jobs: int = 0) -> None:
+    """Build, then run the whole test suite (pytest), one worker per core,
+    fastest layers first."""
     _build()
-    opts = [args]
+    workers = jobs or os.cpu_count() or 1
+    # Tests go to whichever worker is free, in collection order (the layers
+    # in testpaths' order): the few long console tests spread over the
+    # workers, at the price of a module's `live` kernel booting once per
+    # worker that runs its tests.
+    opts = [f"-n {workers} --dist load" if workers > 1 else "", args]
     if k:
         opts.append(f"-k '{k}'")
     if m:
         opts.append(f"-m '{m}'")
     res = c.run(f"{sys.executable} -m pytest {' '.join(opts)}", warn=True, pty=False)
-    sys.exit(res.exited if res else 1)
+    sys.exit(res.exited)
 
 
-@task(help={"parts": "comma-separated subset of heap,guest,kernel_mm,calls,boot (default: all)"})
-def bench(c: Context, parts: str = "") -> None:
+@task(help={"parts": "comma-separated subset of heap,guest,kernel_mm,calls,boot (default: all)",
+            "readme": "then rewrite README.md's benchmark sections from build/bench.json"})
+def bench(c: Context, parts: str = "", readme: bool = False) -> None:
     """Benchmarks (heap traces on host and guest, buddy/slab, direct calls, boot);
     a table on stdout and build/bench.json. Takes a few minutes."""
     from kos.bench import DEFAULT_OUT, PARTS, run_bench
@@ -89,6 +98,38 @@ def bench(c: Context, parts: str = "") -> None:
     if unknown:
         sys.exit(f"bench: unknown part(s) {', '.join(unknown)}: choose from {', '.join(PARTS)}")
     run_bench(DEFAULT_OUT, chosen)
+    if readme:
+        from kos.bench.readme import rewrite
+
+        done = rewrite(paths.ROOT / "README.md", DEFAULT_OUT)
+        print(f"bench: README.md sections rewritten: {', '.join(done) or 'none'}")
+
+
+@task(help={"emulator": "qemu or unicorn (default: QEMU when installed, else unicorn)",
+            "suites": "comma-separated suites (default: all; `ktest list` in the shell names them)",
+            "memory": "guest RAM, e.g. 64M or 1G"})
+def ktest(c: Context, emulator: str = "", suites: str = "all", memory: str = "64M") -> None:
+    """Boot with ktest=SUITES: run the in-kernel suites, print their KTAP and a
+    summary, exit with the machine's status (33 all passed, 35 otherwise)."""
+    from kos import ktap
+    from kos import ktest as kt
+
+    elf = _build()
+    name, why = choose_emulator(emulator)
+    print(f"ktest: {name} ({why})")
+    print("ktest: " + " ".join(kt.boot_command(name, elf, memory, suites)))
+    run = kt.run_at_boot(name, suites, elf, memory)
+    start = run.output.find("KTAP version")
+    print(run.output[start:] if start >= 0 else run.output, end="")
+    for path, case in run.document.cases():
+        if case.failed:
+            print(f"ktest: {'.'.join(path)}: {case.status.value}")
+    print(f"{ktap.summary(run.document)} in {run.seconds:.1f} s; exit status {run.status}")
+    status = run.status if run.status is not None else 1
+    if status == 33 and not run.document.ok:
+        print("ktest: the kernel reported success but its KTAP is not clean")
+        status = 35
+    sys.exit(status)
 
 
 @task
@@ -108,7 +149,7 @@ def coverage(c: Context, args: str = "") -> None:
     out = paths.BUILD / "coverage"
     raw = out / "raw"
     shutil.rmtree(out, ignore_errors=True)
-    suites = "tests/console tests/unicorn tests/direct -m 'not qemu and not slow'"
+    suites = "tests/console tests/emulator tests/direct -m 'not qemu and not slow'"
     res = c.run(f"{sys.executable} -m pytest {suites} -q {args}", warn=True, pty=False,
                 env={"KOS_COVERAGE": str(raw)})
     report = kcov.summarize(elf, raw, out)

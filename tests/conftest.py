@@ -1,26 +1,27 @@
 """Fixtures shared by every test layer.
 
-Layered as the harness is: the kernel image (built once per session) →
-a machine (QEMU or unicorn, parametrized by `emulator`) → its console.
-A console test's serial log is kept under build/logs/ when the test fails
-and removed when it passes.
+Layered as the harness is: the kernel image (built once, before any test
+runs) → a machine (QEMU or unicorn, parametrized by `emulator`) → its
+console; or the in-process session under unicorn (`live`, `guest`). A
+console test's serial log is kept under build/logs/ (named after the test,
+so parallel workers never share one) when the test fails and removed when
+it passes.
 """
 
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-
 from kos import build as kbuild
 from kos import paths
 from kos.console import Console
 from kos.machine import Machine, make_machine, qemu_available
+from kos.machine.unicorn.kernel import Snapshot, UnicornKernel, boot
+from kos.memory import constants
 
 # Console tests run on every machine listed here.
 CONSOLE_EMULATORS = ["qemu", "unicorn"]
@@ -51,10 +52,31 @@ def _failed(request: pytest.FixtureRequest) -> bool:
                for w in ("setup", "call"))
 
 
+# Tests in these folders run the kernel in-process under unicorn.
+UNICORN_FOLDERS = ("emulator", "direct")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if any(here / f in Path(item.fspath).parents for f in UNICORN_FOLDERS):
+            item.add_marker(pytest.mark.unicorn)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Once, in the main process: pytest-xdist's workers start after this
+    # and only read the image, so none of them races another on build/.
+    if not hasattr(session.config, "workerinput"):
+        try:
+            kbuild.build()
+        except kbuild.BuildError as e:
+            raise pytest.UsageError(f"build: {e}") from None
+
+
 @pytest.fixture(scope="session")
 def kernel() -> Path:
-    """build/kernel.elf, brought up to date once per session."""
-    return kbuild.build()
+    """build/kernel.elf, brought up to date before the session started."""
+    return paths.KERNEL_ELF
 
 
 @pytest.fixture(params=_emulator_params())
@@ -63,7 +85,8 @@ def emulator(request: pytest.FixtureRequest) -> str:
 
 
 def _log_path(request: pytest.FixtureRequest, tag: str = "") -> Path:
-    name = re.sub(r"[^\w.-]+", "_", request.node.name)
+    node = request.node
+    name = re.sub(r"[^\w.-]+", "_", f"{Path(node.path).stem}.{node.name}")
     return paths.LOGS / f"{name}{tag}.log"
 
 
@@ -99,3 +122,26 @@ def machine(machine_factory: Callable[..., Machine]) -> Machine:
 def console(machine: Machine) -> Console:
     assert machine.console is not None
     return machine.console
+
+
+@pytest.fixture(scope="module")
+def live(kernel: Path) -> Iterator[UnicornKernel]:
+    """The in-process session: the kernel booted under unicorn to its first
+    prompt, once per module, shared by the module's tests as they leave it."""
+    k = boot(kernel)
+    yield k
+    k.close()
+
+
+@pytest.fixture(scope="module")
+def first_prompt(live: UnicornKernel) -> Snapshot:
+    """The session's state at its first prompt (CPU registers, and RAM from
+    the kernel image to the end of the stack region)."""
+    return live.snapshot([(live.symbol("__kernel_start"), constants.STACK_REGION_END)])
+
+
+@pytest.fixture
+def guest(live: UnicornKernel, first_prompt: Snapshot) -> UnicornKernel:
+    """The session, put back as it was at its first prompt."""
+    live.restore(first_prompt)
+    return live

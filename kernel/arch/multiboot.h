@@ -1,5 +1,6 @@
 /* multiboot.h — the Multiboot v1 information structure (only the fields KOS
- * reads). The loader passes its physical address in EBX. */
+ * reads), and the kernel command line it carries. The loader passes its
+ * physical address in EBX. */
 #ifndef KOS_MULTIBOOT_H
 #define KOS_MULTIBOOT_H
 
@@ -8,6 +9,7 @@
 #define MULTIBOOT_BOOTLOADER_MAGIC 0x2BADB002u
 
 #define MULTIBOOT_INFO_MEMORY  0x001   /* mem_lower/mem_upper valid */
+#define MULTIBOOT_INFO_CMDLINE 0x004   /* cmdline valid */
 #define MULTIBOOT_INFO_MEM_MAP 0x040   /* mmap_addr/mmap_length valid */
 #define MULTIBOOT_INFO_LOADER  0x200   /* boot_loader_name valid */
 
@@ -34,5 +36,22 @@ struct multiboot_mmap_entry {
 } __attribute__((packed));
 
 #define MULTIBOOT_MEMORY_AVAILABLE 1
+
+/* Bytes of the command line kept, the NUL included; the rest is dropped. */
+#define MULTIBOOT_CMDLINE_MAX 256
+
+/* Copy the command line out of the loader's memory (which the kernel
+ * reuses later). Call before paging and the allocators start. Without a
+ * multiboot loader or a command line, the saved line is empty. */
+void multiboot_save_cmdline(uint32_t magic, const struct multiboot_info *mbi);
+
+/* The saved line: QEMU and GRUB give the kernel's path, then the options,
+ * e.g. "build/kernel.elf ktest=all". */
+const char *multiboot_cmdline(void);
+
+/* The value of the option key=VALUE (words are separated by spaces) into
+ * buf (NUL-terminated, cut to size). Returns its length, or -1 when the
+ * line has no such option. */
+int multiboot_cmdline_option(const char *key, char *buf, unsigned size);
 
 #endif

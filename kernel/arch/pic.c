@@ -2,7 +2,6 @@
 #include <stdint.h>
 #include "pic.h"
 #include "io.h"
-#include "idt.h"
 
 #define PIC1_CMD  0x20
 #define PIC1_DATA 0x21
@@ -34,12 +33,6 @@ void pic_unmask(unsigned irq)
 {
     uint16_t port = irq < 8 ? PIC1_DATA : PIC2_DATA;
     outb(port, inb(port) & ~(1 << (irq & 7)));
-}
-
-void pic_mask(unsigned irq)
-{
-    uint16_t port = irq < 8 ? PIC1_DATA : PIC2_DATA;
-    outb(port, inb(port) | (1 << (irq & 7)));
 }
 
 void pic_eoi(unsigned irq)

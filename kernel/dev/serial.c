@@ -25,7 +25,7 @@
 
 #define LCR_8N1  0x03
 #define LCR_DLAB 0x80
-#define FCR_ENABLE_CLEAR_14 0xC7  /* FIFO on, clear both, trigger at 14 bytes */
+#define FCR_ENABLE_CLEAR_TX_14 0xC5  /* FIFO on, clear transmit only, trigger at 14 bytes */
 #define MCR_DTR_RTS_OUT2 0x0B     /* OUT2 gates the UART's IRQ line */
 #define MCR_LOOPBACK 0x1E
 #define LSR_DATA_READY 0x01
@@ -42,23 +42,65 @@ static volatile int rx_throttled;          /* receive interrupt off: ring nearly
 
 #define RX_HIGH_WATER (SERIAL_RX_RING - 16)   /* room for one more FIFO load */
 #define RX_LOW_WATER  (SERIAL_RX_RING / 2)
+#define RX_KEEP_MAX   64                      /* the deepest FIFO of the 16550 family (16750) */
 
 _Static_assert((SERIAL_RX_RING & (SERIAL_RX_RING - 1)) == 0, "ring size must be a power of two");
 
+/* Put a received byte in the ring; a full ring drops it (counted). */
+static void rx_put(uint8_t b)
+{
+    uint32_t head = rx_head;
+    if (head - rx_tail == SERIAL_RX_RING) {
+        rx_dropped++;
+        return;
+    }
+    rx_ring[head & (SERIAL_RX_RING - 1)] = b;
+    rx_head = head + 1;
+}
+
+/* Move what the UART holds into the ring, so that reprogramming it cannot
+ * throw away bytes that arrived before the driver did. Bounded: a missing
+ * UART reads 0xFF, which looks like "data ready" for ever. */
+static void rx_keep(void)
+{
+    for (int i = 0; i < RX_KEEP_MAX && (inb(COM1 + REG_LSR) & LSR_DATA_READY); i++)
+        rx_put(inb(COM1 + REG_DATA));
+}
+
+/*
+ * Bytes can be waiting before this runs (typed or piped in before boot):
+ * one in the receive register, or more in the FIFO. Each step that could
+ * lose them drains them into the ring first: enabling the FIFO flushes it
+ * on some UARTs (QEMU's among them), so the FIFO is enabled without the
+ * clear-receive bit and only after a drain; the loopback self-test reads
+ * until it sees its own byte and keeps every other byte it reads, in order.
+ */
 int serial_init(void)
 {
     outb(COM1 + REG_IER, 0);
+    rx_keep();
     outb(COM1 + REG_LCR, LCR_DLAB);
     outb(COM1 + REG_DATA, BAUD_DIVISOR & 0xFF);
     outb(COM1 + REG_IER, BAUD_DIVISOR >> 8);
     outb(COM1 + REG_LCR, LCR_8N1);
-    outb(COM1 + REG_FCR, FCR_ENABLE_CLEAR_14);
+    rx_keep();
+    outb(COM1 + REG_FCR, FCR_ENABLE_CLEAR_TX_14);
 
+    rx_keep();
     outb(COM1 + REG_MCR, MCR_LOOPBACK);
     outb(COM1 + REG_DATA, SELFTEST_BYTE);
-    for (int i = 0; i < 1000 && !(inb(COM1 + REG_LSR) & LSR_DATA_READY); i++)
-        ;
-    if (inb(COM1 + REG_DATA) != SELFTEST_BYTE) {
+    int echoed = 0;
+    for (int i = 0; i < 1000 && !echoed; i++) {
+        if (!(inb(COM1 + REG_LSR) & LSR_DATA_READY))
+            continue;
+        uint8_t b = inb(COM1 + REG_DATA);
+        if (b == SELFTEST_BYTE)
+            echoed = 1;
+        else
+            rx_put(b);
+    }
+    if (!echoed) {
+        rx_head = rx_tail = 0;      /* what a missing UART "received" is noise */
         present = 0;
         return -1;
     }
@@ -71,15 +113,8 @@ static void serial_irq(struct regs *r)
 {
     (void)r;
     while (inb(COM1 + REG_LSR) & LSR_DATA_READY) {
-        uint8_t b = inb(COM1 + REG_DATA);
-        uint32_t head = rx_head;
-        if (head - rx_tail == SERIAL_RX_RING) {
-            rx_dropped++;
-            continue;
-        }
-        rx_ring[head & (SERIAL_RX_RING - 1)] = b;
-        rx_head = head + 1;
-        if (head + 1 - rx_tail >= RX_HIGH_WATER) {
+        rx_put(inb(COM1 + REG_DATA));
+        if (rx_head - rx_tail >= RX_HIGH_WATER) {
             outb(COM1 + REG_IER, 0);
             rx_throttled = 1;
             return;
@@ -102,15 +137,6 @@ void serial_putc(char c)
     while (!(inb(COM1 + REG_LSR) & LSR_THR_EMPTY))
         ;
     outb(COM1 + REG_DATA, (uint8_t)c);
-}
-
-void serial_write(const char *s, uint32_t n)
-{
-    for (uint32_t i = 0; i < n; i++) {
-        if (s[i] == '\n')
-            serial_putc('\r');
-        serial_putc(s[i]);
-    }
 }
 
 int serial_getc(void)

@@ -14,7 +14,6 @@ int serial_init(void);
 void serial_enable_rx_irq(void);
 
 void serial_putc(char c);
-void serial_write(const char *s, uint32_t n);
 
 /* Next received byte, or -1 if none is waiting. Never blocks. */
 int serial_getc(void);

@@ -1,8 +1,12 @@
-/* kprintf.c — one formatter (format_core) feeding two sinks: the serial
- * console and a caller's buffer. Only 32-bit arithmetic: no libgcc. */
+/* kprintf.c — one formatter (format_core) feeding two sinks: the console
+ * kmain registers and a caller's buffer. Only 32-bit arithmetic: no libgcc.
+ *
+ * The console is a function pointer rather than a call into the UART
+ * driver so that lib depends on no device: the driver (which needs the
+ * IDT, whose fault report needs kprintf) sits below printing, not beside it.
+ */
 #include <stdint.h>
 #include "kprintf.h"
-#include "../dev/serial.h"
 
 struct sink {
     void (*put)(struct sink *s, char c);
@@ -10,11 +14,20 @@ struct sink {
     size_t size, len;
 };
 
-static void put_serial(struct sink *s, char c)
+static kprintf_sink_fn console;
+
+void kprintf_set_sink(kprintf_sink_fn putc)
 {
-    if (c == '\n')
-        serial_putc('\r');
-    serial_putc(c);
+    console = putc;
+}
+
+static void put_console(struct sink *s, char c)
+{
+    if (console) {
+        if (c == '\n')
+            console('\r');
+        console(c);
+    }
     s->len++;
 }
 
@@ -148,7 +161,7 @@ static void format_core(struct sink *s, const char *fmt, va_list ap)
 
 int kvprintf(const char *fmt, va_list ap)
 {
-    struct sink s = { put_serial, 0, 0, 0 };
+    struct sink s = { put_console, 0, 0, 0 };
     format_core(&s, fmt, ap);
     return (int)s.len;
 }

@@ -1,4 +1,4 @@
-/* kprintf.h — formatted output to the serial console.
+/* kprintf.h — formatted output to the console.
  *
  * Conversions: %d %i %u %x %X %p %s %c %%, with an optional '-' (left
  * justify), '0' (zero pad) and field width (digits or '*' from the
@@ -10,6 +10,11 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+
+/* Where kprintf's characters go, one at a time (kmain registers the
+ * serial port). Until a sink is set, output is counted and dropped. */
+typedef void (*kprintf_sink_fn)(char c);
+void kprintf_set_sink(kprintf_sink_fn putc);
 
 int kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int kvprintf(const char *fmt, va_list ap);

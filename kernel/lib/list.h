@@ -4,6 +4,7 @@
 #define KOS_LIST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct list_head {
     struct list_head *next, *prev;
@@ -44,6 +45,17 @@ static inline void list_del(struct list_head *n)
 {
     n->prev->next = n->next;
     n->next->prev = n->prev;
+}
+
+/* Entries of list h, counting at most limit + 1: a result above limit
+ * means the list is longer than anything it should hold, or a cycle that
+ * never comes back to h (the checkers pass the number of frames). */
+static inline uint32_t list_count(const struct list_head *h, uint32_t limit)
+{
+    uint32_t n = 0;
+    for (const struct list_head *e = h->next; e != h && n <= limit; e = e->next)
+        n++;
+    return n;
 }
 
 #endif

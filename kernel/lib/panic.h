@@ -2,10 +2,19 @@
 #ifndef KOS_PANIC_H
 #define KOS_PANIC_H
 
-#include "../dev/debug_exit.h"
+/* The codes kernel_stop hands its exit hook. Through QEMU's isa-debug-exit
+ * (dev/debug_exit.h), which exits with (code << 1) | 1, they are the
+ * emulator's exit statuses 33 and 35. */
+#define KERNEL_EXIT_SUCCESS 0x10
+#define KERNEL_EXIT_FAILURE 0x11
 
-/* Print "kernel stopped: why", leave the emulator with code (a
- * KERNEL_EXIT_* value), or halt forever where there is no debug-exit device. */
+/* How the machine is left: kmain registers the debug-exit device. */
+typedef void (*kernel_exit_fn)(unsigned code);
+void kernel_set_exit_hook(kernel_exit_fn fn);
+
+/* Print "kernel stopped: why", call the exit hook with code (a
+ * KERNEL_EXIT_* value), and halt forever if it returns (hardware without
+ * the device) or none is set. */
 __attribute__((noreturn)) void kernel_stop(unsigned code, const char *why);
 
 /* Print "panic: <message>" and stop with KERNEL_EXIT_FAILURE. */

@@ -4,12 +4,17 @@
  * Free blocks sit on one doubly linked list per (zone, order), threaded
  * through their head's struct page; a bit per order says which lists are
  * non-empty. Allocation and freeing are O(MAX_ORDER). struct page and the
- * frame-level API (alloc_pages, page_get, ...) are in page.h; slab caches on
- * top of these blocks in slab.h.
+ * frame operations (page_get, ...) are in page.h, below; the
+ * specification's page-allocation API (alloc_pages, ...) in page_alloc.h
+ * and slab caches in slab.h, above.
+ *
+ * Nothing here prints. A refused call returns its error and is counted;
+ * buddy_free_reason says in words why, for the caller to report.
  */
 #ifndef KOS_BUDDY_H
 #define KOS_BUDDY_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "page.h"
 
@@ -31,7 +36,6 @@ struct free_area {
     struct list_head list;        /* free blocks of this order: their heads' lru */
 };
 
-/* 128 bytes (aligned) so that zones[page_zone(p)] is a shift, not a multiply. */
 struct zone {
     const char *name;
     struct free_area free_area[NR_ORDERS];
@@ -39,9 +43,7 @@ struct zone {
     uint32_t free_pages;          /* frames in free blocks */
     uint32_t managed_pages;       /* frames given to the allocator at init */
     uint32_t start_pfn, end_pfn;  /* span of the managed frames (end exclusive; 0, 0 if none) */
-} __attribute__((aligned(128)));
-
-_Static_assert(sizeof(struct zone) == 128, "struct zone is 128 bytes");
+};
 
 struct buddy_stats {
     uint32_t managed_pages[NR_ZONES];
@@ -80,17 +82,27 @@ uint32_t buddy_alloc_zone(unsigned order, unsigned gfp);
  * for an order above MAX_ORDER or an address that is not the start of a
  * block allocated at that order (free, a frame inside a block, reserved,
  * slab, unaligned, not RAM), -EBUSY if a frame of it is referenced or
- * locked. A refused free changes nothing and is reported on the console. */
+ * locked. A refused free changes nothing and is counted (bad_frees). */
 int buddy_free(uint32_t addr, unsigned order);
 
-/* Block-level forms of the two above, for page.c and slab.c. */
+/* Block-level forms of the two above, for page_alloc.c. */
 struct page *buddy_alloc_pages(unsigned order, unsigned gfp);
 int buddy_free_pages(struct page *page, unsigned order);
+
+/* Why buddy_free(addr, order) was just refused, in words (e.g. "already
+ * free", "block was allocated with order 2"), written to buf (size bytes)
+ * and returned. Call it after the refusal: it reads the frames as they
+ * are and changes nothing. */
+const char *buddy_free_reason(uint32_t addr, unsigned order, char *buf, size_t size);
 
 void buddy_stats(struct buddy_stats *st);
 
 /* Free frames in all zones. */
 uint32_t buddy_free_pages_total(void);
+
+/* Stretch i of the frames buddy_init manages, [*start_pfn, *end_pfn), in
+ * address order: 0, or -EINVAL past the last one. For the boot report. */
+int buddy_managed_range(unsigned i, uint32_t *start_pfn, uint32_t *end_pfn);
 
 /* Single statistics for callers that cannot read a structure (direct
  * calls): free blocks of one order in one zone, frames per zone. */

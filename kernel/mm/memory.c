@@ -4,14 +4,17 @@
  * serial reports and counters, retries a failed allocation once after
  * memory_defragment() as the specification promises, and keeps interrupts
  * off around the heap so an interrupt handler can never see it half-updated.
- * Stacks live in stack.c.
+ * Stacks live in stack.c. It also says at boot what the page allocator
+ * made of RAM (memory_init_frames): the allocators below it print nothing.
  */
 #include <stdint.h>
 #include "memory.h"
 #include "heap/heap.h"
 #include "stack.h"
 #include "physmem.h"
+#include "buddy.h"
 #include "../arch/cpu.h"
+#include "../include/errno.h"
 #include "../lib/kprintf.h"
 #include "../lib/string.h"
 
@@ -269,4 +272,27 @@ void memory_print_leaks(void)
     if (heap)
         heap_walk(heap, print_live, &n);
     kprintf("leaks: %u live blocks\n", n);
+}
+
+/* The page allocator prints nothing; what it made of RAM is said here. */
+int memory_init_frames(void)
+{
+    int err = buddy_init(physmem_top());
+    if (err) {
+        kprintf("buddy_init: error %s (%d): no page frames to allocate\n", errno_name(err), err);
+        return err;
+    }
+    struct buddy_stats st;
+    buddy_stats(&st);
+    uint32_t start, end;
+    kprintf("buddy: mem_map %p-%p: %u struct pages, %u KiB\n", (void *)st.mem_map_phys,
+            (void *)(st.mem_map_phys + ((st.mem_map_bytes + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))),
+            mem_map_pages, st.mem_map_bytes / 1024);
+    for (unsigned i = 0; buddy_managed_range(i, &start, &end) == 0; i++)
+        kprintf("buddy: managed %p-%p: %u frames\n", (void *)(start << PAGE_SHIFT),
+                (void *)(end << PAGE_SHIFT), end - start);
+    for (unsigned z = 0; z < NR_ZONES; z++)
+        kprintf("buddy: zone %-7s %u frames (%u KiB)\n", buddy_zone_name(z), st.managed_pages[z],
+                st.managed_pages[z] * (PAGE_SIZE / 1024));
+    return 0;
 }

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "stack.h"
 #include "../include/layout.h"
 
 typedef struct {
@@ -45,6 +46,11 @@ struct memory_counters {
  * physmem_init and paging_init. */
 void memory_init(void);
 
+/* Build the buddy allocator over all RAM (buddy_init) and print what it
+ * manages (mem_map, the stretches of frames, the zones) or why it could
+ * not. Returns buddy_init's result. Call after memory_init. */
+int memory_init_frames(void);
+
 /* size bytes, 8-byte aligned. NULL for size 0 or when the heap cannot hold
  * the request even after one memory_defragment(). */
 void *kmalloc(size_t size);
@@ -70,13 +76,7 @@ void *kcalloc(size_t num, size_t size);
  * and ptr is untouched. A bad ptr is reported and NULL returned. */
 void *krealloc(void *ptr, size_t new_size);
 
-/* A STACK_SIZE stack for process pid. Returns its top (the initial stack
- * pointer; the stack grows down to stack_get_base), or NULL if pid already
- * has one, all MAX_PROCESS_STACKS are in use, or the slot is not in RAM. */
-void *stack_alloc(uint32_t pid);
-void stack_free(uint32_t pid);
-void *stack_get_base(uint32_t pid);   /* lowest byte of pid's stack, or NULL */
-void *stack_get_top(uint32_t pid);    /* one past the highest byte, or NULL */
+/* stack_alloc, stack_free, stack_get_base, stack_get_top: stack.h. */
 
 void memory_get_stats(memory_stats_t *stats);
 void memory_get_counters(struct memory_counters *c);

@@ -1,8 +1,8 @@
-/* page.c — operations on single page frames (reference count, dirty, lock,
- * virtual address: the specification's PageFrame) and the frame-level
- * allocator API over buddy.c (its PageFrameAllocator).
+/* page.c — mem_map and the operations on single page frames (reference
+ * count, dirty, lock, virtual address: the specification's PageFrame).
  *
- * mem_map and the free lists belong to buddy.c. The rule that keeps
+ * The free lists belong to buddy.c, the allocation API over them to
+ * page_alloc.c; nothing here calls either. The rule that keeps
  * freeing O(MAX_ORDER): every frame of a free block is fresh (refcount 0,
  * clean, unlocked, virt == phys), and the head of an allocated block counts
  * in `busy` how many of its frames are not. A free looks at the frames only
@@ -10,11 +10,37 @@
  */
 #include <stdint.h>
 #include "page.h"
-#include "buddy.h"
 #include "physmem.h"
 #include "../arch/cpu.h"
 #include "../include/errno.h"
-#include "../lib/kprintf.h"
+
+struct page *mem_map;
+uint32_t mem_map_pages;
+
+static unsigned zone_of_pfn(uint32_t pfn)
+{
+    if (pfn < (ZONE_DMA_END >> PAGE_SHIFT))
+        return ZONE_DMA;
+    return pfn < (ZONE_NORMAL_END >> PAGE_SHIFT) ? ZONE_NORMAL : ZONE_HIGHMEM;
+}
+
+void page_map_init(struct page *map, uint32_t pages, uint32_t ram_top_pfn)
+{
+    mem_map = map;
+    mem_map_pages = pages;
+    for (uint32_t pfn = 0; pfn < pages; pfn++) {
+        struct page *p = &mem_map[pfn];
+        uint32_t phys = pfn << PAGE_SHIFT;
+        p->lru.next = p->lru.prev = 0;
+        p->flags = PG_reserved | (zone_of_pfn(pfn) << PG_ZONE_SHIFT);
+        p->refcount = 0;
+        p->phys = phys;
+        p->virt = (pfn && pfn < ram_top_pfn) ? phys : 0;
+        p->order = 0;
+        p->busy = 0;
+        p->slab = 0;
+    }
+}
 
 struct page *page_lookup(uint32_t phys)
 {
@@ -167,38 +193,6 @@ int page_block_release(struct page *head, unsigned order)
     }
     head->busy = 0;
     return 0;
-}
-
-struct page *alloc_pages(unsigned order)
-{
-    return buddy_alloc_pages(order, GFP_KERNEL);
-}
-
-struct page *alloc_page(void)
-{
-    return buddy_alloc_pages(0, GFP_KERNEL);
-}
-
-int free_pages(struct page *p, unsigned order)
-{
-    if (!p)
-        return -EINVAL;
-    if (p->flags & (PG_reserved | PG_slab)) {
-        kprintf("free_pages: %p: %s frame\n", (void *)p->phys,
-                (p->flags & PG_reserved) ? "reserved" : "slab");
-        return -EACCES;
-    }
-    return buddy_free_pages(p, order);
-}
-
-int free_page(struct page *p)
-{
-    return free_pages(p, 0);
-}
-
-uint32_t get_free_pages(void)
-{
-    return buddy_free_pages_total();
 }
 
 void page_flag_names(uint32_t flags, char *buf, unsigned size)

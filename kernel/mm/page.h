@@ -1,6 +1,7 @@
 /* page.h — page frames: one struct page for every 4 KiB frame of physical
- * memory, and the operations on a frame (the specification's PageFrame) and
- * on blocks of frames (its PageFrameAllocator).
+ * memory, mem_map (the array of them), and the operations on a frame (the
+ * specification's PageFrame). Allocating frames is above this, in
+ * buddy.h and page_alloc.h.
  *
  * The array of struct page (mem_map) is flat: mem_map[pfn] describes the
  * frame at pfn << PAGE_SHIFT, from pfn 0 up to the last frame the buddy
@@ -8,9 +9,9 @@
  * that which it does not manage (page 0, the BIOS areas, the kernel image,
  * the heap and stack regions, mem_map itself, holes in the memory map) have
  * a struct page too, marked PG_reserved; frames above it have none (with
- * 32 MiB of RAM that is the heap's end of memory). buddy.c carves mem_map
- * out of RAM at buddy_init; the free lists, zones and gfp flags live in
- * buddy.h.
+ * 32 MiB of RAM that is the heap's end of memory). buddy_init decides where
+ * mem_map goes and hands it to page_map_init; the free lists, zones and gfp
+ * flags live in buddy.h.
  */
 #ifndef KOS_PAGE_H
 #define KOS_PAGE_H
@@ -91,12 +92,17 @@ struct page {
     void *slab;
 };
 
-_Static_assert(sizeof(struct page) == 32, "struct page is 32 bytes: buddy.c finds buddies by XOR");
 _Static_assert(PAGE_SIZE == 4096, "pages are 4 KiB");
 
-/* mem_map[0 .. mem_map_pages); set up by buddy_init, 0 before. */
+/* mem_map[0 .. mem_map_pages); set up by page_map_init, 0 before. */
 extern struct page *mem_map;
 extern uint32_t mem_map_pages;
+
+/* Make map, pages struct pages long, mem_map: every frame reserved, in
+ * its zone, mapped at its own address if it lies below ram_top_pfn (page 0
+ * never: NULL stays unmapped). The buddy allocator then frees the frames
+ * it manages. */
+void page_map_init(struct page *map, uint32_t pages, uint32_t ram_top_pfn);
 
 static inline unsigned page_zone(const struct page *p) { return p->flags >> PG_ZONE_SHIFT; }
 static inline uint32_t page_to_pfn(const struct page *p) { return (uint32_t)(p - mem_map); }
@@ -138,23 +144,10 @@ uint32_t page_virt(const struct page *p);
 int32_t page_ref_count(const struct page *p);
 uint32_t page_flags(const struct page *p);
 
-/*
- * The specification's PageFrameAllocator, in frames. Blocks come from the
- * buddy allocator with GFP_KERNEL (ZONE_NORMAL, then ZONE_DMA). Every frame
- * of a new block is fresh: refcount 0, clean, unlocked, mapped at phys.
- */
-struct page *alloc_page(void);                   /* NULL if no frame is free */
-struct page *alloc_pages(unsigned order);        /* NULL if out of memory or order > MAX_ORDER */
-/* Free the block whose head is p. 0, -EINVAL if p is not the head of an
- * allocated block of that order, -EBUSY if a frame of it is referenced or
- * locked (then nothing is freed), -EACCES for a reserved or slab frame. */
-int free_pages(struct page *p, unsigned order);
-int free_page(struct page *p);
-uint32_t get_free_pages(void);                   /* free frames, all zones */
-
 /* Frames whose state was changed in a block being freed: check them all
  * and, if none is referenced or locked, make them fresh. Returns 0 or
- * -EBUSY. Called by buddy.c when head->busy != 0. */
+ * -EBUSY. Called by buddy.c when head->busy != 0 (buddy.c is above page.c:
+ * this file calls nothing of it). */
 int page_block_release(struct page *head, unsigned order);
 
 /* Names of the set flags, e.g. "head dirty", into buf. */

@@ -1,13 +1,16 @@
-/* slab.c — object caches: a slab is one buddy block cut into objects of one
- * size; a cache is a set of slabs and three lists (partial, full, empty).
+/* slab.c — object caches: a slab is one block from the page allocator cut
+ * into objects of one size; a cache is a set of slabs on three lists
+ * (partial, full, empty), as in Bonwick's slab allocator and Linux's SLAB.
  *
- * The cache descriptors are a static table (SLAB_MAX_CACHES), so the slab
- * allocator needs nothing but the buddy allocator. kmalloc is heap.c's.
+ * The cache descriptors are a static table (SLAB_MAX_CACHES), so slab.c
+ * needs nothing but the page allocator (page_alloc.h). kmalloc is heap.c's.
+ * Nothing here prints: a refused call returns its error and is counted;
+ * slab_free_reason puts it in words for the caller.
  *
  * A slab of order k (PAGE_SIZE << k bytes, the address of its first frame):
  *
- *   +0       struct slab: list links, cache, freelist, inuse, objects
- *   +24      map: one bit per object, 1 = allocated (objs_per_slab bits,
+ *   +0       struct slab: list links, cache, freelist, inuse
+ *   +20      map: one bit per object, 1 = allocated (objs_per_slab bits,
  *            rounded up to 32-bit words)
  *   +offset  object 0     (offset: the end of map rounded up to the alignment)
  *   +offset+size   object 1
@@ -15,52 +18,33 @@
  *
  * A free object's first word is the address of the next free object of its
  * slab (0 ends the list); the rest of a free object is left as it was.
- * Objects are at least 8 bytes (SLAB_MIN_SIZE).
+ * Objects are at least 8 bytes (SLAB_MIN_SIZE). The map answers "is this
+ * object allocated?" for slab_free without walking the freelist, which is
+ * how a double free is caught in O(1).
  *
- * An object's index is found without a division: size = odd << shift, and
- * with inverse = odd^-1 mod 2^32,
- *
- *     index = ror((addr - first object) * inverse, shift)
- *
- * is the index when the offset is a multiple of size, and at least
- * objs_per_slab when it is not (a misaligned offset keeps its low set bits,
- * which the rotation moves to the top; an aligned non-multiple lands beyond
- * every multiple, since multiplying by inverse permutes the residues) or
- * when addr lies before the first object or beyond the last. E.g. size 24
- * (3 << 3), inverse 0xaaaaaaab: offset 48 gives 48 * 0xaaaaaaab = 0x10 mod
- * 2^32, rotated right by 3 = 2; offset 40 gives 0xaaaaaab8, rotated 0x15555557.
- * The cache keeps -inverse, and the code multiplies (first object - addr):
- * the same product, one register fewer in slab_free.
- *
- * inuse counts a slab's allocated objects, plus SLAB_FULL while the slab is
- * on `full`: slab_free's one decrement is then <= 0 exactly when the slab
- * must change lists (it was full, or it is empty now).
+ * Every frame of a slab records, in its struct page, the cache, the slab
+ * and the address of the slab's first object, so slab_free finds the slab
+ * of any address in O(1): object index = (addr - first) / size, and addr is
+ * an object only if the remainder is 0 and the index below objs_per_slab.
  *
  * Invariants (slab_check counts violations of each):
  *   - every frame of a slab is PG_slab and points at the slab, its cache and
  *     its first object; the cache is the one whose list holds the slab;
- *   - a slab is on `full` iff inuse == SLAB_FULL + objs_per_slab, on
- *     `empty` iff inuse == 0 (at most one such slab per cache), else on
- *     `partial` with 0 < inuse < objs_per_slab;
+ *   - a slab is on `full` iff inuse == objs_per_slab, on `empty` iff
+ *     inuse == 0 (at most one such slab per cache), else on `partial`;
  *   - the freelist visits objects of its own slab only, each at a multiple
  *     of size from the first object, with its map bit clear, and exactly
  *     objs_per_slab - inuse of them; the map has inuse bits set;
  *   - cache->nr_slabs is the number of slabs listed, and cache->allocs is at
  *     least the objects allocated (frees = allocs - allocated).
- *
- * slab_alloc and slab_free are written for their fast path: the common case
- * inline, everything else (new slabs, list moves, refusals) out of line, and
- * no frame pointer (HOT, compiler.h).
  */
-#pragma GCC target("tune=generic")   /* see HOT in compiler.h */
 #include <stdint.h>
 #include "slab.h"
-#include "buddy.h"
 #include "page.h"
+#include "page_alloc.h"
 #include "../arch/cpu.h"
-#include "../include/compiler.h"
 #include "../include/errno.h"
-#include "../lib/kprintf.h"
+#include "../lib/bitops.h"
 #include "../lib/list.h"
 #include "../lib/string.h"
 
@@ -68,28 +52,22 @@ struct slab {
     struct list_head list;
     struct kmem_cache *cache;
     void *freelist;
-    int32_t inuse;              /* allocated objects, + SLAB_FULL while on `full` */
-    uint32_t objects;           /* the cache's objs_per_slab, for slab_free */
+    uint32_t inuse;             /* allocated objects */
     uint32_t map[];
 };
 
-_Static_assert(sizeof(struct slab) == 24, "the slab header drawn above is 24 bytes");
-
-#define SLAB_FULL INT32_MIN
+_Static_assert(sizeof(struct slab) == 20, "the slab header drawn above is 20 bytes");
 
 /*
  * A cache. Valid while live. Everything but the lists and the counters is
  * fixed at slab_create. How many objects are allocated is not kept here:
- * it is the sum of the slabs' inuse (slab_info, slab_destroy), which spares
- * both fast paths a counter.
+ * it is the sum of the slabs' inuse (slab_info, slab_destroy).
  */
 struct kmem_cache {
     struct list_head partial;   /* slabs with free and allocated objects; allocation takes the first */
     struct list_head full;      /* no free object */
     struct list_head empty;     /* no allocated object: at most one, kept for reuse */
-    uint32_t size;              /* stride between objects: odd << shift */
-    uint32_t inverse;           /* -odd^-1 mod 2^32 */
-    uint32_t shift;             /* 2..16: sizes are multiples of 4, at most 64 KiB */
+    uint32_t size;              /* stride between objects */
     uint32_t offset;            /* first object from the slab start */
     uint32_t objs_per_slab;
     uint32_t allocs;            /* successful slab_alloc calls */
@@ -102,46 +80,22 @@ struct kmem_cache {
 };
 
 static struct kmem_cache caches[SLAB_MAX_CACHES];
+static struct kmem_cache *cache_table[SLAB_MAX_CACHES + 1];   /* id -> live cache; [0] unused */
 
-/* What a free id (and id 0) names: a cache with no slab and an empty
- * partial list, so the fast paths need no test for it. slab_alloc finds
- * nothing to take and asks refill, which refuses; no frame names it, so
- * slab_free refuses. Everything else asks cache_of, which says NULL. */
-static struct kmem_cache no_cache = {
-    .partial = { &no_cache.partial, &no_cache.partial },
-    .name = "none",
-};
-
-static struct kmem_cache *cache_table[SLAB_MAX_CACHES + 1] = {   /* id -> cache */
-    [0 ... SLAB_MAX_CACHES] = &no_cache,
-};
-static uint32_t bad_ids;   /* frees and destroys naming no cache */
-
-/* The cache with this id, or NULL. */
-static inline struct kmem_cache *cache_of(int id)
+/* The live cache with this id, or NULL. */
+static struct kmem_cache *cache_of(int id)
 {
-    struct kmem_cache *c = (unsigned)id <= SLAB_MAX_CACHES ? cache_table[id] : &no_cache;
-    return c == &no_cache ? 0 : c;
+    return id >= 1 && id <= SLAB_MAX_CACHES ? cache_table[id] : 0;
 }
 
-/* The index of the object at addr in a slab whose first object is at
- * first, or a number >= objs_per_slab if no object starts there (see the
- * top of the file). */
-static inline uint32_t object_index(const struct kmem_cache *c, uint32_t first, uint32_t addr)
+static void map_set(uint32_t *map, uint32_t i)
 {
-    uint32_t x = (first - addr) * c->inverse;
-    return (x >> c->shift) | (x << (32 - c->shift));
+    map[i / 32] |= 1u << (i % 32);
 }
 
-/* Set bit i of a map (bts addresses the whole bit string, not one word). */
-static inline void map_set(uint32_t *map, uint32_t i)
+static int map_test(const uint32_t *map, uint32_t i)
 {
-    __asm__("btsl %1, %0" : "+m"(*map) : "r"(i) : "memory", "cc");
-}
-
-static uint32_t inuse_of(const struct slab *s)
-{
-    return (uint32_t)s->inuse & ~(uint32_t)SLAB_FULL;
+    return (map[i / 32] >> (i % 32)) & 1;
 }
 
 /* ---- creating and destroying caches ------------------------------------- */
@@ -190,16 +144,6 @@ static int choose_order(uint32_t size, uint32_t align)
     return best;
 }
 
-/* x^-1 mod 2^32 for odd x: Newton's iteration doubles the correct low bits
- * (x * x == 1 mod 8 gives the first three). */
-static uint32_t odd_inverse(uint32_t x)
-{
-    uint32_t y = x;
-    for (int i = 0; i < 4; i++)
-        y *= 2 - x * y;
-    return y;
-}
-
 int slab_create(const char *name, uint32_t object_size, uint32_t alignment)
 {
     if (!name || !name[0] || object_size == 0 || object_size > SLAB_MAX_OBJECT)
@@ -217,7 +161,7 @@ int slab_create(const char *name, uint32_t object_size, uint32_t alignment)
     uint32_t irq = irq_save();
     int id = 0;
     for (int i = 1; i <= SLAB_MAX_CACHES && !id; i++)
-        if (cache_table[i] == &no_cache)
+        if (!cache_table[i])
             id = i;
     if (!id) {
         irq_restore(irq);
@@ -231,8 +175,6 @@ int slab_create(const char *name, uint32_t object_size, uint32_t alignment)
     c->size = size;
     c->order = (uint32_t)order;
     c->objs_per_slab = objects_fitting(c->order, size, align, &c->offset);
-    c->shift = (uint32_t)__builtin_ctz(size);
-    c->inverse = -odd_inverse(size >> c->shift);
     c->map_words = (c->objs_per_slab + 31) / 32;
     c->object_size = object_size;
     c->align = alignment;
@@ -247,7 +189,7 @@ int slab_create(const char *name, uint32_t object_size, uint32_t alignment)
     return id;
 }
 
-/* Give slab s (already off its list) back to the buddy allocator. */
+/* Give slab s (already off its list) back to the page allocator. */
 static void slab_release(struct kmem_cache *c, struct slab *s)
 {
     struct page *pg = pfn_to_page((uint32_t)s >> PAGE_SHIFT);
@@ -258,7 +200,7 @@ static void slab_release(struct kmem_cache *c, struct slab *s)
         pg[i].slab = 0;
     }
     c->nr_slabs--;
-    buddy_free_pages(pg, c->order);
+    free_pages(pg, c->order);
 }
 
 static void release_all(struct kmem_cache *c, struct list_head *list)
@@ -275,9 +217,9 @@ static uint32_t cache_active(const struct kmem_cache *c)
 {
     uint32_t n = 0;
     for (const struct list_head *e = c->partial.next; e != &c->partial; e = e->next)
-        n += inuse_of(list_entry(e, struct slab, list));
+        n += list_entry(e, struct slab, list)->inuse;
     for (const struct list_head *e = c->full.next; e != &c->full; e = e->next)
-        n += inuse_of(list_entry(e, struct slab, list));
+        n += list_entry(e, struct slab, list)->inuse;
     return n;
 }
 
@@ -285,19 +227,16 @@ int slab_destroy(int id)
 {
     uint32_t irq = irq_save();
     struct kmem_cache *c = cache_of(id);
-    uint32_t active = c ? cache_active(c) : 0;
     int err = 0;
     if (!c) {
-        bad_ids++;
         err = -EINVAL;
-    } else if (active) {
-        kprintf("slab_destroy: cache %d '%s': %u objects still allocated\n", id, c->name, active);
+    } else if (cache_active(c)) {
         err = -EBUSY;
     } else {
         release_all(c, &c->partial);
         release_all(c, &c->full);
         release_all(c, &c->empty);
-        cache_table[id] = &no_cache;
+        cache_table[id] = 0;
     }
     irq_restore(irq);
     return err;
@@ -305,11 +244,11 @@ int slab_destroy(int id)
 
 /* ---- allocation --------------------------------------------------------- */
 
-/* A new slab for c from the buddy allocator, on the partial list; NULL if
+/* A new slab for c from the page allocator, on the partial list; NULL if
  * there is no block. */
 static struct slab *slab_new(struct kmem_cache *c)
 {
-    struct page *pg = buddy_alloc_pages(c->order, GFP_KERNEL);
+    struct page *pg = alloc_pages(GFP_KERNEL, c->order);
     if (!pg)
         return 0;
     struct slab *s = (struct slab *)pg->phys;
@@ -322,7 +261,6 @@ static struct slab *slab_new(struct kmem_cache *c)
     }
     s->cache = c;
     s->inuse = 0;
-    s->objects = c->objs_per_slab;
     memset(s->map, 0, c->map_words * 4);
     uint32_t obj = first;
     s->freelist = (void *)obj;
@@ -335,11 +273,9 @@ static struct slab *slab_new(struct kmem_cache *c)
 }
 
 /* The partial list is empty: reuse the kept empty slab, or make one. NULL
- * (counted) if the buddy allocator has no block. */
-static __attribute__((noinline)) struct slab *refill(struct kmem_cache *c)
+ * (counted) if the page allocator has no block. */
+static struct slab *refill(struct kmem_cache *c)
 {
-    if (c == &no_cache)
-        return 0;
     if (!list_empty(&c->empty)) {
         struct slab *s = list_entry(c->empty.next, struct slab, list);
         list_del(&s->list);
@@ -352,133 +288,110 @@ static __attribute__((noinline)) struct slab *refill(struct kmem_cache *c)
     return s;
 }
 
-/* s gave out its last free object, obj: from partial to full. Then
- * interrupts as slab_alloc found them; returns obj, slab_alloc's result. */
-static __attribute__((noinline)) uint32_t slab_filled(struct slab *s, uint32_t irq, uint32_t obj)
+uint32_t slab_alloc(int id)
 {
-    s->inuse += SLAB_FULL;
-    list_del(&s->list);
-    list_add(&s->list, &s->cache->full);
-    irq_restore(irq);
-    return obj;
-}
-
-HOT uint32_t slab_alloc(int id)
-{
-    if ((unsigned)id > SLAB_MAX_CACHES)
+    struct kmem_cache *c = cache_of(id);
+    if (!c)
         return 0;
-    struct kmem_cache *c = cache_table[id];
     uint32_t irq = irq_save();
-    struct slab *s = list_entry(c->partial.next, struct slab, list);
-    if (&s->list == &c->partial && !(s = refill(c))) {
+    struct slab *s;
+    if (!list_empty(&c->partial))
+        s = list_entry(c->partial.next, struct slab, list);
+    else if (!(s = refill(c))) {
         irq_restore(irq);
         return 0;
     }
     uint32_t obj = (uint32_t)s->freelist;
     s->freelist = *(void **)obj;
-    map_set(s->map, object_index(c, (uint32_t)s + c->offset, obj));
+    map_set(s->map, (obj - ((uint32_t)s + c->offset)) / c->size);
     s->inuse++;
     c->allocs++;
-    if (!s->freelist)
-        return slab_filled(s, irq, obj);
+    if (s->inuse == c->objs_per_slab) {         /* that was its last free object */
+        list_del(&s->list);
+        list_add(&s->list, &c->full);
+    }
     irq_restore(irq);
     return obj;
 }
 
 /* ---- freeing ------------------------------------------------------------ */
 
-static __attribute__((cold)) int refuse(int id, struct kmem_cache *c, uint32_t addr, const char *why)
+/* The slab frame that holds addr if it belongs to cache c, else NULL. */
+static struct page *slab_frame(const struct kmem_cache *c, uint32_t addr)
 {
-    if (c)
-        c->bad_frees++;
-    else
-        bad_ids++;
-    kprintf("slab_free: cache %d%s%s%s: %p: %s\n", id, c ? " '" : "", c ? c->name : "", c ? "'" : "",
-            (void *)addr, why);
+    uint32_t pfn = addr >> PAGE_SHIFT;
+    if (pfn >= mem_map_pages)
+        return 0;
+    struct page *pg = pfn_to_page(pfn);
+    return (pg->flags & PG_slab) && pg->slab_cache == c ? pg : 0;
+}
+
+/* Put the allocated object at addr, whose map bit is *word & bit, back on
+ * slab s's freelist, and move the slab if it was full or is empty now. */
+static void object_put(struct kmem_cache *c, struct slab *s, uint32_t *word, uint32_t bit,
+                       uint32_t addr)
+{
+    *word &= ~bit;
+    *(void **)addr = s->freelist;
+    s->freelist = (void *)addr;
+    if (s->inuse-- == c->objs_per_slab) {       /* it was full: free objects again */
+        list_del(&s->list);
+        list_add(&s->list, &c->partial);
+    }
+    if (s->inuse == 0) {                        /* empty: keep one, give the rest back */
+        list_del(&s->list);
+        if (list_empty(&c->empty))
+            list_add(&s->list, &c->empty);
+        else
+            slab_release(c, s);
+    }
+}
+
+int slab_free(int id, uint32_t addr)
+{
+    struct kmem_cache *c = cache_of(id);
+    if (!c)
+        return -EINVAL;
+    struct page *pg = slab_frame(c, addr);
+    if (!pg || addr < pg->slab_objects)
+        goto refused;
+    uint32_t off = addr - pg->slab_objects;
+    uint32_t idx = off / c->size;
+    if (off % c->size || idx >= c->objs_per_slab)
+        goto refused;
+    struct slab *s = pg->slab;
+    uint32_t *word = &s->map[idx / 32], bit = 1u << (idx % 32);
+    uint32_t irq = irq_save();
+    if (!(*word & bit)) {                       /* not allocated: a double free */
+        irq_restore(irq);
+        goto refused;
+    }
+    object_put(c, s, word, bit, addr);
+    irq_restore(irq);
+    return 0;
+refused:
+    c->bad_frees++;
     return -EINVAL;
 }
 
-/* s just lost an object and its inuse went to 0 or below: it was full (on
- * partial now), or it is empty (kept, or given back if its cache keeps one
- * already). Then interrupts as slab_free found them; returns 0, slab_free's
- * result (a tail call leaves slab_free nothing to keep across a call). */
-static __attribute__((noinline)) int slab_moved(struct slab *s, uint32_t irq)
-{
-    struct kmem_cache *c = s->cache;
-    s->inuse &= ~SLAB_FULL;
-    list_del(&s->list);
-    if (s->inuse)
-        list_add(&s->list, &c->partial);
-    else if (list_empty(&c->empty))
-        list_add(&s->list, &c->empty);
-    else
-        slab_release(c, s);
-    irq_restore(irq);
-    return 0;
-}
-
-/* Why addr cannot be freed to cache id. */
-static __attribute__((cold, noinline)) int refuse_free(int id, uint32_t addr)
+const char *slab_free_reason(int id, uint32_t addr)
 {
     struct kmem_cache *c = cache_of(id);
     uint32_t pfn = addr >> PAGE_SHIFT;
     if (!c)
-        return refuse(id, c, addr, "no such cache");
+        return "no such cache";
     if (pfn >= mem_map_pages || !(mem_map[pfn].flags & PG_slab))
-        return refuse(id, c, addr, "not slab memory");
-    if (mem_map[pfn].slab_cache != c)
-        return refuse(id, c, addr, "object of another cache");
-    if (object_index(c, mem_map[pfn].slab_objects, addr) >= c->objs_per_slab)
-        return refuse(id, c, addr, "not the start of an object");
-    return refuse(id, c, addr, "object already free");
-}
-
-HOT int slab_free(int id, uint32_t addr)
-{
-    if ((unsigned)id > SLAB_MAX_CACHES)
-        goto refused;
-    struct kmem_cache *c = cache_table[id];
-    uint32_t pfn = addr >> PAGE_SHIFT;
-    if (pfn >= mem_map_pages)
-        goto refused;
-    /* A frame names its cache only while it is part of one of its slabs
-     * (never no_cache). */
-    struct page *pg = pfn_to_page(pfn);
-    if (pg->slab_cache != c)
-        goto refused;
-    struct slab *s = pg->slab;
-    uint32_t idx = object_index(c, pg->slab_objects, addr);
-    if (idx >= s->objects)
-        goto refused;
-    uint32_t irq = irq_save();
-    /* Clear the object's map bit; if it was clear the object is free already. */
-    __asm__ goto("btrl %1, %0; jnc %l[already_free]" : : "m"(*s->map), "r"(idx) : "memory", "cc"
-                 : already_free);
-    *(void **)addr = s->freelist;
-    s->freelist = (void *)addr;
-    /* --inuse <= 0: the slab was full, or it is empty now (see SLAB_FULL). */
-    __asm__ goto("decl %0; jle %l[moved]" : : "m"(s->inuse) : "memory", "cc" : moved);
-    irq_restore(irq);
-    return 0;
-moved:
-    return slab_moved(s, irq);
-already_free:
-    irq_restore(irq);
-refused:
-    /* id is read back from the argument only here, so that the fast path
-     * does not keep it in a register. */
-    return refuse_free(*(volatile int *)&id, addr);
+        return "not slab memory";
+    struct page *pg = slab_frame(c, addr);
+    if (!pg)
+        return "object of another cache";
+    uint32_t off = addr - pg->slab_objects;
+    if (addr < pg->slab_objects || off % c->size || off / c->size >= c->objs_per_slab)
+        return "not the start of an object";
+    return "object already free";
 }
 
 /* ---- statistics --------------------------------------------------------- */
-
-static uint32_t list_count(const struct list_head *h)
-{
-    uint32_t n = 0;
-    for (const struct list_head *e = h->next; e != h && n <= mem_map_pages; e = e->next)
-        n++;
-    return n;
-}
 
 int slab_info(int id, struct slab_info *info)
 {
@@ -498,7 +411,7 @@ int slab_info(int id, struct slab_info *info)
     info->active_objs = active;
     info->total_objs = c->nr_slabs * c->objs_per_slab;
     info->slabs = c->nr_slabs;
-    info->active_slabs = c->nr_slabs - list_count(&c->empty);
+    info->active_slabs = c->nr_slabs - list_count(&c->empty, mem_map_pages);
     info->pages = c->nr_slabs << c->order;
     info->allocs = c->allocs;
     info->frees = c->allocs - active;
@@ -510,7 +423,7 @@ int slab_info(int id, struct slab_info *info)
 int slab_next(int after)
 {
     for (int id = after + 1; id <= SLAB_MAX_CACHES; id++)
-        if (id > 0 && cache_of(id))
+        if (cache_of(id))
             return id;
     return 0;
 }
@@ -518,9 +431,10 @@ int slab_next(int after)
 uint32_t slab_cached_bytes(void)
 {
     uint32_t bytes = 0;
-    for (int id = 1; id <= SLAB_MAX_CACHES; id++)
-        if (cache_of(id))
-            bytes += list_count(&cache_table[id]->empty) * (PAGE_SIZE << cache_table[id]->order);
+    for (int id = slab_next(0); id; id = slab_next(id)) {
+        const struct kmem_cache *c = cache_of(id);
+        bytes += list_count(&c->empty, mem_map_pages) * (PAGE_SIZE << c->order);
+    }
     return bytes;
 }
 
@@ -539,14 +453,6 @@ static void violation(struct checker *k, const char *what, uint32_t addr)
         k->report(k->cache->name, what, addr);
 }
 
-static uint32_t bits_set(uint32_t w)
-{
-    uint32_t n = 0;
-    for (; w; w &= w - 1)
-        n++;
-    return n;
-}
-
 /* One slab: its frames, its list, its freelist and map. Returns inuse. */
 static uint32_t check_slab(struct checker *k, const struct kmem_cache *c, struct slab *s,
                            const struct list_head *list)
@@ -555,11 +461,9 @@ static uint32_t check_slab(struct checker *k, const struct kmem_cache *c, struct
     uint32_t first = at + c->offset;
     if (s->cache != c)
         violation(k, "slab on the list of another cache", at);
-    if (s->objects != c->objs_per_slab)
-        violation(k, "slab's object count differs from its cache's", at);
     if ((at & ((PAGE_SIZE << c->order) - 1)) || (at >> PAGE_SHIFT) >= mem_map_pages) {
         violation(k, "slab not at a block of the cache's order in mem_map", at);
-        return inuse_of(s);
+        return s->inuse;
     }
     struct page *pg = pfn_to_page(at >> PAGE_SHIFT);
     if (!(pg->flags & PG_head) || pg->order != c->order)
@@ -571,13 +475,10 @@ static uint32_t check_slab(struct checker *k, const struct kmem_cache *c, struct
             violation(k, "slab frame does not name its cache and first object", pg[i].phys);
     }
 
-    uint32_t n = c->objs_per_slab, inuse = inuse_of(s);
-    int full = s->inuse < 0;
+    uint32_t n = c->objs_per_slab, inuse = s->inuse;
     if (inuse > n)
         violation(k, "slab inuse above objects per slab", at);
-    else if (full != (inuse == n))
-        violation(k, "slab full mark disagrees with its inuse count", at);
-    else if ((list == &c->full) != full || (list == &c->empty) != (inuse == 0))
+    else if ((list == &c->full) != (inuse == n) || (list == &c->empty) != (inuse == 0))
         violation(k, "slab on the wrong list for its inuse count", at);
 
     uint32_t mapped = 0;
@@ -586,7 +487,7 @@ static uint32_t check_slab(struct checker *k, const struct kmem_cache *c, struct
         if (w == c->map_words - 1 && (n & 31))
             if (word & ~((1u << (n & 31)) - 1))
                 violation(k, "map bit set beyond the last object", at);
-        mapped += bits_set(word);
+        mapped += popcount32(word);
     }
     if (mapped != inuse)
         violation(k, "map bits differ from inuse", at);
@@ -602,10 +503,7 @@ static uint32_t check_slab(struct checker *k, const struct kmem_cache *c, struct
             violation(k, "freelist points outside the slab's objects", obj);
             break;
         }
-        uint32_t idx = off / c->size;
-        if (object_index(c, first, obj) != idx)
-            violation(k, "cache's inverse does not give the object's index", obj);
-        if (s->map[idx >> 5] & (1u << (idx & 31)))
+        if (map_test(s->map, off / c->size))
             violation(k, "allocated object on the freelist", obj);
     }
     if (free_objs < n - inuse && inuse <= n)
@@ -628,7 +526,7 @@ static void check_cache(struct checker *k, const struct kmem_cache *c)
             slabs++;
         }
     }
-    if (list_count(&c->empty) > 1)
+    if (list_count(&c->empty, mem_map_pages) > 1)
         violation(k, "more than one empty slab kept", 0);
     if (active > c->allocs)
         violation(k, "more objects allocated than allocations counted", active);
@@ -640,11 +538,9 @@ unsigned slab_check(slab_report_fn report)
 {
     struct checker k = { report, 0, 0 };
     uint32_t irq = irq_save();
-    for (int id = 1; id <= SLAB_MAX_CACHES; id++) {
-        if (!cache_of(id))
-            continue;
-        k.cache = cache_table[id];
-        check_cache(&k, cache_table[id]);
+    for (int id = slab_next(0); id; id = slab_next(id)) {
+        k.cache = cache_of(id);
+        check_cache(&k, k.cache);
     }
     irq_restore(irq);
     return k.violations;

@@ -1,10 +1,11 @@
-/* slab.h — named caches of equal-sized objects, carved from buddy blocks.
+/* slab.h — named caches of equal-sized objects, carved from page blocks.
  *
  * A cache is known by a small positive id (like a file descriptor, reused
- * after slab_destroy). Its slabs are blocks of 2^order frames from the buddy
- * allocator (GFP_KERNEL); each frame of a slab is marked PG_slab and points
- * back at its slab, so slab_free finds the slab in O(1). A cache keeps at
- * most one empty slab for reuse and gives other empty slabs back at once.
+ * after slab_destroy). Its slabs are blocks of 2^order frames from
+ * alloc_pages (GFP_KERNEL); each frame of a slab is marked PG_slab and
+ * points back at its slab, so slab_free finds the slab in O(1). A cache
+ * keeps at most one empty slab for reuse and gives other empty slabs back
+ * at once. Nothing here prints: errors are returned and counted.
  */
 #ifndef KOS_SLAB_H
 #define KOS_SLAB_H
@@ -29,13 +30,18 @@ int slab_create(const char *name, uint32_t object_size, uint32_t alignment);
  * when the buddy allocator has no block for a new slab. */
 uint32_t slab_alloc(int id);
 
-/* Give an object back. Returns 0, or -EINVAL (reported on the console) for
- * an unknown id, an address that is not an object of this cache (another
- * cache's, not slab memory, inside an object) or an object already free. */
+/* Give an object back. Returns 0, or -EINVAL (counted in the cache's
+ * bad_frees) for an unknown id, an address that is not an object of this
+ * cache (another cache's, not slab memory, inside an object) or an object
+ * already free. */
 int slab_free(int id, uint32_t addr);
 
+/* Why slab_free(id, addr) was just refused, in words ("object already
+ * free", ...). Call it after the refusal; it changes nothing. */
+const char *slab_free_reason(int id, uint32_t addr);
+
 /* Destroy a cache and give its slabs back. Returns 0, -EINVAL for an
- * unknown id, -EBUSY (reported) while objects are allocated. */
+ * unknown id, -EBUSY while objects are allocated (slab_info says how many). */
 int slab_destroy(int id);
 
 /* Per-cache statistics. */

@@ -6,7 +6,6 @@
  * instead of silently overwriting the stack below it.
  */
 #include <stdint.h>
-#include "memory.h"
 #include "stack.h"
 #include "paging.h"
 #include "physmem.h"

@@ -1,8 +1,18 @@
-/* stack.h — internals shared by memory.c and stack.c. The API is memory.h. */
+/* stack.h — per-process stacks: the kacchiOS stack API (memory.h includes
+ * this, so memory.h is the whole API) and what memory.c needs of stack.c. */
 #ifndef KOS_STACK_H
 #define KOS_STACK_H
 
 #include <stdint.h>
+#include "../include/layout.h"
+
+/* A STACK_SIZE stack for process pid. Returns its top (the initial stack
+ * pointer; the stack grows down to stack_get_base), or NULL if pid already
+ * has one, all MAX_PROCESS_STACKS are in use, or the slot is not in RAM. */
+void *stack_alloc(uint32_t pid);
+void stack_free(uint32_t pid);
+void *stack_get_base(uint32_t pid);   /* lowest byte of pid's stack, or NULL */
+void *stack_get_top(uint32_t pid);    /* one past the highest byte, or NULL */
 
 /* Decide which slots exist in RAM and unmap their guard pages. */
 void stack_init(void);

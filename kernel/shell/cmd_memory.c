@@ -8,15 +8,6 @@
 #include "../mm/memory.h"
 #include "../mm/paging.h"
 
-/* Parse argv[i] as a number, or complain. */
-static int arg_u32(char **argv, int i, uint32_t *out)
-{
-    if (parse_u32(argv[i], out) == 0)
-        return 0;
-    kprintf("%s: '%s' is not a number\n", argv[0], argv[i]);
-    return -1;
-}
-
 static int cmd_memstats(int argc, char **argv)
 {
     (void)argc;
@@ -31,7 +22,8 @@ static int cmd_kmalloc(int argc, char **argv)
     uint32_t size, align = 0;
     if (argc < 2 || argc > 3)
         return shell_usage(argv[0]);
-    if (arg_u32(argv, 1, &size) || (argc == 3 && arg_u32(argv, 2, &align)))
+    if (shell_arg_u32(argv, 1, "SIZE", UINT32_MAX, &size) ||
+        (argc == 3 && shell_arg_u32(argv, 2, "ALIGN", UINT32_MAX, &align)))
         return 1;
     void *p = argc == 3 ? kmalloc_aligned(size, align) : kmalloc(size);
     kprintf("kmalloc: %p\n", p);
@@ -44,7 +36,7 @@ static int cmd_kcalloc(int argc, char **argv)
     uint32_t num, size;
     if (argc != 3)
         return shell_usage(argv[0]);
-    if (arg_u32(argv, 1, &num) || arg_u32(argv, 2, &size))
+    if (shell_arg_u32(argv, 1, "NUM", UINT32_MAX, &num) || shell_arg_u32(argv, 2, "SIZE", UINT32_MAX, &size))
         return 1;
     void *p = kcalloc(num, size);
     kprintf("kcalloc: %p\n", p);
@@ -57,7 +49,7 @@ static int cmd_krealloc(int argc, char **argv)
     uint32_t ptr, size;
     if (argc != 3)
         return shell_usage(argv[0]);
-    if (arg_u32(argv, 1, &ptr) || arg_u32(argv, 2, &size))
+    if (shell_arg_u32(argv, 1, "ADDR", UINT32_MAX, &ptr) || shell_arg_u32(argv, 2, "SIZE", UINT32_MAX, &size))
         return 1;
     void *p = krealloc((void *)ptr, size);
     kprintf("krealloc: %p\n", p);
@@ -70,7 +62,7 @@ static int cmd_kfree(int argc, char **argv)
     uint32_t ptr;
     if (argc != 2)
         return shell_usage(argv[0]);
-    if (arg_u32(argv, 1, &ptr))
+    if (shell_arg_u32(argv, 1, "ADDR", UINT32_MAX, &ptr))
         return 1;
     int refused = kfree_checked((void *)ptr) != 0;
     kprintf("kfree: %s\n", refused ? "refused" : "ok");
@@ -81,8 +73,10 @@ SHELL_COMMAND(kfree, "ADDR", "free a block", cmd_kfree);
 static int cmd_stack(int argc, char **argv)
 {
     uint32_t pid;
-    if (argc != 3 || arg_u32(argv, 2, &pid))
+    if (argc != 3)
         return shell_usage(argv[0]);
+    if (shell_arg_u32(argv, 2, "PID", UINT32_MAX, &pid))
+        return 1;
     if (strcmp(argv[1], "alloc") == 0) {
         void *top = stack_alloc(pid);
         kprintf("stack: pid %u top %p\n", pid, top);
@@ -150,7 +144,8 @@ static int cmd_peek(int argc, char **argv)
     uint32_t addr, n = 16;
     if (argc < 2 || argc > 3)
         return shell_usage(argv[0]);
-    if (arg_u32(argv, 1, &addr) || (argc == 3 && arg_u32(argv, 2, &n)))
+    if (shell_arg_u32(argv, 1, "ADDR", UINT32_MAX, &addr) ||
+        (argc == 3 && shell_arg_u32(argv, 2, "LEN", UINT32_MAX, &n)))
         return 1;
     if (n > 4096)
         n = 4096;
@@ -174,7 +169,7 @@ static int cmd_poke(int argc, char **argv)
     uint32_t addr, value;
     if (argc != 3)
         return shell_usage(argv[0]);
-    if (arg_u32(argv, 1, &addr) || arg_u32(argv, 2, &value))
+    if (shell_arg_u32(argv, 1, "ADDR", UINT32_MAX, &addr) || shell_arg_u32(argv, 2, "BYTE", 0xFF, &value))
         return 1;
     if (!paging_range_mapped(addr, 1) || addr < HEAP_START) {
         kprintf("poke: %p is not writable from the shell (below the heap or unmapped)\n", (void *)addr);

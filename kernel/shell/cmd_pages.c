@@ -10,19 +10,20 @@
 #include "../mm/buddy.h"
 #include "../mm/memory.h"
 #include "../mm/page.h"
+#include "../mm/page_alloc.h"
 #include "../mm/physmem.h"
 #include "../mm/slab.h"
 
-static int arg_u32(char **argv, int i, uint32_t *out)
-{
-    if (parse_u32(argv[i], out) == 0)
-        return 0;
-    kprintf("%s: '%s' is not a number\n", argv[0], argv[i]);
-    return -1;
-}
-
 /* Zones as "name: value" keys. */
 static const char *const zone_key[NR_ZONES] = { "dma", "normal", "highmem" };
+
+/* "fn: ADDR order N: reason" for a refused free of the block at addr. */
+static void report_free(const char *fn, uint32_t addr, uint32_t order)
+{
+    char why[64];
+    kprintf("%s: %p order %u: %s\n", fn, (void *)addr, order,
+            buddy_free_reason(addr, order, why, sizeof(why)));
+}
 
 static int print_result(int err)
 {
@@ -75,11 +76,11 @@ static int parse_gfp(int argc, char **argv, int i, unsigned *gfp)
         *gfp = GFP_DMA;
     else if (strcmp(argv[i], "highmem") == 0)
         *gfp = GFP_HIGHMEM;
-    else if (arg_u32(argv, i, gfp))
+    else if (shell_arg_u32(argv, i, "ZONE", GFP_MASK, gfp))
         return -1;
     if (i + 1 < argc) {
         if (strcmp(argv[i + 1], "only") != 0 || i + 2 < argc)
-            return -1;
+            return shell_usage(argv[0]);
         *gfp |= GFP_THISZONE;
     }
     return 0;
@@ -107,8 +108,10 @@ static int cmd_buddy(int argc, char **argv)
     uint32_t order, addr;
     unsigned gfp;
     if (argc >= 3 && strcmp(argv[1], "alloc") == 0) {
-        if (arg_u32(argv, 2, &order) || argc > 5 || parse_gfp(argc, argv, 3, &gfp))
+        if (argc > 5)
             return shell_usage(argv[0]);
+        if (shell_arg_u32(argv, 2, "ORDER", UINT32_MAX, &order) || parse_gfp(argc, argv, 3, &gfp))
+            return 1;
         addr = buddy_alloc_zone(order, gfp);
         kprintf("addr: %p\n", (void *)addr);
         if (addr)
@@ -116,9 +119,12 @@ static int cmd_buddy(int argc, char **argv)
         return addr == 0;
     }
     if (argc == 4 && strcmp(argv[1], "free") == 0) {
-        if (arg_u32(argv, 2, &addr) || arg_u32(argv, 3, &order))
+        if (shell_arg_u32(argv, 2, "ADDR", UINT32_MAX, &addr) || shell_arg_u32(argv, 3, "ORDER", UINT32_MAX, &order))
             return 1;
-        return print_result(buddy_free(addr, order));
+        int err = buddy_free(addr, order);
+        if (err)
+            report_free("buddy_free", addr, order);
+        return print_result(err);
     }
     if (argc == 2 && strcmp(argv[1], "stats") == 0) {
         print_stats();
@@ -160,9 +166,11 @@ static int cmd_page(int argc, char **argv)
         return shell_usage(argv[0]);
     const char *op = argv[1];
     if (strcmp(op, "alloc") == 0) {
-        if (argc > 3 || (argc == 3 && arg_u32(argv, 2, &arg)))
+        if (argc > 3)
             return shell_usage(argv[0]);
-        struct page *p = alloc_pages(arg);
+        if (argc == 3 && shell_arg_u32(argv, 2, "ORDER", UINT32_MAX, &arg))
+            return 1;
+        struct page *p = alloc_pages(GFP_KERNEL, arg);
         kprintf("addr: %p\n", (void *)page_phys(p));
         if (p)
             kprintf("zone: %s\n", buddy_zone_name(page_zone(p)));
@@ -172,12 +180,12 @@ static int cmd_page(int argc, char **argv)
         kprintf("free_pages: %u\n", get_free_pages());
         return 0;
     }
-    if (argc < 3 || arg_u32(argv, 2, &addr))
-        return shell_usage(argv[0]);
     int two_args = strcmp(op, "map") == 0 || strcmp(op, "free") == 0;
-    if (argc > 4 || (argc == 4 && (!two_args || arg_u32(argv, 3, &arg))) ||
-        (argc == 3 && strcmp(op, "map") == 0))
+    if (argc < 3 || argc > 4 || (argc == 4 && !two_args) || (argc == 3 && strcmp(op, "map") == 0))
         return shell_usage(argv[0]);
+    if (shell_arg_u32(argv, 2, "ADDR", UINT32_MAX, &addr) ||
+        (argc == 4 && shell_arg_u32(argv, 3, strcmp(op, "map") == 0 ? "VADDR" : "ORDER", UINT32_MAX, &arg)))
+        return 1;
     struct page *p = page_lookup(addr);
     if (!p) {
         kprintf("page: %p: no page frame there\n", (void *)addr);
@@ -187,8 +195,12 @@ static int cmd_page(int argc, char **argv)
         print_page(p);
         return 0;
     }
-    if (strcmp(op, "free") == 0)
-        return print_result(free_pages(p, arg));
+    if (strcmp(op, "free") == 0) {
+        int err = free_pages(p, arg);
+        if (err)
+            report_free("free_pages", addr, arg);
+        return print_result(err);
+    }
     if (strcmp(op, "get") == 0)
         return print_result(page_get(p));
     if (strcmp(op, "put") == 0)

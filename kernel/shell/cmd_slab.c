@@ -7,20 +7,24 @@
 #include "../lib/string.h"
 #include "../mm/slab.h"
 
-static int arg_u32(char **argv, int i, uint32_t *out)
-{
-    if (parse_u32(argv[i], out) == 0)
-        return 0;
-    kprintf("%s: '%s' is not a number\n", argv[0], argv[i]);
-    return -1;
-}
-
 static int print_result(const char *name, int value)
 {
     kprintf("%s: %d\n", name, value);
     if (value < 0)
         kprintf("error: %s\n", errno_name(value));
     return value < 0;
+}
+
+/* "slab_free: cache ID 'NAME': ADDR: reason", the name left out when
+ * there is no such cache. */
+static void report_free(int id, uint32_t addr)
+{
+    struct slab_info i;
+    if (slab_info(id, &i) == 0)
+        kprintf("slab_free: cache %d '%s': %p: %s\n", id, i.name, (void *)addr,
+                slab_free_reason(id, addr));
+    else
+        kprintf("slab_free: cache %d: %p: %s\n", id, (void *)addr, slab_free_reason(id, addr));
 }
 
 static int cmd_slabinfo(int argc, char **argv)
@@ -81,24 +85,36 @@ static int cmd_slab(int argc, char **argv)
     uint32_t id, a, b = 0;
     const char *op = argc >= 2 ? argv[1] : "";
     if (strcmp(op, "create") == 0 && (argc == 4 || argc == 5)) {
-        if (arg_u32(argv, 3, &a) || (argc == 5 && arg_u32(argv, 4, &b)))
+        if (shell_arg_u32(argv, 3, "SIZE", UINT32_MAX, &a) ||
+            (argc == 5 && shell_arg_u32(argv, 4, "ALIGN", UINT32_MAX, &b)))
             return 1;
         return print_result("id", slab_create(argv[2], a, b));
     }
-    if (argc < 3 || arg_u32(argv, 2, &id))
+    if (argc < 3)
         return shell_usage(argv[0]);
+    if (shell_arg_u32(argv, 2, "ID", UINT32_MAX, &id))
+        return 1;
     if (strcmp(op, "alloc") == 0 && argc == 3) {
         uint32_t addr = slab_alloc((int)id);
         kprintf("addr: %p\n", (void *)addr);
         return addr == 0;
     }
     if (strcmp(op, "free") == 0 && argc == 4) {
-        if (arg_u32(argv, 3, &a))
+        if (shell_arg_u32(argv, 3, "ADDR", UINT32_MAX, &a))
             return 1;
-        return print_result("result", slab_free((int)id, a));
+        int err = slab_free((int)id, a);
+        if (err)
+            report_free((int)id, a);
+        return print_result("result", err);
     }
-    if (strcmp(op, "destroy") == 0 && argc == 3)
-        return print_result("result", slab_destroy((int)id));
+    if (strcmp(op, "destroy") == 0 && argc == 3) {
+        int err = slab_destroy((int)id);
+        struct slab_info i;
+        if (err == -EBUSY && slab_info((int)id, &i) == 0)
+            kprintf("slab_destroy: cache %d '%s': %u objects still allocated\n", (int)id, i.name,
+                    i.active_objs);
+        return print_result("result", err);
+    }
     if (strcmp(op, "info") == 0 && argc == 3) {
         struct slab_info i;
         int err = slab_info((int)id, &i);

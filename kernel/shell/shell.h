@@ -11,6 +11,8 @@
 #ifndef KOS_SHELL_H
 #define KOS_SHELL_H
 
+#include <stdint.h>
+
 #define SHELL_PROMPT   "kos> "
 #define SHELL_LINE_MAX 256     /* bytes of a line, the terminating NUL included */
 #define SHELL_MAX_ARGS 16
@@ -41,5 +43,10 @@ const struct shell_cmd *shell_cmds_end(void);
 
 /* Print "usage: NAME USAGE" for cmd argv[0]; returns 1 for the caller. */
 int shell_usage(const char *name);
+
+/* Parse argv[i], the argument called name in the usage (e.g. "PID"), as a
+ * number from 0 to max: decimal or 0x hex, optional K/M/G suffix (args.c).
+ * 0 and *out set, or -1 after printing which argument was wrong and why. */
+int shell_arg_u32(char **argv, int i, const char *name, uint32_t max, uint32_t *out);
 
 #endif

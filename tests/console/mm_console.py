@@ -8,19 +8,17 @@ import re
 from dataclasses import dataclass, field
 
 from kos.console import Console, parse_kv
+from kos.memory import constants
+from kos.memory.constants import HEAP_START, MAX_ORDER, STACK_REGION_END
+from kos.memory.constants import PAGE_SIZE as PAGE
+from kos.memory.constants import ZONE_DMA_END as DMA_END
+from kos.memory.constants import ZONE_NORMAL_END as NORMAL_END
 
-PAGE = 4096
-MAX_ORDER = 10
 ZONES = ("dma", "normal", "highmem")
 ZONE_NAMES = {"dma": "DMA", "normal": "Normal", "highmem": "HighMem"}
-DMA_END = 16 << 20
-NORMAL_END = 896 << 20
-HEAP_START = 0x200000
-STACK_REGION_END = 0x20A0000
-MAP_ALIGN = 32 << 10             # mem_map alignment: sizeof(struct page) << MAX_ORDER
-STRUCT_PAGE = 32
-
-ENXIO, ENOMEM, EACCES, EFAULT, EBUSY, EINVAL = -6, -12, -13, -14, -16, -22
+KERNEL_START = constants.image().symbol("__kernel_start")
+STRUCT_PAGE = constants.image().struct("page").size
+MAP_ALIGN = STRUCT_PAGE << MAX_ORDER     # mem_map alignment: one struct page per frame of a MAX_ORDER block
 
 
 def checked(console: Console, command: str) -> str:

@@ -7,6 +7,8 @@ import time
 
 from kos.bench.boot import cpu_seconds
 from kos.machine import Machine
+from kos.memory import constants
+from kos.memory.constants import HEAP_END, HEAP_SIZE, HEAP_START, MAX_PROCESS_STACKS, STACK_SIZE
 
 
 def test_boot_banner_and_memory_map(machine_factory):
@@ -14,7 +16,8 @@ def test_boot_banner_and_memory_map(machine_factory):
     m.start(wait_prompt=False)
     assert m.console is not None
     boot = m.console.wait_prompt(timeout=15)
-    assert re.search(r"KOS i386 kernel 0x00100000-0x001[0-9a-f]{5}", boot)
+    start, end = (constants.image().symbol(s) for s in ("__kernel_start", "__kernel_end"))
+    assert f"KOS i386 kernel {start:#010x}-{end:#010x}" in boot
     lower, upper = map(int, re.search(r"mem_lower=(\d+) KiB mem_upper=(\d+) KiB", boot).groups())
     assert lower == 639
     assert 62 * 1024 < upper < 63 * 1024          # 64 MiB less the first MiB and a BIOS reserve
@@ -23,7 +26,8 @@ def test_boot_banner_and_memory_map(machine_factory):
     assert (0, 0x9FBFF) in available
     assert any(a == 0x100000 and b > 0x3F00000 for a, b in available)
     assert "paging: identity map" in boot
-    assert "memory: heap 0x00200000-0x02000000 (30720 KiB), 32 stacks of 16 KiB" in boot
+    assert (f"memory: heap {HEAP_START:#010x}-{HEAP_END:#010x} ({HEAP_SIZE >> 10} KiB), "
+            f"{MAX_PROCESS_STACKS} stacks of {STACK_SIZE >> 10} KiB") in boot
 
 
 def test_memmap_command_repeats_the_boot_map(console):
@@ -32,17 +36,23 @@ def test_memmap_command_repeats_the_boot_map(console):
     assert "[mem 0x0000000000100000-" in out
 
 
+def _uptime(console) -> tuple[int, int, int, int, int]:
+    """seconds, hundredths, ticks, Hz and dropped input bytes of `uptime`."""
+    out = console.run("uptime")
+    m = re.search(r"uptime: (\d+)\.(\d\d) s \((\d+) ticks at (\d+) Hz\)\s+serial_rx_dropped: (\d+)", out)
+    assert m, out
+    secs, hundredths, ticks, hz, dropped = map(int, m.groups())
+    return secs, hundredths, ticks, hz, dropped
+
+
 def test_uptime_advances_with_the_timer(console):
-    first = console.kv("uptime")
+    secs, hundredths, ticks, hz, dropped = _uptime(console)
+    assert hz == 100
+    assert (secs, hundredths) == divmod(ticks, hz)    # the seconds are the ticks, converted
+    assert dropped == 0                               # typed commands lose no byte
     time.sleep(0.3)
-    second = console.kv("uptime")
-    t0 = int(re.search(r"\((\d+) ticks", console.run("uptime")).group(1))
-    assert isinstance(first["serial_rx_dropped"], int)
-    assert first != second or t0 > 0
-    ticks = [int(re.search(r"\((\d+) ticks", console.run("uptime")).group(1)) for _ in range(2)]
-    time.sleep(0.3)
-    later = int(re.search(r"\((\d+) ticks", console.run("uptime")).group(1))
-    assert later >= ticks[-1] + 10                 # 100 Hz: 0.3 s is ~30 ticks
+    later = _uptime(console)[2]
+    assert later >= ticks + 10                        # 100 Hz: 0.3 s is ~30 ticks
 
 
 def test_idle_machine_halts_instead_of_spinning(machine: Machine):
@@ -64,10 +74,10 @@ def test_small_ram_clamps_the_heap_and_refuses_stacks_honestly(machine_factory):
     assert m.console is not None
     boot = m.console.wait_prompt(timeout=15)
     ram_end = int(re.search(r"memory: RAM ends at (0x[0-9a-f]{8}): heap clamped", boot).group(1), 16)
-    assert 0x1F00000 <= ram_end < 0x2000000
-    assert "stack: only 0 of 32 stack slots are in RAM" in boot
+    assert (31 << 20) <= ram_end < HEAP_END           # 32 MiB less a BIOS reserve
+    assert f"stack: only 0 of {MAX_PROCESS_STACKS} stack slots are in RAM" in boot
     stats = m.console.kv("memstats")
-    assert stats["total_heap"] == ram_end - 0x200000
+    assert stats["total_heap"] == ram_end - HEAP_START
     assert "stack_alloc: pid 1: the stack region is beyond RAM" in m.console.run("stack alloc 1")
     big = m.console.run(f"kmalloc {stats['total_heap'] - 4096}")
     assert "out of memory" not in big                 # almost all of the clamped heap is usable

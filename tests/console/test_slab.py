@@ -8,10 +8,7 @@ import re
 from itertools import pairwise
 
 from mm_console import (
-    EACCES,
-    EBUSY,
-    EINVAL,
-    ENOMEM,
+    KERNEL_START,
     PAGE,
     addr_of,
     checked,
@@ -20,8 +17,13 @@ from mm_console import (
 )
 
 from kos.console import Console
-
-SLAB_MAX_CACHES = 64
+from kos.memory.constants import (
+    EACCES,
+    EBUSY,
+    EINVAL,
+    ENOMEM,
+    SLAB_MAX_CACHES,
+)
 
 
 def create(console: Console, args: str) -> int:
@@ -108,7 +110,7 @@ def test_refused_frees_are_reported_and_change_nothing(console: Console):
         (f"{a_id} {b:#x}", "object of another cache"),
         (f"{a_id} {a + 4:#x}", "not the start of an object"),
         (f"{a_id} {a & ~(PAGE - 1):#x}", "not the start of an object"),    # the slab header
-        (f"{a_id} 0x100000", "not slab memory"),
+        (f"{a_id} {KERNEL_START:#x}", "not slab memory"),
         (f"{a_id} 0x80000000", "not slab memory"),
         (f"{a_id} {a + 64:#x}", "object already free"),                    # never allocated
         (f"99 {a:#x}", "no such cache"),

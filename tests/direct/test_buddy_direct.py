@@ -6,14 +6,11 @@ buddy_check runs after every operation."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mm_live import live_kernel
 
 from kos.kernel import Kernel
 from kos.kernel.mm import mm_wrapper as mm
@@ -32,12 +29,6 @@ from kos.memory.constants import (
 )
 
 pytestmark = pytest.mark.unicorn
-
-
-@pytest.fixture(scope="module")
-def live(kernel: Path) -> Iterator[Kernel]:
-    with live_kernel(kernel) as k:
-        yield k
 
 
 def zones_of(stats: dict[str, Any]) -> dict[str, Any]:

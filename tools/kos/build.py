@@ -75,7 +75,9 @@ def unit_for(src: Path) -> Unit:
 
 def command_for(unit: Unit) -> list[str]:
     flags = CFLAGS if unit.source.suffix == ".c" else ASFLAGS
-    return [CC, *flags, "-MMD", "-MF", str(unit.depfile), "-c", str(unit.source), "-o", str(unit.obj)]
+    # __FILE__ relative to the tree: reports (KASSERT, ktest) name kernel/..., not the checkout.
+    prefix = f"-fmacro-prefix-map={paths.ROOT}/="
+    return [CC, *flags, prefix, "-MMD", "-MF", str(unit.depfile), "-c", str(unit.source), "-o", str(unit.obj)]
 
 
 def _deps(unit: Unit) -> list[Path]:

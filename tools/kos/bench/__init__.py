@@ -1,12 +1,16 @@
-"""Heap benchmark: replay allocation traces against kernel/mm/heap.c.
+"""The benchmarks behind `./kos bench`; run_bench() runs the parts asked for
+and writes their results to build/bench.json, from which kos.bench.readme
+renders the README's tables.
 
-run_bench() generates the traces (kos.bench.gen), builds bench/replay.c with
-heap.c for the host, replays every trace with the KOS heap, the kacchiOS
-first-fit baseline and glibc malloc, and reports utilization (peak live payload
-over the heap extent used), failures and instructions per operation (callgrind,
+heap (host_bench here): the generated traces (kos.bench.gen) replayed on
+the host build of kernel/mm/heap.c (bench/replay.c), on the kacchiOS
+first-fit baseline and on glibc malloc: utilization (peak live payload over
+the heap extent used), failures and instructions per operation (callgrind,
 when valgrind is installed; the allocator's own instructions, see
-kos.bench.replay). The guest half (the same traces run on the real i386 kernel
-under unicorn) will plug in beside host_bench() as its own key of the result.
+kos.bench.replay). guest: the same traces through the real i386 kernel's
+kmalloc under unicorn (kos.bench.guest). kernel_mm: buddy and slab
+instructions per call; calls: direct calls per second; boot: boot time and
+idle CPU on each emulator.
 """
 
 from __future__ import annotations

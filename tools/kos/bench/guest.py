@@ -52,11 +52,10 @@ class _Replay:
 def guest_bench(traces: list[dict[str, Any]], elf: Path = paths.KERNEL_ELF,
                 counted: int = COUNTED_OPS) -> dict[str, Any]:
     """Replay each trace on a freshly booted kernel state; rows plus summary."""
-    from kos.machine.unicorn import UnicornKernel
+    from kos.machine.unicorn import boot
 
     rows = []
-    with UnicornKernel(elf, "64M") as k:
-        k.boot()
+    with boot(elf, "64M") as k:
         fresh = k.snapshot()
         for t in traces:
             k.restore(fresh)
@@ -65,7 +64,7 @@ def guest_bench(traces: list[dict[str, Any]], elf: Path = paths.KERNEL_ELF,
             with k.counting():
                 r.run(ops[:counted], count=True)
             r.run(ops[counted:], count=False)
-            extent = memory_counters(k)["heap_extent"]
+            extent = memory_counters(kernel=k)["heap_extent"]
             n = min(counted, len(ops))
             rows.append({"name": t["name"], "realistic": t["realistic"], "ops": len(ops),
                          "failures": r.failures, "utilization": r.peak / extent if extent else 0.0,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-HEAP_SIZE = 0x1E00000  # the kernel heap: 30 MiB
+from kos.memory import constants
 
 
 @dataclass
@@ -55,7 +55,7 @@ class Trace:
         self.peak_bytes = max(self.peak_bytes, self.live_bytes)
 
     def write(self, path: Path) -> None:
-        lines = [str(HEAP_SIZE), str(self.next_id), str(len(self.ops)), "1"]
+        lines = [str(constants.HEAP_SIZE), str(self.next_id), str(len(self.ops)), "1"]
         for op, i, size in self.ops:
             lines.append(f"f {i}" if op == "f" else f"{op} {i} {size}")
         path.write_text("\n".join(lines) + "\n")

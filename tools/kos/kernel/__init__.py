@@ -3,13 +3,18 @@
 The Python classes of the specification (kos.memory.page,
 kos.kernel.mm.mm_wrapper) do nothing themselves: every call runs the real
 kernel function in a booted KOS through a direct call. Anything with the
-three methods of `Kernel` will do; every API function takes `kernel=` to
+methods of `Kernel` will do; every API function takes `kernel=` to
 name one explicitly, and without it uses the module's default kernel, which
 is booted lazily (build/kernel.elf under the in-process unicorn emulator,
 64 MiB) on first use and kept for the life of the process.
 
     from kos.kernel import set_default_kernel
     set_default_kernel(machine)      # a machine you booted yourself
+
+A structure a kernel function fills in is read one way, call_out: the
+function gets a buffer in the kernel's scratch area (outside the heap, so
+reading statistics does not change them) and the bytes it wrote are
+unpacked by the layout the image's DWARF gives (kos.target.abi).
 """
 
 from __future__ import annotations
@@ -21,17 +26,23 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from kos import paths
+from kos.target.abi import Abi, Value, load
 
 __all__ = [
-    "Kernel", "boot_kernel", "call", "default_kernel", "fits_u32", "read", "resolve", "s32",
-    "set_default_kernel", "u32", "use_kernel", "with_bytes", "write",
+    "Kernel", "abi", "boot_kernel", "call", "call_out", "default_kernel", "fits_u32", "read", "resolve",
+    "s32", "set_default_kernel", "u32", "use_kernel", "with_bytes", "write",
 ]
 
 
 @runtime_checkable
 class Kernel(Protocol):
     """A booted kernel whose functions can be called directly (cdecl, by ELF
-    symbol; the result is EAX) and whose memory can be read and written."""
+    symbol; the result is EAX) and whose memory can be read and written;
+    scratch is the address of scratch_size bytes of guest memory no kernel
+    code uses, for the out-parameters of calls."""
+
+    scratch: int
+    scratch_size: int
 
     def call(self, symbol: str, *args: int) -> int: ...
 
@@ -63,12 +74,33 @@ def write(kernel: Kernel, addr: int, data: bytes) -> None:
         kernel.write(addr, data)
 
 
+def abi(kernel: Kernel | None = None) -> Abi:
+    """The C interface of kernel's image (its `image.path` if it has one,
+    else build/kernel.elf)."""
+    image = getattr(kernel, "image", None)
+    return load(getattr(image, "path", paths.KERNEL_ELF))
+
+
+def call_out(kernel: Kernel, symbol: str, type_name: str, *args: int) -> tuple[int, dict[str, Value]]:
+    """Call symbol(*args, out) with out a zeroed struct type_name in the
+    scratch area: EAX, and the struct as the function left it, by field."""
+    layout = abi(kernel).struct(type_name)
+    if layout.size > kernel.scratch_size:
+        raise ValueError(f"{type_name} ({layout.size} bytes) does not fit the {kernel.scratch_size}-byte "
+                         "scratch area")
+    with _call_lock:
+        kernel.write(kernel.scratch, bytes(layout.size))
+        result = kernel.call(symbol, *args, kernel.scratch)
+        data = kernel.read(kernel.scratch, layout.size)
+    return result, layout.unpack(data)
+
+
 def boot_kernel(memory: str = "64M", elf: Path | None = None) -> Kernel:
     """Boot KOS in this process under unicorn to its shell prompt, ready for
     direct calls (a kos.machine.unicorn.UnicornKernel)."""
-    from kos.machine.unicorn.kernel import UnicornKernel
+    from kos.machine.unicorn import boot
 
-    return UnicornKernel(elf or paths.KERNEL_ELF, memory).boot()
+    return boot(elf or paths.KERNEL_ELF, memory)
 
 
 def default_kernel() -> Kernel:

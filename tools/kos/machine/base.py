@@ -4,6 +4,7 @@ serial port, driven through pexpect."""
 
 from __future__ import annotations
 
+import os
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -27,7 +28,7 @@ class Machine(ABC):
                  log_path: Path | None = None) -> None:
         self.kernel = Path(kernel)
         self.memory = memory
-        self.log_path = log_path or paths.LOGS / f"{self.name}.log"
+        self.log_path = log_path or paths.LOGS / f"{self.name}-{os.getpid()}.log"
         self.child: pexpect.spawn | None = None
         self.console: Console | None = None
         self._log = None

@@ -19,8 +19,10 @@ def qemu_available() -> bool:
     return shutil.which(QEMU) is not None
 
 
-def qemu_command(kernel: Path, memory: str = "64M", interactive: bool = False) -> list[str]:
-    """The QEMU command line for kernel.
+def qemu_command(kernel: Path, memory: str = "64M", interactive: bool = False,
+                 append: str = "") -> list[str]:
+    """The QEMU command line for kernel; append is the kernel command line
+    (-append: after the kernel's path in the Multiboot cmdline).
 
     Non-interactive (tests): the serial port alone on stdio, with Ctrl-C
     passed to the guest and no monitor, so any byte can be sent to the kernel.
@@ -32,7 +34,8 @@ def qemu_command(kernel: Path, memory: str = "64M", interactive: bool = False) -
                    "-mon", "chardev=con,mode=readline"]
     else:
         console = ["-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con", "-monitor", "none"]
-    return [QEMU, "-kernel", str(kernel), "-m", memory, "-nodefaults", "-display", "none",
+    cmdline = ["-append", append] if append else []
+    return [QEMU, "-kernel", str(kernel), *cmdline, "-m", memory, "-nodefaults", "-display", "none",
             *console, "-no-reboot", *DEBUG_EXIT]
 
 

@@ -1,68 +1,63 @@
 """Constants of the KOS memory API: the specification's protection and
-mapping flags, zones and error codes, and the kernel's own (page size,
-orders, gfp flags, struct page flags) as kernel/mm/page.h and buddy.h
-define them."""
+mapping flags, zones and error codes (negative, as callers see them), and
+the kernel's own (memory map, page size, orders, gfp flags, struct page
+flags, slab limits).
+
+Every value is read from the kernel image (build/kernel.elf) through
+kos.target.abi when first asked for, so none is spelled here: kernel/abi.c
+restates the kernel's #defines where the image carries them.
+
+    from kos.memory.constants import EINVAL, HEAP_START, PROT_READ
+"""
 
 from __future__ import annotations
 
-# Protection flags for mmap/mprotect.
-PROT_NONE = 0x0
-PROT_READ = 0x1
-PROT_WRITE = 0x2
-PROT_EXEC = 0x4
-PROT_RW = PROT_READ | PROT_WRITE
-PROT_RWX = PROT_READ | PROT_WRITE | PROT_EXEC
+from typing import Any
 
-# Mapping flags.
-MAP_SHARED = 0x01
-MAP_PRIVATE = 0x02
-MAP_FIXED = 0x10
-MAP_ANONYMOUS = 0x20
-MAP_GROWSDOWN = 0x0100
-MAP_LOCKED = 0x2000
-MAP_POPULATE = 0x8000
+from kos import paths
+from kos.target.abi import Abi, load
 
-# Memory zones.
-ZONE_DMA = 0
-ZONE_NORMAL = 1
-ZONE_HIGHMEM = 2
-ZONE_NAMES = {ZONE_DMA: "DMA", ZONE_NORMAL: "Normal", ZONE_HIGHMEM: "HighMem"}
+# The constants this module has, each read from the image under its name.
+NAMES = (
+    "EACCES", "EBUSY", "EFAULT", "EINVAL", "ENOMEM", "ENXIO",
+    "GFP_DMA", "GFP_HIGHMEM", "GFP_KERNEL", "GFP_MASK", "GFP_THISZONE",
+    "HEAP_ALIGN", "HEAP_END", "HEAP_SIZE", "HEAP_START",
+    "MAP_ANONYMOUS", "MAP_FIXED", "MAP_GROWSDOWN", "MAP_LOCKED", "MAP_POPULATE", "MAP_PRIVATE", "MAP_SHARED",
+    "MAX_BLOCKS", "MAX_ORDER", "MAX_PROCESS_STACKS", "NR_ORDERS", "NR_ZONES",
+    "PAGE_SHIFT", "PAGE_SIZE",
+    "PG_DIRTY", "PG_FREE", "PG_HEAD", "PG_LOCKED", "PG_RESERVED", "PG_SLAB", "PG_ZONE_SHIFT",
+    "PROT_EXEC", "PROT_NONE", "PROT_READ", "PROT_RW", "PROT_RWX", "PROT_WRITE",
+    "SLAB_MAX_CACHES", "SLAB_MAX_OBJECT", "SLAB_NAME_MAX",
+    "STACK_GUARD_SIZE", "STACK_REGION_END", "STACK_REGION_START", "STACK_SIZE", "STACK_SLOT_SIZE",
+    "ZONE_DMA", "ZONE_DMA_END", "ZONE_HIGHMEM", "ZONE_NORMAL", "ZONE_NORMAL_END",
+)
 
-# Error codes (negative, as the kernel returns them).
-ENXIO = -6
-ENOMEM = -12
-EACCES = -13
-EFAULT = -14
-EBUSY = -16
-EINVAL = -22
-ERROR_NAMES = {ENXIO: "ENXIO", ENOMEM: "ENOMEM", EACCES: "EACCES", EFAULT: "EFAULT",
-               EBUSY: "EBUSY", EINVAL: "EINVAL"}
+# The kernel's names for its zones (buddyinfo, meminfo), by zone number.
+_ZONE_NAMES = {"ZONE_DMA": "DMA", "ZONE_NORMAL": "Normal", "ZONE_HIGHMEM": "HighMem"}
 
-# Page frames and the buddy allocator.
-PAGE_SIZE = 4096
-MAX_ORDER = 10
-ZONE_DMA_END = 16 << 20
-ZONE_NORMAL_END = 896 << 20
 
-# gfp flags: which zones an allocation may use.
-GFP_KERNEL = 0x0      # Normal, then DMA
-GFP_DMA = 0x1         # DMA only
-GFP_HIGHMEM = 0x2     # HighMem, then Normal, then DMA
-GFP_THISZONE = 0x4    # only the first zone of the list
-
-# struct page flags; the zone is in the top two bits.
-PG_RESERVED = 0x0001
-PG_FREE = 0x0002
-PG_HEAD = 0x0004
-PG_SLAB = 0x0008
-PG_DIRTY = 0x0010
-PG_LOCKED = 0x0020
-PG_ZONE_SHIFT = 30
-
-# Slab caches.
-SLAB_MAX_CACHES = 64
-SLAB_NAME_MAX = 24
+def image() -> Abi:
+    """The interface of build/kernel.elf, which every constant comes from."""
+    if not paths.KERNEL_ELF.exists():
+        raise FileNotFoundError(f"{paths.KERNEL_ELF} is missing: the memory API's constants come from "
+                                "the kernel image (run `./kos build`)")
+    return load(paths.KERNEL_ELF)
 
 
 def error_name(code: int) -> str:
-    return ERROR_NAMES.get(code, str(code))
+    """"ENOMEM" for ENOMEM (-12); the number itself for anything else."""
+    return __getattr__("ERROR_NAMES").get(code, str(code))
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ERROR_NAMES":
+        return {value: key.removeprefix("ABI_") for key, value in image().enum("abi_errno").items()}
+    if name == "ZONE_NAMES":
+        return {image().constant(zone): label for zone, label in _ZONE_NAMES.items()}
+    if name in NAMES:
+        return image().constant(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *NAMES, "ERROR_NAMES", "ZONE_NAMES"])

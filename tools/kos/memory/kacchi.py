@@ -1,30 +1,96 @@
-"""The kacchiOS memory API's statistics read from a live kernel: the one
-Python copy of the layouts of memory_stats_t and struct memory_counters
-(kernel/mm/memory.h), both all-uint32_t in field order."""
+"""The kacchiOS memory manager API (kernel/mm/memory.h) of a live kernel:
+the heap, process stacks and their statistics, one Python function per C
+function. Each runs the kernel function of the same name through a direct
+call and returns what it returns (an address, 0 for NULL, or a count);
+memory_stats and memory_counters return the structure the kernel filled,
+by field, in the layout the image's DWARF gives. Every function takes
+kernel=; the default is kos.kernel.default_kernel().
+"""
 
 from __future__ import annotations
 
-import struct
-from typing import Any
+from kos.kernel import Kernel, call, call_out, resolve, s32, u32
 
-STATS_FIELDS = ("total_heap", "used_heap", "free_heap", "total_stacks", "num_allocations", "num_stacks")
-COUNTER_FIELDS = ("peak_heap", "allocs", "frees", "failed_allocs", "double_frees", "invalid_frees",
-                  "corrupt_blocks", "bad_sizes", "stack_errors", "defragment_runs", "largest_free",
-                  "free_blocks", "fragmentation_pct", "heap_extent")
-
-
-def _read(k: Any, fn: str, fields: tuple[str, ...]) -> dict[str, int]:
-    """Call fn(out) with out in the kernel's scratch area; the fields it filled."""
-    layout = struct.Struct(f"<{len(fields)}I")
-    k.call(fn, k.scratch)
-    return dict(zip(fields, layout.unpack(k.read(k.scratch, layout.size)), strict=True))
+__all__ = [
+    "kcalloc", "kfree", "kfree_checked", "kmalloc", "kmalloc_aligned", "krealloc", "memory_check",
+    "memory_counters", "memory_defragment", "memory_stats", "stack_alloc", "stack_free",
+    "stack_get_base", "stack_get_top",
+]
 
 
-def memory_stats(k: Any) -> dict[str, int]:
-    """memory_get_stats() of kernel k."""
-    return _read(k, "memory_get_stats", STATS_FIELDS)
+def kmalloc(size: int, *, kernel: Kernel | None = None) -> int:
+    """size bytes, 8-byte aligned: the address, or 0."""
+    return u32(call(resolve(kernel), "kmalloc", size))
 
 
-def memory_counters(k: Any) -> dict[str, int]:
-    """memory_get_counters() of kernel k."""
-    return _read(k, "memory_get_counters", COUNTER_FIELDS)
+def kmalloc_aligned(size: int, align: int, *, kernel: Kernel | None = None) -> int:
+    return u32(call(resolve(kernel), "kmalloc_aligned", size, align))
+
+
+def kcalloc(num: int, size: int, *, kernel: Kernel | None = None) -> int:
+    """num * size zeroed bytes, or 0 (an overflowing product is reported)."""
+    return u32(call(resolve(kernel), "kcalloc", num, size))
+
+
+def krealloc(ptr: int, size: int, *, kernel: Kernel | None = None) -> int:
+    return u32(call(resolve(kernel), "krealloc", ptr, size))
+
+
+def kfree(ptr: int, *, kernel: Kernel | None = None) -> None:
+    """Free a block; a double or invalid free is reported by the kernel and ignored."""
+    call(resolve(kernel), "kfree", ptr)
+
+
+def kfree_checked(ptr: int, *, kernel: Kernel | None = None) -> int:
+    """kfree that says how it went: 0, or the heap's negative refusal code."""
+    return s32(call(resolve(kernel), "kfree_checked", ptr))
+
+
+def stack_alloc(pid: int, *, kernel: Kernel | None = None) -> int:
+    """A stack for pid: its top (the initial stack pointer), or 0."""
+    return u32(call(resolve(kernel), "stack_alloc", pid))
+
+
+def stack_free(pid: int, *, kernel: Kernel | None = None) -> None:
+    call(resolve(kernel), "stack_free", pid)
+
+
+def stack_get_base(pid: int, *, kernel: Kernel | None = None) -> int:
+    """The lowest byte of pid's stack, or 0."""
+    return u32(call(resolve(kernel), "stack_get_base", pid))
+
+
+def stack_get_top(pid: int, *, kernel: Kernel | None = None) -> int:
+    """One past the highest byte of pid's stack, or 0."""
+    return u32(call(resolve(kernel), "stack_get_top", pid))
+
+
+def memory_defragment(*, kernel: Kernel | None = None) -> int:
+    """The merges memory_defragment() made."""
+    return u32(call(resolve(kernel), "memory_defragment"))
+
+
+def memory_check(*, kernel: Kernel | None = None) -> int:
+    """Violations of the heap's invariants (0 when all is well; each is printed)."""
+    return u32(call(resolve(kernel), "memory_check"))
+
+
+def memory_stats(*, kernel: Kernel | None = None) -> dict[str, int]:
+    """memory_get_stats(): the memory_stats_t fields by name."""
+    _, stats = call_out(resolve(kernel), "memory_get_stats", "memory_stats_t")
+    return _ints(stats)
+
+
+def memory_counters(*, kernel: Kernel | None = None) -> dict[str, int]:
+    """memory_get_counters(): the struct memory_counters fields by name."""
+    _, counters = call_out(resolve(kernel), "memory_get_counters", "memory_counters")
+    return _ints(counters)
+
+
+def _ints(fields: dict[str, object]) -> dict[str, int]:
+    out = {}
+    for name, value in fields.items():
+        if not isinstance(value, int):
+            raise TypeError(f"field {name} is not a number: {value!r}")
+        out[name] = value
+    return out

@@ -17,6 +17,7 @@ from kos.memory.constants import (
     EINVAL,
     ENOMEM,
     ENXIO,
+    GFP_KERNEL,
     MAX_ORDER,
     PAGE_SIZE,
     PG_DIRTY,
@@ -158,7 +159,7 @@ class PageFrameAllocator:
         an order outside 0..MAX_ORDER or when no block is free."""
         if not isinstance(order, int) or not 0 <= order <= MAX_ORDER:
             raise AllocationError(f"order {order!r} is not in 0..{MAX_ORDER}", EINVAL)
-        head = u32(call(self._kernel, "alloc_pages", order))
+        head = u32(call(self._kernel, "alloc_pages", GFP_KERNEL, order))
         if not head:
             raise AllocationError(f"no free block of order {order}", ENOMEM)
         phys = u32(call(self._kernel, "page_phys", head))

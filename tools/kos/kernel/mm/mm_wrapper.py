@@ -8,29 +8,15 @@ kos.kernel.default_kernel().
 
 from __future__ import annotations
 
-import struct
 from typing import Any
 
-from kos.kernel import Kernel, call, fits_u32, read, resolve, s32, u32, with_bytes
-from kos.memory.constants import EINVAL, MAX_ORDER, SLAB_NAME_MAX, ZONE_NAMES
+from kos.kernel import Kernel, call, call_out, fits_u32, resolve, s32, u32, with_bytes
+from kos.memory.constants import EINVAL, ZONE_NAMES
 
 __all__ = [
     "buddy_alloc", "buddy_alloc_zone", "buddy_check", "buddy_free", "buddy_init", "buddy_stats",
     "slab_alloc", "slab_check", "slab_create", "slab_destroy", "slab_free", "slab_info",
 ]
-
-NR_ZONES = 3
-NR_ORDERS = MAX_ORDER + 1
-
-# struct buddy_stats (kernel/mm/buddy.h): managed_pages[3], free_pages[3],
-# free_blocks[3][11], allocs, frees, failed_allocs, bad_frees, mem_map_phys,
-# mem_map_bytes, total_memory; all uint32_t.
-_BUDDY_STATS = struct.Struct(f"<{NR_ZONES}I{NR_ZONES}I{NR_ZONES * NR_ORDERS}I7I")
-# struct slab_info (kernel/mm/slab.h): name[24] then 14 uint32_t.
-_SLAB_INFO_FIELDS = ("object_size", "size", "align", "objs_per_slab", "pages_per_slab", "active_objs",
-                     "total_objs", "slabs", "active_slabs", "pages", "allocs", "frees", "bad_frees",
-                     "failed_allocs")
-_SLAB_INFO = struct.Struct(f"<{SLAB_NAME_MAX}s{len(_SLAB_INFO_FIELDS)}I")
 
 
 def buddy_init(total_memory: int, *, kernel: Kernel | None = None) -> int:
@@ -73,34 +59,29 @@ def buddy_stats(*, kernel: Kernel | None = None) -> dict[str, Any]:
          'allocs': n, 'frees': n, 'failed_allocs': n, 'bad_frees': n,
          'total_memory': bytes, 'mem_map': addr, 'mem_map_bytes': n}
     """
-    k = resolve(kernel)
-    with with_bytes(k, bytes(_BUDDY_STATS.size)) as buf:
-        call(k, "buddy_stats", buf)
-        v = _BUDDY_STATS.unpack(read(k, buf, _BUDDY_STATS.size))
-    managed, free = v[0:NR_ZONES], v[NR_ZONES:2 * NR_ZONES]
-    blocks = v[2 * NR_ZONES:2 * NR_ZONES + NR_ZONES * NR_ORDERS]
-    allocs, frees, failed, bad, mem_map, mem_map_bytes, total = v[-7:]
+    st: dict[str, Any]
+    _, st = call_out(resolve(kernel), "buddy_stats", "buddy_stats")
+    blocks: list[list[int]] = st["free_blocks"]
     zones = {
-        ZONE_NAMES[z]: {
-            "managed_pages": managed[z],
-            "free_pages": free[z],
-            "free_blocks": list(blocks[z * NR_ORDERS:(z + 1) * NR_ORDERS]),
+        name: {
+            "managed_pages": st["managed_pages"][z],
+            "free_pages": st["free_pages"][z],
+            "free_blocks": blocks[z],
         }
-        for z in range(NR_ZONES)
+        for z, name in sorted(ZONE_NAMES.items())
     }
     return {
-        "free_blocks": [sum(zones[ZONE_NAMES[z]]["free_blocks"][k] for z in range(NR_ZONES))
-                        for k in range(NR_ORDERS)],
-        "free_pages": sum(free),
-        "managed_pages": sum(managed),
+        "free_blocks": [sum(orders) for orders in zip(*blocks, strict=True)],
+        "free_pages": sum(st["free_pages"]),
+        "managed_pages": sum(st["managed_pages"]),
         "zones": zones,
-        "allocs": allocs,
-        "frees": frees,
-        "failed_allocs": failed,
-        "bad_frees": bad,
-        "total_memory": total,
-        "mem_map": mem_map,
-        "mem_map_bytes": mem_map_bytes,
+        "allocs": st["allocs"],
+        "frees": st["frees"],
+        "failed_allocs": st["failed_allocs"],
+        "bad_frees": st["bad_frees"],
+        "total_memory": st["total_memory"],
+        "mem_map": st["mem_map_phys"],
+        "mem_map_bytes": st["mem_map_bytes"],
     }
 
 
@@ -149,14 +130,12 @@ def slab_info(cache_id: int, *, kernel: Kernel | None = None) -> dict[str, Any] 
     allocs, frees, bad_frees, failed_allocs), or None for an unknown id."""
     if not fits_u32(cache_id):
         return None
-    k = resolve(kernel)
-    with with_bytes(k, bytes(_SLAB_INFO.size)) as buf:
-        if s32(call(k, "slab_info", cache_id, buf)) != 0:
-            return None
-        name, *values = _SLAB_INFO.unpack(read(k, buf, _SLAB_INFO.size))
-    info: dict[str, Any] = {"name": name.split(b"\0", 1)[0].decode("utf-8", errors="replace")}
-    info.update(zip(_SLAB_INFO_FIELDS, values, strict=True))
-    return info
+    result, info = call_out(resolve(kernel), "slab_info", "slab_info", cache_id)
+    if s32(result) != 0:
+        return None
+    name = info.pop("name")
+    assert isinstance(name, bytes)
+    return {"name": name.split(b"\0", 1)[0].decode("utf-8", errors="replace"), **info}
 
 
 def slab_check(*, kernel: Kernel | None = None) -> int:

@@ -2,14 +2,18 @@
 
 - UnicornMachine (machine.py): a Machine like QemuMachine; a child process
   (`python -m kos.machine.unicorn`) with the serial port on a pty.
-- UnicornKernel (kernel.py): the kernel inside this process, for direct
-  calls of kernel functions, memory access and symbol lookup.
+- UnicornKernel (kernel.py): the one in-process session, booted by boot():
+  direct calls of kernel functions, memory access, symbols, snapshots, and
+  its serial line as bytes or as a kos.console.Console.
 
-Pieces: loader.py (ELF, multiboot info, QEMU's memory map), devices.py
-(UART, PICs, PIT, debug-exit), cpu.py (multiboot entry, page walker, IDT
-delivery, unicorn workarounds), selfcheck.py (pinned version and start-up
-self-test), host.py (stdio and the run loop), watchdog.py (time slices),
-fastregs.py (register access for the fast paths), coverage.py (block record).
+Pieces: engine.py (unicorn set-up, loading, the run loop and device time),
+calls.py (direct calls, memory, snapshots), serial.py (the host's end of
+COM1), devices/ (UART, PICs, PIT, debug-exit, the port bus), loader.py
+(ELF, multiboot info, QEMU's memory map), cpu.py (multiboot entry, page
+walker, IDT delivery, unicorn workarounds), selfcheck.py (pinned version
+and start-up self-test), host.py (the program's stdio and its run loop),
+watchdog.py (time slices), fastregs.py (register access for the fast
+paths), coverage.py (block record).
 
 Where it differs from QEMU (nothing the tests see):
 - Interrupts arrive when the guest halts or at the end of a time slice
@@ -38,15 +42,15 @@ from typing import TYPE_CHECKING
 from kos.machine.unicorn.machine import UnicornMachine, unicorn_command, unicorn_environment
 
 if TYPE_CHECKING:
-    from kos.machine.unicorn.kernel import CallError, GuestFault, KernelExited, UnicornKernel
+    from kos.machine.unicorn.kernel import CallError, GuestFault, KernelExited, UnicornKernel, boot
 
-__all__ = ["CallError", "GuestFault", "KernelExited", "UnicornKernel", "UnicornMachine",
+__all__ = ["CallError", "GuestFault", "KernelExited", "UnicornKernel", "UnicornMachine", "boot",
            "unicorn_command", "unicorn_environment"]
 
 
 def __getattr__(name: str) -> object:
     # The engine (and the unicorn library) load only when asked for.
-    if name in ("CallError", "GuestFault", "KernelExited", "UnicornKernel"):
+    if name in ("CallError", "GuestFault", "KernelExited", "UnicornKernel", "boot"):
         from kos.machine.unicorn import kernel
 
         return getattr(kernel, name)

@@ -49,7 +49,7 @@ class HostTerminal:
     def __enter__(self) -> HostTerminal:
         if os.isatty(self.stdin):
             self._saved = termios.tcgetattr(self.stdin)
-            tty.setraw(self.stdin)
+            tty.setraw(self.stdin, termios.TCSANOW)     # TCSAFLUSH would drop typed-ahead input
             attrs = termios.tcgetattr(self.stdin)
             attrs[1] |= termios.OPOST | termios.ONLCR
             termios.tcsetattr(self.stdin, termios.TCSANOW, attrs)

@@ -13,10 +13,14 @@ PROGRAM = "kos.machine.unicorn"
 
 
 def unicorn_command(kernel: os.PathLike[str] | str, memory: str = "64M",
-                    interactive: bool = False) -> list[str]:
+                    interactive: bool = False, append: str = "") -> list[str]:
+    """append: the options of the kernel command line, after the kernel's
+    path as QEMU's -append gives them."""
     cmd = [sys.executable, "-m", PROGRAM, "--memory", memory]
     if interactive:
         cmd.append("--interactive")
+    if append:
+        cmd += ["--cmdline", f"{kernel} {append}"]
     return [*cmd, str(kernel)]
 
 

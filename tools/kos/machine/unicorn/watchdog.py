@@ -1,7 +1,11 @@
 """Ending a time slice of emulation. emu_start's own timeout starts a thread
 per call that polls every 2 us, which costs more CPU than an idle kernel's
 timer tick; one long-lived thread that sleeps until the slice's deadline
-and then calls emu_stop() costs a wake-up."""
+and then calls emu_stop() costs a wake-up. Arming wakes the thread only
+when it would otherwise sleep past the new deadline: a slice that ended
+early leaves the thread asleep until the old deadline, which is no later
+than the next slice's, and waking a thread per slice costs more than the
+short slices of a busy guest."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ class Watchdog:
         self.uc = uc
         self._cond = threading.Condition()
         self._deadline: float | None = None
+        self._wake_at: float | None = None         # when the thread's current sleep ends; None: on notify
         self._fired = False
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="unicorn-watchdog", daemon=True)
@@ -25,10 +30,12 @@ class Watchdog:
         with self._cond:
             while not self._closed:
                 if self._deadline is None:
+                    self._wake_at = None
                     self._cond.wait()
                     continue
                 remaining = self._deadline - time.monotonic()
                 if remaining > 0:
+                    self._wake_at = self._deadline
                     self._cond.wait(remaining)
                     continue
                 # The main thread is inside emu_start (it disarms under this
@@ -42,7 +49,8 @@ class Watchdog:
         with self._cond:
             self._deadline = deadline
             self._fired = False
-            self._cond.notify()
+            if self._wake_at is None or deadline < self._wake_at:
+                self._cond.notify()
 
     def close(self) -> None:
         """End the thread."""

@@ -4,7 +4,6 @@ console parsing and its failure messages."""
 from __future__ import annotations
 
 import os
-import shutil
 import time
 
 import pexpect
@@ -13,24 +12,34 @@ import pytest
 from kos import build as kbuild
 from kos import machine as kmachine
 from kos.console import Console, ConsoleError, normalise, parse_kv
-from kos.machine import qemu as kqemu
 
 
-def test_qemu_is_preferred_when_installed(monkeypatch):
-    monkeypatch.setattr(kqemu.shutil, "which", lambda name: "/usr/bin/" + name)
-    monkeypatch.setattr(kmachine, "qemu_available", lambda: True)
-    assert kmachine.choose_emulator("")[0] == "qemu"
+def only_on_path(tmp_path, monkeypatch, *programs: str) -> None:
+    """PATH holds nothing but these (empty executable) programs."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in programs:
+        exe = bin_dir / name
+        exe.write_text("#!/bin/sh\n")
+        exe.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
 
 
-def test_unicorn_is_the_fallback_and_says_why(monkeypatch):
-    monkeypatch.setattr(kmachine, "qemu_available", lambda: False)
+def test_qemu_is_preferred_when_it_is_on_the_path(tmp_path, monkeypatch):
+    only_on_path(tmp_path, monkeypatch, "qemu-system-i386")
+    assert kmachine.choose_emulator("") == ("qemu", "qemu-system-i386 is installed")
+    assert kmachine.choose_emulator("unicorn") == ("unicorn", "requested")
+
+
+def test_unicorn_is_the_fallback_and_says_why(tmp_path, monkeypatch):
+    only_on_path(tmp_path, monkeypatch, "qemu-system-x86_64")     # not the i386 one
     name, why = kmachine.choose_emulator("")
     assert name == "unicorn"
     assert "not installed" in why
 
 
-def test_asking_for_missing_qemu_names_the_package(monkeypatch):
-    monkeypatch.setattr(kmachine, "qemu_available", lambda: False)
+def test_asking_for_missing_qemu_names_the_package(tmp_path, monkeypatch):
+    only_on_path(tmp_path, monkeypatch)
     with pytest.raises(SystemExit, match=r"apt-get install qemu-system-x86"):
         kmachine.choose_emulator("qemu")
     with pytest.raises(SystemExit, match="unknown emulator 'bochs'"):
@@ -46,12 +55,12 @@ def test_qemu_command_has_debug_exit_and_passes_ctrl_c(tmp_path):
     assert "mux=on" in " ".join(kmachine.qemu_command(tmp_path / "k.elf", interactive=True))
 
 
-def test_missing_compiler_is_one_line_naming_the_package(monkeypatch):
-    real_which = shutil.which
-    monkeypatch.setattr(kbuild.shutil, "which", lambda n: None if n == "gcc" else real_which(n))
+def test_missing_compiler_is_one_line_naming_the_package(tmp_path, monkeypatch):
+    only_on_path(tmp_path, monkeypatch, "ld")
     with pytest.raises(kbuild.ToolMissing) as e:
-        kbuild.require_tools("gcc", "ld")
+        kbuild.require_tools("ld", "gcc")
     assert str(e.value) == "gcc not found: install it with `apt-get install gcc`"
+    kbuild.require_tools("ld")
 
 
 def test_build_is_incremental_and_follows_headers(kernel):

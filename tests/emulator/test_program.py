@@ -16,9 +16,10 @@ import pytest
 
 import kos.machine.unicorn.selfcheck as selfcheck
 from kos import paths
+from kos.console import ConsoleError
 from kos.machine.unicorn import unicorn_command, unicorn_environment
 from kos.machine.unicorn.host import HostTerminal, serve
-from kos.machine.unicorn.kernel import CallError, Stop, UnicornKernel
+from kos.machine.unicorn.kernel import Stop, UnicornKernel
 
 
 def run_program(args: list[str], stdin: bytes = b"",
@@ -32,6 +33,26 @@ def test_commands_on_a_pipe_and_halts_status(kernel: Path):
     out = res.stdout.decode()
     assert res.returncode == 33, res.stderr
     assert "commands:" in out and "kernel stopped: halt (exit status 33)" in out
+
+
+def test_end_of_stdin_leaves_the_machine_running_as_qemu_does(kernel: Path):
+    cmd = unicorn_command(kernel)
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=unicorn_environment())
+    try:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(b"uptime\r")
+        proc.stdin.close()                               # EOF before the kernel has even booted
+        out = b""
+        while b"uptime: " not in out:
+            chunk = os.read(proc.stdout.fileno(), 4096)
+            assert chunk, f"the program ended at EOF: {out[-300:]!r}"
+            out += chunk
+        time.sleep(0.5)
+        assert proc.poll() is None
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert proc.returncode == 0                          # SIGTERM: quietly, as QEMU
 
 
 def test_a_fault_exits_with_qemus_failure_status(kernel: Path):
@@ -140,9 +161,10 @@ def corrupt_the_idt(k: UnicornKernel) -> None:
 def test_a_fault_the_idt_cannot_take_is_a_triple_fault(kernel: Path):
     with UnicornKernel(kernel) as k:
         corrupt_the_idt(k.boot())
-        k.send("crash pf\r")
-        with pytest.raises(CallError, match="triple fault"):
-            k.run_until("never printed", timeout=5)
+        k.console.sendline("crash pf")
+        with pytest.raises(ConsoleError, match="the machine ended"):
+            k.console.expect_text("never printed", timeout=5)
+        assert k.shutdown_reason is not None and "triple fault" in k.shutdown_reason
         assert k.step() is Stop.SHUTDOWN
 
 

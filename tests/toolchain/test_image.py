@@ -9,8 +9,9 @@ import subprocess
 import pytest
 from elftools.elf.elffile import ELFFile
 
+from kos.memory.constants import HEAP_START
+
 MB_MAGIC = 0x1BADB002
-HEAP_START = 0x200000
 
 
 def test_multiboot_header_is_in_the_first_8k_and_checksums(kernel):

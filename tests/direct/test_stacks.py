@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from memapi import MAX_PROCESS_STACKS, STACK_GUARD, STACK_REGION_START, STACK_SIZE, MemoryApi
 
 from kos.machine.unicorn.kernel import GuestFault, UnicornKernel
-
-SLOT = STACK_GUARD + STACK_SIZE
+from kos.memory.constants import (
+    MAX_PROCESS_STACKS,
+    STACK_GUARD_SIZE,
+    STACK_REGION_START,
+    STACK_SIZE,
+    STACK_SLOT_SIZE,
+)
+from kos.memory.kacchi import kcalloc, memory_counters, memory_stats
 
 
 def test_stack_alloc_gives_a_zeroed_slot_and_the_getters_agree(guest: UnicornKernel):
@@ -15,23 +20,22 @@ def test_stack_alloc_gives_a_zeroed_slot_and_the_getters_agree(guest: UnicornKer
     base = guest.call("stack_get_base", 7)
     assert top and base == top - STACK_SIZE
     assert guest.call("stack_get_top", 7) == top
-    assert (base - STACK_REGION_START - STACK_GUARD) % SLOT == 0
+    assert (base - STACK_REGION_START - STACK_GUARD_SIZE) % STACK_SLOT_SIZE == 0
     assert guest.read(base, STACK_SIZE) == bytes(STACK_SIZE)
-    assert MemoryApi(guest).stats()["num_stacks"] == 1
+    assert memory_stats(kernel=guest)["num_stacks"] == 1
 
 
 def test_every_slot_once_then_refusals_are_reported(guest: UnicornKernel):
-    mem = MemoryApi(guest)
     tops = [guest.call("stack_alloc", 100 + i) for i in range(MAX_PROCESS_STACKS)]
     assert all(tops) and len(set(tops)) == MAX_PROCESS_STACKS
-    assert sorted(tops) == [STACK_REGION_START + i * SLOT + SLOT for i in range(MAX_PROCESS_STACKS)]
+    assert sorted(tops) == [STACK_REGION_START + (i + 1) * STACK_SLOT_SIZE for i in range(MAX_PROCESS_STACKS)]
     guest.drain_serial()
     assert guest.call("stack_alloc", 999) == 0
-    assert "stack_alloc: pid 999: all 32 stacks in use" in guest.drain_serial()
+    assert f"stack_alloc: pid 999: all {MAX_PROCESS_STACKS} stacks in use" in guest.drain_serial()
     assert guest.call("stack_alloc", 100) == 0
     assert "stack_alloc: pid 100: already has a stack" in guest.drain_serial()
-    assert mem.counters()["stack_errors"] == 2
-    assert mem.stats()["num_stacks"] == MAX_PROCESS_STACKS
+    assert memory_counters(kernel=guest)["stack_errors"] == 2
+    assert memory_stats(kernel=guest)["num_stacks"] == MAX_PROCESS_STACKS
 
 
 def test_stack_free_releases_the_slot_for_reuse(guest: UnicornKernel):
@@ -47,7 +51,7 @@ def test_stack_free_releases_the_slot_for_reuse(guest: UnicornKernel):
 def test_freeing_a_pid_without_a_stack_is_reported(guest: UnicornKernel):
     guest.call("stack_free", 42)
     assert "stack_free: pid 42: has no stack" in guest.drain_serial()
-    assert MemoryApi(guest).counters()["stack_errors"] == 1
+    assert memory_counters(kernel=guest)["stack_errors"] == 1
     assert guest.call("stack_get_base", 42) == 0
 
 
@@ -61,18 +65,16 @@ def test_the_guard_page_below_a_stack_faults(guest: UnicornKernel):
 
 @pytest.mark.parametrize("num,size", [(0x10000, 0x10001), (0xFFFFFFFF, 2), (2, 0x80000000)])
 def test_kcalloc_refuses_a_product_that_overflows(guest: UnicornKernel, num: int, size: int):
-    mem = MemoryApi(guest)
-    assert mem.kcalloc(num, size) == 0
+    assert kcalloc(num, size, kernel=guest) == 0
     assert f"kcalloc: {num} * {size} bytes: size overflows" in guest.drain_serial()
-    assert mem.counters()["bad_sizes"] == 1
-    assert mem.stats()["num_allocations"] == 0
+    assert memory_counters(kernel=guest)["bad_sizes"] == 1
+    assert memory_stats(kernel=guest)["num_allocations"] == 0
 
 
 def test_kcalloc_at_the_edge_of_overflow_is_only_out_of_memory(guest: UnicornKernel):
-    mem = MemoryApi(guest)
-    assert mem.kcalloc(0x10000, 0x10000 - 1) == 0            # fits in 32 bits, too big for the heap
+    assert kcalloc(0x10000, 0x10000 - 1, kernel=guest) == 0  # fits in 32 bits, too big for the heap
     out = guest.drain_serial()
     assert "size overflows" not in out and "out of memory" in out
-    assert mem.counters()["bad_sizes"] == 0
-    p = mem.kcalloc(1000, 24)
+    assert memory_counters(kernel=guest)["bad_sizes"] == 0
+    p = kcalloc(1000, 24, kernel=guest)
     assert p and guest.read(p, 24000) == bytes(24000)

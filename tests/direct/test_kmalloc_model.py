@@ -26,9 +26,10 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from memapi import HEAP_ALIGN, HEAP_END, HEAP_START, MemoryApi
 
 from kos.machine.unicorn.kernel import Snapshot, UnicornKernel
+from kos.memory import kacchi
+from kos.memory.constants import HEAP_ALIGN, HEAP_END, HEAP_START
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -58,13 +59,12 @@ class HeapModel(RuleBasedStateMachine):
         super().__init__()
         k.restore(snap)
         self.k = k
-        self.mem = MemoryApi(k)
         self.live: dict[int, tuple[int, int]] = {}
         self.starts: list[int] = []          # sorted addresses of live blocks
         self.freed: list[int] = []
         self.tags = itertools.count(1)
-        self.base_allocations = self.mem.stats()["num_allocations"]
-        self.base_counters = self.mem.counters()
+        self.base_allocations = kacchi.memory_stats(kernel=self.k)["num_allocations"]
+        self.base_counters = kacchi.memory_counters(kernel=self.k)
 
     # Model bookkeeping.
     def _add(self, p: int, size: int, zeroed: bool = False) -> None:
@@ -102,17 +102,17 @@ class HeapModel(RuleBasedStateMachine):
             assert self.k.read(p + size - SAMPLE, SAMPLE) == want[-SAMPLE:], f"block {p:#x} lost its tail"
 
     def _refused_alloc_was_impossible(self, size: int) -> None:
-        largest = self.mem.counters()["largest_free"]
+        largest = kacchi.memory_counters(kernel=self.k)["largest_free"]
         assert size > largest, f"a {size}-byte request failed with a {largest}-byte free block"
         self.k.drain_serial()
 
     def _delta(self, name: str) -> int:
-        return self.mem.counters()[name] - self.base_counters[name]
+        return kacchi.memory_counters(kernel=self.k)[name] - self.base_counters[name]
 
     # Operations.
     @rule(target=blocks, size=sizes)
     def kmalloc(self, size: int) -> int:
-        p = self.mem.kmalloc(size)
+        p = kacchi.kmalloc(size, kernel=self.k)
         if size == 0:
             assert p == 0, "kmalloc(0) must return NULL"
         elif p == 0:
@@ -125,7 +125,7 @@ class HeapModel(RuleBasedStateMachine):
     # kcalloc sizes stay below 256 KiB so the suite stays fast.
     @rule(target=blocks, num=st.integers(0, 64), size=st.integers(0, 4 * KIB))
     def kcalloc(self, num: int, size: int) -> int:
-        p = self.mem.kcalloc(num, size)
+        p = kacchi.kcalloc(num, size, kernel=self.k)
         total = num * size
         if total == 0:
             assert p == 0
@@ -140,7 +140,7 @@ class HeapModel(RuleBasedStateMachine):
         if num * size <= 0xFFFFFFFF:
             return
         before = self._delta("bad_sizes")
-        assert self.mem.kcalloc(num, size) == 0
+        assert kacchi.kcalloc(num, size, kernel=self.k) == 0
         assert self._delta("bad_sizes") == before + 1
         assert f"kcalloc: {num} * {size} bytes: size overflows" in self.k.drain_serial()
 
@@ -150,7 +150,7 @@ class HeapModel(RuleBasedStateMachine):
             return p if size else 0          # freed since; the bundle keeps stale names
         if p:
             self._verify(p, whole=True)
-        q = self.mem.krealloc(p, size)
+        q = kacchi.krealloc(p, size, kernel=self.k)
         if size == 0:
             assert q == 0, "krealloc(p, 0) must return NULL"
             if p:
@@ -177,7 +177,7 @@ class HeapModel(RuleBasedStateMachine):
             return
         if p:
             self._verify(p, whole=True)
-        self.mem.kfree(p)
+        kacchi.kfree(p, kernel=self.k)
         if p:
             self._remove(p)
 
@@ -214,7 +214,7 @@ class HeapModel(RuleBasedStateMachine):
 
     def _refused_free(self, p: int, reasons: tuple[str, ...]) -> None:
         before = self._delta("double_frees") + self._delta("invalid_frees")
-        self.mem.kfree(p)
+        kacchi.kfree(p, kernel=self.k)
         out = self.k.drain_serial()
         assert any(f"kfree: {p:#010x}: {r}" in out for r in reasons), \
             f"kfree({p:#x}) was not reported as {' or '.join(reasons)}: {out!r}"
@@ -223,12 +223,12 @@ class HeapModel(RuleBasedStateMachine):
     # Invariants.
     @invariant()
     def heap_is_sound(self) -> None:
-        violations = self.mem.check()
+        violations = kacchi.memory_check(kernel=self.k)
         assert violations == 0, f"memory_check: {violations} violations\n{self.k.drain_serial()}"
 
     @invariant()
     def stats_count_the_live_blocks(self) -> None:
-        got = self.mem.stats()["num_allocations"]
+        got = kacchi.memory_stats(kernel=self.k)["num_allocations"]
         assert got == self.base_allocations + len(self.live)
 
     @invariant()
@@ -243,10 +243,9 @@ class HeapModel(RuleBasedStateMachine):
 
 
 @pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
-def test_heap_against_model(booted: tuple[UnicornKernel, Snapshot]) -> None:
-    k, snap = booted
+def test_heap_against_model(live: UnicornKernel, first_prompt: Snapshot) -> None:
     run_state_machine_as_test(
-        lambda: HeapModel(k, snap),
+        lambda: HeapModel(live, first_prompt),
         settings=settings(max_examples=60, stateful_step_count=60, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]),
     )

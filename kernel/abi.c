@@ -1,0 +1,98 @@
+/* abi.c — the kernel's #define constants, restated where the toolchain can
+ * read them.
+ *
+ * A #define leaves nothing in the image, but an enumerator is in the DWARF
+ * debug information with its value. Every constant Python needs (the memory
+ * map, error codes, gfp and page flags, orders and zones, mmap flags) is
+ * restated here as ABI_<NAME>, and kos.target.abi finds it under <NAME>;
+ * struct layouts need nothing: they are in the DWARF already. So Python
+ * spells no C constant, and a constant changed here is changed there with
+ * the next build. Error codes are negative, as callers see them.
+ */
+#include "include/errno.h"
+#include "include/layout.h"
+#include "include/mman.h"
+#include "mm/buddy.h"
+#include "mm/heap/heap.h"
+#include "mm/page.h"
+#include "mm/slab.h"
+
+enum abi_layout {
+    ABI_PAGE_SIZE = PAGE_SIZE,
+    ABI_PAGE_SHIFT = PAGE_SHIFT,
+    ABI_HEAP_START = HEAP_START,
+    ABI_HEAP_SIZE = HEAP_SIZE,
+    ABI_HEAP_END = HEAP_END,
+    ABI_HEAP_ALIGN = HEAP_ALIGN,
+    ABI_STACK_SIZE = STACK_SIZE,
+    ABI_MAX_BLOCKS = MAX_BLOCKS,
+    ABI_MAX_PROCESS_STACKS = MAX_PROCESS_STACKS,
+    ABI_STACK_GUARD_SIZE = STACK_GUARD_SIZE,
+    ABI_STACK_SLOT_SIZE = STACK_SLOT_SIZE,
+    ABI_STACK_REGION_START = STACK_REGION_START,
+    ABI_STACK_REGION_END = STACK_REGION_END,
+};
+
+enum abi_errno {
+    ABI_ENXIO = -ENXIO,
+    ABI_ENOMEM = -ENOMEM,
+    ABI_EACCES = -EACCES,
+    ABI_EFAULT = -EFAULT,
+    ABI_EBUSY = -EBUSY,
+    ABI_EINVAL = -EINVAL,
+};
+
+enum abi_mman {
+    ABI_PROT_NONE = PROT_NONE,
+    ABI_PROT_READ = PROT_READ,
+    ABI_PROT_WRITE = PROT_WRITE,
+    ABI_PROT_EXEC = PROT_EXEC,
+    ABI_PROT_RW = PROT_RW,
+    ABI_PROT_RWX = PROT_RWX,
+    ABI_MAP_SHARED = MAP_SHARED,
+    ABI_MAP_PRIVATE = MAP_PRIVATE,
+    ABI_MAP_FIXED = MAP_FIXED,
+    ABI_MAP_ANONYMOUS = MAP_ANONYMOUS,
+    ABI_MAP_GROWSDOWN = MAP_GROWSDOWN,
+    ABI_MAP_LOCKED = MAP_LOCKED,
+    ABI_MAP_POPULATE = MAP_POPULATE,
+};
+
+enum abi_pages {
+    ABI_MAX_ORDER = MAX_ORDER,
+    ABI_NR_ORDERS = NR_ORDERS,
+    ABI_ZONE_DMA = ZONE_DMA,
+    ABI_ZONE_NORMAL = ZONE_NORMAL,
+    ABI_ZONE_HIGHMEM = ZONE_HIGHMEM,
+    ABI_NR_ZONES = NR_ZONES,
+    ABI_ZONE_DMA_END = ZONE_DMA_END,
+    ABI_ZONE_NORMAL_END = ZONE_NORMAL_END,
+    ABI_GFP_KERNEL = GFP_KERNEL,
+    ABI_GFP_DMA = GFP_DMA,
+    ABI_GFP_HIGHMEM = GFP_HIGHMEM,
+    ABI_GFP_THISZONE = GFP_THISZONE,
+    ABI_GFP_MASK = GFP_MASK,
+    ABI_PG_RESERVED = PG_reserved,
+    ABI_PG_FREE = PG_free,
+    ABI_PG_HEAD = PG_head,
+    ABI_PG_SLAB = PG_slab,
+    ABI_PG_DIRTY = PG_dirty,
+    ABI_PG_LOCKED = PG_locked,
+    ABI_PG_ZONE_SHIFT = PG_ZONE_SHIFT,
+};
+
+enum abi_slab {
+    ABI_SLAB_MAX_CACHES = SLAB_MAX_CACHES,
+    ABI_SLAB_NAME_MAX = SLAB_NAME_MAX,
+    ABI_SLAB_MAX_OBJECT = SLAB_MAX_OBJECT,
+};
+
+/* The compiler describes an enum in the debug information only if some
+ * object has its type: this one has them all, and nothing reads it. */
+struct abi_constants {
+    enum abi_layout layout;
+    enum abi_errno errno_codes;
+    enum abi_mman mman;
+    enum abi_pages pages;
+    enum abi_slab slab;
+} abi_constants;

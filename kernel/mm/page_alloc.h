@@ -1,0 +1,33 @@
+/* page_alloc.h — the page-allocation API: blocks of 2^order frames as
+ * struct pages, Linux's names and argument order (the specification's
+ * PageFrameAllocator). Above the buddy allocator (buddy.h, whose gfp flags
+ * these take), below slab.c and the rest of the kernel.
+ *
+ * Every frame of a new block is fresh: refcount 0, clean, unlocked, mapped
+ * at its physical address. Nothing here prints; errors are returned.
+ */
+#ifndef KOS_PAGE_ALLOC_H
+#define KOS_PAGE_ALLOC_H
+
+#include <stdint.h>
+#include "buddy.h"
+#include "page.h"
+
+/* 2^order contiguous frames from the zones gfp allows (GFP_KERNEL: Normal,
+ * then DMA). The head's struct page, or NULL if order > MAX_ORDER, gfp is
+ * invalid, or no block is free. */
+struct page *alloc_pages(unsigned gfp, unsigned order);
+struct page *alloc_page(unsigned gfp);
+
+/* Free the block whose head is p, allocated with this order. Returns 0,
+ * -EINVAL for NULL or a p that is not the head of an allocated block of
+ * that order, -EACCES for a reserved or slab frame, -EBUSY if a frame of
+ * it is referenced or locked. Nothing changes on error; buddy_free_reason
+ * (p->phys, order) says why. */
+int free_pages(struct page *p, unsigned order);
+int free_page(struct page *p);
+
+/* Free frames, all zones. */
+uint32_t get_free_pages(void);
+
+#endif

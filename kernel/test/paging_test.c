@@ -1,0 +1,79 @@
+/* paging_test.c — the kernel's address space through paging.h: what is
+ * mapped (the image, the heap, every stack, frames from the allocator) and
+ * what is not (page 0, each stack's guard page, beyond the top of RAM).
+ * That touching those faults is the console tests' business (crash null,
+ * the stack guard tests); here the map itself is checked. */
+#include <stdint.h>
+#include "ktest.h"
+#include "../include/layout.h"
+#include "../mm/buddy.h"
+#include "../mm/paging.h"
+#include "../mm/physmem.h"
+
+static void page_zero_is_not_mapped(struct ktest *t)
+{
+    KTEST_EXPECT_FALSE(t, paging_is_mapped(0));
+    KTEST_EXPECT_FALSE(t, paging_is_mapped(PAGE_SIZE - 1));
+    KTEST_EXPECT_FALSE(t, paging_range_mapped(0, 16));
+}
+
+static void kernel_image_and_heap_are_mapped(struct ktest *t)
+{
+    KTEST_EXPECT_TRUE(t, paging_range_mapped((uint32_t)__kernel_start,
+                                             (uint32_t)(__kernel_end - __kernel_start)));
+    KTEST_EXPECT_TRUE(t, paging_is_mapped(HEAP_START));
+    KTEST_EXPECT_TRUE(t, paging_is_mapped(HEAP_END - 1));
+}
+
+static void every_stack_is_mapped_below_an_unmapped_guard(struct ktest *t)
+{
+    if (physmem_top() < STACK_REGION_END)
+        KTEST_SKIP(t, "the stack region is beyond this machine's RAM");
+    unsigned bad = 0;
+    for (uint32_t i = 0; i < MAX_PROCESS_STACKS; i++) {
+        uint32_t guard = STACK_REGION_START + i * STACK_SLOT_SIZE;
+        bad += paging_is_mapped(guard) || paging_is_mapped(guard + STACK_GUARD_SIZE - 1);
+        bad += !paging_range_mapped(guard + STACK_GUARD_SIZE, STACK_SIZE);
+    }
+    KTEST_EXPECT_EQ(t, bad, 0);
+}
+
+static void allocator_frames_are_mapped(struct ktest *t)
+{
+    uint32_t a = buddy_alloc(4);
+    KTEST_ASSERT_TRUE(t, a != 0);
+    KTEST_EXPECT_TRUE(t, paging_range_mapped(a, PAGE_SIZE << 4));
+    KTEST_EXPECT_EQ(t, buddy_free(a, 4), 0);
+}
+
+static void nothing_is_mapped_beyond_ram(struct ktest *t)
+{
+    uint32_t top = physmem_top();
+    if (top >= ZONE_NORMAL_END)
+        KTEST_SKIP(t, "RAM reaches the kernel windows above 896 MiB");
+    uint32_t above = (top + 0x3FFFFFu) & ~0x3FFFFFu;   /* the next 4 MiB boundary */
+    KTEST_EXPECT_FALSE(t, paging_is_mapped(above));
+    KTEST_EXPECT_FALSE(t, paging_is_mapped(above + 0x400000u));
+}
+
+static void range_check_spans_pages(struct ktest *t)
+{
+    KTEST_EXPECT_TRUE(t, paging_range_mapped(HEAP_START - 8, 16));
+    KTEST_EXPECT_FALSE(t, paging_range_mapped(STACK_REGION_START - 8, 16));
+}
+
+static const struct ktest_case paging_cases[] = {
+    KTEST_CASE(page_zero_is_not_mapped),
+    KTEST_CASE(kernel_image_and_heap_are_mapped),
+    KTEST_CASE(every_stack_is_mapped_below_an_unmapped_guard),
+    KTEST_CASE(allocator_frames_are_mapped),
+    KTEST_CASE(nothing_is_mapped_beyond_ram),
+    KTEST_CASE(range_check_spans_pages),
+    {0}
+};
+
+static const struct ktest_suite paging_suite = {
+    .name = "paging",
+    .cases = paging_cases,
+};
+KTEST_SUITE(paging_suite);

@@ -1,0 +1,197 @@
+"""Direct calls into the kernel, its memory, and saving and putting back its
+state: what tests, the memory API and the benchmarks do with a booted kernel.
+
+A call runs a kernel function (by ELF symbol, cdecl) on a scratch stack the
+emulator owns, with interrupts off, and returns at a HLT sentinel; the
+kernel's registers are put back afterwards, so the interrupted kernel goes
+on as if nothing happened, except for what the function did to memory.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from unicorn import Uc, UcError
+from unicorn import unicorn_const as uc_const
+from unicorn import x86_const as x86
+from unicorn.unicorn import UcContext
+
+from kos import paths
+from kos.machine.unicorn.cpu import EFLAGS_RESERVED, PageFault
+from kos.machine.unicorn.engine import SENTINEL, VEC_UD, Engine, GuestFault, KernelExited
+
+SCRATCH = 0xF0100
+SCRATCH_SIZE = 0xF00
+CALL_STACK_TOP = 0xFFF00
+MAX_CALL_ARGS = 16
+CALL_SP = CALL_STACK_TOP - 4 * (MAX_CALL_ARGS + 1)
+
+
+class CallError(RuntimeError):
+    """A direct call did not come back to its return address."""
+
+
+@dataclass
+class Snapshot:
+    """CPU state and copies of guest RAM ranges, for CallEngine.restore()."""
+
+    context: UcContext
+    ranges: list[tuple[int, bytes]]
+
+
+class CallEngine(Engine):
+    """An engine whose kernel functions can be called from Python."""
+
+    scratch = SCRATCH
+    scratch_size = SCRATCH_SIZE
+
+    def __init__(self, elf: Path | str = paths.KERNEL_ELF, memory: str = "64M", *,
+                 cmdline: str = "", coverage: Path | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(elf, memory, cmdline=cmdline, coverage=coverage, clock=clock)
+        self._kstate = self.uc.context_save()
+        self._call_frame = self.regs.batch([x86.UC_X86_REG_ESP, x86.UC_X86_REG_EFLAGS])
+        self._call_result = self.regs.batch([x86.UC_X86_REG_EAX, x86.UC_X86_REG_EIP])
+        self._fmts = [struct.Struct(f"<{n + 1}I") for n in range(MAX_CALL_ARGS + 1)]
+        self._sym_cache: dict[str, int] = {}
+        self._counter: int | None = None
+        self._count = 0
+
+    # Guest memory.
+    def read(self, addr: int, n: int) -> bytes:
+        """n bytes of guest physical memory (KOS identity maps: = virtual)."""
+        return self.cpu.phys_read(addr, n)
+
+    def write(self, addr: int, data: bytes) -> None:
+        """Write guest physical memory through unicorn (so translated code
+        in the range is invalidated)."""
+        self.uc.mem_write(addr, bytes(data))
+
+    def read_u32(self, addr: int) -> int:
+        return int(struct.unpack_from("<I", self.ram, addr)[0])
+
+    def write_u32(self, addr: int, value: int) -> None:
+        self.write(addr, struct.pack("<I", value & 0xFFFFFFFF))
+
+    def read_cstring(self, addr: int, limit: int = 4096) -> str:
+        data = self.read(addr, limit)
+        return data.partition(b"\0")[0].decode("latin-1")
+
+    def read_struct(self, addr: int, fmt: str) -> tuple[int, ...]:
+        """struct.unpack of guest memory at addr (e.g. "<6I")."""
+        return struct.unpack_from(fmt, self.ram, addr)
+
+    def snapshot(self, ranges: list[tuple[int, int]] | None = None) -> Snapshot:
+        """Save the CPU state and the RAM in ranges ([start, end) pairs;
+        default: all of it). Device state is not saved: this is for direct
+        calls, which do not touch devices except to print."""
+        spans = ranges if ranges is not None else [(0, len(self.ram))]
+        return Snapshot(self.uc.context_save(), [(a, bytes(self.ram[a:b])) for a, b in spans])
+
+    def restore(self, snap: Snapshot) -> None:
+        """Put back what snapshot() saved and empty the serial output. Code
+        in the saved ranges must not have changed (translated code is kept)."""
+        for addr, data in snap.ranges:
+            self.ram[addr:addr + len(data)] = data
+        self.uc.context_restore(snap.context)
+        self.line.clear()
+        self.exit_status = None
+        self.shutdown_reason = None
+        self.halted = False
+
+    # Direct calls.
+    def _address(self, fn: str | int) -> int:
+        if isinstance(fn, int):
+            return fn
+        addr = self._sym_cache.get(fn)
+        if addr is None:
+            addr = self._sym_cache[fn] = self.image.symbol(fn)
+        return addr
+
+    def check_callable(self) -> None:
+        """Raise unless direct calls can run: the kernel runs and the
+        sentinel return address is mapped in its page tables."""
+        if self.exit_status is not None:
+            raise KernelExited(self.exit_status)
+        self.cpu.sync()
+        try:
+            self.cpu.translate(SENTINEL)
+            self.cpu.translate(CALL_SP, write=True)
+        except PageFault:
+            raise CallError(f"the direct-call area at {SENTINEL:#x} is not mapped in the kernel's "
+                            "page tables") from None
+
+    def call(self, fn: str | int, *args: int) -> int:
+        """Run kernel function fn (an ELF symbol or an address) with cdecl
+        int arguments on the scratch stack, interrupts off; return EAX.
+        The kernel's registers are restored afterwards; what the function
+        did to memory stays. Raises GuestFault on a CPU exception,
+        KernelExited if the kernel stopped the machine."""
+        if self.in_call:
+            raise CallError("direct calls do not nest")
+        uc = self.uc
+        addr = self._address(fn)
+        if self.exit_status is not None:
+            raise KernelExited(self.exit_status)
+        fmt = self._fmts[len(args)]
+        try:
+            fmt.pack_into(self.ram, CALL_SP, SENTINEL, *args)
+        except struct.error:
+            fmt.pack_into(self.ram, CALL_SP, SENTINEL, *(a & 0xFFFFFFFF for a in args))
+        uc.context_update(self._kstate)
+        self.in_call = True
+        try:
+            self._call_frame.write(CALL_SP, EFLAGS_RESERVED)
+            try:
+                uc.emu_start(addr, SENTINEL)
+            except UcError as e:
+                if e.errno != uc_const.UC_ERR_INSN_INVALID:
+                    raise
+                eip = self.regs.read(x86.UC_X86_REG_EIP)
+                raise GuestFault(VEC_UD, eip, self.image.function_at(eip), None, None) from None
+            eax, eip = self._call_result.read()
+        finally:
+            self.in_call = False
+            uc.context_restore(self._kstate)
+        if eip != SENTINEL:
+            if self.exit_status is not None:
+                raise KernelExited(self.exit_status)
+            raise CallError(f"{fn} stopped at {eip:#010x} ({self.image.function_at(eip)}) "
+                            "instead of returning")
+        return eax
+
+    def call_counted(self, fn: str | int, *args: int) -> tuple[int, int]:
+        """call(), also counting the guest instructions executed from the
+        function's entry to its return: (EAX, instructions). Each use adds
+        and removes a code hook (and so retranslates the code it runs);
+        many counted calls in a row are cheaper inside `with counting():`."""
+        if self._counter is not None:
+            self._count = 0
+            return self.call(fn, *args), self._count
+        with self.counting():
+            return self.call_counted(fn, *args)
+
+    def _on_code(self, uc: Uc, addr: int, size: int, _: object) -> None:
+        self._count += 1
+
+    @contextmanager
+    def counting(self) -> Iterator[None]:
+        """Keep the instruction-counting hook installed for a series of
+        call_counted() (plain calls run slower meanwhile)."""
+        if self._counter is not None:
+            yield
+            return
+        # A hook added after translation fires only once the cache is flushed.
+        self._counter = self.uc.hook_add(uc_const.UC_HOOK_CODE, self._on_code)
+        self.uc.ctl_flush_tb()
+        try:
+            yield
+        finally:
+            self.uc.hook_del(self._counter)
+            self._counter = None
+            self.uc.ctl_flush_tb()
