@@ -5,29 +5,29 @@ retry turns a failed allocation into a successful one."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from mm_live import live_kernel
 
-from kos.machine.unicorn import UnicornKernel
-from kos.memory.kacchi import memory_counters, memory_stats
+from kos.machine.unicorn.kernel import UnicornKernel
+from kos.memory import kacchi
 
 pytestmark = pytest.mark.unicorn
 
 
-@pytest.fixture
-def live(kernel: Path) -> Iterator[UnicornKernel]:
-    with live_kernel(kernel) as k:
-        yield k
+def memory_stats(k: UnicornKernel) -> dict[str, int]:
+    return kacchi.memory_stats(kernel=k)
+
+
+def memory_counters(k: UnicornKernel) -> dict[str, int]:
+    return kacchi.memory_counters(kernel=k)
 
 
 def _stats_cost(k: UnicornKernel) -> int:
     return k.call_counted("memory_get_stats", k.scratch)[1]
 
 
-def test_memory_get_stats_costs_the_same_with_10_and_100000_live_blocks(live: UnicornKernel):
+def test_memory_get_stats_costs_the_same_with_10_and_100000_live_blocks(guest: UnicornKernel):
+    live = guest
     base = memory_stats(live)["num_allocations"]
     # The 16-byte class gets its runs (and keeps one when they empty), and a
     # 264-byte hole stays in the free lists that neither size below fits
@@ -54,7 +54,8 @@ def _heap_alloc(k: UnicornKernel, heap: int, size: int) -> int:
     return k.call("heap_alloc", heap, size, 0, 0)
 
 
-def test_an_allocation_succeeds_only_because_of_the_defragment(live: UnicornKernel):
+def test_an_allocation_succeeds_only_because_of_the_defragment(guest: UnicornKernel):
+    live = guest
     heap = live.read_u32(live.symbol("heap"))
     # Enough 16-byte objects for their class to get runs, all freed again:
     # the class keeps one empty run for reuse.
