@@ -12,7 +12,7 @@
  * and its byte values), bins.h (size classes and free lists), block.h and
  * block.c (free blocks, carving and release), run.h and run.c (small-object
  * runs), realloc.c, debug.c (poison, red zones, trailers, call sites),
- * check.c (integrity check, walk, statistics), heap.c (the entry points).
+ * check.c (integrity check, walk, statistics), entry.c (the entry points).
  */
 #ifndef KOS_HEAP_H
 #define KOS_HEAP_H

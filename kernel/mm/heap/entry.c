@@ -1,4 +1,4 @@
-/* heap.c — the heap's entry points: heap_init, the allocation and free
+/* entry.c — the heap's entry points: heap_init, the allocation and free
  * dispatch between runs and blocks, pointer lookup, defragmentation, the
  * debug switch and error reporting. The work is in the modules (heap.h
  * lists them); realloc is realloc.c's, checking, walking and statistics
