@@ -16,6 +16,7 @@
 #include "mm/memory.h"
 #include "mm/paging.h"
 #include "mm/physmem.h"
+#include "mm/vm/mm.h"
 #include "shell/shell.h"
 #include "test/ktest_run.h"
 #include "trap/trap.h"
@@ -37,6 +38,8 @@ void kmain(uint32_t magic, const struct multiboot_info *mbi)
     paging_init();
     memory_init();
     memory_init_frames();
+    idt_set_page_fault_handler(vm_page_fault);
+    vm_init();
     pit_init(PIT_HZ);
     serial_enable_rx_irq();
     cpu_sti();

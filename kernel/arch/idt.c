@@ -29,12 +29,14 @@ struct idt_ptr {
 _Static_assert(sizeof(struct idt_entry) == 8, "IDT entries are 8 bytes");
 
 #define IDT_INTERRUPT_GATE 0x8E   /* present, ring 0, 32-bit interrupt gate */
+#define VECTOR_PAGE_FAULT 14
 
 extern const uint32_t isr_stub_table[NUM_VECTORS];
 
 static struct idt_entry idt[256];
 static struct idt_ptr idtr;
 static irq_handler_fn irq_handlers[16];
+static page_fault_fn page_fault_handler;
 static exception_handler_fn exception_handler;
 
 void idt_init(void)
@@ -66,8 +68,15 @@ void idt_set_exception_handler(exception_handler_fn fn)
     exception_handler = fn;
 }
 
+void idt_set_page_fault_handler(page_fault_fn fn)
+{
+    page_fault_handler = fn;
+}
+
 void interrupt_dispatch(struct regs *r)
 {
+    if (r->vector == VECTOR_PAGE_FAULT && page_fault_handler && page_fault_handler(r))
+        return;
     if (r->vector < 32) {
         if (!exception_handler)
             cpu_halt_forever();

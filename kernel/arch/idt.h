@@ -23,6 +23,13 @@ int irq_install(unsigned irq, irq_handler_fn fn);
  * code resumes at r->eip (which fn may have changed). */
 void idt_set_exception_handler(exception_handler_fn fn);
 
+/* A page-fault handler returns 1 when it resolved (or fixed up) the fault,
+ * 0 to let the exception report stop the machine. */
+typedef int (*page_fault_fn)(struct regs *r);
+
+/* Give page faults (vector 14) to fn first. */
+void idt_set_page_fault_handler(page_fault_fn fn);
+
 /* Called from boot/stubs.S for every vector. */
 void interrupt_dispatch(struct regs *r);
 

@@ -5,6 +5,7 @@
  * Either way the value a caller sees is the specification's.
  *
  *   ENXIO   6  no such device or address: no page frame at that address
+ *   EBADF   9  bad file descriptor: a mapping that is not anonymous names no file
  *   ENOMEM 12  out of memory
  *   EACCES 13  permission denied: the frame is reserved (kernel, heap, stacks)
  *   EFAULT 14  bad address
@@ -16,6 +17,7 @@
 #define KOS_ERRNO_H
 
 #define ENXIO   6
+#define EBADF   9
 #define ENOMEM 12
 #define EACCES 13
 #define EFAULT 14

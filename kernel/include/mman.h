@@ -21,4 +21,9 @@
 #define MAP_LOCKED     0x2000  /* pages stay in memory */
 #define MAP_POPULATE   0x8000  /* frames are allocated at mmap time, not on first touch */
 
+/* Every bit mmap and mprotect know: anything else is refused with EINVAL. */
+#define PROT_MASK  PROT_RWX
+#define MAP_MASK   (MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_GROWSDOWN | \
+                    MAP_LOCKED | MAP_POPULATE)
+
 #endif

@@ -5,6 +5,7 @@ const char *errno_name(int err)
 {
     switch (err < 0 ? -err : err) {
     case ENXIO: return "ENXIO";
+    case EBADF: return "EBADF";
     case ENOMEM: return "ENOMEM";
     case EACCES: return "EACCES";
     case EFAULT: return "EFAULT";

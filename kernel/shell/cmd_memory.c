@@ -7,6 +7,8 @@
 #include "../mm/heap/heap.h"
 #include "../mm/memory.h"
 #include "../mm/paging.h"
+#include "../mm/vm/uaccess.h"
+#include "cmd_vm.h"
 
 static int cmd_memstats(int argc, char **argv)
 {
@@ -139,6 +141,29 @@ static int cmd_leaks(int argc, char **argv)
 }
 SHELL_COMMAND(leaks, "", "list live heap blocks and their call sites", cmd_leaks);
 
+static void dump(uint32_t addr, const uint8_t *p, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i += 16) {
+        kprintf("%p:", (void *)(addr + i));
+        for (uint32_t j = i; j < i + 16 && j < n; j++)
+            kprintf(" %02x", p[j]);
+        kprintf("\n");
+    }
+}
+
+/* User addresses go through copy_from_user: untouched pages fault in as
+ * zeros, violations come back as -EFAULT with a report. */
+static int peek_user(uint32_t addr, uint32_t n)
+{
+    static uint8_t buf[4096];
+    if (copy_from_user(buf, addr, n)) {
+        vm_report_fault("peek", addr);
+        return 1;
+    }
+    dump(addr, buf, n);
+    return 0;
+}
+
 static int cmd_peek(int argc, char **argv)
 {
     uint32_t addr, n = 16;
@@ -149,20 +174,16 @@ static int cmd_peek(int argc, char **argv)
         return 1;
     if (n > 4096)
         n = 4096;
+    if (addr >= USER_START)
+        return peek_user(addr, n);
     if (!paging_range_mapped(addr, n)) {
         kprintf("peek: %p..+%u is not mapped\n", (void *)addr, n);
         return 1;
     }
-    const uint8_t *p = (const uint8_t *)addr;
-    for (uint32_t i = 0; i < n; i += 16) {
-        kprintf("%p:", (void *)(addr + i));
-        for (uint32_t j = i; j < i + 16 && j < n; j++)
-            kprintf(" %02x", p[j]);
-        kprintf("\n");
-    }
+    dump(addr, (const uint8_t *)addr, n);
     return 0;
 }
-SHELL_COMMAND(peek, "ADDR [LEN]", "hex dump of memory (mapped pages only)", cmd_peek);
+SHELL_COMMAND(peek, "ADDR [LEN]", "hex dump of memory (kernel: mapped pages only; user: faults in)", cmd_peek);
 
 static int cmd_poke(int argc, char **argv)
 {
@@ -171,6 +192,14 @@ static int cmd_poke(int argc, char **argv)
         return shell_usage(argv[0]);
     if (shell_arg_u32(argv, 1, "ADDR", UINT32_MAX, &addr) || shell_arg_u32(argv, 2, "BYTE", 0xFF, &value))
         return 1;
+    if (addr >= USER_START) {
+        uint8_t byte = (uint8_t)value;
+        if (copy_to_user(addr, &byte, 1)) {
+            vm_report_fault("poke", addr);
+            return 1;
+        }
+        return 0;
+    }
     if (!paging_range_mapped(addr, 1) || addr < HEAP_START) {
         kprintf("poke: %p is not writable from the shell (below the heap or unmapped)\n", (void *)addr);
         return 1;
@@ -178,4 +207,4 @@ static int cmd_poke(int argc, char **argv)
     *(volatile uint8_t *)addr = (uint8_t)value;
     return 0;
 }
-SHELL_COMMAND(poke, "ADDR BYTE", "write one byte (heap and above)", cmd_poke);
+SHELL_COMMAND(poke, "ADDR BYTE", "write one byte (kernel: heap and above; user: fault-safe)", cmd_poke);

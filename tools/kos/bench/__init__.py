@@ -70,7 +70,7 @@ def host_bench(workdir: Path = WORKDIR, callgrind: bool | None = None) -> dict[s
     }
 
 
-PARTS = ("heap", "guest", "kernel_mm", "calls", "boot")
+PARTS = ("heap", "guest", "kernel_mm", "vm", "calls", "boot")
 
 
 def run_bench(out_json: Path = DEFAULT_OUT, parts: tuple[str, ...] = PARTS) -> dict[str, Any]:
@@ -78,9 +78,10 @@ def run_bench(out_json: Path = DEFAULT_OUT, parts: tuple[str, ...] = PARTS) -> d
 
     heap: the traces on the host build (callgrind); guest: the same traces
     through the kernel's kmalloc under unicorn; kernel_mm: buddy and slab
-    instructions per call; calls: direct calls per second; boot: boot time
+    instructions per call; vm: mmap/munmap/mprotect/fault instructions and
+    VMA and page-table costs; calls: direct calls per second; boot: boot time
     and idle CPU on each available emulator."""
-    from kos.bench import boot, calls, guest, kernel_mm
+    from kos.bench import boot, calls, guest, kernel_mm, vm
     from kos.machine import qemu_available
 
     result: dict[str, Any] = {}
@@ -99,6 +100,9 @@ def run_bench(out_json: Path = DEFAULT_OUT, parts: tuple[str, ...] = PARTS) -> d
         rows = kernel_mm.measure()
         result["kernel_mm"] = kernel_mm.as_dict(rows)
         print("\n" + kernel_mm.report(rows))
+    if "vm" in parts:
+        result["vm"] = vm.measure()
+        print("\n" + vm.report(result["vm"]))
     if "calls" in parts:
         result["calls"] = calls.measure()
         print("\n" + calls.report(result["calls"]))

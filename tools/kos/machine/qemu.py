@@ -14,13 +14,16 @@ INSTALL_HINT = "install it with `apt-get install qemu-system-x86`"
 # exits with status 33/35.
 DEBUG_EXIT = ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
 
+# The default qemu32 CPU has PAE but no NX; +nx lets the kernel enforce PROT_EXEC.
+CPU = "qemu32,+nx"
+
 
 def qemu_available() -> bool:
     return shutil.which(QEMU) is not None
 
 
 def qemu_command(kernel: Path, memory: str = "64M", interactive: bool = False,
-                 append: str = "") -> list[str]:
+                 append: str = "", cpu: str = CPU) -> list[str]:
     """The QEMU command line for kernel; append is the kernel command line
     (-append: after the kernel's path in the Multiboot cmdline).
 
@@ -35,14 +38,16 @@ def qemu_command(kernel: Path, memory: str = "64M", interactive: bool = False,
     else:
         console = ["-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con", "-monitor", "none"]
     cmdline = ["-append", append] if append else []
-    return [QEMU, "-kernel", str(kernel), *cmdline, "-m", memory, "-nodefaults", "-display", "none",
+    return [QEMU, "-kernel", str(kernel), *cmdline, "-m", memory, "-cpu", cpu, "-nodefaults",
+            "-display", "none",
             *console, "-no-reboot", *DEBUG_EXIT]
 
 
 class QemuMachine(Machine):
     name = "qemu"
+    cpu = CPU
 
     def command(self) -> list[str]:
         if not qemu_available():
             raise FileNotFoundError(f"{QEMU} not found: {INSTALL_HINT}")
-        return qemu_command(self.kernel, self.memory)
+        return qemu_command(self.kernel, self.memory, cpu=self.cpu)

@@ -38,6 +38,9 @@ CR0_PE = 0x1
 CR0_WP = 0x10000
 CR0_PG = 0x80000000
 CR4_PSE = 0x10
+CR4_PAE = 0x20
+MSR_EFER = 0xC0000080
+EFER_NXE = 0x800
 
 PTE_P = 0x1
 PTE_W = 0x2
@@ -45,6 +48,9 @@ PTE_U = 0x4
 PTE_A = 0x20
 PTE_D = 0x40
 PDE_PS = 0x80
+PTE_NX = 1 << 63
+PF_FETCH = 0x10                # error code: the access was an instruction fetch
+PAE_ADDR = 0x000FFFFFFFFFF000
 
 VEC_DF = 8
 VEC_TS = 10
@@ -131,6 +137,11 @@ class Cpu:
         cr0, cr3, cr4 = self._mmu.read()
         self._cr = (cr0, cr3, cr4)
 
+    def nx_enabled(self) -> bool:
+        """EFER.NXE under PAE: NX bits forbid instruction fetches. Read only
+        for fetches (the walker's other users never need it)."""
+        return bool(self._cr[2] & CR4_PAE and self.uc.msr_read(MSR_EFER) & EFER_NXE)
+
     # Physical memory.
     def phys_read(self, addr: int, n: int) -> bytes:
         if addr < 0 or addr + n > len(self.ram):
@@ -146,15 +157,25 @@ class Cpu:
     def phys_u32(self, addr: int) -> int:
         return int(struct.unpack("<I", self.phys_read(addr, 4))[0])
 
+    def phys_u64(self, addr: int) -> int:
+        return int(struct.unpack("<Q", self.phys_read(addr, 8))[0])
+
     # Paging.
-    def translate(self, va: int, write: bool = False, user: bool = False) -> int:
+    def translate(self, va: int, write: bool = False, user: bool = False,
+                  fetch: bool = False) -> int:
         """The physical address of linear address va, setting accessed/dirty
-        bits as the MMU would. Raises PageFault with the CPU's error code.
-        Uses the control registers read by the last sync()."""
+        bits as the MMU would. Raises PageFault with the CPU's error code
+        (P, W/R, U/S and, when EFER.NXE is on, I/D for a fetch). Uses the
+        control registers read by the last sync()."""
         cr0, cr3, cr4 = self._cr
         if not cr0 & CR0_PG:
             return va
         err = (PTE_W if write else 0) | (PTE_U if user else 0)
+        nxe = fetch and self.nx_enabled()
+        if nxe:
+            err |= PF_FETCH
+        if cr4 & CR4_PAE:
+            return self._walk_pae(va, write, user, nxe, err)
         pde_addr = (cr3 & 0xFFFFF000) + (va >> 22) * 4
         pde = self.phys_u32(pde_addr)
         if not pde & PTE_P:
@@ -172,13 +193,49 @@ class Cpu:
             pa = (pte & 0xFFFFF000) | (va & 0xFFF)
             if not pde & PTE_A:
                 self.phys_write(pde_addr, struct.pack("<I", pde | PTE_A))
-        if user and not flags & PTE_U:
-            raise PageFault(va, err | PTE_P)
-        if write and not flags & PTE_W and (user or cr0 & CR0_WP):
-            raise PageFault(va, err | PTE_P)
+        self._check(va, flags, write, user, False, err)
         new = entry | PTE_A | (PTE_D if write else 0)
         if new != entry:
             self.phys_write(entry_addr, struct.pack("<I", new))
+        return pa
+
+    def _check(self, va: int, flags: int, write: bool, user: bool, no_exec: bool, err: int) -> None:
+        if user and not flags & PTE_U:
+            raise PageFault(va, err | PTE_P)
+        if write and not flags & PTE_W and (user or self._cr[0] & CR0_WP):
+            raise PageFault(va, err | PTE_P)
+        if no_exec:
+            raise PageFault(va, err | PTE_P)
+
+    def _walk_pae(self, va: int, write: bool, user: bool, nxe: bool, err: int) -> int:
+        """The three-level PAE walk: PDPT (4 entries, P only), page
+        directory (2 MiB pages with PS), page table; 64-bit entries whose
+        bit 63 forbids instruction fetches when EFER.NXE is on."""
+        pdpte = self.phys_u64((self._cr[1] & 0xFFFFFFE0) + (va >> 30) * 8)
+        if not pdpte & PTE_P:
+            raise PageFault(va, err)
+        pde_addr = (pdpte & PAE_ADDR) + ((va >> 21) & 0x1FF) * 8
+        pde = self.phys_u64(pde_addr)
+        if not pde & PTE_P:
+            raise PageFault(va, err)
+        if pde & PDE_PS:
+            entry_addr, entry, flags, nx = pde_addr, pde, pde, pde & PTE_NX
+            pa = (pde & PAE_ADDR & ~0x1FFFFF) | (va & 0x1FFFFF)
+        else:
+            pte_addr = (pde & PAE_ADDR) + ((va >> 12) & 0x1FF) * 8
+            pte = self.phys_u64(pte_addr)
+            if not pte & PTE_P:
+                raise PageFault(va, err)
+            entry_addr, entry = pte_addr, pte
+            flags = pde & pte
+            nx = (pde | pte) & PTE_NX
+            pa = (pte & PAE_ADDR) | (va & 0xFFF)
+            if not pde & PTE_A:
+                self.phys_write(pde_addr, struct.pack("<Q", pde | PTE_A))
+        self._check(va, flags, write, user, bool(nxe and nx), err)
+        new = entry | PTE_A | (PTE_D if write else 0)
+        if new != entry:
+            self.phys_write(entry_addr, struct.pack("<Q", new))
         return pa
 
     def virt_read(self, va: int, n: int) -> bytes:

@@ -1,0 +1,163 @@
+/* mm.h — address spaces: struct mm (one per address space) and struct vma
+ * (one per mapped range), and the operations on them.
+ *
+ * The kernel's first GiB is shared (paging.h); an mm owns the rest: its PDPT
+ * and three page directories (1–4 GiB, allocated with the mm so PDPT entries
+ * never change), the page tables under them (allocated on first use, freed
+ * when a munmap empties them), and its VMAs.
+ *
+ * VMAs live in a sorted array, by address, without overlaps: lookup is a
+ * binary search, insertion and removal a binary search and one memmove.
+ * Files: vma.c (the array), pgtable.c (user page tables), mmap.c (mmap,
+ * munmap, mprotect), fault.c (the page-fault handler), uaccess.S/.c.
+ */
+#ifndef KOS_VM_MM_H
+#define KOS_VM_MM_H
+
+#include <stdint.h>
+#include "../paging.h"
+#include "../page_alloc.h"
+
+/* vma.flags */
+#define VM_SHARED     0x1u    /* MAP_SHARED: pages belong to vma->obj */
+#define VM_GROWSDOWN  0x2u    /* a stack: a fault just below grows it */
+#define VM_LOCKED     0x4u    /* MAP_LOCKED: populated at mmap, counted locked */
+
+/* The backing object of a shared anonymous mapping: its frames by page
+ * index. Every VMA that maps part of it holds one reference; the frames go
+ * back to buddy with the last. (Private anonymous memory has no object: its
+ * frames are owned by the page table entries that map them.) */
+struct vm_object {
+    uint32_t refs;
+    uint32_t npages;
+    struct page **pages;
+};
+
+/* [start, end), page aligned, start < end. pgoff: the page index in obj of
+ * start (0 without an object). 20 bytes. */
+struct vma {
+    uint32_t start, end;
+    uint16_t prot;            /* PROT_* */
+    uint16_t flags;           /* VM_* */
+    struct vm_object *obj;
+    uint32_t pgoff;
+};
+
+/* What the fault handler could not resolve: kind and reason for reports. */
+enum vm_fault_kind {
+    FAULT_NONE,
+    FAULT_NOT_MAPPED,         /* no VMA there */
+    FAULT_PROTECTION,         /* a VMA whose prot forbids the access */
+    FAULT_STACK_LIMIT,        /* below a GROWSDOWN VMA, beyond its limit or into another mapping */
+    FAULT_OOM,                /* no frame (or page table) to fill the page with */
+    NR_FAULT_KINDS
+};
+
+enum vm_access { ACCESS_READ, ACCESS_WRITE, ACCESS_FETCH };
+
+struct vm_fault_report {
+    uint32_t addr;
+    enum vm_access access;
+    enum vm_fault_kind kind;
+    int has_vma;
+    struct vma vma;           /* a copy: the VMA may be gone by the time it is printed */
+};
+
+struct mm {
+    pte_t *pdpt;                 /* a page: 4 entries used (physical == virtual, low memory) */
+    pte_t *pd[3];                /* the page directories of 1–2, 2–3, 3–4 GiB */
+    struct vma *vmas;            /* sorted by start */
+    uint32_t nr_vmas, cap_vmas;
+    /* Counters. */
+    uint32_t total_pages;        /* pages covered by VMAs (virtual size / 4 KiB) */
+    uint32_t resident_pages;     /* PTEs mapping a frame of their own (the zero page is not one) */
+    uint32_t locked_pages;
+    uint32_t pt_pages;           /* PDPT, directories and page tables */
+    uint32_t minor_faults;
+    uint32_t cow_faults;
+    uint32_t faults[NR_FAULT_KINDS];
+    /* Limits. */
+    uint32_t limit_as;           /* bytes of address space (RLIMIT_AS) */
+    uint32_t limit_stack;        /* how far a GROWSDOWN VMA may reach below its end */
+    struct vm_fault_report last_fault;
+    const char *why;             /* the reason of the last refused mmap, munmap or mprotect */
+};
+
+#define MM_DEFAULT_STACK_LIMIT  0x800000u   /* 8 MiB, Linux's RLIMIT_STACK */
+
+/* Frames for user pages and page tables come from here (GFP_KERNEL: low
+ * memory, reached through the identity map). */
+#define VM_GFP  GFP_KERNEL
+
+/* Bring up the VM: the first user address space (the shell's), loaded. */
+void vm_init(void);
+
+/* The address space whose page tables are loaded. */
+struct mm *mm_current(void);
+
+/* A fresh, empty address space, or NULL without memory. */
+struct mm *mm_create(void);
+/* Unmap everything and free the page tables and the mm itself. */
+void mm_destroy(struct mm *mm);
+/* Load mm's page tables. */
+void mm_activate(struct mm *mm);
+
+/* The shared page of zeros that unwritten private pages map read-only. */
+uint32_t vm_zero_page(void);
+
+/* mmap, munmap, mprotect with Linux's semantics (mm/vm/mmap.c); anonymous
+ * mappings only. mmap returns the address or a negative errno. */
+int32_t vm_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint32_t flags);
+int vm_munmap(struct mm *mm, uint32_t addr, uint32_t len);
+int vm_mprotect(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot);
+
+/* Resolve a fault at addr (fault.c): 0, or the kind of failure (also kept
+ * in mm->last_fault and counted in mm->faults). */
+enum vm_fault_kind vm_fault(struct mm *mm, uint32_t addr, enum vm_access access);
+
+/* The page-fault handler the IDT calls (vector 14). 1 if handled. */
+struct regs;
+int vm_page_fault(struct regs *r);
+
+/* The protection as /proc/PID/maps writes it, e.g. "r-xp", into buf[5]. */
+void vma_prot_string(const struct vma *v, char buf[5]);
+/* The reason of a report, e.g. "write to a read-only mapping (r--p)". */
+void vm_fault_describe(const struct vm_fault_report *f, char *buf, unsigned size);
+
+/* ---- vma.c: the sorted array ------------------------------------------ */
+
+/* The VMA containing addr, or NULL. O(log n). */
+struct vma *vma_find(struct mm *mm, uint32_t addr);
+/* The index of the first VMA whose end is above addr (nr_vmas if none). */
+uint32_t vma_index_after(const struct mm *mm, uint32_t addr);
+/* Insert v (which must not overlap any VMA). Returns its index or -ENOMEM. */
+int vma_insert(struct mm *mm, const struct vma *v);
+/* Remove the VMA at index i. */
+void vma_remove(struct mm *mm, uint32_t i);
+/* Split the VMA at index i at addr (inside it, page aligned): i keeps the
+ * lower part. 0 or -ENOMEM. */
+int vma_split(struct mm *mm, uint32_t i, uint32_t addr);
+/* Merge the VMA at index i with its neighbours where compatible; returns
+ * the index of the VMA now containing the old one's start. */
+uint32_t vma_merge(struct mm *mm, uint32_t i);
+/* Drop a VMA's reference to its object (freeing the object with its last). */
+void vm_object_put(struct vm_object *obj);
+
+/* ---- pgtable.c: user page tables ------------------------------------------ */
+
+/* The entry for va (user space), allocating its page table if alloc. NULL
+ * if there is none (or no memory for it). */
+pte_t *pgtable_entry(struct mm *mm, uint32_t va, int alloc);
+/* Free the page table covering va if all its entries are 0. */
+void pgtable_trim(struct mm *mm, uint32_t va);
+/* The entry bits for a VMA's protection (present, user, write, NX). */
+pte_t pgtable_prot_bits(uint16_t prot);
+/* Remove the mappings of [start, end): private frames go back to buddy,
+ * shared ones stay with their object; empty page tables are freed. */
+void pgtable_unmap(struct mm *mm, const struct vma *v, uint32_t start, uint32_t end);
+/* Rewrite the entries of [start, end) for prot. */
+void pgtable_protect(struct mm *mm, const struct vma *v, uint32_t start, uint32_t end);
+/* Flush [start, end) of mm from the TLB if mm is loaded. */
+void pgtable_flush(struct mm *mm, uint32_t start, uint32_t end);
+
+#endif

@@ -1,0 +1,211 @@
+/* mmap.c — mmap, munmap and mprotect on an address space, with Linux's
+ * semantics (mm/mmap.c, mm/mprotect.c) and the errors of the KOS memory
+ * API; KOS is stricter than Linux in refusing unknown bits. Anonymous
+ * mappings only: private ones own their frames through their page table
+ * entries, shared ones share one vm_object.
+ */
+#include <stdint.h>
+#include "mm.h"
+#include "../memory.h"
+#include "../../include/errno.h"
+#include "../../include/mman.h"
+
+/* Fail with err, keeping the reason for the caller's report. */
+static int refuse(struct mm *mm, int err, const char *why)
+{
+    mm->why = why;
+    return err;
+}
+
+static uint32_t page_round_up(uint32_t len)
+{
+    return (len + PAGE_SIZE - 1) & PAGE_ADDR_MASK;
+}
+
+/* Is [start, start + size) free of VMAs? */
+static int range_free(struct mm *mm, uint32_t start, uint32_t size)
+{
+    uint32_t i = vma_index_after(mm, start);
+    return i == mm->nr_vmas || mm->vmas[i].start >= start + size;
+}
+
+/* Where a mapping of size bytes goes: the hint if the range is free and in
+ * user space, else the lowest gap that fits (first fit from USER_START).
+ * 0 if there is none. */
+static uint32_t free_area(struct mm *mm, uint32_t hint, uint32_t size)
+{
+    hint &= PAGE_ADDR_MASK;
+    if (hint >= USER_START && size <= USER_END - hint && range_free(mm, hint, size))
+        return hint;
+    uint32_t gap = USER_START;
+    for (uint32_t i = 0; i < mm->nr_vmas; i++) {
+        if (mm->vmas[i].start - gap >= size)
+            return gap;
+        gap = mm->vmas[i].end;
+    }
+    return USER_END - gap >= size ? gap : 0;
+}
+
+static struct vm_object *object_create(uint32_t npages)
+{
+    struct vm_object *obj = kcalloc(1, sizeof(*obj));
+    if (!obj)
+        return 0;
+    obj->pages = kcalloc(npages, sizeof(struct page *));
+    if (!obj->pages) {
+        kfree(obj);
+        return 0;
+    }
+    obj->refs = 1;
+    obj->npages = npages;
+    return obj;
+}
+
+/* Fault in every page of [start, end) as MAP_POPULATE asks: writable pages
+ * get frames of their own, read-only ones the zero page (or frames, when
+ * locked). 0 or -ENOMEM. */
+static int populate(struct mm *mm, uint32_t start, uint32_t end, uint32_t prot)
+{
+    if (prot == PROT_NONE)
+        return 0;
+    enum vm_access access = (prot & PROT_WRITE) ? ACCESS_WRITE : ACCESS_READ;
+    for (uint32_t va = start; va < end; va += PAGE_SIZE)
+        if (vm_fault(mm, va, access) != FAULT_NONE)
+            return -ENOMEM;
+    return 0;
+}
+
+int32_t vm_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint32_t flags)
+{
+    uint32_t type = flags & (MAP_SHARED | MAP_PRIVATE);
+    if (len == 0)
+        return refuse(mm, -EINVAL, "the length is 0");
+    if (prot & ~PROT_MASK)
+        return refuse(mm, -EINVAL, "unknown protection bits");
+    if (flags & ~MAP_MASK)
+        return refuse(mm, -EINVAL, "unknown flag bits");
+    if (type != MAP_SHARED && type != MAP_PRIVATE)
+        return refuse(mm, -EINVAL, "exactly one of shared and private is needed");
+    if (!(flags & MAP_ANONYMOUS))
+        return refuse(mm, -EBADF, "no file to map: only anonymous mappings exist");
+    if ((flags & MAP_FIXED) && (addr & (PAGE_SIZE - 1)))
+        return refuse(mm, -EINVAL, "a fixed address must be page aligned");
+    if (len > USER_END - USER_START)
+        return refuse(mm, -ENOMEM, "longer than user space");
+    uint32_t size = page_round_up(len);
+    if (((uint64_t)mm->total_pages << PAGE_SHIFT) + size > mm->limit_as)
+        return refuse(mm, -ENOMEM, "beyond the address-space limit");
+
+    uint32_t start;
+    if (flags & MAP_FIXED) {
+        if (addr < USER_START || size > USER_END - addr)
+            return refuse(mm, -ENOMEM, "the range is outside user space (0x40000000-0xfffff000)");
+        int err = vm_munmap(mm, addr, size);
+        if (err)
+            return err;
+        start = addr;
+    } else {
+        start = free_area(mm, addr, size);
+        if (!start)
+            return refuse(mm, -ENOMEM, "no free range that large in user space");
+    }
+
+    struct vma v = { .start = start, .end = start + size, .prot = (uint16_t)prot };
+    if (type == MAP_SHARED)
+        v.flags |= VM_SHARED;
+    if (flags & MAP_GROWSDOWN)
+        v.flags |= VM_GROWSDOWN;
+    if (flags & MAP_LOCKED)
+        v.flags |= VM_LOCKED;
+    if (type == MAP_SHARED && !(v.obj = object_create(size >> PAGE_SHIFT)))
+        return refuse(mm, -ENOMEM, "out of memory for the shared object");
+    int i = vma_insert(mm, &v);
+    if (i < 0) {
+        vm_object_put(v.obj);
+        return refuse(mm, i, "out of memory for the VMA table");
+    }
+    mm->total_pages += size >> PAGE_SHIFT;
+    vma_merge(mm, (uint32_t)i);
+
+    if ((flags & (MAP_POPULATE | MAP_LOCKED)) && populate(mm, start, start + size, prot)) {
+        vm_munmap(mm, start, size);      /* give back what was filled */
+        return refuse(mm, -ENOMEM, "out of memory while populating: everything given back");
+    }
+    return (int32_t)start;
+}
+
+/* Make a VMA boundary at addr if a VMA straddles it. 0 or -ENOMEM. */
+static int boundary(struct mm *mm, uint32_t addr)
+{
+    uint32_t i = vma_index_after(mm, addr);
+    if (i < mm->nr_vmas && mm->vmas[i].start < addr)
+        return vma_split(mm, i, addr) ? refuse(mm, -ENOMEM, "out of memory for the VMA table") : 0;
+    return 0;
+}
+
+int vm_munmap(struct mm *mm, uint32_t addr, uint32_t len)
+{
+    if (addr & (PAGE_SIZE - 1))
+        return refuse(mm, -EINVAL, "the address must be page aligned");
+    if (len == 0)
+        return refuse(mm, -EINVAL, "the length is 0");
+    if (addr < USER_START || len > USER_END - addr || page_round_up(len) > USER_END - addr)
+        return refuse(mm, -EINVAL, "the range is outside user space (0x40000000-0xfffff000)");
+    uint32_t end = addr + page_round_up(len);
+    int err = boundary(mm, addr);
+    if (!err)
+        err = boundary(mm, end);
+    if (err)
+        return err;
+    uint32_t i = vma_index_after(mm, addr);
+    while (i < mm->nr_vmas && mm->vmas[i].start < end) {
+        struct vma v = mm->vmas[i];
+        pgtable_unmap(mm, &v, v.start, v.end);
+        mm->total_pages -= (v.end - v.start) >> PAGE_SHIFT;
+        vma_remove(mm, i);
+        vm_object_put(v.obj);
+    }
+    return 0;
+}
+
+/* Merge what mprotect may have made mergeable around [start, end). */
+static void merge_range(struct mm *mm, uint32_t start, uint32_t end)
+{
+    uint32_t i = vma_index_after(mm, start > PAGE_SIZE ? start - PAGE_SIZE : start);
+    while (i < mm->nr_vmas && mm->vmas[i].start <= end)
+        i = vma_merge(mm, i) + 1;
+}
+
+int vm_mprotect(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot)
+{
+    if (addr & (PAGE_SIZE - 1))
+        return refuse(mm, -EINVAL, "the address must be page aligned");
+    if (prot & ~PROT_MASK)
+        return refuse(mm, -EINVAL, "unknown protection bits");
+    if (len == 0)
+        return 0;
+    if (addr < USER_START || len > USER_END - addr || page_round_up(len) > USER_END - addr)
+        return refuse(mm, -ENOMEM, "the range is outside user space (0x40000000-0xfffff000)");
+    uint32_t end = addr + page_round_up(len);
+    if (!vma_find(mm, addr))
+        return refuse(mm, -ENOMEM, "no mapping at the start of the range");
+    int err = boundary(mm, addr);
+    uint32_t va = addr;
+    while (!err && va < end) {
+        uint32_t i = vma_index_after(mm, va);
+        if (i == mm->nr_vmas || mm->vmas[i].start != va) {
+            err = refuse(mm, -ENOMEM, "a hole in the range: the pages before it were changed");
+            break;
+        }
+        if (mm->vmas[i].end > end && vma_split(mm, i, end)) {
+            err = refuse(mm, -ENOMEM, "out of memory for the VMA table");
+            break;
+        }
+        struct vma *v = &mm->vmas[i];
+        v->prot = (uint16_t)prot;
+        pgtable_protect(mm, v, v->start, v->end);
+        va = v->end;
+    }
+    merge_range(mm, addr, va);
+    return err;
+}

@@ -1,0 +1,132 @@
+/* vma.c — an address space's VMAs: a sorted array searched by bisection.
+ *
+ * Invariant: vmas[0 .. nr_vmas) are sorted by start, each non-empty, and
+ * vmas[i].end <= vmas[i + 1].start. A lookup is O(log n); an insertion or
+ * removal is a bisection plus one memmove of the entries after it (a few
+ * hundred bytes for hundreds of VMAs: cheaper than rebalancing a tree at
+ * the sizes an address space has). The array doubles when full.
+ */
+#include <stdint.h>
+#include "mm.h"
+#include "../memory.h"
+#include "../../include/errno.h"
+#include "../../lib/string.h"
+
+#define VMA_INITIAL_CAPACITY 16u
+
+uint32_t vma_index_after(const struct mm *mm, uint32_t addr)
+{
+    uint32_t lo = 0, hi = mm->nr_vmas;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (mm->vmas[mid].end <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+struct vma *vma_find(struct mm *mm, uint32_t addr)
+{
+    uint32_t i = vma_index_after(mm, addr);
+    if (i < mm->nr_vmas && mm->vmas[i].start <= addr)
+        return &mm->vmas[i];
+    return 0;
+}
+
+static int grow(struct mm *mm)
+{
+    if (mm->nr_vmas < mm->cap_vmas)
+        return 0;
+    uint32_t cap = mm->cap_vmas ? mm->cap_vmas * 2 : VMA_INITIAL_CAPACITY;
+    struct vma *a = krealloc(mm->vmas, cap * sizeof(struct vma));
+    if (!a)
+        return -ENOMEM;
+    mm->vmas = a;
+    mm->cap_vmas = cap;
+    return 0;
+}
+
+int vma_insert(struct mm *mm, const struct vma *v)
+{
+    if (grow(mm))
+        return -ENOMEM;
+    uint32_t i = vma_index_after(mm, v->start);
+    memmove(&mm->vmas[i + 1], &mm->vmas[i], (mm->nr_vmas - i) * sizeof(struct vma));
+    mm->vmas[i] = *v;
+    mm->nr_vmas++;
+    return (int)i;
+}
+
+void vma_remove(struct mm *mm, uint32_t i)
+{
+    mm->nr_vmas--;
+    memmove(&mm->vmas[i], &mm->vmas[i + 1], (mm->nr_vmas - i) * sizeof(struct vma));
+}
+
+int vma_split(struct mm *mm, uint32_t i, uint32_t addr)
+{
+    if (grow(mm))
+        return -ENOMEM;
+    struct vma upper = mm->vmas[i];
+    upper.start = addr;
+    if (upper.obj) {
+        upper.pgoff += (addr - mm->vmas[i].start) >> PAGE_SHIFT;
+        upper.obj->refs++;
+    }
+    mm->vmas[i].end = addr;
+    memmove(&mm->vmas[i + 2], &mm->vmas[i + 1], (mm->nr_vmas - i - 1) * sizeof(struct vma));
+    mm->vmas[i + 1] = upper;
+    mm->nr_vmas++;
+    return 0;
+}
+
+/* Can b follow a (a->end == b->start) as one VMA? */
+static int compatible(const struct vma *a, const struct vma *b)
+{
+    if (a->end != b->start || a->prot != b->prot || a->flags != b->flags || a->obj != b->obj)
+        return 0;
+    return !a->obj || a->pgoff + ((a->end - a->start) >> PAGE_SHIFT) == b->pgoff;
+}
+
+/* Fold vmas[i + 1] into vmas[i]. */
+static void join(struct mm *mm, uint32_t i)
+{
+    struct vma *a = &mm->vmas[i];
+    a->end = mm->vmas[i + 1].end;
+    if (a->obj)
+        a->obj->refs--;               /* the two references were the same object's */
+    vma_remove(mm, i + 1);
+}
+
+uint32_t vma_merge(struct mm *mm, uint32_t i)
+{
+    if (i + 1 < mm->nr_vmas && compatible(&mm->vmas[i], &mm->vmas[i + 1]))
+        join(mm, i);
+    if (i > 0 && compatible(&mm->vmas[i - 1], &mm->vmas[i])) {
+        join(mm, i - 1);
+        i--;
+    }
+    return i;
+}
+
+void vm_object_put(struct vm_object *obj)
+{
+    if (!obj || --obj->refs)
+        return;
+    for (uint32_t i = 0; i < obj->npages; i++)
+        if (obj->pages[i])
+            free_page(obj->pages[i]);
+    kfree(obj->pages);
+    kfree(obj);
+}
+
+void vma_prot_string(const struct vma *v, char buf[5])
+{
+    buf[0] = (v->prot & 1) ? 'r' : '-';
+    buf[1] = (v->prot & 2) ? 'w' : '-';
+    buf[2] = (v->prot & 4) ? 'x' : '-';
+    buf[3] = (v->flags & VM_SHARED) ? 's' : 'p';
+    buf[4] = '\0';
+}
