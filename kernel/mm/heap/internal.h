@@ -144,11 +144,13 @@
  *   marked free before it merges), so a double free is caught by the header
  *   seal even after the block was absorbed.
  *
- * Worked example (i386, key left out): heap at 0x200000, first = 0xE10
- * (sizeof(struct heap) = 3792). A 100-byte request goes to class
- * (100-1)>>3 = 12 (104-byte slots, 19 to a run): on an empty heap the run's
- * block is carved at 0xFF8 so that its payload r = 0x201000 is 2 KiB-aligned
- * (the 488-byte prefix at 0xE10 stays free), and the slot returned is
+ * Worked example (i386, key left out): heap at 0x200000, first = 0xEE0
+ * (sizeof(struct heap) = 3808). A 100-byte request goes to class
+ * (100-1)>>3 = 12 (104-byte slots, 19 to a run). Once the class has demand
+ * for a run (9 live blocks of its size, or 128 KiB in use), its first run's
+ * block, carved on an otherwise empty heap, sits at 0xFF8 so that its
+ * payload r = 0x201000 is 2 KiB-aligned (the 280-byte prefix at 0xEE0
+ * stays free), and the first slot is
  * r + 48 = 0x201030, grain 6: live[0] bit 6. Class 12's starts are grains
  * 6, 19, 32, ...: starts[0] = 0x00080040. Freeing 0x201030 reads the seal
  * at 0x201004, then bit (0x201030 / 8) % 256 = 6 of live[0]. A 300-byte
