@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../kernel/mm/heap.h"
+#include "../kernel/mm/heap/heap.h"
 #include "kacchi.h"
 
 #define REGION 0x1E00000u

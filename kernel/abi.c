@@ -13,7 +13,7 @@
 #include "include/layout.h"
 #include "include/mman.h"
 #include "mm/buddy.h"
-#include "mm/heap.h"
+#include "mm/heap/heap.h"
 #include "mm/page.h"
 #include "mm/slab.h"
 

@@ -17,7 +17,7 @@ void *memcpy(void *dst, const void *src, size_t n)
                      "movl %[rest], %%ecx\n\t"
                      "rep movsb"
                      : "+D"(d), "+S"(src), "+c"(words)
-                     : [rest] "r"(rest)
+                     : [rest] "r"((uint32_t)rest)
                      : "memory");
     return dst;
 }

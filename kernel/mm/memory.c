@@ -1,4 +1,4 @@
-/* memory.c — the kacchiOS memory manager API, a thin front over heap.c.
+/* memory.c — the kacchiOS memory manager API, a thin front over kernel/mm/heap/.
  *
  * It owns the one kernel heap instance, turns the heap's error codes into
  * serial reports and counters, retries a failed allocation once after
@@ -9,7 +9,7 @@
  */
 #include <stdint.h>
 #include "memory.h"
-#include "heap.h"
+#include "heap/heap.h"
 #include "stack.h"
 #include "physmem.h"
 #include "buddy.h"
@@ -44,11 +44,11 @@ void memory_init(void)
 }
 
 /* The specification's retry: one defragmentation pass before giving up.
- * Interrupts are already off. */
-static unsigned defragment_locked(void)
+ * Returns the bytes it made available; interrupts are already off. */
+static uint32_t defragment_locked(void)
 {
     errs.defragment_runs++;
-    return heap_defragment(heap);
+    return (uint32_t)heap_defragment(heap);
 }
 
 /* Count and print a refused operation on ptr. */
@@ -69,9 +69,13 @@ static void *alloc_or_defragment(const char *fn, size_t size, size_t align, uint
         return 0;
     uint32_t f = irq_save();
     void *p = heap_alloc(heap, size, align, site);
-    if (!p && defragment_locked() > 0)
+    uint32_t made = 0;
+    if (!p && (made = defragment_locked()) > 0)
         p = heap_alloc(heap, size, align, site);
     irq_restore(f);
+    if (made)
+        kprintf("%s: %u bytes: defragment made %u bytes available: %s\n", fn, (uint32_t)size, made,
+                p ? "allocated" : "still out of memory");
     if (!p)
         kprintf("%s: %u bytes: out of memory\n", fn, (uint32_t)size);
     return p;
@@ -217,13 +221,13 @@ unsigned memory_defragment(void)
     if (!heap)
         return 0;
     uint32_t f = irq_save();
-    unsigned merged = defragment_locked();
+    uint32_t made = defragment_locked();
     struct heap_stats hs;
     heap_get_stats(heap, &hs);
     irq_restore(f);
-    kprintf("memory_defragment: merged %u free blocks; largest free block %u of %u free bytes\n",
-            merged, (uint32_t)hs.largest_free, (uint32_t)hs.free_bytes);
-    return merged;
+    kprintf("memory_defragment: %u bytes made available; largest free block %u of %u free bytes\n",
+            made, (uint32_t)hs.largest_free, (uint32_t)hs.free_bytes);
+    return made;
 }
 
 static void print_violation(const char *what, const void *where, void *ctx)
@@ -291,4 +295,13 @@ int memory_init_frames(void)
         kprintf("buddy: zone %-7s %u frames (%u KiB)\n", buddy_zone_name(z), st.managed_pages[z],
                 st.managed_pages[z] * (PAGE_SIZE / 1024));
     return 0;
+}
+
+void memory_walk(void (*fn)(const struct heap_block *block, void *ctx), void *ctx)
+{
+    if (!heap)
+        return;
+    uint32_t irq = irq_save();
+    heap_walk(heap, fn, ctx);
+    irq_restore(irq);
 }

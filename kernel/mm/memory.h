@@ -1,7 +1,7 @@
 /* memory.h — the kacchiOS memory manager API: kmalloc and friends over the
  * heap at HEAP_START, and per-process stacks in the stack region.
  *
- * Policy lives below: heap.c is the allocator, stack.c the stack slots.
+ * Policy lives below: kernel/mm/heap/ is the allocator, stack.c the stack slots.
  * Every error (double free, a pointer the heap never returned, an
  * impossible size, a stack refused) is reported on the serial console as
  * "function: pointer or pid: reason", counted, and survived.
@@ -84,13 +84,20 @@ void memory_get_counters(struct memory_counters *c);
 /* Print every statistic as "name: value", one a line. */
 void memory_print_stats(void);
 
-/* Coalesce what a non-moving allocator can; reports and returns the merges. */
+/* Give back to the free space what the heap holds for reuse (empty runs,
+ * unused growth reserves); prints and returns the bytes made available. */
 unsigned memory_defragment(void);
 
 /* Run the heap's integrity checker, printing each violation; returns the count. */
 unsigned memory_check(void);
 
-/* Heap debug switches (HEAP_DEBUG_* from heap.h). */
+/* Call fn for every block of the heap, in address order, with interrupts
+ * off (heap_walk in heap/heap.h describes a block). For inspection:
+ * heapmap, the picture of the heap. */
+struct heap_block;
+void memory_walk(void (*fn)(const struct heap_block *block, void *ctx), void *ctx);
+
+/* Heap debug switches (HEAP_DEBUG_* from heap/heap.h). */
 void memory_set_debug(unsigned flags);
 unsigned memory_get_debug(void);
 

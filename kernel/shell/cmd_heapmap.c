@@ -11,18 +11,17 @@
  *     -  neither: the heap's control data, block headers, a run's own
  *        header and its free slots
  *
- * It sees the heap only through heap_walk (heap.h) and the statistics of
+ * It sees the heap only through memory_walk (memory.h) and the statistics of
  * memory.h, so it shows what the allocator's public contract says.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include "shell.h"
-#include "../arch/cpu.h"
 #include "../include/errno.h"
 #include "../include/layout.h"
 #include "../lib/kprintf.h"
 #include "../lib/string.h"
-#include "../mm/heap.h"
+#include "../mm/heap/heap.h"
 #include "../mm/memory.h"
 
 #define MAP_COLS     64
@@ -118,11 +117,7 @@ static int cmd_heapmap(int argc, char **argv)
         m.cells = MAP_CELLS;
 
     memset(fill, 0, sizeof fill);
-    /* heap.h: the heap's handle is its control data, at the start of the
-     * region memory_init gave it, HEAP_START. */
-    uint32_t irq = irq_save();
-    heap_walk((struct heap *)HEAP_START, add_block, &m);
-    irq_restore(irq);
+    memory_walk(add_block, &m);
 
     kprintf("heapmap: %p-%p, %u bytes a cell\n", (void *)m.base, (void *)(m.base + m.cells * m.cell),
             m.cell);

@@ -4,7 +4,7 @@
 #include "shell.h"
 #include "../lib/kprintf.h"
 #include "../lib/string.h"
-#include "../mm/heap.h"
+#include "../mm/heap/heap.h"
 #include "../mm/memory.h"
 #include "../mm/paging.h"
 #include "../mm/vm/uaccess.h"
@@ -105,7 +105,7 @@ static int cmd_defrag(int argc, char **argv)
     memory_defragment();
     return 0;
 }
-SHELL_COMMAND(defrag, "", "memory_defragment(): coalesce free heap blocks", cmd_defrag);
+SHELL_COMMAND(defrag, "", "memory_defragment(): give back what the heap holds for reuse", cmd_defrag);
 
 static int cmd_heapcheck(int argc, char **argv)
 {

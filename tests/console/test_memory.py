@@ -188,7 +188,7 @@ def test_stack_guard_page_is_unmapped(console: Console):
 
 def test_defrag_reports_what_it_did(console: Console):
     out = console.run("defrag")
-    assert re.search(r"memory_defragment: merged \d+ free blocks; "
+    assert re.search(r"memory_defragment: \d+ bytes made available; "
                      r"largest free block \d+ of \d+ free bytes", out)
 
 

@@ -1,4 +1,4 @@
-"""Build kernel/mm/heap.c for the host and drive it through ctypes.
+"""Build kernel/mm/heap/ for the host and drive it through ctypes.
 
 Two builds: ``ubsan`` (loaded in-process, UBSan aborts on the first report) and
 ``asan`` (AddressSanitizer too; it can only be loaded into a Python started with
@@ -10,24 +10,18 @@ from __future__ import annotations
 import ctypes
 import os
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-HEAP_C = REPO / "kernel" / "mm" / "heap.c"
-HEAP_H = REPO / "kernel" / "mm" / "heap.h"
+HEAP_DIR = REPO / "kernel" / "mm" / "heap"
+HEAP_SOURCES = sorted(HEAP_DIR.glob("*.c"))
+HEAP_HEADERS = sorted(HEAP_DIR.glob("*.h"))
+# Freestanding builds take memset/memcpy from the kernel's library; hosted
+# ones from the C library, where the sanitizers check them.
+KERNEL_STRING_C = REPO / "kernel" / "lib" / "string.c"
 BUILD = REPO / "build" / "host"
-
-HEAP_OK = 0
-HEAP_E_INVALID = -1
-HEAP_E_DOUBLE = -2
-HEAP_E_CORRUPT = -3
-HEAP_E_REDZONE = -4
-HEAP_E_POISON = -5
-
-DEBUG_POISON = 0x1
-DEBUG_REDZONE = 0x2
-DEBUG_TRACK = 0x4
 
 SAN_FLAGS = {
     "ubsan": ["-fsanitize=undefined", "-fno-sanitize-recover=all"],
@@ -36,16 +30,16 @@ SAN_FLAGS = {
 
 
 def build(kind: str) -> Path:
-    """Compile heap.c into build/host/libheap-<kind>.so unless it is up to date."""
+    """Compile the heap into build/host/libheap-<kind>.so unless it is up to date."""
     out = BUILD / f"libheap-{kind}.so"
-    newest = max(HEAP_C.stat().st_mtime, HEAP_H.stat().st_mtime)
+    newest = max(p.stat().st_mtime for p in HEAP_SOURCES + HEAP_HEADERS)
     if out.exists() and out.stat().st_mtime >= newest:
         return out
     BUILD.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(f".{os.getpid()}.tmp")
     cmd = [
         "cc", "-shared", "-fPIC", "-O1", "-g", "-fno-omit-frame-pointer",
-        "-Wall", "-Wextra", "-Werror", *SAN_FLAGS[kind], str(HEAP_C), "-o", str(tmp),
+        "-Wall", "-Wextra", "-Werror", *SAN_FLAGS[kind], *map(str, HEAP_SOURCES), "-o", str(tmp),
     ]
     subprocess.run(cmd, check=True)
     tmp.replace(out)
@@ -56,25 +50,40 @@ def round8(n: int) -> int:
     return (n + 7) & ~7
 
 
-class Stats(ctypes.Structure):
-    _fields_ = [
-        ("region_size", ctypes.c_size_t),
-        ("used_bytes", ctypes.c_size_t),
-        ("free_bytes", ctypes.c_size_t),
-        ("payload_bytes", ctypes.c_size_t),
-        ("peak_used_bytes", ctypes.c_size_t),
-        ("largest_free", ctypes.c_size_t),
-        ("live_blocks", ctypes.c_size_t),
-        ("free_blocks", ctypes.c_size_t),
-        ("allocs", ctypes.c_uint32),
-        ("frees", ctypes.c_uint32),
-        ("failed_allocs", ctypes.c_uint32),
-        ("bad_frees", ctypes.c_uint32),
-        ("extent_bytes", ctypes.c_size_t),
-        ("debug_errors", ctypes.c_uint32),
-        ("runs", ctypes.c_uint32),
-    ]
+# The C interface comes from the library's own debug information: the
+# statistics layout and the HEAP_E_* / HEAP_DEBUG_* codes, never restated.
+sys.path.insert(0, str(REPO / "tools"))
+from kos.target import abi as _abi  # noqa: E402
 
+_ABI = _abi.load(build(os.environ.get("KOS_HEAP_LIB", "ubsan")))
+_CODES = _ABI.enum("heap_error")
+_FLAGS = _ABI.enum("heap_debug_flag")
+HEAP_OK = _CODES["HEAP_OK"]
+HEAP_E_INVALID = _CODES["HEAP_E_INVALID"]
+HEAP_E_DOUBLE = _CODES["HEAP_E_DOUBLE"]
+HEAP_E_CORRUPT = _CODES["HEAP_E_CORRUPT"]
+HEAP_E_REDZONE = _CODES["HEAP_E_REDZONE"]
+HEAP_E_POISON = _CODES["HEAP_E_POISON"]
+DEBUG_POISON = _FLAGS["HEAP_DEBUG_POISON"]
+DEBUG_REDZONE = _FLAGS["HEAP_DEBUG_REDZONE"]
+DEBUG_TRACK = _FLAGS["HEAP_DEBUG_TRACK"]
+
+_UNSIGNED = {1: ctypes.c_uint8, 2: ctypes.c_uint16, 4: ctypes.c_uint32, 8: ctypes.c_uint64}
+
+
+def _ctypes_struct(name: str) -> type[ctypes.Structure]:
+    """A ctypes Structure with the layout DWARF gives struct `name` (unsigned
+    integer members only), checked to land every member where C puts it."""
+    layout = _ABI.struct(name)
+    fields = [(f.name, _UNSIGNED[f.size]) for f in layout.fields.values()]
+    cls = type(name, (ctypes.Structure,), {"_fields_": fields})
+    for f in layout.fields.values():
+        assert getattr(cls, f.name).offset == f.offset, f"{name}.{f.name} moved"
+    assert ctypes.sizeof(cls) == layout.size, f"{name}: size differs"
+    return cls
+
+
+class Stats(_ctypes_struct("heap_stats")):  # type: ignore[misc]
     def as_dict(self) -> dict[str, int]:
         return {name: getattr(self, name) for name, _ in self._fields_}
 

@@ -151,6 +151,9 @@ class HeapMachine(RuleBasedStateMachine):
 
     @rule()
     def defragment(self) -> None:
+        before = self.heap.stats()
+        made = self.heap.defragment()
+        assert self.heap.stats().free_bytes == before.free_bytes + made
         assert self.heap.defragment() == 0
 
     @invariant()

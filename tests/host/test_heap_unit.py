@@ -1,4 +1,4 @@
-"""Scenario tests of kernel/mm/heap.c on the host."""
+"""Scenario tests of kernel/mm/heap/ on the host."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ from heap_lib import (
     DEBUG_POISON,
     DEBUG_REDZONE,
     DEBUG_TRACK,
-    HEAP_C,
     HEAP_E_CORRUPT,
     HEAP_E_DOUBLE,
     HEAP_E_INVALID,
     HEAP_E_POISON,
     HEAP_E_REDZONE,
     HEAP_OK,
+    HEAP_SOURCES,
+    KERNEL_STRING_C,
+    REPO,
     Heap,
     pattern,
     round8,
@@ -115,6 +117,16 @@ def test_double_free_is_refused_and_changes_nothing(heap: Heap, size: int) -> No
     assert heap.reports and heap.reports[-1][1] == p
     assert heap.free(keep) == HEAP_OK
     sound(heap)
+
+
+def test_double_free_of_a_block_given_back_to_the_wilderness_is_named(heap: Heap) -> None:
+    p = heap.alloc(500)
+    assert heap.free(p) == HEAP_OK
+    assert heap.extent() > p - heap.lo  # p lies above top now
+    before = frozen(heap)
+    assert heap.free(p) == HEAP_E_DOUBLE
+    assert heap.free(p + 8) == HEAP_E_INVALID
+    assert frozen(heap) == before
 
 
 def test_double_free_after_coalescing_is_refused(heap: Heap) -> None:
@@ -269,11 +281,36 @@ def test_small_request_falls_back_to_a_block_when_no_run_fits() -> None:
     sound(h)
 
 
-def test_defragment_returns_zero_on_a_sound_heap(heap: Heap) -> None:
-    ptrs = [heap.alloc(s) for s in (10, 300, 20, 5000, 30)]
-    for p in ptrs[::2]:
+def test_defragment_gives_back_kept_runs_and_reports_the_bytes(heap: Heap) -> None:
+    small = [heap.alloc(16) for _ in range(400)]  # enough for the class to get runs
+    guard = heap.alloc(3000)
+    assert heap.stats().runs > 0
+    for p in small:
         heap.free(p)
-    assert heap.defragment() == 0
+    st = heap.stats()
+    assert st.runs == 1  # the class keeps one empty run for reuse
+    made = heap.defragment()
+    after = heap.stats()
+    assert made >= 2048 and after.runs == 0
+    assert after.free_bytes == st.free_bytes + made
+    assert heap.defragment() == 0  # nothing held any more
+    assert heap.owns(guard)
+    sound(heap)
+
+
+def test_defragment_trims_unused_growth_reserves(heap: Heap) -> None:
+    p = heap.alloc(1000)
+    heap.alloc(40)
+    q, _ = heap.realloc(p, 1100)  # an append: moves with a growth reserve
+    assert q is not None and q != p
+    heap.write(q, pattern(9, 1100))
+    heap.alloc(40)  # keeps the reserve from the wilderness
+    st = heap.stats()
+    made = heap.defragment()
+    assert made >= 200
+    assert heap.stats().free_bytes == st.free_bytes + made
+    assert heap.read(q, 1100) == pattern(9, 1100)
+    assert heap.usable(q) >= 1100
     sound(heap)
 
 
@@ -286,7 +323,26 @@ def test_walker_reports_every_live_block(heap: Heap) -> None:
         assert live[p].size >= size
     assert sorted(b.payload for b in blocks) == [b.payload for b in blocks]
     free = [b for b in blocks if not b.used]
-    assert free and max(b.size for b in free) == heap.stats().largest_free
+    largest = max(b.size for b in free)
+    assert largest * 31 // 32 <= heap.stats().largest_free <= largest
+
+
+def test_largest_free_is_a_request_sure_to_succeed() -> None:
+    heap = Heap(1024 * 1024)
+    # Fifty free blocks of 3000 to 3049 bytes, all in one free list, kept
+    # apart by live blocks; the wilderness is used up.
+    holes = [heap.alloc(3000 + k) for k in range(50)]
+    for _ in holes:
+        heap.alloc(400)
+    while heap.alloc(4096):
+        pass
+    for p in holes:
+        heap.free(p)
+    largest = max(b.size for b in heap.walk() if not b.used)
+    got = heap.stats().largest_free
+    assert largest * 31 // 32 <= got <= largest
+    assert heap.alloc(got) is not None  # sure to succeed
+    sound(heap)
 
 
 def test_poison_detects_a_write_after_free(heap: Heap) -> None:
@@ -298,7 +354,7 @@ def test_poison_detects_a_write_after_free(heap: Heap) -> None:
     assert heap.read(a + 16, 200) == b"\x6b" * 200
     sound(heap)
     heap.write(a + 100, b"\x00")  # use after free
-    assert heap.check() == ["heap_check: poisoned free block was written"]
+    assert heap.check() == ["poisoned free block was written"]
     b = heap.alloc(300)
     assert b == a
     assert heap.last_error() == HEAP_E_POISON
@@ -315,7 +371,7 @@ def test_red_zone_overflow_is_refused_and_the_block_kept(heap: Heap) -> None:
         heap.write(p, pattern(size, size))
         sound(heap)
         heap.write(p + size, b"!")
-        assert heap.check() == ["heap_check: red zone overwritten"]
+        assert heap.check() == ["red zone overwritten"]
         assert heap.free(p) == HEAP_E_REDZONE
         assert heap.owns(p)
         assert heap.stats().debug_errors >= 1
@@ -370,21 +426,22 @@ def test_i386_kernel_build_needs_no_symbol_from_outside(tmp_path: object, opt: s
     if shutil.which("gcc") is None or shutil.which("nm") is None:
         pytest.skip("gcc and nm are needed")
     obj = f"{tmp_path}/heap32.o"
-    subprocess.run(["gcc", *CFLAGS_32, opt, "-c", str(HEAP_C), "-o", obj], check=True)
+    sources = [*map(str, HEAP_SOURCES), str(KERNEL_STRING_C)]
+    subprocess.run(["gcc", *CFLAGS_32, opt, "-r", *sources, "-o", obj], check=True)
     undefined = subprocess.run(["nm", "-u", obj], check=True, capture_output=True, text=True)
     assert undefined.stdout.split() == []
 
 
 def test_i386_build_runs_random_operations_soundly(tmp_path: object) -> None:
-    """The kernel's i386 build of heap.c, linked with a freestanding driver
+    """The kernel's i386 build of the heap, linked with a freestanding driver
     (tests/host/heap_i386_smoke.c) into a static Linux program, checks
     contents and heap_check on random operations."""
     if shutil.which("gcc") is None:
         pytest.skip("gcc is needed")
     exe = f"{tmp_path}/smoke32"
-    src = HEAP_C.parents[2] / "tests" / "host" / "heap_i386_smoke.c"
-    subprocess.run(["gcc", *CFLAGS_32, "-static", "-no-pie", "-o", exe, str(src), str(HEAP_C)],
-                   check=True)
+    src = REPO / "tests" / "host" / "heap_i386_smoke.c"
+    subprocess.run(["gcc", *CFLAGS_32, "-static", "-no-pie", "-o", exe, str(src),
+                    *map(str, HEAP_SOURCES), str(KERNEL_STRING_C)], check=True)
     try:
         run = subprocess.run([exe], check=False, capture_output=True, text=True, timeout=60)
     except OSError as e:  # no 32-bit support in this kernel
@@ -395,5 +452,5 @@ def test_i386_build_runs_random_operations_soundly(tmp_path: object) -> None:
 
 def test_plain_host_build_is_warning_free(tmp_path: object) -> None:
     obj = f"{tmp_path}/heap.o"
-    subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-c", str(HEAP_C), "-o", obj],
-                   check=True)
+    subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-r", *map(str, HEAP_SOURCES),
+                    "-o", obj], check=True)

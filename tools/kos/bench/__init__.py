@@ -3,7 +3,7 @@ and writes their results to build/bench.json, from which kos.bench.readme
 renders the README's tables.
 
 heap (host_bench here): the generated traces (kos.bench.gen) replayed on
-the host build of kernel/mm/heap.c (bench/replay.c), on the kacchiOS
+the host build of kernel/mm/heap/ (bench/replay.c), on the kacchiOS
 first-fit baseline and on glibc malloc: utilization (peak live payload over
 the heap extent used), failures and instructions per operation (callgrind,
 when valgrind is installed; the allocator's own instructions, see

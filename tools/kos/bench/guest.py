@@ -6,7 +6,7 @@ payload over the heap extent the kernel reports). Guest instructions are
 counted on the first COUNTED_OPS operations of each trace: a code hook per
 instruction makes counting ~100 times slower than running. The counts cover
 the whole kacchiOS API call (memory.c's checks and interrupt masking
-included), not only heap.c.
+included), not only kernel/mm/heap/.
 """
 
 from __future__ import annotations

@@ -405,6 +405,53 @@ def _scaling(n: int) -> Callable[[random.Random], Trace]:
     return gen
 
 
+def _utility(name: str, ops: int, peak: int, description: str) -> Callable[[random.Random], Trace]:
+    """A short-lived utility (a shell command, an interpreter starting up):
+    argument and environment strings, a few buffers, tables of small
+    records built up and torn down, staying under `peak` live bytes."""
+
+    def gen(rng: random.Random) -> Trace:
+        t = Trace(name, True, description)
+        live: list[int] = []
+        env = [t.alloc(_string(rng, 16, 120)) for _ in range(rng.randint(5, 20))]
+        buf = t.alloc(min(peak // 8, 1024))
+        while len(t.ops) < ops - len(live) - len(env) - 1:
+            if live and (t.live_bytes > peak * 0.85 or rng.random() < 0.45):
+                t.free(live.pop(rng.randrange(len(live))))
+                continue
+            r = rng.random()
+            if r < 0.55:
+                size = _string(rng, 14, 200)
+            elif r < 0.9:
+                size = rng.choice([16, 24, 32, 48, 64])
+            else:
+                size = _logn(rng, 300, 0.8, 64, max(256, peak // 16))
+            if t.live_bytes + size <= peak:
+                live.append(t.alloc(size))
+        t.free(buf)
+        t.free_all()
+        return t
+
+    gen.__doc__ = description
+    return gen
+
+
+def merry_go_round(rng: random.Random) -> Trace:
+    """A loop that allocates and frees a few sizes over and over (a
+    request, its reply, a scratch buffer), around a small resident set."""
+    t = Trace("merrygo", True, "a few sizes allocated and freed over and over, 6 KiB resident")
+    resident = [t.alloc(rng.choice([24, 40, 64, 128])) for _ in range(80)]
+    for _ in range(3000):
+        req, reply = t.alloc(48), t.alloc(rng.choice([96, 160]))
+        scratch = t.alloc(512)
+        t.free(scratch)
+        t.free(req)
+        t.free(reply)
+    for b in resident:
+        t.free(b)
+    return t
+
+
 WORKLOADS: dict[str, Callable[[random.Random], Trace]] = {
     "shell": shell,
     "compiler": compiler,
@@ -425,4 +472,9 @@ WORKLOADS: dict[str, Callable[[random.Random], Trace]] = {
     "uniform": uniform,
     "scale1k": _scaling(1000),
     "scale100k": _scaling(100000),
+    "util4k": _utility("util4k", 1000, 4 * KIB, "a small command: 1,000 operations, 4 KiB live at most"),
+    "util16k": _utility("util16k", 5000, 16 * KIB, "a utility: 5,000 operations, 16 KiB live at most"),
+    "util64k": _utility("util64k", 20000, 64 * KIB,
+                        "an interpreter starting up: 20,000 operations, 64 KiB live at most"),
+    "merrygo": merry_go_round,
 }

@@ -1,9 +1,18 @@
-/* heap.h — the general-purpose allocator over one caller-provided region.
+/* heap.h — the general-purpose allocator over one caller-provided region:
+ * the public contract of kernel/mm/heap/.
  *
- * Pure C: no kernel headers, no globals, no I/O. The same file compiles into
- * the kernel (where memory.c runs one instance over [HEAP_START,
- * HEAP_START + HEAP_SIZE)) and for the host, where it is unit-tested, fuzzed
- * and benchmarked. Errors are returned, never printed: the caller reports.
+ * Pure C: no kernel headers, no globals, no I/O; memory fill and copy are
+ * the standard memset/memcpy (kernel/lib/string.c in the kernel, the C
+ * library on the host). The same files compile into the kernel (where
+ * memory.c runs one instance over [HEAP_START, HEAP_START + HEAP_SIZE)) and
+ * for the host, where they are unit-tested, fuzzed and benchmarked. Errors
+ * are returned, never printed: the caller reports.
+ *
+ * Modules (each file says what it owns): internal.h (struct heap, the layout
+ * and its byte values), bins.h (size classes and free lists), block.h and
+ * block.c (free blocks, carving and release), run.h and run.c (small-object
+ * runs), realloc.c, debug.c (poison, red zones, trailers, call sites),
+ * check.c (integrity check, walk, statistics), entry.c (the entry points).
  */
 #ifndef KOS_HEAP_H
 #define KOS_HEAP_H
@@ -14,18 +23,23 @@
 /* Default alignment of every payload; any larger power of two on request. */
 #define HEAP_ALIGN 8
 
-/* Return codes of heap_free (0 is success). */
-#define HEAP_OK            0
-#define HEAP_E_INVALID    -1  /* not a pointer this heap returned (range, alignment, interior) */
-#define HEAP_E_DOUBLE     -2  /* the block is already free */
-#define HEAP_E_CORRUPT    -3  /* the block's metadata is damaged */
-#define HEAP_E_REDZONE    -4  /* debug: the red zone after the block was overwritten */
-#define HEAP_E_POISON     -5  /* debug: a free block was written after it was freed */
+/* Return codes of heap_free (0 is success). Enums, so that the codes are in
+ * the debug information and tools read them from there. */
+enum heap_error {
+    HEAP_OK = 0,
+    HEAP_E_INVALID = -1,  /* not a pointer this heap returned (range, alignment, interior) */
+    HEAP_E_DOUBLE = -2,   /* the block is already free */
+    HEAP_E_CORRUPT = -3,  /* the block's metadata is damaged */
+    HEAP_E_REDZONE = -4,  /* debug: the red zone after the block was overwritten */
+    HEAP_E_POISON = -5,   /* debug: a free block was written after it was freed */
+};
 
 /* Debug switches for heap_set_debug (off by default). */
-#define HEAP_DEBUG_POISON  0x1  /* fill freed memory, verify it on reuse */
-#define HEAP_DEBUG_REDZONE 0x2  /* guard bytes after each block, checked on free */
-#define HEAP_DEBUG_TRACK   0x4  /* remember the call site of each live block */
+enum heap_debug_flag {
+    HEAP_DEBUG_POISON = 0x1,   /* fill freed memory, verify it on reuse */
+    HEAP_DEBUG_REDZONE = 0x2,  /* guard bytes after each block, checked on free */
+    HEAP_DEBUG_TRACK = 0x4,    /* remember the call site of each live block */
+};
 
 struct heap;
 
@@ -35,7 +49,7 @@ struct heap_stats {
     size_t free_bytes;      /* bytes in free blocks, headers included */
     size_t payload_bytes;   /* bytes requested by live allocations */
     size_t peak_used_bytes; /* high-water mark of used_bytes */
-    size_t largest_free;    /* largest single free block (payload it can hold) */
+    size_t largest_free;    /* largest request sure to succeed (see heap_get_stats) */
     size_t live_blocks;     /* allocated blocks */
     size_t free_blocks;     /* free blocks */
     uint32_t allocs;        /* successful allocations since init */
@@ -85,6 +99,10 @@ size_t heap_usable_size(struct heap *h, const void *p);
 /* Does p point at the payload of a live block? O(1). */
 int heap_owns(struct heap *h, const void *p);
 
+/* The statistics, in constant time: the counters are kept as the heap goes.
+ * largest_free is the largest request sure to succeed: the wilderness, or
+ * the floor of the highest non-empty free list (at most 1/32 of a power of
+ * two below the largest free block). */
 void heap_get_stats(struct heap *h, struct heap_stats *st);
 
 /* Visit every block in address order. */
@@ -94,9 +112,11 @@ void heap_walk(struct heap *h, heap_walk_fn fn, void *ctx);
  * Returns the number of violations: 0 means the heap is sound. */
 unsigned heap_check(struct heap *h, heap_report_fn report, void *ctx);
 
-/* What a non-moving allocator can do to defragment: coalesce any adjacent
- * free blocks, return the number of merges done. */
-unsigned heap_defragment(struct heap *h);
+/* What a non-moving allocator can do to defragment: give back everything
+ * held for reuse (empty small-object runs kept for their class, the unused
+ * growth reserves of live blocks) to the free space, coalescing it there.
+ * Returns the bytes made available (0 when nothing was held). */
+size_t heap_defragment(struct heap *h);
 
 void heap_set_debug(struct heap *h, unsigned flags);
 unsigned heap_get_debug(struct heap *h);
