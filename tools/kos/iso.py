@@ -52,17 +52,18 @@ def grub_config(kernel_name: str, initrd_name: str | None = None, cmdline: str =
     ])
 
 
-def build_iso(kernel: Path = paths.KERNEL_ELF, out: Path = ISO, initrd: Path | None = None,
+def build_iso(kernel: Path = paths.KERNEL_ELF, out: Path = ISO, initrd: Path | None = INITRD,
               cmdline: str = "", verbose: bool = False) -> Path:
-    """Make out from kernel (and initrd, default build/initrd.tar when it
-    exists). Skipped when out is newer than its inputs and its grub.cfg is
+    """Make out from kernel and initrd as its module (by default
+    build/initrd.tar, left out while it does not exist; None: no module).
+    Skipped when out is newer than its inputs and its grub.cfg is
     the same. Raises ToolMissing naming the packages, BuildError with
     grub-mkrescue's own words."""
     missing = missing_tools()
     if missing:
         raise ToolMissing(f"grub-mkrescue cannot make an ISO: install `apt-get install {' '.join(missing)}`")
-    if initrd is None and INITRD.exists():
-        initrd = INITRD
+    if initrd == INITRD and not INITRD.exists():
+        initrd = None
     config = grub_config(kernel.name, initrd.name if initrd else None, cmdline)
     stamp = out.with_suffix(".cfg")
     inputs = [kernel, *([initrd] if initrd else [])]

@@ -68,7 +68,7 @@ def heap_counters() -> dict[str, int]:
     errs = _global("'memory.c'::errs")
     return {
         "total_heap": int(_global("'memory.c'::heap_bytes")),
-        "used_heap": int(h["used_bytes"]),
+        "used_heap": int(h["slot_bytes"]) + int(h["block_bytes"]),    # as heap_get_stats (heap/check.c)
         "num_allocations": int(h["allocs"]) - int(h["frees"]),
         "peak_heap": int(h["peak_used"]),
         "allocs": int(h["allocs"]),

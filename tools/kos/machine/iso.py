@@ -25,4 +25,4 @@ class QemuIsoMachine(QemuMachine):
 
     def command(self) -> list[str]:
         super().command()          # the same check that QEMU is installed
-        return qemu_iso_command(iso.build_iso(self.kernel), self.memory)
+        return qemu_iso_command(iso.build_iso(self.kernel, initrd=self.initrd), self.memory)

@@ -79,7 +79,8 @@ class BochsMachine(Machine):
         missing = bochs_missing()
         if missing:
             raise FileNotFoundError(f"bochs cannot run: install `apt-get install {' '.join(missing)}`")
-        return bochs_command(self.kernel, iso.build_iso(self.kernel), self.memory, log=self.bochs_log)
+        image = iso.build_iso(self.kernel, initrd=self.initrd)
+        return bochs_command(self.kernel, image, self.memory, log=self.bochs_log)
 
     def environment(self) -> dict[str, str] | None:
         return bochs_environment()
