@@ -61,12 +61,12 @@ def run(c: Context, emulator: str = "", memory: str = "64M", iso: bool = False) 
     if iso and name == "unicorn":
         sys.exit("run: --iso boots through GRUB, which the embedded emulator cannot run: use qemu or bochs")
     if name == "bochs":
-        from kos.machine.bochs import bochs_command, bochs_environment
+        from kos.machine.bochs import bochs_command
 
         cmd = bochs_command(elf, _iso(elf), memory=memory, interactive=True)
         print("run: " + " ".join(cmd))
         print("run: type 'halt' to stop, or Ctrl-A X to leave Bochs")
-        res = c.run(" ".join(cmd), pty=True, warn=True, env=bochs_environment())
+        res = c.run(" ".join(cmd), pty=True, warn=True)
     elif name == "qemu":
         if iso:
             from kos.machine.iso import qemu_iso_command
@@ -78,12 +78,12 @@ def run(c: Context, emulator: str = "", memory: str = "64M", iso: bool = False) 
         print("run: type 'halt' to stop, or Ctrl-A X to leave QEMU")
         res = c.run(" ".join(cmd), pty=True, warn=True)
     else:
-        from kos.machine.unicorn import unicorn_command, unicorn_environment
+        from kos.machine.unicorn import unicorn_command
 
         cmd = unicorn_command(elf, memory=memory, interactive=True, initrd=paths.INITRD)
         print("run: " + " ".join(cmd))
         print("run: type 'halt' to stop, or Ctrl-A X to leave the emulator")
-        res = c.run(" ".join(cmd), pty=True, warn=True, env=unicorn_environment())
+        res = c.run(" ".join(cmd), pty=True, warn=True)
     sys.exit(res.exited)
 
 

@@ -17,7 +17,7 @@ import pytest
 import kos.machine.unicorn.selfcheck as selfcheck
 from kos import paths
 from kos.console import ConsoleError
-from kos.machine.unicorn import unicorn_command, unicorn_environment
+from kos.machine.unicorn import unicorn_command
 from kos.machine.unicorn.host import HostTerminal, serve
 from kos.machine.unicorn.kernel import Stop, UnicornKernel
 
@@ -25,7 +25,7 @@ from kos.machine.unicorn.kernel import Stop, UnicornKernel
 def run_program(args: list[str], stdin: bytes = b"",
                 timeout: float = 30) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run([sys.executable, "-m", "kos.machine.unicorn", *args], input=stdin,
-                          capture_output=True, timeout=timeout, env=unicorn_environment())
+                          capture_output=True, timeout=timeout)
 
 
 def test_commands_on_a_pipe_and_halts_status(kernel: Path):
@@ -37,7 +37,7 @@ def test_commands_on_a_pipe_and_halts_status(kernel: Path):
 
 def test_end_of_stdin_leaves_the_machine_running_as_qemu_does(kernel: Path):
     cmd = unicorn_command(kernel)
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=unicorn_environment())
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         assert proc.stdin is not None and proc.stdout is not None
         proc.stdin.write(b"uptime\r")
@@ -86,8 +86,7 @@ def test_another_unicorn_version_is_refused_with_the_pin(kernel: Path):
         from kos.machine.unicorn.__main__ import main
         sys.exit(main([{str(kernel)!r}]))
     """)
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30,
-                         env=unicorn_environment())
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30)
     assert res.returncode == 1
     err = res.stderr.decode()
     assert "pinned to unicorn 2.1.4" in err and "2.0.0 is installed" in err
@@ -109,7 +108,7 @@ def test_the_self_test_finds_the_context_fields():
 
 def spawn(kernel: Path, interactive: bool) -> pexpect.spawn:
     cmd = unicorn_command(kernel, interactive=interactive)
-    child = pexpect.spawn(cmd[0], cmd[1:], env=unicorn_environment(), timeout=15)
+    child = pexpect.spawn(cmd[0], cmd[1:], timeout=15)
     child.expect_exact("kos> ")
     return child
 
@@ -210,7 +209,7 @@ def check_bursts(k: UnicornKernel) -> None:
 
 def _invoke_run(code: str) -> pexpect.spawn:
     return pexpect.spawn(sys.executable, ["-c", code], cwd=str(paths.ROOT), timeout=30,
-                         dimensions=(24, 200), env=unicorn_environment())
+                         dimensions=(24, 200))
 
 
 INVOKE = "from invoke.main import program; program.run(['invoke', 'run'{extra}])"

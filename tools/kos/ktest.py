@@ -16,7 +16,7 @@ from elftools.elf.elffile import ELFFile
 
 from kos import ktap, paths
 from kos.machine import Machine, qemu_command
-from kos.machine.unicorn import UnicornMachine, unicorn_command
+from kos.machine.unicorn import unicorn_command
 from kos.target import abi
 
 MANUAL = "KTEST_MANUAL"
@@ -103,8 +103,6 @@ class KtestMachine(Machine):
             QemuMachine(self.kernel).command()     # the same check that QEMU is installed
         return boot_command(self.name, self.kernel, self.memory, self.suites)
 
-    def environment(self) -> dict[str, str] | None:
-        return UnicornMachine(self.kernel).environment() if self.name == "unicorn" else None
 
 
 @dataclass

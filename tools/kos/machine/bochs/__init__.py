@@ -16,12 +16,11 @@ Where it differs from QEMU:
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from pathlib import Path
 
-from kos import iso, paths
+from kos import iso
 from kos.machine.base import Machine
 from kos.machine.bochs.config import BIOS, VGA_BIOS
 
@@ -58,14 +57,6 @@ def bochs_command(kernel: Path, image: Path, memory: str = "64M", interactive: b
     return [*cmd, str(kernel), str(image)]
 
 
-def bochs_environment() -> dict[str, str]:
-    """The environment with tools/ on PYTHONPATH, so the runner imports kos."""
-    env = dict(os.environ)
-    tools = str(paths.ROOT / "tools")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (tools, env.get("PYTHONPATH", "")) if p)
-    return env
-
-
 class BochsMachine(Machine):
     """kernel is the ELF; the ISO is (re)made from it when the machine starts."""
 
@@ -82,5 +73,3 @@ class BochsMachine(Machine):
         image = iso.build_iso(self.kernel, initrd=self.initrd)
         return bochs_command(self.kernel, image, self.memory, log=self.bochs_log)
 
-    def environment(self) -> dict[str, str] | None:
-        return bochs_environment()

@@ -39,13 +39,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kos.machine.unicorn.machine import UnicornMachine, unicorn_command, unicorn_environment
+from kos.machine.unicorn.machine import UnicornMachine, unicorn_command
 
 if TYPE_CHECKING:
     from kos.machine.unicorn.kernel import CallError, GuestFault, KernelExited, UnicornKernel, boot
 
 __all__ = ["CallError", "GuestFault", "KernelExited", "UnicornKernel", "UnicornMachine", "boot",
-           "unicorn_command", "unicorn_environment"]
+           "unicorn_command"]
 
 
 def __getattr__(name: str) -> object:

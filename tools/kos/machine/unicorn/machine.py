@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import sys
 
-from kos import paths
 from kos.machine.base import Machine
 
 PROGRAM = "kos.machine.unicorn"
@@ -27,19 +26,9 @@ def unicorn_command(kernel: os.PathLike[str] | str, memory: str = "64M",
     return [*cmd, str(kernel)]
 
 
-def unicorn_environment() -> dict[str, str]:
-    """The environment with tools/ on PYTHONPATH, so the program imports kos."""
-    env = dict(os.environ)
-    tools = str(paths.ROOT / "tools")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (tools, env.get("PYTHONPATH", "")) if p)
-    return env
-
-
 class UnicornMachine(Machine):
     name = "unicorn"
 
     def command(self) -> list[str]:
         return unicorn_command(self.kernel, self.memory, initrd=self.initrd)
 
-    def environment(self) -> dict[str, str] | None:
-        return unicorn_environment()
