@@ -159,36 +159,6 @@
  * sl 31).
  */
 
-#include <stddef.h>
-#include <stdint.h>
-
-#include "heap.h"
-
-/* ---- tunables ---------------------------------------------------------- */
-
-#define SMALL_MAX   192u   /* largest request served from runs */
-#define RUN_BYTES   2048u  /* span and alignment of a run */
-#define SL_LOG      5      /* log2 of the second-level lists per power of two */
-#define SPLIT_MIN   32u    /* smallest remainder split off as a free block */
-#define PROBE       4      /* entries tried in the request's own bin */
-
-/* ---- derived constants -------------------------------------------------- */
-
-#define GRAIN       8u
-#define HDR         8u
-#define MIN_FREE    24u                    /* header + two links + footer */
-#define NCLS        (SMALL_MAX / GRAIN)
-#define SL_COUNT    (1u << SL_LOG)
-#define FL_SHIFT    (SL_LOG + 3)           /* sizes below 1 << FL_SHIFT: fl 0 */
-#define SIZE_BITS   27                     /* blocks and regions < 128 MiB */
-#define MAX_REGION  ((1u << SIZE_BITS) - GRAIN)
-#define FL_COUNT    (SIZE_BITS - FL_SHIFT + 1)
-#define PLAIN_MAX   ((1u << SIZE_BITS) - 2 * GRAIN)  /* requests the plain path takes */
-
-#define F_USED      0x1u
-#define F_PFREE     0x2u
-#define F_DBG       0x4u
-
 #ifndef KOS_HEAP_INTERNAL_H
 #define KOS_HEAP_INTERNAL_H
 
