@@ -1,45 +1,16 @@
-"""Run the heap's scenario and model tests again on an AddressSanitizer build.
-
-An ASan library can only be loaded into a process that starts with libasan, so
-the tests run in a child pytest with LD_PRELOAD; the child skips this module.
-"""
+"""Run the heap's scenario and model tests again on an AddressSanitizer build
+(in a child pytest: see asan.py)."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from asan import rerun_under_asan
 from heap_lib import build
-
-HERE = Path(__file__).resolve().parent
-
-
-def _libasan() -> str | None:
-    out = subprocess.run(["cc", "-print-file-name=libasan.so"], check=False, capture_output=True, text=True)
-    path = out.stdout.strip()
-    return path if out.returncode == 0 and os.path.isabs(path) and os.path.exists(path) else None
 
 
 @pytest.mark.skipif(os.environ.get("KOS_HEAP_LIB") == "asan", reason="already the ASan run")
 def test_heap_tests_pass_under_address_sanitizer() -> None:
-    libasan = _libasan()
-    if libasan is None:
-        pytest.skip("the compiler has no libasan")
-    build("asan")
-    env = dict(os.environ)
-    env.update(
-        KOS_HEAP_LIB="asan",
-        KOS_HEAP_EXAMPLES="25",
-        LD_PRELOAD=libasan,
-        ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:halt_on_error=1",
-        UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1",
-    )
-    cmd = [
-        sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-        str(HERE / "test_heap_unit.py"), str(HERE / "test_heap_model.py"),
-    ]
-    proc = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    rerun_under_asan(lambda: build("asan"), ["test_heap_unit.py", "test_heap_model.py"],
+                     {"KOS_HEAP_LIB": "asan", "KOS_HEAP_EXAMPLES": "25"})

@@ -1,0 +1,45 @@
+"""Rerunning host test modules on an AddressSanitizer build of their library.
+
+An ASan library loads only into a process that starts with libasan, so the
+modules run again in a child pytest with LD_PRELOAD; the child sees the
+variable that selects the ASan build and skips the module that started it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+
+
+def libasan() -> str | None:
+    out = subprocess.run(["cc", "-print-file-name=libasan.so"], check=False, capture_output=True, text=True)
+    path = out.stdout.strip()
+    return path if out.returncode == 0 and os.path.isabs(path) and os.path.exists(path) else None
+
+
+def rerun_under_asan(build: Callable[[], object], modules: list[str], env: dict[str, str]) -> None:
+    """Build the ASan library, then run the test modules (file names in
+    tests/host) in a child pytest with libasan preloaded and env added; fail
+    with its output if any test fails."""
+    preload = libasan()
+    if preload is None:
+        pytest.skip("the compiler has no libasan")
+    build()
+    child_env = dict(os.environ)
+    child_env.update(
+        env,
+        LD_PRELOAD=preload,
+        ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:halt_on_error=1",
+        UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1",
+    )
+    cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+           *(str(HERE / m) for m in modules)]
+    proc = subprocess.run(cmd, check=False, env=child_env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert " passed" in proc.stdout
