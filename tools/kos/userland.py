@@ -20,12 +20,14 @@ from kos import paths
 USER_CFLAGS = [
     "-m32", "-march=i686", "-std=gnu11", "-ffreestanding", "-nostdlib", "-static",
     "-fno-pie", "-fno-pic", "-fno-stack-protector", "-fno-asynchronous-unwind-tables",
-    # The runtime's memcpy/memset loops must not be turned into calls to themselves.
+    # The runtime's copy and fill loops must not be turned into calls to memcpy/memset.
     "-fno-tree-loop-distribute-patterns",
     # No FPU/SSE state in programs: the kernel saves only general registers.
     "-mgeneral-regs-only",
     "-O2", "-Wall", "-Wextra", "-Werror", "-I", str(paths.USER / "lib"),
 ]
+# The memory and string primitives are the kernel's own, compiled into the runtime too.
+SHARED_STRING = paths.ROOT / "kernel" / "lib" / "string.c"
 USER_LDFLAGS = ["-m", "elf_i386", "-static", "-nostdlib", "-z", "max-page-size=0x1000",
                 "-z", "noexecstack", "-T", str(paths.USER_LINKER_SCRIPT)]
 
@@ -54,7 +56,7 @@ def _stale(out: Path, inputs: list[Path], command: list[str]) -> bool:
 
 
 def _compile(src: Path, headers: list[Path]) -> Path:
-    rel = src.relative_to(paths.USER)
+    rel = src.relative_to(paths.ROOT)
     obj = paths.USER_BUILD / "obj" / rel.with_suffix(rel.suffix + ".o")
     cmd = ["gcc", *USER_CFLAGS, "-c", str(src), "-o", str(obj)]
     if _stale(obj, [src, *headers], cmd):
@@ -71,6 +73,7 @@ def build_user(verbose: bool = False) -> dict[str, Path]:
     crt0 = _compile(lib / "crt0.S", headers)
     runtime = [_compile(s, headers) for s in sorted([*lib.glob("*.c"), *lib.glob("*.S")])
                if s.name != "crt0.S"]
+    runtime.append(_compile(SHARED_STRING, [SHARED_STRING.with_suffix(".h")]))
     out: dict[str, Path] = {}
     for src in programs():
         obj = _compile(src, headers)
