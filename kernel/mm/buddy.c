@@ -1,6 +1,7 @@
 /* buddy.c — the buddy allocator: free blocks of 2^order frames per zone,
  * split on allocation and merged with their buddy on free. Also the boot
- * step that decides which frames exist and where mem_map goes.
+ * step that decides which frames exist and where mem_map goes. Its checker
+ * is buddy_check.c.
  *
  * Below it: page.c (mem_map, single frames). Above it: page_alloc.c (the
  * alloc_pages API), slab.c. Nothing here prints: refusals are counted and
@@ -56,21 +57,21 @@
 #define MAP_ALIGN  (sizeof(struct page) << MAX_ORDER)
 #define PFN_NORMAL_END  (ZONE_NORMAL_END >> PAGE_SHIFT)
 
-static struct zone zones[NR_ZONES] = {
+struct zone buddy_zones[NR_ZONES] = {
     [ZONE_DMA] = { .name = "DMA" },
     [ZONE_NORMAL] = { .name = "Normal" },
     [ZONE_HIGHMEM] = { .name = "HighMem" },
 };
 
-/* The zones each gfp value may use, best first, NULL-terminated. The two
+/* The buddy_zones each gfp value may use, best first, NULL-terminated. The two
  * values with GFP_DMA | GFP_HIGHMEM have an empty list: they always fail. */
 static struct zone *const zonelists[GFP_MASK + 1][NR_ZONES + 1] = {
-    [GFP_KERNEL] = { &zones[ZONE_NORMAL], &zones[ZONE_DMA] },
-    [GFP_DMA] = { &zones[ZONE_DMA] },
-    [GFP_HIGHMEM] = { &zones[ZONE_HIGHMEM], &zones[ZONE_NORMAL], &zones[ZONE_DMA] },
-    [GFP_THISZONE | GFP_KERNEL] = { &zones[ZONE_NORMAL] },
-    [GFP_THISZONE | GFP_DMA] = { &zones[ZONE_DMA] },
-    [GFP_THISZONE | GFP_HIGHMEM] = { &zones[ZONE_HIGHMEM] },
+    [GFP_KERNEL] = { &buddy_zones[ZONE_NORMAL], &buddy_zones[ZONE_DMA] },
+    [GFP_DMA] = { &buddy_zones[ZONE_DMA] },
+    [GFP_HIGHMEM] = { &buddy_zones[ZONE_HIGHMEM], &buddy_zones[ZONE_NORMAL], &buddy_zones[ZONE_DMA] },
+    [GFP_THISZONE | GFP_KERNEL] = { &buddy_zones[ZONE_NORMAL] },
+    [GFP_THISZONE | GFP_DMA] = { &buddy_zones[ZONE_DMA] },
+    [GFP_THISZONE | GFP_HIGHMEM] = { &buddy_zones[ZONE_HIGHMEM] },
 };
 
 static struct {
@@ -196,7 +197,7 @@ static void zone_reset(struct zone *z)
 static void boot_free_block(uint32_t pfn, unsigned order)
 {
     struct page *p = pfn_to_page(pfn);
-    struct zone *z = &zones[page_zone(p)];
+    struct zone *z = &buddy_zones[page_zone(p)];
     p->flags |= PG_free;
     p->order = (uint16_t)order;
     list_add_tail(&p->lru, &z->free_area[order].list);
@@ -208,7 +209,7 @@ static void boot_free_range(uint32_t start, uint32_t end)
 {
     for (uint32_t pfn = start; pfn < end; pfn++) {
         struct page *p = pfn_to_page(pfn);
-        struct zone *z = &zones[page_zone(p)];
+        struct zone *z = &buddy_zones[page_zone(p)];
         p->flags &= ~PG_reserved;
         if (!z->managed_pages++)
             z->start_pfn = pfn;
@@ -228,8 +229,8 @@ int buddy_init(uint32_t total_memory)
 {
     if (total_memory < PAGE_SIZE)
         return -EINVAL;
-    if (bs.ready && buddy_free_pages_total() != zones[0].managed_pages + zones[1].managed_pages +
-                                                 zones[2].managed_pages)
+    if (bs.ready && buddy_free_pages_total() != buddy_zones[0].managed_pages + buddy_zones[1].managed_pages +
+                                                 buddy_zones[2].managed_pages)
         return -EBUSY;
 
     uint64_t limit = total_memory & ~(PAGE_SIZE - 1);
@@ -258,7 +259,7 @@ int buddy_init(uint32_t total_memory)
 
     page_map_init((struct page *)(map_pfn << PAGE_SHIFT), pages, ram_top_pfn);
     for (unsigned z = 0; z < NR_ZONES; z++)
-        zone_reset(&zones[z]);
+        zone_reset(&buddy_zones[z]);
     for (unsigned i = 0; i < nranges; i++)
         boot_free_range(ranges[i].start, ranges[i].end);
 
@@ -344,7 +345,7 @@ uint32_t buddy_alloc(unsigned order)
  * it with its buddy for as long as the buddy is a free block of its order. */
 static void merge_block(struct page *p, unsigned order)
 {
-    struct zone *z = &zones[page_zone(p)];
+    struct zone *z = &buddy_zones[page_zone(p)];
     uint32_t pfn = page_to_pfn(p);
     z->free_pages += 1u << order;
     p->flags &= ~PG_head;
@@ -428,24 +429,24 @@ uint32_t buddy_free_blocks(unsigned zone, unsigned order)
     if (zone >= NR_ZONES || order > MAX_ORDER || !bs.ready)
         return 0;
     uint32_t irq = irq_save();
-    uint32_t n = list_count(&zones[zone].free_area[order].list, mem_map_pages);
+    uint32_t n = list_count(&buddy_zones[zone].free_area[order].list, mem_map_pages);
     irq_restore(irq);
     return n;
 }
 
 uint32_t buddy_zone_managed(unsigned zone)
 {
-    return zone < NR_ZONES ? zones[zone].managed_pages : 0;
+    return zone < NR_ZONES ? buddy_zones[zone].managed_pages : 0;
 }
 
 uint32_t buddy_zone_free(unsigned zone)
 {
-    return zone < NR_ZONES ? zones[zone].free_pages : 0;
+    return zone < NR_ZONES ? buddy_zones[zone].free_pages : 0;
 }
 
 const char *buddy_zone_name(unsigned zone)
 {
-    return zone < NR_ZONES ? zones[zone].name : "?";
+    return zone < NR_ZONES ? buddy_zones[zone].name : "?";
 }
 
 int buddy_managed_range(unsigned i, uint32_t *start_pfn, uint32_t *end_pfn)
@@ -459,15 +460,15 @@ int buddy_managed_range(unsigned i, uint32_t *start_pfn, uint32_t *end_pfn)
 
 uint32_t buddy_free_pages_total(void)
 {
-    return zones[ZONE_DMA].free_pages + zones[ZONE_NORMAL].free_pages + zones[ZONE_HIGHMEM].free_pages;
+    return buddy_zones[ZONE_DMA].free_pages + buddy_zones[ZONE_NORMAL].free_pages + buddy_zones[ZONE_HIGHMEM].free_pages;
 }
 
 void buddy_stats(struct buddy_stats *st)
 {
     memset(st, 0, sizeof(*st));
     for (unsigned z = 0; z < NR_ZONES; z++) {
-        st->managed_pages[z] = zones[z].managed_pages;
-        st->free_pages[z] = zones[z].free_pages;
+        st->managed_pages[z] = buddy_zones[z].managed_pages;
+        st->free_pages[z] = buddy_zones[z].free_pages;
         for (unsigned k = 0; k < NR_ORDERS; k++)
             st->free_blocks[z][k] = buddy_free_blocks(z, k);
     }
@@ -480,139 +481,7 @@ void buddy_stats(struct buddy_stats *st)
     st->total_memory = bs.total_memory;
 }
 
-/* ---- checker ------------------------------------------------------------ */
-
-struct checker {
-    buddy_report_fn report;
-    unsigned violations;
-};
-
-static void violation(struct checker *c, const char *what, uint32_t addr)
+int buddy_ready(void)
 {
-    c->violations++;
-    if (c->report)
-        c->report(what, addr);
-}
-
-static int fresh_frame(const struct page *p)
-{
-    return p->refcount == 0 && !(p->flags & (PG_dirty | PG_locked | PG_slab | PG_head | PG_free)) &&
-           p->virt == p->phys && p->busy == 0;
-}
-
-/* The free lists of one zone: membership, links, order, alignment, zone. */
-static uint32_t check_lists(struct checker *c, unsigned zi)
-{
-    struct zone *z = &zones[zi];
-    uint32_t free_frames = 0;
-    for (unsigned k = 0; k < NR_ORDERS; k++) {
-        struct list_head *h = &z->free_area[k].list;
-        if (!list_empty(h) != !!(z->nonempty & (1u << k)))
-            violation(c, "nonempty bit disagrees with the free list", k);
-        uint32_t steps = 0;
-        for (struct list_head *e = h->next; e != h; e = e->next) {
-            if (++steps > mem_map_pages) {
-                violation(c, "free list does not come back to its head (cycle)", k);
-                break;
-            }
-            if (e->next->prev != e) {
-                violation(c, "free list link broken: next->prev is not this entry", (uint32_t)e);
-                break;
-            }
-            struct page *p = list_entry(e, struct page, lru);
-            uint32_t pfn = (uint32_t)(p - mem_map);
-            if (p < mem_map || pfn >= mem_map_pages) {
-                violation(c, "free list entry outside mem_map", (uint32_t)e);
-                break;
-            }
-            if (!(p->flags & PG_free))
-                violation(c, "block on a free list without PG_free", p->phys);
-            if (p->order != k)
-                violation(c, "block on the free list of another order", p->phys);
-            if (page_zone(p) != zi)
-                violation(c, "block on the free list of another zone", p->phys);
-            if (pfn & ((1u << k) - 1))
-                violation(c, "free block not aligned to its size", p->phys);
-            if (k < MAX_ORDER) {
-                struct page *b = pfn_to_page(pfn ^ (1u << k));
-                if ((b->flags & PG_free) && b->order == k)
-                    violation(c, "free block and its free buddy were not merged", p->phys);
-            }
-            free_frames += 1u << k;
-        }
-    }
-    if (free_frames != z->free_pages)
-        violation(c, "zone free_pages differs from the frames on its free lists", zi);
-    return free_frames;
-}
-
-/* Walk mem_map block by block: every managed frame in exactly one block,
- * free blocks fresh and not overlapping, heads where lists say. */
-static void check_blocks(struct checker *c)
-{
-    uint32_t free_heads = 0, listed = 0, managed = 0;
-    for (unsigned k = 0; k < NR_ORDERS; k++)
-        for (unsigned z = 0; z < NR_ZONES; z++)
-            listed += list_count(&zones[z].free_area[k].list, mem_map_pages);
-    uint32_t pfn = 0;
-    while (pfn < mem_map_pages) {
-        struct page *p = pfn_to_page(pfn);
-        if (p->flags & PG_reserved) {
-            if (p->flags & (PG_free | PG_head | PG_slab))
-                violation(c, "reserved frame marked free, allocated or slab", p->phys);
-            pfn++;
-            continue;
-        }
-        if (!(p->flags & (PG_free | PG_head))) {
-            violation(c, "managed frame belongs to no block", p->phys);
-            managed++;
-            pfn++;
-            continue;
-        }
-        unsigned k = p->order;
-        if (k > MAX_ORDER || (pfn & ((1u << k) - 1)) || pfn + (1u << k) > mem_map_pages) {
-            violation(c, "block order impossible at this frame", p->phys);
-            managed++;
-            pfn++;
-            continue;
-        }
-        int is_free = (p->flags & PG_free) != 0;
-        if (is_free) {
-            free_heads++;
-            if ((p->flags & (PG_head | PG_slab | PG_dirty | PG_locked)) || p->refcount ||
-                p->virt != p->phys)
-                violation(c, "free block head is not a fresh frame", p->phys);
-        }
-        for (uint32_t i = 1; i < (1u << k); i++) {
-            struct page *t = p + i;
-            if (t->flags & PG_reserved)
-                violation(c, "block covers a reserved frame", t->phys);
-            else if (t->flags & (PG_free | PG_head))
-                violation(c, "block overlaps another block", t->phys);
-            else if (is_free && !fresh_frame(t))
-                violation(c, "frame in a free block is not fresh", t->phys);
-            if (page_zone(t) != page_zone(p))
-                violation(c, "block straddles two zones", t->phys);
-        }
-        managed += 1u << k;
-        pfn += 1u << k;
-    }
-    if (free_heads != listed)
-        violation(c, "free blocks in mem_map differ from the blocks on the free lists", free_heads);
-    uint32_t zone_managed = zones[0].managed_pages + zones[1].managed_pages + zones[2].managed_pages;
-    if (managed != zone_managed)
-        violation(c, "managed frames in mem_map differ from the zones' count", managed);
-}
-
-unsigned buddy_check(buddy_report_fn report)
-{
-    struct checker c = { report, 0 };
-    if (!bs.ready)
-        return 0;
-    uint32_t irq = irq_save();
-    for (unsigned z = 0; z < NR_ZONES; z++)
-        check_lists(&c, z);
-    check_blocks(&c);
-    irq_restore(irq);
-    return c.violations;
+    return bs.ready;
 }

@@ -118,4 +118,9 @@ typedef void (*buddy_report_fn)(const char *what, uint32_t addr);
  * calling report (if not NULL) for each. */
 unsigned buddy_check(buddy_report_fn report);
 
+/* The zones themselves and whether buddy_init has run: for the checker
+ * (buddy_check.c) and debuggers, which read them; only buddy.c changes them. */
+extern struct zone buddy_zones[NR_ZONES];
+int buddy_ready(void);
+
 #endif

@@ -86,7 +86,7 @@ def heap_counters() -> dict[str, int]:
 
 def buddy_free_blocks() -> list[tuple[str, list[int]]]:
     """(zone name, free blocks per order) for every zone with managed frames."""
-    zones = _global("zones")
+    zones = _global("buddy_zones")
     out = []
     for z in range(_length(zones)):
         zone = zones[z]
