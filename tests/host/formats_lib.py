@@ -11,38 +11,21 @@ from __future__ import annotations
 
 import ctypes
 import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from hostlib import build_library
+
+from kos.target import abi as kabi
+
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tools"))
-
-from kos.target import abi as kabi  # noqa: E402
-
 SOURCES = [REPO / "kernel" / "fs" / "ustar.c", REPO / "kernel" / "proc" / "elf.c"]
 HEADERS = [REPO / "kernel" / "fs" / "ustar.h", REPO / "kernel" / "proc" / "elf.h"]
-BUILD = REPO / "build" / "host"
-SAN_FLAGS = {
-    "ubsan": ["-fsanitize=undefined", "-fno-sanitize-recover=all"],
-    "asan": ["-fsanitize=address,undefined", "-fno-sanitize-recover=all"],
-}
 
 
 def build(kind: str) -> Path:
     """Compile both parsers into build/host/libformats-<kind>.so unless up to date."""
-    out = BUILD / f"libformats-{kind}.so"
-    newest = max(p.stat().st_mtime for p in (*SOURCES, *HEADERS))
-    if out.exists() and out.stat().st_mtime >= newest:
-        return out
-    BUILD.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(f".{os.getpid()}.tmp")
-    cmd = ["cc", "-shared", "-fPIC", "-O1", "-g", "-fno-omit-frame-pointer", "-Wall", "-Wextra",
-           "-Werror", *SAN_FLAGS[kind], *map(str, SOURCES), "-o", str(tmp)]
-    subprocess.run(cmd, check=True)
-    tmp.replace(out)
-    return out
+    return build_library("formats", kind, SOURCES, HEADERS)
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import ctypes
 import os
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from hostlib import build_library
 
 REPO = Path(__file__).resolve().parents[2]
 HEAP_DIR = REPO / "kernel" / "mm" / "heap"
@@ -21,29 +22,11 @@ HEAP_HEADERS = sorted(HEAP_DIR.glob("*.h"))
 # Freestanding builds take memset/memcpy from the kernel's library; hosted
 # ones from the C library, where the sanitizers check them.
 KERNEL_STRING_C = REPO / "kernel" / "lib" / "string.c"
-BUILD = REPO / "build" / "host"
-
-SAN_FLAGS = {
-    "ubsan": ["-fsanitize=undefined", "-fno-sanitize-recover=all"],
-    "asan": ["-fsanitize=address,undefined", "-fno-sanitize-recover=all"],
-}
 
 
 def build(kind: str) -> Path:
     """Compile the heap into build/host/libheap-<kind>.so unless it is up to date."""
-    out = BUILD / f"libheap-{kind}.so"
-    newest = max(p.stat().st_mtime for p in HEAP_SOURCES + HEAP_HEADERS)
-    if out.exists() and out.stat().st_mtime >= newest:
-        return out
-    BUILD.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(f".{os.getpid()}.tmp")
-    cmd = [
-        "cc", "-shared", "-fPIC", "-O1", "-g", "-fno-omit-frame-pointer",
-        "-Wall", "-Wextra", "-Werror", *SAN_FLAGS[kind], *map(str, HEAP_SOURCES), "-o", str(tmp),
-    ]
-    subprocess.run(cmd, check=True)
-    tmp.replace(out)
-    return out
+    return build_library("heap", kind, HEAP_SOURCES, HEAP_HEADERS)
 
 
 def round8(n: int) -> int:

@@ -1,14 +1,14 @@
 """Run the ustar and ELF parser tests again on an AddressSanitizer build, so
 a read one byte past an archive or an image fails the run (in a child
-pytest: see asan.py)."""
+pytest: see hostlib.py)."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
-from asan import rerun_under_asan
 from formats_lib import build
+from hostlib import rerun_under_asan
 
 
 @pytest.mark.skipif(os.environ.get("KOS_FORMATS_LIB") == "asan", reason="already the ASan run")

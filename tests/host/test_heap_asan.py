@@ -1,13 +1,13 @@
 """Run the heap's scenario and model tests again on an AddressSanitizer build
-(in a child pytest: see asan.py)."""
+(in a child pytest: see hostlib.py)."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
-from asan import rerun_under_asan
 from heap_lib import build
+from hostlib import rerun_under_asan
 
 
 @pytest.mark.skipif(os.environ.get("KOS_HEAP_LIB") == "asan", reason="already the ASan run")

@@ -1,4 +1,9 @@
-"""Rerunning host test modules on an AddressSanitizer build of their library.
+"""Host builds of pure-C kernel modules, and rerunning their tests on an
+AddressSanitizer build.
+
+build_library compiles sources into build/host/lib<name>-<kind>.so: ``ubsan``
+(loaded in-process; UBSan aborts on the first report) or ``asan``
+(AddressSanitizer too).
 
 An ASan library loads only into a process that starts with libasan, so the
 modules run again in a child pytest with LD_PRELOAD; the child sees the
@@ -15,6 +20,27 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
+BUILD = HERE.parents[1] / "build" / "host"
+SAN_FLAGS = {
+    "ubsan": ["-fsanitize=undefined", "-fno-sanitize-recover=all"],
+    "asan": ["-fsanitize=address,undefined", "-fno-sanitize-recover=all"],
+}
+
+
+def build_library(name: str, kind: str, sources: list[Path], headers: list[Path]) -> Path:
+    """Compile sources into build/host/lib<name>-<kind>.so unless it is newer
+    than every source and header."""
+    out = BUILD / f"lib{name}-{kind}.so"
+    newest = max(p.stat().st_mtime for p in (*sources, *headers))
+    if out.exists() and out.stat().st_mtime >= newest:
+        return out
+    BUILD.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(f".{os.getpid()}.tmp")
+    cmd = ["cc", "-shared", "-fPIC", "-O1", "-g", "-fno-omit-frame-pointer", "-Wall", "-Wextra",
+           "-Werror", *SAN_FLAGS[kind], *map(str, sources), "-o", str(tmp)]
+    subprocess.run(cmd, check=True)
+    tmp.replace(out)
+    return out
 
 
 def libasan() -> str | None:
