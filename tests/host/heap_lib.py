@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import ctypes
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from hostlib import build_library
+
+from kos.target import abi as _abi
 
 REPO = Path(__file__).resolve().parents[2]
 HEAP_DIR = REPO / "kernel" / "mm" / "heap"
@@ -35,8 +36,6 @@ def round8(n: int) -> int:
 
 # The C interface comes from the library's own debug information: the
 # statistics layout and the HEAP_E_* / HEAP_DEBUG_* codes, never restated.
-sys.path.insert(0, str(REPO / "tools"))
-from kos.target import abi as _abi  # noqa: E402
 
 _ABI = _abi.load(build(os.environ.get("KOS_HEAP_LIB", "ubsan")))
 _CODES = _ABI.enum("heap_error")

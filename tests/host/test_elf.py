@@ -73,6 +73,7 @@ def test_every_user_program_validates(fmt: Formats, programs: dict[str, bytes]):
                        if s["p_type"] == "PT_LOAD" and s["p_memsz"])
         assert [(s["vaddr"], s["memsz"]) for s in plan["seg"][:plan["nsegments"]]] == loads, name
         assert plan["entry"] == elf.header["e_entry"]
+        assert plan["brk_start"] > USER_START
 
 
 def refused(fmt: Formats, image: bytes) -> str:
