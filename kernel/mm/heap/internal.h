@@ -182,7 +182,7 @@
 #define SPLIT_MIN   32u    /* smallest remainder split off as a free block */
 #define PROBE       4      /* entries tried in the request's own bin */
 #define ALIGN_TRIES 8      /* free blocks an aligned request looks at for a spot */
-#define RUN_HEAP_MIN (128u * 1024)  /* in use from here on, every class gets runs */
+#define RUN_HEAP_MIN (64u * 1024)  /* in use from here on, every class gets runs */
 
 /* ---- derived constants -------------------------------------------------- */
 
@@ -434,10 +434,12 @@ static inline unsigned class_slots(unsigned c)
 }
 
 /* Live blocks of class c's size after which the class gets its first run:
- * by then a run would be half full. */
+ * by then the blocks take as many bytes as a run (headers and the 24-byte
+ * minimum included), so the run costs no more space than they do. */
 static inline unsigned class_demand(unsigned c)
 {
-    return class_slots(c) / 2;
+    unsigned block = (c + 1) * GRAIN + HDR < MIN_FREE ? MIN_FREE : (c + 1) * GRAIN + HDR;
+    return RUN_BYTES / block;
 }
 
 /* ---- shared by the modules ------------------------------------------------ */
