@@ -61,10 +61,11 @@
  *
  * Reserve block: a block that has to move to grow by a small step (at most
  * a quarter: an append) gets room for a quarter more; one that was a
- * reserve block already (it keeps growing) gets half more, and so does a
+ * reserve block already (it keeps growing) gets as much again, and a
  * reserve block that grows in place into a free successor or the
- * wilderness, so its next steps stay within its own block. A buffer grown
- * step by step thus moves O(log n) times, not n times. Its last 8 bytes are
+ * wilderness takes half more there, so its next steps stay within its own
+ * block. A buffer grown step by step thus moves O(log n) times, not n
+ * times, and copies O(n) bytes in all. Its last 8 bytes are
  * not usable payload: the last word holds the rounded request, which
  * heap_realloc updates in place.
  *

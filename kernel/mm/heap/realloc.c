@@ -2,8 +2,8 @@
  * class; a block is resized in place (within its tail or growth reserve,
  * into a free successor or the wilderness, or shrunk by splitting) when it
  * can, else moved. A block that grows by appends moves with a growth reserve
- * (a quarter more, half more once it has one) so that a buffer grown step by
- * step moves O(log n) times. Every refusal is validated before anything
+ * (a quarter more, as much again once it has one) so that a buffer grown
+ * step by step moves O(log n) times. Every refusal is validated before anything
  * moves or is freed.
  */
 #include "../../lib/string.h"
@@ -68,11 +68,14 @@ static int resize_in_place(struct heap *h, uint32_t off, uint32_t need, uint32_t
     return 1;
 }
 
-/* The growth reserve of a block of pay bytes that grows by appends: a
- * quarter more the first time, half more once it keeps growing. */
-static uint32_t grow_reserve(uint32_t pay, uint32_t again)
+/* The growth reserve of a block of pay bytes that grows by appends: when it
+ * moves, a quarter more the first time and as much again once it keeps
+ * growing (so a buffer that keeps growing moves about log2 n times and
+ * copies about n bytes in all); when it grows in place, half more. */
+static uint32_t grow_reserve(uint32_t pay, int moving, uint32_t again)
 {
-    return ((again ? pay / 2 : pay / 4) + GRAIN - 1) & ~(GRAIN - 1);
+    uint32_t r = !again ? pay / 4 : moving ? pay : pay / 2;
+    return (r + GRAIN - 1) & ~(GRAIN - 1);
 }
 
 /* heap_realloc of a pointer that is not a live allocation: refused. */
@@ -103,7 +106,7 @@ static NOINLINE void *block_realloc(struct heap *h, void *p, size_t size, uintpt
     uint32_t sf = blk(h, off)->sf;
     if (!h->debug && !(sf & F_DBG) && size > SMALL_MAX) {
         uint32_t need = HDR + pay + ((sf & F_RESV) ? GRAIN : 0);
-        uint32_t want = (sf & F_RESV) ? need + grow_reserve(pay, 1) : need;
+        uint32_t want = (sf & F_RESV) ? need + grow_reserve(pay, 0, 1) : need;
         if (resize_in_place(h, off, need, want, pay))
             return p;
     }
@@ -121,7 +124,7 @@ static NOINLINE void *block_realloc(struct heap *h, void *p, size_t size, uintpt
     if (!h->debug && size > SMALL_MAX && pay > old && growing && pay <= SIZE_MASK / 2) {
         /* Grown by a small step (an append) or grown before: take a reserve
          * so the next steps happen in place. */
-        q = block_alloc_reserve(h, HDR + pay + grow_reserve(pay, sf & F_RESV) + GRAIN, pay);
+        q = block_alloc_reserve(h, HDR + pay + grow_reserve(pay, 1, sf & F_RESV) + GRAIN, pay);
         if (!q) {
             h->failed--;  /* not the caller's failure: retry without reserve */
             q = block_alloc(h, pay);
