@@ -14,7 +14,8 @@
  * returns codes and calls the report callback.
  *
  * A class's first run waits for demand: until the class has a run, or
- * class_demand(c) live blocks of its size (a run would be half full), or
+ * class_demand(c) live blocks of its size (they take a run's bytes, so
+ * the run costs no more space than they do), or
  * the heap has RUN_HEAP_MIN bytes in use (a run per class is then small
  * next to it), its requests are blocks (8 bytes of header each). So a small
  * heap does not pay a 2 KiB run for each of the two dozen classes it
@@ -155,7 +156,7 @@
  * Worked example (i386, key left out): heap at 0x200000, first = 0x728
  * (sizeof(struct heap) = 1828). A 100-byte request goes to class
  * (100-1)>>3 = 12 (104-byte slots, 19 to a run). Once the class has demand
- * for a run (9 live blocks of its size, or 128 KiB in use), its first run's
+ * for a run (18 live blocks of its size, or 64 KiB in use), its first run's
  * block, carved on an otherwise empty heap, sits at 0x7F8 so that its
  * payload r = 0x200800 is 2 KiB-aligned (the 208-byte prefix at 0x728
  * stays free), and the first slot is
