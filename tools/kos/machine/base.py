@@ -54,8 +54,11 @@ class Machine(ABC):
         self.child = pexpect.spawn(cmd[0], cmd[1:], timeout=timeout, echo=False,
                                    dimensions=(24, 200), env=self.environment())
         self.child.logfile_read = self._log
-        self.child.delaybeforesend = None     # pexpect sleeps 50 ms before every send by default
-        # and 100 ms in every close (stop() and wait() reap the child first).
+        # pexpect sleeps 50 ms before every send by default, 0.1 ms (at
+        # least one scheduler tick) after every read, and 100 ms in every
+        # close (stop() and wait() reap the child first).
+        self.child.delaybeforesend = None
+        self.child.delayafterread = None
         self.child.ptyproc.delayafterclose = 0
         self.console = Console(self.child, self.log_path)
         if wait_prompt:
