@@ -3,7 +3,7 @@ calls. Each function returns plain data (tested against the kernel's own
 numbers); render.py draws it.
 
 - heap_blocks: every block of the kmalloc heap in address order, as the
-  heap's walker (heap_walk) reports it.
+  heap's public walker (memory_walk) reports it.
 - trace_series: utilization and fragmentation after each step of a trace
   replayed through kmalloc/krealloc/kfree.
 - buddy_free_blocks: free blocks per order and zone (buddyinfo's numbers).
@@ -34,13 +34,15 @@ class HeapBlock:
     kind: str       # USED, SMALL or FREE
 
 
-def heap_blocks(k: Any) -> list[HeapBlock]:
-    """Every block the heap's walker visits, in address order.
+# A RET in the emulator's scratch area: memory_walk's callback. A code hook
+# at it reads each block before it returns to the walker.
+_VISIT = b"\xc3"
 
-    memory_print_leaks() walks the heap with heap_walk(heap, print_live, ..),
-    and heap_walk hands print_live every block, free ones included. A code
-    hook at print_live's entry reads the struct heap_block it is given (its
-    layout from the DWARF); what print_live prints is drained and dropped."""
+
+def heap_blocks(k: Any) -> list[HeapBlock]:
+    """Every block in address order, through the public walker: memory_walk
+    (memory.h) calls back for each struct heap_block (its layout from the
+    DWARF), free ones included."""
     from unicorn import UC_HOOK_CODE
     from unicorn.x86_const import UC_X86_REG_ESP
 
@@ -55,16 +57,13 @@ def heap_blocks(k: Any) -> list[HeapBlock]:
         kind = FREE if not used else SMALL if nbytes <= SMALL_OBJECT else USED
         blocks.append(HeapBlock(payload, nbytes, kind))
 
-    entry = k.symbol("print_live")
-    k.drain_serial()
-    hook = k.uc.hook_add(UC_HOOK_CODE, on_visit, None, entry, entry)
-    k.uc.ctl_flush_tb()
+    visit = k.scratch
+    k.write(visit, _VISIT)
+    hook = k.uc.hook_add(UC_HOOK_CODE, on_visit, None, visit, visit)
     try:
-        k.call("memory_print_leaks")
+        k.call("memory_walk", visit, 0)
     finally:
         k.uc.hook_del(hook)
-        k.uc.ctl_flush_tb()
-        k.drain_serial()
     return blocks
 
 
