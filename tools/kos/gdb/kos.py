@@ -1,6 +1,7 @@
 """gdb commands for a KOS kernel, in the manner of Linux's scripts/gdb:
 
-    kos-heap        the kmalloc heap's counters (as `memstats` names them)
+    kos-heap        the kmalloc heap's statistics (`memstats`), from the
+                    kernel's own memory_get_stats and memory_get_counters
     kos-buddyinfo   free blocks per order and zone (as `buddyinfo`)
     kos-slabinfo    the slab caches (as `slabinfo`)
 
@@ -8,6 +9,8 @@ Load with `gdb -x tools/kos/gdb/kos.py build/kernel.elf` (`./kos debug`
 prints the whole line). Everything is read through gdb's view of the
 kernel's own globals and the types in the ELF's DWARF: no layout, offset or
 array length is written here, so the commands follow the C as it changes.
+The heap's statistics are the exception that is called rather than read:
+they are computed inside the allocator, which keeps its counters private.
 """
 
 from __future__ import annotations
@@ -59,29 +62,30 @@ def list_length(head: gdb.Value) -> int:
     return n
 
 
+def call_out(function: str, struct: str) -> dict[str, int]:
+    """Call `void function(struct *out)` in the stopped kernel and return the
+    struct it filled, field by field (names and layout from the DWARF).
+    The struct goes on the kernel's stack below the live frames, with the
+    stack pointer moved under it while gdb runs the call, then put back."""
+    layout = gdb.lookup_type(struct)
+    sp = int(gdb.parse_and_eval("$sp"))
+    buf = (sp - layout.sizeof - 64) & ~15
+    gdb.execute(f"set $sp = {buf}")
+    try:
+        _global(f"{function}(({struct} *){buf})")
+        out = gdb.parse_and_eval(f"*({struct} *){buf}")
+        return {f.name: int(out[f.name]) for f in layout.strip_typedefs().fields()}
+    finally:
+        gdb.execute(f"set $sp = {sp}")
+
+
 def heap_counters() -> dict[str, int]:
-    """memstats' heap lines, from memory.c's heap instance and its counters."""
-    h = _global("'memory.c'::heap")
-    if int(h) == 0:
+    """memstats' lines: what memory_get_stats and memory_get_counters (the
+    public statistics of mm/memory.h) give, called in the kernel."""
+    if int(_global("'memory.c'::heap")) == 0:
         raise gdb.GdbError("kos-heap: there is no heap (memory_init has not run, or no RAM for it)")
-    h = h.dereference()
-    errs = _global("'memory.c'::errs")
-    return {
-        "total_heap": int(_global("'memory.c'::heap_bytes")),
-        "used_heap": int(h["slot_bytes"]) + int(h["block_bytes"]),    # as heap_get_stats (heap/check.c)
-        "num_allocations": int(h["allocs"]) - int(h["frees"]),
-        "peak_heap": int(h["peak_used"]),
-        "allocs": int(h["allocs"]),
-        "frees": int(h["frees"]),
-        "failed_allocs": int(h["failed"]),
-        "double_frees": int(errs["double_frees"]),
-        "invalid_frees": int(errs["invalid_frees"]),
-        "corrupt_blocks": int(errs["corrupt_blocks"]),
-        "bad_sizes": int(errs["bad_sizes"]),
-        "defragment_runs": int(errs["defragment_runs"]),
-        "heap_extent": int(h["hiwater"]),
-        "runs": int(h["runs"]),
-    }
+    return {**call_out("memory_get_stats", "memory_stats_t"),
+            **call_out("memory_get_counters", "struct memory_counters")}
 
 
 def buddy_free_blocks() -> list[tuple[str, list[int]]]:
