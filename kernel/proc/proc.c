@@ -89,6 +89,10 @@ struct proc *proc_alloc(const char *name, int *err)
     *err = -EAGAIN;
     if (!p)
         return 0;
+    /* Out of stacks is a normal answer here (EAGAIN), not the stack API
+     * misuse stack_alloc reports and counts. */
+    if (!p || stack_count() >= stack_slots_in_ram())
+        return 0;
     uint32_t pid = next_pid;
     void *top = stack_alloc(pid);
     if (!top)

@@ -22,6 +22,7 @@ int32_t sys_setrlimit(struct regs *r);
 int32_t sys_ugetrlimit(struct regs *r);
 int32_t sys_sched_yield(struct regs *r);
 int32_t sys_nanosleep(struct regs *r);
+int32_t sys_sysinfo(struct regs *r);
 /* sys_mem.c */
 int32_t sys_brk(struct regs *r);
 int32_t sys_mmap2(struct regs *r);
