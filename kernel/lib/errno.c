@@ -4,11 +4,17 @@
 const char *errno_name(int err)
 {
     switch (err < 0 ? -err : err) {
+    case EPERM: return "EPERM";
     case ENOENT: return "ENOENT";
+    case ESRCH: return "ESRCH";
+    case EINTR: return "EINTR";
     case EIO: return "EIO";
     case ENXIO: return "ENXIO";
     case ENOEXEC: return "ENOEXEC";
+    case E2BIG: return "E2BIG";
     case EBADF: return "EBADF";
+    case ECHILD: return "ECHILD";
+    case EAGAIN: return "EAGAIN";
     case ENOMEM: return "ENOMEM";
     case EACCES: return "EACCES";
     case EFAULT: return "EFAULT";
@@ -16,7 +22,10 @@ const char *errno_name(int err)
     case ENOTDIR: return "ENOTDIR";
     case EISDIR: return "EISDIR";
     case EINVAL: return "EINVAL";
+    case EMFILE: return "EMFILE";
+    case ESPIPE: return "ESPIPE";
     case ENAMETOOLONG: return "ENAMETOOLONG";
+    case ENOSYS: return "ENOSYS";
     default: return "E?";
     }
 }

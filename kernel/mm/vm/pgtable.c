@@ -94,7 +94,7 @@ void pgtable_unmap(struct mm *mm, const struct vma *v, uint32_t start, uint32_t 
             if (v->flags & VM_LOCKED)
                 mm->locked_pages--;
             if (!(v->flags & VM_SHARED))
-                free_page(page_lookup(frame));
+                vm_frame_put(frame);
         }
         pgtable_trim(mm, va - PAGE_SIZE);
     }
@@ -119,6 +119,8 @@ void pgtable_protect(struct mm *mm, const struct vma *v, uint32_t start, uint32_
             pte_t b = bits;
             if (frame == zero)
                 b &= ~PTE_WRITE;           /* the zero page is never written: a write fault copies */
+            if (*pte & PTE_COW)
+                b = (b & ~PTE_WRITE) | PTE_COW;   /* shared since fork: still copied on write */
             *pte = frame | b;
         }
     }
