@@ -16,6 +16,8 @@
 #include "mm/heap/heap.h"
 #include "mm/page.h"
 #include "mm/slab.h"
+#include "mm/vm/mm.h"
+#include "proc/proc.h"
 
 enum abi_layout {
     ABI_PAGE_SIZE = PAGE_SIZE,
@@ -93,6 +95,14 @@ enum abi_slab {
     ABI_SLAB_MAX_OBJECT = SLAB_MAX_OBJECT,
 };
 
+enum abi_proc {
+    ABI_VM_SHARED = VM_SHARED,
+    ABI_VM_GROWSDOWN = VM_GROWSDOWN,
+    ABI_PID_SHELL = PID_SHELL,
+    ABI_RLIMIT_AS = RLIMIT_AS,
+    ABI_RLIM_INFINITY = RLIM_INFINITY,
+};
+
 /* The compiler describes an enum in the debug information only if some
  * object has its type: this one has them all, and nothing reads it. */
 struct abi_constants {
@@ -101,4 +111,5 @@ struct abi_constants {
     enum abi_mman mman;
     enum abi_pages pages;
     enum abi_slab slab;
+    enum abi_proc proc;
 } abi_constants;

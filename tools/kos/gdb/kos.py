@@ -4,6 +4,8 @@
                     kernel's own memory_get_stats and memory_get_counters
     kos-buddyinfo   free blocks per order and zone (as `buddyinfo`)
     kos-slabinfo    the slab caches (as `slabinfo`)
+    kos-ps          the processes (as `ps`)
+    kos-maps [PID]  a process's mappings, the shell's by default (as `maps`)
 
 Load with `gdb -x tools/kos/gdb/kos.py build/kernel.elf` (`./kos debug`
 prints the whole line). Everything is read through gdb's view of the
@@ -124,6 +126,60 @@ def slab_caches() -> list[dict[str, int | str]]:
     return rows
 
 
+def _constant(name: str) -> int:
+    """A kernel constant, restated in kernel/abi.c as ABI_<name>."""
+    return int(_global(f"ABI_{name}"))
+
+
+def processes() -> list[gdb.Value]:
+    """The live entries of the process table, in table order (pid order)."""
+    table = _global("proc_table")
+    unused = int(_global("PROC_UNUSED"))
+    return [table[i] for i in range(_length(table)) if int(table[i]["state"]) != unused]
+
+
+def ps_rows() -> list[str]:
+    """ps's lines: the columns cmd_proc.c prints, read from each struct proc
+    and its struct mm; the state letter from the kernel's proc_state_name."""
+    rlimit_as, infinity = _constant("RLIMIT_AS"), _constant("RLIM_INFINITY")
+    rows = []
+    for p in processes():
+        mm = p["mm"]
+        has_mm = int(mm) != 0
+        vsz = int(mm["total_pages"]) * 4 if has_mm else 0
+        rss = int(mm["resident_pages"]) * 4 if has_mm else 0
+        faults = int(mm["minor_faults"]) if has_mm else 0
+        pid = int(p["pid"])
+        limit = int(p["rlim"][rlimit_as]["rlim_cur"])
+        lim = "unlimited" if limit == infinity or pid == 0 else str(limit)
+        parent = int(p["parent"]["pid"]) if int(p["parent"]) else 0
+        state = _global(f"proc_state_name({int(p['state'])})").string()
+        rows.append(f"{pid:5} {parent:5} {state:<5} {p['name'].string():<15} {vsz:8} {rss:8} "
+                    f"{lim:>10} {faults:7}")
+    return rows
+
+
+def map_rows(pid: int) -> list[str]:
+    """maps' lines for process pid: its VMAs as /proc/PID/maps shows them."""
+    proc = next((p for p in processes() if int(p["pid"]) == pid), None)
+    if proc is None or int(proc["state"]) == int(_global("PROC_ZOMBIE")):
+        raise gdb.GdbError(f"kos-maps: no such process: {pid}")
+    mm = proc["mm"]
+    if int(mm) == 0:
+        raise gdb.GdbError(f"kos-maps: pid {pid} is a kernel thread: it has no user address space")
+    bits = [(_constant("PROT_READ"), "r"), (_constant("PROT_WRITE"), "w"), (_constant("PROT_EXEC"), "x")]
+    shared, growsdown, shift = _constant("VM_SHARED"), _constant("VM_GROWSDOWN"), _constant("PAGE_SHIFT")
+    rows = []
+    for i in range(int(mm["nr_vmas"])):
+        v = mm["vmas"][i]
+        prot, flags = int(v["prot"]), int(v["flags"])
+        perms = "".join(c if prot & bit else "-" for bit, c in bits) + ("s" if flags & shared else "p")
+        stack = "          [stack]" if flags & growsdown else ""
+        rows.append(f"{int(v['start']):08x}-{int(v['end']):08x} {perms} {int(v['pgoff']) << shift:08x} "
+                    f"00:00 0{stack}")
+    return rows
+
+
 class KosHeap(gdb.Command):
     """Print the kmalloc heap's counters, as `memstats` names them."""
 
@@ -162,6 +218,35 @@ class KosSlabinfo(gdb.Command):
                       f"{r['active_slabs']:14} {r['num_slabs']:11}\n")
 
 
+class KosPs(gdb.Command):
+    """Print the processes, as `ps` does."""
+
+    def __init__(self) -> None:
+        super().__init__("kos-ps", gdb.COMMAND_DATA)
+
+    def invoke(self, arg: str, from_tty: bool) -> None:
+        gdb.write("  PID  PPID STATE NAME                 VSZ      RSS      LIMIT  FAULTS\n")
+        for row in ps_rows():
+            gdb.write(row + "\n")
+
+
+class KosMaps(gdb.Command):
+    """Print a process's mappings (the shell's without PID), as `maps [PID]` does."""
+
+    def __init__(self) -> None:
+        super().__init__("kos-maps", gdb.COMMAND_DATA)
+
+    def invoke(self, arg: str, from_tty: bool) -> None:
+        try:
+            pid = int(arg, 0) if arg.strip() else _constant("PID_SHELL")
+        except ValueError:
+            raise gdb.GdbError(f"kos-maps: {arg!r} is not a pid") from None
+        for row in map_rows(pid):
+            gdb.write(row + "\n")
+
+
 KosHeap()
 KosBuddyinfo()
 KosSlabinfo()
+KosPs()
+KosMaps()
