@@ -8,6 +8,8 @@ numbers); render.py draws it.
   replayed through kmalloc/krealloc/kfree.
 - buddy_free_blocks: free blocks per order and zone (buddyinfo's numbers).
 - slab_occupancy: each slab cache's allocated and total objects (slabinfo's).
+- address_space: a struct mm's VMAs by address with their protections
+  (maps' lines), read from the kernel's memory through the DWARF layouts.
 """
 
 from __future__ import annotations
@@ -171,3 +173,35 @@ def heap_base(k: Any) -> int:
 def heap_summary(k: Any) -> dict[str, int]:
     """memory_get_stats and memory_get_counters in one dict (the plots' captions)."""
     return {**memory_stats(kernel=k), **memory_counters(kernel=k)}
+
+
+@dataclass(frozen=True)
+class Vma:
+    start: int
+    end: int
+    perms: str        # as maps prints them: "rw-p", "r-xs", ...
+    stack: bool       # VM_GROWSDOWN: maps' [stack]
+
+
+def address_space(k: Any, mm: int | None = None) -> list[Vma]:
+    """The VMAs of struct mm at mm (default: the shell's, mm_current()),
+    in address order: struct mm and struct vma as the DWARF lays them out,
+    the PROT_* and VM_* bits from the image's constants."""
+    image = load(k.image.path)
+    mm_t, vma_t = image.struct("mm"), image.struct("vma")
+    addr = mm if mm is not None else k.call("mm_current")
+    if not addr:
+        return []
+    m = mm_t.unpack(k.read(addr, mm_t.size))
+    bits = [(image.constant("PROT_READ"), "r"), (image.constant("PROT_WRITE"), "w"),
+            (image.constant("PROT_EXEC"), "x")]
+    shared, growsdown = image.constant("VM_SHARED"), image.constant("VM_GROWSDOWN")
+    n, table = int(m["nr_vmas"]), int(m["vmas"])  # type: ignore[call-overload]
+    raw = k.read(table, n * vma_t.size) if n else b""
+    out = []
+    for i in range(n):
+        v = vma_t.unpack(raw, i * vma_t.size)
+        prot, flags = int(v["prot"]), int(v["flags"])  # type: ignore[call-overload]
+        perms = "".join(c if prot & bit else "-" for bit, c in bits) + ("s" if flags & shared else "p")
+        out.append(Vma(int(v["start"]), int(v["end"]), perms, bool(flags & growsdown)))  # type: ignore[call-overload]
+    return out
