@@ -74,17 +74,35 @@ static uint32_t table_end(uint32_t va, uint32_t end)
 }
 
 /* What a range walk does to each entry that maps a frame. */
-struct pte_step {
-    void (*apply)(struct mm *mm, const struct vma *v, pte_t *pte, phys_addr_t frame, pte_t bits);
-    pte_t bits;                        /* for protect: the VMA's entry bits */
-    int trim;                          /* free page tables the step emptied */
-};
+enum pte_step { STEP_UNMAP, STEP_PROTECT };
 
-/* Call step on every entry of [start, end) that maps a frame, skipping
- * whole 2 MiB stretches that have no page table; then flush the range. */
-static void walk_range(struct mm *mm, const struct vma *v, uint32_t start, uint32_t end,
-                       const struct pte_step *step)
+/* Clear the entry; a private frame goes back to buddy. */
+static void unmap_one(struct mm *mm, const struct vma *v, pte_t *pte, phys_addr_t frame, phys_addr_t zero)
 {
+    *pte = 0;
+    if (frame == zero)
+        return;
+    mm->resident_pages--;
+    if (v->flags & VM_LOCKED)
+        mm->locked_pages--;
+    if (!(v->flags & VM_SHARED))
+        free_page(page_lookup(frame));
+}
+
+/* Rewrite the entry's bits; the zero page is never written (a write fault
+ * gives the page a frame of its own). */
+static void protect_one(pte_t *pte, phys_addr_t frame, phys_addr_t zero, pte_t bits)
+{
+    *pte = frame | (frame == zero ? bits & ~PTE_WRITE : bits);
+}
+
+/* Apply step to every entry of [start, end) that maps a frame, skipping
+ * whole 2 MiB stretches that have no page table; an unmap frees the page
+ * tables it empties. Then flush the range. */
+static void walk_range(struct mm *mm, const struct vma *v, uint32_t start, uint32_t end, enum pte_step step)
+{
+    phys_addr_t zero = vm_zero_page();
+    pte_t bits = pgtable_prot_bits(v->prot);
     for (uint32_t va = start; va < end;) {
         uint32_t stop = table_end(va, end);
         pte_t *pte = pgtable_entry(mm, va, 0);
@@ -94,47 +112,27 @@ static void walk_range(struct mm *mm, const struct vma *v, uint32_t start, uint3
         }
         for (; va < stop; va += PAGE_SIZE, pte++) {
             phys_addr_t frame = *pte & PTE_ADDR;
-            if (frame)
-                step->apply(mm, v, pte, frame, step->bits);
+            if (!frame)
+                continue;
+            if (step == STEP_UNMAP)
+                unmap_one(mm, v, pte, frame, zero);
+            else
+                protect_one(pte, frame, zero, bits);
         }
-        if (step->trim)
+        if (step == STEP_UNMAP)
             pgtable_trim(mm, va - PAGE_SIZE);
     }
     pgtable_flush(mm, start, end);
 }
 
-static void unmap_one(struct mm *mm, const struct vma *v, pte_t *pte, phys_addr_t frame, pte_t bits)
-{
-    (void)bits;
-    *pte = 0;
-    if (frame == vm_zero_page())
-        return;
-    mm->resident_pages--;
-    if (v->flags & VM_LOCKED)
-        mm->locked_pages--;
-    if (!(v->flags & VM_SHARED))
-        free_page(page_lookup(frame));
-}
-
-static void protect_one(struct mm *mm, const struct vma *v, pte_t *pte, phys_addr_t frame, pte_t bits)
-{
-    (void)mm;
-    (void)v;
-    if (frame == vm_zero_page())
-        bits &= ~PTE_WRITE;            /* the zero page is never written: a write fault copies */
-    *pte = frame | bits;
-}
-
 void pgtable_unmap(struct mm *mm, const struct vma *v, uint32_t start, uint32_t end)
 {
-    const struct pte_step step = { unmap_one, 0, 1 };
-    walk_range(mm, v, start, end, &step);
+    walk_range(mm, v, start, end, STEP_UNMAP);
 }
 
 void pgtable_protect(struct mm *mm, const struct vma *v, uint32_t start, uint32_t end)
 {
-    const struct pte_step step = { protect_one, pgtable_prot_bits(v->prot), 0 };
-    walk_range(mm, v, start, end, &step);
+    walk_range(mm, v, start, end, STEP_PROTECT);
 }
 
 void pgtable_flush(struct mm *mm, uint32_t start, uint32_t end)
