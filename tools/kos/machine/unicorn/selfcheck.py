@@ -2,8 +2,8 @@
 relies on still holds. A tiny protected-mode program with paging runs in a
 scratch engine: three page faults (read and write of a not-present page, a
 write to a read-only page under CR0.WP), port I/O, HLT, #UD, and a code
-hook added after translation; then a PAE store to RAM mapped above 4 GiB.
-From the faults it finds where unicorn's
+hook added after translation, a time slice ended by slice.py, and a PAE
+store to RAM mapped above 4 GiB. From the faults it finds where unicorn's
 saved context keeps env->error_code and env->old_exception (cpu.Quirks),
 and it proves that resetting old_exception stops the next fault from being
 escalated to #DF. Any surprise fails with a message naming what broke.
@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from unicorn import Uc
+
     from kos.machine.unicorn.cpu import Quirks
 
 PINNED_VERSION = "2.1.4"
@@ -209,5 +211,29 @@ def check_unicorn() -> Quirks:
     except UcError as e:
         if e.errno != uc_const.UC_ERR_INSN_INVALID or uc.reg_read(x86.UC_X86_REG_EIP) != UD2:
             raise fail(f"ud2 ended with {e} at {uc.reg_read(x86.UC_X86_REG_EIP):#x}") from None
+    _check_slice(uc, fail)
     _check_ram_above_4g(fail)
     return Quirks(error_code=err_offsets[0], old_exception=seen.old_exception)
+
+
+def _check_slice(uc: Uc, fail: Callable[[str], UnicornUnsupported]) -> None:
+    """An expired slice (slice.py) stops emulation before the next block
+    runs any of its instructions, and the next start runs that block."""
+    from unicorn import x86_const as x86
+
+    from kos.machine.unicorn.slice import Slice
+
+    sl = Slice(uc)
+    try:
+        uc.reg_write(x86.UC_X86_REG_EAX, 0)
+        sl.expire()
+        uc.emu_start(AFTER_HLT, 0x300000)
+        eip, eax = uc.reg_read(x86.UC_X86_REG_EIP), uc.reg_read(x86.UC_X86_REG_EAX)
+        if (eip, eax) != (AFTER_HLT, 0) or not sl.take():
+            raise fail(f"an expired time slice did not stop emulation before its block "
+                       f"(eip {eip:#x}, eax {eax})")
+        uc.emu_start(AFTER_HLT, 0x300000)
+        if uc.reg_read(x86.UC_X86_REG_EAX) != 1 or sl.take():
+            raise fail("the block after an ended time slice did not run once")
+    finally:
+        sl.close()
