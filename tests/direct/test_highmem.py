@@ -34,7 +34,7 @@ FAULT_STACK_LIMIT = 3
 
 @pytest.fixture(scope="module")
 def big(kernel: Path) -> Iterator[UnicornKernel]:
-    k = boot(kernel, memory="5G")
+    k = boot(kernel, memory="5G", timeout=60)   # 1.5 million struct pages to set up
     yield k
     k.close()
 
