@@ -52,9 +52,10 @@
 #include "../lib/string.h"
 
 #define MAX_RANGES 48
-/* mem_map is aligned like the blocks it describes: the struct pages of one
- * MAX_ORDER block fill whole pages of mem_map (32 KiB). */
-#define MAP_ALIGN  (sizeof(struct page) << MAX_ORDER)
+/* mem_map starts on a page, so the struct pages of one MAX_ORDER block fill
+ * whole pages of it (1024 of them: 36 KiB, nine pages). */
+_Static_assert((sizeof(struct page) << MAX_ORDER) % PAGE_SIZE == 0,
+               "a MAX_ORDER block's struct pages fill whole pages");
 #define PFN_NORMAL_END  (ZONE_NORMAL_END >> PAGE_SHIFT)
 
 struct zone buddy_zones[NR_ZONES] = {
@@ -162,16 +163,15 @@ static void ranges_from_memory_map(uint64_t limit)
     range_tidy();
 }
 
-/* Where mem_map goes: MAP_ALIGN-aligned inside the largest range that can
- * hold it below ZONE_NORMAL_END (struct pages must stay in permanently
+/* Where mem_map goes: at the start of the largest range that can hold it
+ * below ZONE_NORMAL_END (struct pages must stay in permanently
  * mapped memory). Returns the pfn, or 0 if nothing fits (pfn 0 never does:
  * page 0 is not managed). */
 static uint32_t carve_mem_map(uint32_t frames)
 {
     uint32_t best = 0, best_len = 0;
-    const uint32_t align = MAP_ALIGN >> PAGE_SHIFT;
     for (unsigned i = 0; i < nranges; i++) {
-        uint32_t start = (ranges[i].start + align - 1) & ~(align - 1);
+        uint32_t start = ranges[i].start;
         uint32_t end = ranges[i].end < PFN_NORMAL_END ? ranges[i].end : PFN_NORMAL_END;
         uint32_t len = ranges[i].end - ranges[i].start;
         if (start + frames <= end && len > best_len) {
