@@ -21,15 +21,11 @@ from kos.memory.page import PageFrame
 pytestmark = pytest.mark.unicorn
 
 FOUR_GIB = 1 << 32
-KMAP_START, KMAP_END = 0x3F800000, 0x40000000
-USER = 0x40000000
-PAGE = 4096
-PROT_RW = 0x3
-MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS, MAP_GROWSDOWN = 0x02, 0x10, 0x20, 0x0100
-FIXED = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED
-ACCESS_WRITE = 1
-ENOMEM = -12
-FAULT_STACK_LIMIT = 3
+USER = c.USER_START
+PAGE = c.PAGE_SIZE
+FIXED = c.MAP_PRIVATE | c.MAP_ANONYMOUS | c.MAP_FIXED
+ACCESS_WRITE = c.image().enum("vm_access")["ACCESS_WRITE"]
+FAULT_STACK_LIMIT = c.image().enum("vm_fault_kind")["FAULT_STACK_LIMIT"]
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +68,7 @@ def test_kmap_windows_reach_a_frame_above_4_gib(big: UnicornKernel):
         before = big.call("kmap_windows_in_use")
         w1 = big.call("kmap", page)
         w2 = big.call("kmap", page)
-        assert KMAP_START <= w1 < KMAP_END and KMAP_START <= w2 < KMAP_END and w1 != w2
+        assert c.KMAP_START <= w1 < c.KMAP_END and c.KMAP_START <= w2 < c.KMAP_END and w1 != w2
         assert big.call("kmap_windows_in_use") == before + 2
         pattern = bytes(range(256)) * 16
         big.write(big.scratch, pattern[:256])
@@ -106,7 +102,7 @@ def test_a_low_memory_frame_needs_no_window(big: UnicornKernel):
 def test_user_pages_come_from_highmem_and_hold_what_is_written(big: UnicornKernel):
     space = big.call("mm_current")
     free = mm.buddy_stats(kernel=big)["zones"]
-    assert big.call("vm_mmap", space, USER, 16 * PAGE, PROT_RW, FIXED) == USER
+    assert big.call("vm_mmap", space, USER, 16 * PAGE, c.PROT_RW, FIXED) == USER
     try:
         # A direct call cannot take a fault: fill the page first, as the
         # fault handler would on copy_to_user's first touch.
@@ -115,7 +111,7 @@ def test_user_pages_come_from_highmem_and_hold_what_is_written(big: UnicornKerne
         assert big.call("copy_to_user", USER + 5 * PAGE + 8, big.scratch, 17) == 0
         big.cpu.sync()
         pa = big.cpu.translate(USER + 5 * PAGE)
-        assert pa >= 0x38000000
+        assert pa >= c.DIRECT_MAP_END
         assert PageFrame(pa & ~(PAGE - 1), kernel=big).zone == c.ZONE_HIGHMEM
         assert big.cpu.phys_read(pa + 8, 17) == b"HighMem user page"
         assert big.call("copy_from_user", big.scratch + 64, USER + 5 * PAGE + 8, 17) == 0
@@ -132,18 +128,19 @@ def test_the_address_space_limit_holds_for_mmap_fixed_and_stack_growth(big: Unic
     unlimited = big.read_u32(limit_at)
     big.write_u32(limit_at, 8 * PAGE)
     try:
-        assert big.call("vm_mmap", space, USER, 6 * PAGE, PROT_RW, FIXED) == USER
-        assert s32(big.call("vm_mmap", space, 0, 3 * PAGE, PROT_RW, MAP_PRIVATE | MAP_ANONYMOUS)) == ENOMEM
+        assert big.call("vm_mmap", space, USER, 6 * PAGE, c.PROT_RW, FIXED) == USER
+        anywhere = c.MAP_PRIVATE | c.MAP_ANONYMOUS
+        assert s32(big.call("vm_mmap", space, 0, 3 * PAGE, c.PROT_RW, anywhere)) == c.ENOMEM
         # A fixed mapping over mapped pages gives them back first: 4 of the 6 are replaced.
-        assert big.call("vm_mmap", space, USER + 2 * PAGE, 6 * PAGE, PROT_RW,
+        assert big.call("vm_mmap", space, USER + 2 * PAGE, 6 * PAGE, c.PROT_RW,
                         FIXED) == USER + 2 * PAGE
-        assert s32(big.call("vm_mmap", space, USER + 2 * PAGE, 7 * PAGE, PROT_RW,
-                            FIXED)) == ENOMEM
+        assert s32(big.call("vm_mmap", space, USER + 2 * PAGE, 7 * PAGE, c.PROT_RW,
+                            FIXED)) == c.ENOMEM
         assert big.call("vm_munmap", space, USER, 8 * PAGE) == 0
         # A stack may not grow past the limit either.
         stack = USER + 0x100000
-        assert big.call("vm_mmap", space, stack, 7 * PAGE, PROT_RW,
-                        FIXED | MAP_GROWSDOWN) == stack
+        assert big.call("vm_mmap", space, stack, 7 * PAGE, c.PROT_RW,
+                        FIXED | c.MAP_GROWSDOWN) == stack
         assert big.call("vm_fault", space, stack - PAGE, ACCESS_WRITE) == 0
         assert big.call("vm_fault", space, stack - 2 * PAGE, ACCESS_WRITE) == FAULT_STACK_LIMIT
         assert big.call("vm_munmap", space, stack - PAGE, 8 * PAGE) == 0
