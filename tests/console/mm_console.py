@@ -116,7 +116,7 @@ class BootLayout:
 
     def zone_frames(self) -> dict[str, int]:
         bounds = {"dma": (0, DMA_END // PAGE), "normal": (DMA_END // PAGE, NORMAL_END // PAGE),
-                  "highmem": (NORMAL_END // PAGE, 1 << 20)}
+                  "highmem": (NORMAL_END // PAGE, 1 << 24)}          # PAE: 36-bit physical addresses
         return {z: sum(max(0, min(e, hi) - max(s, lo)) for s, e in self.managed)
                 for z, (lo, hi) in bounds.items()}
 

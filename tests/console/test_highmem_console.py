@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from mm_console import ZONES, BootLayout
+
 from kos.machine import Machine
 
 FOUR_GIB = 1 << 32
@@ -24,6 +26,11 @@ def test_a_5_gib_machine_uses_its_ram_above_4_gib(machine_factory: Callable[...,
     assert "[mem 0x0000000100000000-0x000000017fffffff] available" in log
     assert re.search(rf"buddy: zone HighMem {HIGHMEM_FRAMES} frames", log), log
     assert "buddy: managed 0x100000000-0x180000000: 524288 frames" in log
+    expect = BootLayout.parse(log).zone_frames()
+    info = console.kv("meminfo")
+    assert expect["highmem"] == HIGHMEM_FRAMES
+    for z in ZONES:
+        assert info[f"{z}_frames"] == info[f"{z}_free_frames"] == expect[z], z
 
     out = console.kv("buddy alloc 10 highmem only")
     addr = out["addr"]
