@@ -15,6 +15,7 @@
 #include "mm/buddy.h"
 #include "mm/heap/heap.h"
 #include "mm/page.h"
+#include "mm/paging.h"
 #include "mm/slab.h"
 
 enum abi_layout {
@@ -87,6 +88,14 @@ enum abi_pages {
     ABI_PG_ZONE_SHIFT = PG_ZONE_SHIFT,
 };
 
+enum abi_paging {
+    ABI_DIRECT_MAP_END = DIRECT_MAP_END,
+    ABI_KMAP_START = KMAP_START,
+    ABI_KMAP_END = KMAP_END,
+    ABI_KMAP_PAGES = KMAP_PAGES,
+    ABI_USER_START = USER_START,
+};
+
 enum abi_slab {
     ABI_SLAB_MAX_CACHES = SLAB_MAX_CACHES,
     ABI_SLAB_NAME_MAX = SLAB_NAME_MAX,
@@ -100,5 +109,6 @@ struct abi_constants {
     enum abi_errno errno_codes;
     enum abi_mman mman;
     enum abi_pages pages;
+    enum abi_paging paging;
     enum abi_slab slab;
 } abi_constants;

@@ -19,12 +19,12 @@
 
 /* A frame a user entry maps is RAM the buddy allocator manages: its struct
  * page is found by index, without page_lookup's checks. */
-static struct page *frame_page(uint32_t frame)
+static struct page *frame_page(phys_addr_t frame)
 {
-    return pfn_to_page(frame >> PAGE_SHIFT);
+    return pfn_to_page((uint32_t)(frame >> PAGE_SHIFT));
 }
 
-void vm_frame_put(uint32_t frame)
+void vm_frame_put(phys_addr_t frame)
 {
     struct page *p = frame_page(frame);
     if (p->refcount > 0)
@@ -37,7 +37,7 @@ void vm_frame_put(uint32_t frame)
  * at a time. 0 or -ENOMEM. */
 static int share_private(struct mm *dst, struct mm *src, const struct vma *v)
 {
-    uint32_t zero = vm_zero_page();
+    phys_addr_t zero = vm_zero_page();
     for (uint32_t va = v->start; va < v->end;) {
         uint32_t base = va & ~(BIG_PAGE - 1), stop = base + BIG_PAGE;
         if (stop == 0 || stop > v->end)
@@ -45,7 +45,7 @@ static int share_private(struct mm *dst, struct mm *src, const struct vma *v)
         pte_t *st = pgtable_entry(src, base, 0), *dt = 0;
         for (; st && va < stop; va += PAGE_SIZE) {
             uint32_t i = (va >> PAGE_SHIFT) & (PT_ENTRIES - 1);
-            uint32_t frame = (uint32_t)(st[i] & PTE_ADDR);
+            phys_addr_t frame = st[i] & PTE_ADDR;
             if (!frame)
                 continue;
             if (!dt && !(dt = pgtable_entry(dst, base, 1)))
@@ -96,11 +96,11 @@ struct mm *mm_clone(struct mm *src)
 
 enum vm_fault_kind vm_cow_break(struct mm *mm, const struct vma *v, pte_t *pte, uint32_t page)
 {
-    uint32_t frame = (uint32_t)(*pte & PTE_ADDR);
+    phys_addr_t frame = *pte & PTE_ADDR;
     struct page *old = frame_page(frame);
     pte_t bits = pgtable_prot_bits(v->prot);
     if (old->refcount > 0) {
-        struct page *copy = alloc_page(VM_GFP);
+        struct page *copy = alloc_page(VM_GFP_USER);
         if (!copy)
             return FAULT_OOM;
         copy_page_frame(copy, old);
