@@ -77,7 +77,7 @@ def host_bench(workdir: Path = WORKDIR, callgrind: bool | None = None) -> dict[s
     }
 
 
-PARTS = ("heap", "guest", "kernel_mm", "vm", "calls", "boot")
+PARTS = ("heap", "guest", "kernel_mm", "vm", "proc", "calls", "boot")
 
 
 def run_bench(out_json: Path = DEFAULT_OUT, parts: tuple[str, ...] = PARTS) -> dict[str, Any]:
@@ -86,9 +86,10 @@ def run_bench(out_json: Path = DEFAULT_OUT, parts: tuple[str, ...] = PARTS) -> d
     heap: the traces on the host build (callgrind); guest: the same traces
     through the kernel's kmalloc under unicorn; kernel_mm: buddy and slab
     instructions per call; vm: mmap/munmap/mprotect/fault instructions and
-    VMA and page-table costs; calls: direct calls per second; boot: boot time
+    VMA and page-table costs; proc: getpid, context switch, fork, exec
+    and COW fault instructions; calls: direct calls per second; boot: boot time
     and idle CPU on each available emulator."""
-    from kos.bench import boot, calls, guest, kernel_mm, vm
+    from kos.bench import boot, calls, guest, kernel_mm, proc, vm
     from kos.machine import qemu_available
 
     result: dict[str, Any] = {}
@@ -116,6 +117,10 @@ def run_bench(out_json: Path = DEFAULT_OUT, parts: tuple[str, ...] = PARTS) -> d
         if qemu_available():
             result["vm"]["qemu_touch_64mib"] = vm.measure_qemu_touch()
         print("\n" + vm.report(result["vm"]))
+    if "proc" in parts:
+        say("bench proc: system call, switch, fork, exec and COW instructions under unicorn")
+        result["proc"] = proc.measure()
+        print("\n" + proc.report(result["proc"]))
     if "calls" in parts:
         say("bench calls: direct calls per second")
         result["calls"] = calls.measure()
