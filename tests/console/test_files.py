@@ -86,7 +86,8 @@ def test_private_mapping_and_the_refusals(console: Console):
     assert kv(console, "vmstat")["cow_faults"] >= 1
     offset = console.run(f"mmap {MAP + 0x10000:#x} 4096 r shared /etc/motd 4096")
     assert offset.strip() == f"mmap: {MAP + 0x10000:#010x}"
-    assert re.search(rf"^{MAP + 0x10000:08x}-.* r--s 00001000 00:00 \d+\s+/etc/motd$", console.run("maps"), re.M)
+    maps = console.run("maps")
+    assert re.search(rf"^{MAP + 0x10000:08x}-.* r--s 00001000 00:00 \d+\s+/etc/motd$", maps, re.M), maps
     out = console.run(f"mprotect {MAP + 0x10000:#x} 4096 rw")
     assert "mprotect: error EACCES (-13)" in out
     out = console.run(f"mmap {MAP + 0x20000:#x} 4096 r shared /etc")

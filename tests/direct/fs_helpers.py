@@ -1,7 +1,13 @@
 """Shared by the filesystem's direct-call tests: a session booted with the
 initrd, and user-memory access through an address space the way a process
-would touch it (the page-fault handler's vm_fault, then the fault-safe
-copies), since direct calls do not take exceptions through the IDT."""
+would touch it: the page-fault handler's vm_fault for every page first
+(direct calls do not take exceptions through the IDT), then the bytes.
+
+In the loaded address space (the shell's, mm_current) the bytes move with
+the fault-safe copies, so the CPU sets the PTE dirty bits as a process's
+stores would. A direct call restores CR3 when it returns, so another
+address space cannot be loaded across calls: its bytes are reached through
+its own page table entry, in the frame the fault handler mapped there."""
 
 from __future__ import annotations
 
@@ -25,8 +31,8 @@ def fault_kind(k: UnicornKernel, name: str) -> int:
 
 
 def touch(k: UnicornKernel, mm: int, va: int, n: int, kind: str) -> int:
-    """vm_fault every page of [va, va + n) for the access: FAULT_NONE, or the
-    first failure's kind."""
+    """vm_fault every page of [va, va + n) for the access, lowest first:
+    FAULT_NONE, or the first failure's kind (then no byte is copied)."""
     page = va & ~(PAGE - 1)
     while page < va + n:
         r = call(k, "vm_fault", mm, page, access(k, kind))
@@ -36,12 +42,34 @@ def touch(k: UnicornKernel, mm: int, va: int, n: int, kind: str) -> int:
     return 0
 
 
+def _frame_bytes(k: UnicornKernel, mm: int, va: int, n: int, data: bytes | None) -> bytes:
+    """Read n bytes at va of a not-loaded mm (or write data there) through
+    its page table entries."""
+    out = bytearray()
+    mask = abi(k).constant("PAGE_SIZE") - 1
+    pos = 0
+    while pos < n:
+        addr = va + pos
+        chunk = min(n - pos, PAGE - (addr & mask))
+        pte_at = u32(call(k, "pgtable_entry", mm, addr & ~mask, 0))
+        assert pte_at, f"no page table for {addr:#x}"
+        entry = int.from_bytes(read(k, pte_at, 8), "little")
+        phys = (entry & 0xFFFFFFFF & ~mask) + (addr & mask)      # the session's RAM is below 4 GiB
+        if data is None:
+            out += read(k, phys, chunk)
+        else:
+            write(k, phys, data[pos:pos + chunk])
+        pos += chunk
+    return bytes(out)
+
+
 def user_read(k: UnicornKernel, mm: int, va: int, n: int) -> bytes | int:
-    """n bytes at va in mm (made current), or the fault kind that stopped it."""
-    call(k, "mm_activate", mm)
+    """n bytes at va in mm, or the fault kind that stopped it."""
     r = touch(k, mm, va, n, "ACCESS_READ")
     if r:
         return r
+    if mm != u32(call(k, "mm_current")):
+        return _frame_bytes(k, mm, va, n, None)
     buf = u32(call(k, "kmalloc", n))
     try:
         assert call(k, "copy_from_user", buf, va, n) == 0
@@ -51,11 +79,13 @@ def user_read(k: UnicornKernel, mm: int, va: int, n: int) -> bytes | int:
 
 
 def user_write(k: UnicornKernel, mm: int, va: int, data: bytes) -> int:
-    """Store data at va in mm (made current): FAULT_NONE or the fault kind."""
-    call(k, "mm_activate", mm)
+    """Store data at va in mm: FAULT_NONE or the fault kind."""
     r = touch(k, mm, va, len(data), "ACCESS_WRITE")
     if r:
         return r
+    if mm != u32(call(k, "mm_current")):
+        _frame_bytes(k, mm, va, len(data), data)
+        return 0
     buf = u32(call(k, "kmalloc", len(data)))
     try:
         write(k, buf, data)
