@@ -17,6 +17,7 @@
 #include "mm/buddy.h"
 #include "mm/heap/heap.h"
 #include "mm/page.h"
+#include "mm/paging.h"
 #include "mm/slab.h"
 
 enum abi_layout {
@@ -116,6 +117,7 @@ enum abi_fs {
     ABI_S_IFREG = S_IFREG,
     ABI_MS_SYNC = MS_SYNC,
     ABI_MS_ASYNC = MS_ASYNC,
+    ABI_USER_START = USER_START,
 };
 
 /* The compiler describes an enum in the debug information only if some

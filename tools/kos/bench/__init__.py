@@ -77,7 +77,7 @@ def host_bench(workdir: Path = WORKDIR, callgrind: bool | None = None) -> dict[s
     }
 
 
-PARTS = ("heap", "guest", "kernel_mm", "vm", "calls", "boot")
+PARTS = ("heap", "guest", "kernel_mm", "vm", "files", "calls", "boot")
 
 
 def run_bench(out_json: Path = DEFAULT_OUT, parts: tuple[str, ...] = PARTS) -> dict[str, Any]:
@@ -86,9 +86,10 @@ def run_bench(out_json: Path = DEFAULT_OUT, parts: tuple[str, ...] = PARTS) -> d
     heap: the traces on the host build (callgrind); guest: the same traces
     through the kernel's kmalloc under unicorn; kernel_mm: buddy and slab
     instructions per call; vm: mmap/munmap/mprotect/fault instructions and
-    VMA and page-table costs; calls: direct calls per second; boot: boot time
+    VMA and page-table costs; files: read() from the page cache, a shared
+    file fault, the frames a second text mapping costs; calls: direct calls per second; boot: boot time
     and idle CPU on each available emulator."""
-    from kos.bench import boot, calls, guest, kernel_mm, vm
+    from kos.bench import boot, calls, files, guest, kernel_mm, vm
     from kos.machine import qemu_available
 
     result: dict[str, Any] = {}
@@ -113,6 +114,10 @@ def run_bench(out_json: Path = DEFAULT_OUT, parts: tuple[str, ...] = PARTS) -> d
     if "vm" in parts:
         result["vm"] = vm.measure()
         print("\n" + vm.report(result["vm"]))
+    if "files" in parts:
+        say("bench files: page-cache read, shared file fault, text frames")
+        result["files"] = files.measure()
+        print("\n" + files.report(result["files"]))
     if "calls" in parts:
         say("bench calls: direct calls per second")
         result["calls"] = calls.measure()
