@@ -112,7 +112,7 @@ enum vm_fault_kind vm_fault(struct mm *mm, uint32_t addr, enum vm_access access)
         return fail(mm, addr, access, FAULT_PROTECTION, v);
 
     /* 3. Fill: a file's page (filemap.c), or a page table, then a frame. */
-    if (v->ops) {
+    if (v->file) {
         enum vm_fault_kind k = vm_file_fault(mm, v, page, access);
         return k ? fail(mm, addr, access, k, v) : FAULT_NONE;
     }

@@ -25,7 +25,7 @@ void vm_file_unmap_frame(const struct vma *v, uint32_t phys, int pte_dirty)
 {
     struct page *p = page_lookup(phys);
     if (pte_dirty && (v->flags & VM_SHARED))
-        v->ops->dirty(v, p);
+        v->file->ops->dirty(v, p);
     page_put(p);
 }
 
@@ -70,7 +70,7 @@ enum vm_fault_kind vm_file_fault(struct mm *mm, struct vma *v, uint32_t page, en
 
     enum vm_fault_kind kind = FAULT_OOM;
     uint32_t pgoff = v->pgoff + ((page - v->start) >> PAGE_SHIFT);
-    struct page *p = v->ops->get_page(v, pgoff, &kind);
+    struct page *p = v->file->ops->get_page(v, pgoff, &kind);
     if (!p) {
         pgtable_trim(mm, page);
         return kind;
@@ -102,7 +102,7 @@ static void gather_dirty(struct mm *mm, struct vma *v, uint32_t start, uint32_t 
         if (!pte || !(*pte & PTE_DIRTY))
             continue;
         *pte &= ~PTE_DIRTY;
-        v->ops->dirty(v, page_lookup((uint32_t)(*pte & PTE_ADDR)));
+        v->file->ops->dirty(v, page_lookup((uint32_t)(*pte & PTE_ADDR)));
     }
     pgtable_flush(mm, start, end);
 }
@@ -129,18 +129,18 @@ int vm_msync(struct mm *mm, uint32_t addr, uint32_t len, uint32_t flags)
             err = -ENOMEM;
         uint32_t s = v->start > addr ? v->start : addr;
         uint32_t e = v->end < end ? v->end : end;
-        if (v->ops && (v->flags & VM_SHARED))
+        if (v->file && (v->flags & VM_SHARED))
             gather_dirty(mm, v, s, e);
         va = e;
     }
     return err;
 }
 
-void vm_unmap_file_pages(struct mm *mm, void *owner, uint32_t from_pgoff)
+void vm_unmap_file_pages(struct mm *mm, struct vm_mapping *file, uint32_t from_pgoff)
 {
     for (uint32_t i = 0; i < mm->nr_vmas; i++) {
         struct vma *v = &mm->vmas[i];
-        if (v->owner != owner || !v->ops)
+        if (v->file != file)
             continue;
         uint32_t pages = (v->end - v->start) >> PAGE_SHIFT;
         if (v->pgoff + pages <= from_pgoff)

@@ -125,12 +125,11 @@ static int32_t do_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot
     if (flags & MAP_LOCKED)
         v.flags |= VM_LOCKED;
     if (file) {
-        v.ops = file->ops;
-        v.owner = file->owner;
+        v.file = file->mapping;
         v.pgoff = file->pgoff;
         if (file->may_write)
             v.flags |= VM_MAYWRITE;
-        if (v.ops->open(mm, &v))
+        if (v.file->ops->open(mm, &v))
             return refuse(mm, -ENOMEM, "out of memory for the file's mapping record");
     } else if (type == MAP_SHARED && !(v.obj = object_create(size >> PAGE_SHIFT))) {
         return refuse(mm, -ENOMEM, "out of memory for the shared object");
@@ -195,6 +194,13 @@ int vm_munmap(struct mm *mm, uint32_t addr, uint32_t len)
     return 0;
 }
 
+/* May mprotect make v writable? Not a shared mapping of a file opened
+ * read-only (Linux's VM_MAYWRITE). */
+static int may_write(const struct vma *v)
+{
+    return !v->file || !(v->flags & VM_SHARED) || (v->flags & VM_MAYWRITE);
+}
+
 /* Merge what mprotect may have made mergeable around [start, end). */
 static void merge_range(struct mm *mm, uint32_t start, uint32_t end)
 {
@@ -216,19 +222,17 @@ int vm_mprotect(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot)
     uint32_t end = addr + page_round_up(len);
     if (!vma_find(mm, addr))
         return refuse(mm, -ENOMEM, "no mapping at the start of the range");
-    if (prot & PROT_WRITE) {
-        for (uint32_t i = vma_index_after(mm, addr); i < mm->nr_vmas && mm->vmas[i].start < end; i++) {
-            const struct vma *v = &mm->vmas[i];
-            if (v->ops && (v->flags & VM_SHARED) && !(v->flags & VM_MAYWRITE))
-                return refuse(mm, -EACCES, "a shared mapping of a file not open for writing");
-        }
-    }
     int err = boundary(mm, addr);
     uint32_t va = addr;
     while (!err && va < end) {
         uint32_t i = vma_index_after(mm, va);
         if (i == mm->nr_vmas || mm->vmas[i].start != va) {
             err = refuse(mm, -ENOMEM, "a hole in the range: the pages before it were changed");
+            break;
+        }
+        /* As Linux: the VMAs before this one keep their new protection. */
+        if ((prot & PROT_WRITE) && !may_write(&mm->vmas[i])) {
+            err = refuse(mm, -EACCES, "a shared mapping of a file not open for writing");
             break;
         }
         if (mm->vmas[i].end > end && vma_split(mm, i, end)) {

@@ -94,7 +94,7 @@ void pgtable_unmap(struct mm *mm, const struct vma *v, uint32_t start, uint32_t 
             mm->resident_pages--;
             if (v->flags & VM_LOCKED)
                 mm->locked_pages--;
-            if (v->ops && vm_frame_is_file(frame))
+            if (v->file && vm_frame_is_file(frame))
                 vm_file_unmap_frame(v, frame, pte_dirty);
             else if (!(v->flags & VM_SHARED))
                 free_page(page_lookup(frame));
@@ -120,7 +120,7 @@ void pgtable_protect(struct mm *mm, const struct vma *v, uint32_t start, uint32_
             if (!frame)
                 continue;
             pte_t b = bits;
-            if (frame == zero || (v->ops && !(v->flags & VM_SHARED) && vm_frame_is_file(frame)))
+            if (frame == zero || (v->file && !(v->flags & VM_SHARED) && vm_frame_is_file(frame)))
                 b &= ~PTE_WRITE;           /* never written through a private mapping: a write fault copies */
             *pte = frame | b;
         }
