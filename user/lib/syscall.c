@@ -40,6 +40,7 @@ long msync(void *addr, size_t len, int flags) { return S3(SYS_msync, addr, len, 
 long mlock(const void *addr, size_t len) { return S2(SYS_mlock, addr, len); }
 long munlock(const void *addr, size_t len) { return S2(SYS_munlock, addr, len); }
 long sched_yield(void) { return S0(SYS_sched_yield); }
+long sysinfo(struct sysinfo *info) { return S1(SYS_sysinfo, info); }
 long nanosleep(const struct timespec *req, struct timespec *rem) { return S2(SYS_nanosleep, req, rem); }
 
 long mmap2(void *addr, size_t len, int prot, int flags, int fd, long pgoff)

@@ -23,6 +23,7 @@
 #define SYS_kill          37
 #define SYS_brk           45
 #define SYS_setrlimit     75
+#define SYS_sysinfo       116
 #define SYS_munmap        91
 #define SYS_mprotect      125
 #define SYS_msync         144
@@ -43,15 +44,40 @@
 #define MAP_PRIVATE   0x02
 #define MAP_FIXED     0x10
 #define MAP_ANONYMOUS 0x20
+#define MAP_GROWSDOWN 0x0100
+#define MAP_LOCKED    0x2000
+#define MAP_POPULATE  0x8000
 #define MAP_FAILED    ((void *)-1)
+
+#define WNOHANG 1
+/* waitpid's status word, as Linux encodes it. */
+#define WIFEXITED(s)   (((s) & 0x7F) == 0)
+#define WEXITSTATUS(s) (((s) >> 8) & 0xFF)
+#define WTERMSIG(s)    ((s) & 0x7F)
+
+#define SIGKILL  9
+#define SIGSEGV 11
+#define SIGTERM 15
+
+#define RLIMIT_STACK   3
+#define RLIMIT_MEMLOCK 8
+#define RLIMIT_AS      9
 
 #define O_RDONLY 0
 #define O_WRONLY 1
 #define O_RDWR   2
 
+#define EPERM   1
 #define ENOENT  2
+#define ESRCH   3
+#define ENOEXEC 8
+#define EBADF   9
+#define ECHILD 10
+#define EAGAIN 11
 #define ENOMEM 12
 #define EFAULT 14
+#define EINVAL 22
+#define ESPIPE 29
 #define ENOSYS 38
 
 struct timespec {
@@ -62,6 +88,18 @@ struct timespec {
 struct rlimit {
     unsigned long rlim_cur;
     unsigned long rlim_max;
+};
+
+/* Linux's struct sysinfo (i386); KOS fills uptime, totalram, freeram,
+ * procs and mem_unit (1: the RAM figures are bytes). */
+struct sysinfo {
+    long uptime;
+    unsigned long loads[3];
+    unsigned long totalram, freeram, sharedram, bufferram, totalswap, freeswap;
+    unsigned short procs, pad;
+    unsigned long totalhigh, freehigh;
+    unsigned int mem_unit;
+    char reserved[8];
 };
 
 long syscall6(long nr, long a1, long a2, long a3, long a4, long a5, long a6);
@@ -90,6 +128,7 @@ long msync(void *addr, size_t len, int flags);
 long mlock(const void *addr, size_t len);
 long munlock(const void *addr, size_t len);
 long sched_yield(void);
+long sysinfo(struct sysinfo *info);
 long nanosleep(const struct timespec *req, struct timespec *rem);
 /* mmap2 takes its offset in pages; mmap below takes bytes (a multiple of 4096). */
 long mmap2(void *addr, size_t len, int prot, int flags, int fd, long pgoff);

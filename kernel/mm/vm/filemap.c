@@ -5,7 +5,8 @@
  * struct vm_ops, implemented in fs/mmap.c.
  *
  * Each PTE that maps a file frame holds one reference on it (page_get by
- * get_page, page_put at unmap), so the cache cannot free a mapped frame.
+ * get_page or by fork's sharing, page_put at unmap), so the cache cannot
+ * free a mapped frame.
  * A private mapping maps file frames read-only; its written pages are
  * copies it owns, told apart from file frames by struct page's mapping.
  */
@@ -48,11 +49,16 @@ enum vm_fault_kind vm_file_fault(struct mm *mm, struct vma *v, uint32_t page, en
     int private = !(v->flags & VM_SHARED);
 
     if (frame) {
-        /* Mapped already: only a private write to the file's frame is left. */
+        /* Mapped already: a write to a frame shared since fork (fork.c), a
+         * private write to the file's frame, or a protection change left. */
+        if (access == ACCESS_WRITE && (*pte & PTE_COW))
+            return vm_cow_break(mm, v, pte, page);
         int file_frame = vm_frame_is_file(frame);
         if (!(private && access == ACCESS_WRITE && file_frame)) {
             if (private && file_frame)
                 bits &= ~PTE_WRITE;
+            if (*pte & PTE_COW)
+                bits = (bits & ~PTE_WRITE) | PTE_COW;
             *pte = frame | bits;
             paging_flush_page(page);
             return FAULT_NONE;
