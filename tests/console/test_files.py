@@ -2,7 +2,8 @@
 mkdir, rmdir and stat on the ramfs, the errors of bad paths, meminfo's
 cached_memory counting the page cache, and file mappings made by the
 shell's mmap (shared stores seen by cat and gathered by msync, private
-copies, the SIGBUS report, maps naming the file, unlink while mapped)."""
+copies, the SIGBUS report, maps naming the file, unlink while mapped), and
+the cp and cat programs from ring 3."""
 
 from __future__ import annotations
 
@@ -98,3 +99,26 @@ def test_private_mapping_and_the_refusals(console: Console):
     assert "mmap: error EINVAL (-22)" in out and "page aligned" in out
     out = console.run(f"mmap {MAP + 0x20000:#x} 4096 r shared /none")
     assert "mmap: error ENOENT (-2)" in out
+
+
+def test_cp_and_cat_programs_copy_and_print_files(console: Console):
+    motd = console.run("cat /etc/motd")
+    out = console.run("run /bin/cp /etc/motd /copy", timeout=60)
+    size = kv(console, "stat /etc/motd")["size"]
+    assert f"cp: {size} bytes from /etc/motd to /copy" in out
+    assert re.search(r"run: pid \d+ exited with status 0", out)
+    assert console.run("cat /copy") == motd
+    out = console.run("run /bin/cat /copy /none", timeout=60)
+    assert motd.replace("\r", "").strip() in out.replace("\r", "")
+    assert "cat: /none: error -2" in out
+    assert re.search(r"run: pid \d+ exited with status 1", out)
+    console.run("rm /copy")
+
+
+def test_files_a_program_wrote_stay_and_free_frames_come_back(console: Console):
+    before = int(kv(console, "meminfo")["free_frames"])
+    out = console.run("run /bin/cp /bin/hello /h2", timeout=60)
+    assert re.search(r"run: pid \d+ exited with status 0", out)
+    assert kv(console, "stat /h2")["size"] == kv(console, "stat /bin/hello")["size"]
+    console.run("rm /h2")
+    assert int(kv(console, "meminfo")["free_frames"]) == before
