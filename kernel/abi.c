@@ -90,6 +90,14 @@ enum abi_pages {
     ABI_PG_ZONE_SHIFT = PG_ZONE_SHIFT,
 };
 
+enum abi_paging {
+    ABI_DIRECT_MAP_END = DIRECT_MAP_END,
+    ABI_KMAP_START = KMAP_START,
+    ABI_KMAP_END = KMAP_END,
+    ABI_KMAP_PAGES = KMAP_PAGES,
+    ABI_USER_START = USER_START,
+};
+
 enum abi_slab {
     ABI_SLAB_MAX_CACHES = SLAB_MAX_CACHES,
     ABI_SLAB_NAME_MAX = SLAB_NAME_MAX,
@@ -117,7 +125,6 @@ enum abi_fs {
     ABI_S_IFREG = S_IFREG,
     ABI_MS_SYNC = MS_SYNC,
     ABI_MS_ASYNC = MS_ASYNC,
-    ABI_USER_START = USER_START,
 };
 
 /* The compiler describes an enum in the debug information only if some
@@ -127,6 +134,7 @@ struct abi_constants {
     enum abi_errno errno_codes;
     enum abi_mman mman;
     enum abi_pages pages;
+    enum abi_paging paging;
     enum abi_slab slab;
     enum abi_fs fs;
     /* Layouts Python reads that no kernel object has as a type. */

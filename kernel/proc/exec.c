@@ -56,7 +56,7 @@ static int mm_write(struct mm *mm, uint32_t va, const void *src, uint32_t n)
         if (vm_fault(mm, page, ACCESS_WRITE) != FAULT_NONE)
             return -ENOMEM;
         pte_t *pte = pgtable_entry(mm, page, 0);
-        struct page *frame = page_lookup((uint32_t)(*pte & PTE_ADDR));
+        struct page *frame = page_lookup(*pte & PTE_ADDR);
         uint8_t *dst = kmap(frame);
         memcpy(dst + off, s, chunk);
         kunmap(dst);
@@ -258,7 +258,7 @@ int exec_load(const char *path, char *const argv[], char *const envp[],
     };
     uint8_t *buf = 0;
     if (!err) {
-        struct page *pg = alloc_page(VM_GFP);
+        struct page *pg = alloc_page(VM_GFP_USER);
         buf = pg ? kmap(pg) : 0;
         if (!buf) {
             *why = "out of memory for the arguments";

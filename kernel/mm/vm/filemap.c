@@ -16,13 +16,13 @@
 #include "../../include/errno.h"
 #include "../../include/mman.h"
 
-int vm_frame_is_file(uint32_t phys)
+int vm_frame_is_file(phys_addr_t phys)
 {
     struct page *p = page_lookup(phys);
     return p && p->mapping;
 }
 
-void vm_file_unmap_frame(const struct vma *v, uint32_t phys, int pte_dirty)
+void vm_file_unmap_frame(const struct vma *v, phys_addr_t phys, int pte_dirty)
 {
     struct page *p = page_lookup(phys);
     if (pte_dirty && (v->flags & VM_SHARED))
@@ -33,7 +33,7 @@ void vm_file_unmap_frame(const struct vma *v, uint32_t phys, int pte_dirty)
 /* A private copy of the file frame src, or NULL without memory. */
 static struct page *private_copy(struct page *src)
 {
-    struct page *p = alloc_page(VM_GFP);
+    struct page *p = alloc_page(VM_GFP_USER);
     if (p)
         copy_page_frame(p, src);
     return p;
@@ -44,7 +44,7 @@ enum vm_fault_kind vm_file_fault(struct mm *mm, struct vma *v, uint32_t page, en
     pte_t *pte = pgtable_entry(mm, page, 1);
     if (!pte)
         return FAULT_OOM;
-    uint32_t frame = (uint32_t)(*pte & PTE_ADDR);
+    phys_addr_t frame = *pte & PTE_ADDR;
     pte_t bits = pgtable_prot_bits(v->prot);
     int private = !(v->flags & VM_SHARED);
 
@@ -108,7 +108,7 @@ static void gather_dirty(struct mm *mm, struct vma *v, uint32_t start, uint32_t 
         if (!pte || !(*pte & PTE_DIRTY))
             continue;
         *pte &= ~PTE_DIRTY;
-        v->file->ops->dirty(v, page_lookup((uint32_t)(*pte & PTE_ADDR)));
+        v->file->ops->dirty(v, page_lookup(*pte & PTE_ADDR));
     }
     pgtable_flush(mm, start, end);
 }

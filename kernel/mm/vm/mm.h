@@ -127,9 +127,12 @@ struct mm {
 
 #define MM_DEFAULT_STACK_LIMIT  0x800000u   /* 8 MiB, Linux's RLIMIT_STACK */
 
-/* Frames for user pages and page tables come from here (GFP_KERNEL: low
- * memory, reached through the identity map). */
-#define VM_GFP  GFP_KERNEL
+/* User pages prefer HighMem: the kernel touches their bytes only through
+ * kmap (highmem.h), and leaves low memory to what it must reach directly.
+ * Page tables (the PDPT, directories and tables) come from low memory: the
+ * kernel walks them through the identity map. */
+#define VM_GFP_USER   GFP_HIGHMEM
+#define VM_GFP_TABLE  GFP_KERNEL
 
 /* Bring up the VM: the first user address space (the shell's), loaded. */
 void vm_init(void);
@@ -195,7 +198,7 @@ struct mm *mm_clone(struct mm *src);
 /* A write to the COW entry pte of page in v: copy or re-mark. */
 enum vm_fault_kind vm_cow_break(struct mm *mm, const struct vma *v, pte_t *pte, uint32_t page);
 /* Drop one holder of a private frame: the frame goes back to buddy with its last. */
-void vm_frame_put(uint32_t frame);
+void vm_frame_put(phys_addr_t frame);
 
 /* ---- mlock.c ------------------------------------------------------------- */
 
@@ -228,10 +231,10 @@ uint32_t vma_merge(struct mm *mm, uint32_t i);
 void vm_object_put(struct vm_object *obj);
 /* Is the frame at phys one a file's page cache owns (so an unmap puts it
  * back instead of freeing it)? */
-int vm_frame_is_file(uint32_t phys);
+int vm_frame_is_file(phys_addr_t phys);
 /* A PTE of file VMA v mapping the file frame at phys is gone: gather its
  * dirty bit (shared mappings) and put back the mapping's reference. */
-void vm_file_unmap_frame(const struct vma *v, uint32_t phys, int pte_dirty);
+void vm_file_unmap_frame(const struct vma *v, phys_addr_t phys, int pte_dirty);
 
 /* ---- pgtable.c: user page tables ------------------------------------------ */
 

@@ -33,6 +33,19 @@ static int range_free(struct mm *mm, uint32_t start, uint32_t size)
 /* Where a mapping of size bytes goes: the hint if the range is free and in
  * user space, else the lowest gap that fits (first fit from USER_START).
  * 0 if there is none. */
+/* Pages of [start, end) that VMAs cover: what a MAP_FIXED mapping there
+ * takes back before it adds its own (Linux's count for may_expand_vm). */
+static uint32_t mapped_pages(const struct mm *mm, uint32_t start, uint32_t end)
+{
+    uint32_t pages = 0;
+    for (uint32_t i = vma_index_after(mm, start); i < mm->nr_vmas && mm->vmas[i].start < end; i++) {
+        uint32_t s = mm->vmas[i].start > start ? mm->vmas[i].start : start;
+        uint32_t e = mm->vmas[i].end < end ? mm->vmas[i].end : end;
+        pages += (e - s) >> PAGE_SHIFT;
+    }
+    return pages;
+}
+
 static uint32_t free_area(struct mm *mm, uint32_t hint, uint32_t size)
 {
     hint &= PAGE_ADDR_MASK;
@@ -100,18 +113,21 @@ static int32_t do_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot
     if (len > USER_END - USER_START)
         return refuse(mm, -ENOMEM, "longer than user space");
     uint32_t size = page_round_up(len);
-    if (((uint64_t)mm->total_pages << PAGE_SHIFT) + size > mm->limit_as)
-        return refuse(mm, -ENOMEM, "beyond the address-space limit");
 
     uint32_t start;
     if (flags & MAP_FIXED) {
         if (addr < USER_START || size > USER_END - addr)
             return refuse(mm, -ENOMEM, "the range is outside user space (0x40000000-0xfffff000)");
+        uint32_t kept = mm->total_pages - mapped_pages(mm, addr, addr + size);
+        if (((uint64_t)kept << PAGE_SHIFT) + size > mm->limit_as)
+            return refuse(mm, -ENOMEM, "beyond the address-space limit");
         int err = vm_munmap(mm, addr, size);
         if (err)
             return err;
         start = addr;
     } else {
+        if (((uint64_t)mm->total_pages << PAGE_SHIFT) + size > mm->limit_as)
+            return refuse(mm, -ENOMEM, "beyond the address-space limit");
         start = free_area(mm, addr, size);
         if (!start)
             return refuse(mm, -ENOMEM, "no free range that large in user space");
