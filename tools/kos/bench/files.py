@@ -1,17 +1,18 @@
 """Filesystem benchmark: guest instructions of read() of 4 KiB from a
 cached page and of a fault on a shared file page, counted under unicorn on
-the real kernel image (direct calls, no timing), and the frames a second
-mapping of a program's text costs.
+the real kernel image (direct calls, no timing), and the frames an exec
+of a program takes, its text included.
 
 read() is fs_read on a kernel buffer, with the 4 KiB memcpy it does
 subtracted (the issue's "plus the copy"). The fault is vm_fault() on a
 MAP_SHARED page whose frame is in the page cache already: find the VMA,
 check, take the frame from the cache, map it; a resident neighbour keeps
 the page table alive across the repetitions, so no page-table allocation
-is in it (the VM benchmark measures that with the demand-zero fill). The text figure maps
-every page of /bin/hello read-execute MAP_PRIVATE twice, as
-execve would map a PT_LOAD text segment from the page cache, and counts
-the frames each mapping's faults take.
+is in it (the VM benchmark measures that with the demand-zero fill). The
+exec figures load /bin/hello twice with exec_load (execve's loader), count
+the frames each load takes, then touch every page of each text segment:
+the text is the page cache's frames, so a touch takes no frame but a page
+table, and both address spaces map the same frames.
 
     from kos.bench import files
     print(files.report(files.measure()))
@@ -23,7 +24,7 @@ from typing import Any
 
 from kos import paths
 from kos.fs import VirtualFileSystem
-from kos.kernel import abi, call, u32
+from kos.kernel import abi, call, u32, with_bytes
 from kos.machine.unicorn.kernel import boot
 
 PAGE = 4096
@@ -38,6 +39,45 @@ def _const(k: Any, name: str) -> int:
     return abi(k).constant(name)
 
 
+def _exec(k: Any, path: str, read_access: int) -> dict[str, Any]:
+    """exec_load(path) into a fresh address space, as execve does: the frames
+    it took, then the frames a touch of every text page takes (page tables
+    only, when the text is the page cache's) and those pages' frames. The
+    address space is destroyed afterwards."""
+    a = abi(k)
+    proc = a.struct("proc")
+    rlim = a.symbol("proc_table") + proc.size * 1 + proc.offsetof("rlim")   # the shell's limits
+    image = a.struct("exec_image")
+    out = u32(call(k, "kmalloc", image.size))
+    why = u32(call(k, "kmalloc", 4))
+    free = call(k, "get_free_pages")
+    with with_bytes(k, path.encode() + b"\0") as p:
+        err = call(k, "exec_load", p, 0, 0, rlim, out, why)
+    if err:
+        raise RuntimeError(f"exec_load({path}) failed ({err})")
+    frames = free - call(k, "get_free_pages")
+    mm = image.unpack(k.read(out, image.size))["mm"]
+    assert isinstance(mm, int)
+    vma = a.struct("vma")
+    first = a.struct("mm").unpack(k.read(mm, a.struct("mm").size))["vmas"]
+    assert isinstance(first, int)
+    text = vma.unpack(k.read(first, vma.size))               # the lowest VMA: the text
+    start, end = int(text["start"]), int(text["end"])
+    free = call(k, "get_free_pages")
+    text_frames = []
+    for va in range(start, end, PAGE):
+        if call(k, "vm_fault", mm, va, read_access):
+            raise RuntimeError(f"a fault on {path}'s text at {va:#x} failed")
+        pte = u32(call(k, "pgtable_entry", mm, va, 0))
+        text_frames.append(int.from_bytes(k.read(pte, 8), "little") & ~(PAGE - 1) & ((1 << 52) - 1))
+    result = {"frames": frames, "text_pages": (end - start) // PAGE,
+              "text_fault_frames": free - call(k, "get_free_pages"), "text_frames": text_frames}
+    call(k, "mm_destroy", mm)
+    call(k, "kfree", out)
+    call(k, "kfree", why)
+    return result
+
+
 def measure(kernel: Any | None = None) -> dict[str, Any]:
     """The figures, on kernel (default: a fresh one booted under unicorn
     with 64 MiB and the initrd). Everything made is given back."""
@@ -46,8 +86,7 @@ def measure(kernel: Any | None = None) -> dict[str, Any]:
     mm = u32(call(k, "mm_current"))
     write = _enum(k, "vm_access", "ACCESS_WRITE")
     read_access = _enum(k, "vm_access", "ACCESS_READ")
-    prot_r, prot_rw = _const(k, "PROT_READ"), _const(k, "PROT_READ") | _const(k, "PROT_WRITE")
-    prot_rx = prot_r | _const(k, "PROT_EXEC")
+    prot_rw = _const(k, "PROT_READ") | _const(k, "PROT_WRITE")
     shared, private = _const(k, "MAP_SHARED"), _const(k, "MAP_PRIVATE")
 
     fd = vfs.open("/bench.dat", "w+")
@@ -82,29 +121,16 @@ def measure(kernel: Any | None = None) -> dict[str, Any]:
     vfs.close(fd)
     vfs.unlink("/bench.dat")
 
-    text = vfs.open("/bin/hello")
-    text_pages = (vfs.fstat(text).st_size + PAGE - 1) // PAGE
-    frames = []
-    maps = []
-    for _ in range(2):
-        free = call(k, "get_free_pages")
-        addr = vfs.mmap(mm, 0, text_pages * PAGE, prot_rx, private, text)
-        for i in range(text_pages):
-            r = call(k, "vm_fault", mm, addr + i * PAGE, read_access)
-            if r:
-                raise RuntimeError(f"vm_fault on /bin/hello's text failed ({r})")
-        frames.append(free - call(k, "get_free_pages"))
-        maps.append(addr)
-    for addr in maps:
-        call(k, "vm_munmap", mm, addr, text_pages * PAGE)
     vfs.close_all()
+    execs = [_exec(k, "/bin/hello", read_access) for _ in range(2)]
     return {
         "read_4k_cached": min(reads),
         "memcpy_4k": copy,
         "fault_shared_file_page": min(faults),
-        "text_pages": text_pages,
-        "text_frames_first_mapping": frames[0],
-        "text_frames_second_mapping": frames[1],
+        "exec_frames": [e["frames"] for e in execs],
+        "exec_text_pages": execs[1]["text_pages"],
+        "exec_text_fault_frames": [e["text_fault_frames"] for e in execs],
+        "exec_text_shared": execs[0]["text_frames"] == execs[1]["text_frames"],
     }
 
 
@@ -113,9 +139,11 @@ def report(r: dict[str, Any]) -> str:
         ("read() of 4 KiB from a cached page", f"{r['read_4k_cached']} instructions (+ the copy, "
                                                f"{r['memcpy_4k']})"),
         ("fault on a shared file page", f"{r['fault_shared_file_page']} instructions"),
-        ("frames for a program's text, 1st map", f"{r['text_frames_first_mapping']} "
-                                                 f"({r['text_pages']} pages, page tables included)"),
-        ("frames for a program's text, 2nd map", f"{r['text_frames_second_mapping']}"),
+        ("frames per exec of /bin/hello", f"{r['exec_frames'][0]}, then {r['exec_frames'][1]}"),
+        ("frames to touch its text, 1st and 2nd", f"{r['exec_text_fault_frames'][0]} and "
+                                                  f"{r['exec_text_fault_frames'][1]} ({r['exec_text_pages']} "
+                                                  "pages; a page table each)"),
+        ("text frames shared by the two", "yes" if r["exec_text_shared"] else "no"),
     ]
     return "\n".join(f"{name:<40} {value}" for name, value in rows)
 
