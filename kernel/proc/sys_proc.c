@@ -45,7 +45,12 @@ int32_t sys_fork(struct regs *r)
     child->user = 1;
     child->brk_start = parent->brk_start;
     child->brk = parent->brk;
-    fds_clone(&child->fds, &parent->fds);
+    if (fds_clone(&child->fds, &parent->fds)) {
+        mm_destroy(child->mm);
+        child->mm = 0;
+        proc_free(child);
+        return -ENOMEM;
+    }
     struct regs frame = *r;
     frame.eax = 0;                     /* the child's fork returns 0 */
     proc_stack_user(child, &frame);

@@ -4,6 +4,7 @@
  * operation prints "result: -N" and "error: NAME". */
 #include <stdint.h>
 #include "shell.h"
+#include "../fs/inode.h"
 #include "../include/errno.h"
 #include "../lib/kprintf.h"
 #include "../lib/string.h"
@@ -239,13 +240,17 @@ static int cmd_meminfo(int argc, char **argv)
     kprintf("total_memory: %llu\n", total);
     kprintf("free_memory: %llu\n", free);
     kprintf("used_memory: %llu\n", total - free);
-    kprintf("cached_memory: %u\n", slab_cached_bytes());
+    /* Free slab objects and the page cache: memory a kernel with a disk
+     * could drop. Linux's Cached is the page cache alone; KOS adds what its
+     * slabs keep. */
+    kprintf("cached_memory: %u\n", slab_cached_bytes() + pagecache_frames * PAGE_SIZE);
     kprintf("buffer_memory: %u\n", 0u);
     kprintf("swap_total: %u\n", 0u);
     kprintf("swap_free: %u\n", 0u);
     /* Where those come from. */
     kprintf("buddy_free: %llu\n", buddy_free_bytes);
     kprintf("heap_free: %u\n", heap.free_heap);
+    kprintf("pagecache_frames: %u\n", pagecache_frames);
     for (unsigned z = 0; z < NR_ZONES; z++) {
         kprintf("%s_frames: %u\n", zone_key[z], buddy_zone_managed(z));
         kprintf("%s_free_frames: %u\n", zone_key[z], buddy_zone_free(z));

@@ -1,8 +1,10 @@
 /* fork.c — copying an address space for fork, copy-on-write.
  *
  * mm_clone gives the child a copy of every VMA. Shared VMAs take one more
- * reference to their object and no page table entries (the child's first
- * touch maps the object's frame). Private frames are shared: both entries
+ * reference to their object or file and no page table entries (the child's
+ * first touch maps the object's frame). A private file mapping's entries
+ * that still map the file's frames are shared like private frames: the
+ * frame gains a holder and the first write copies it. Private frames are shared: both entries
  * lose PTE_WRITE and gain PTE_COW, and the frame one more reference
  * (struct page refcount counts holders beyond the first). The first write
  * through either entry — from ring 3, or from the kernel in copy_to_user,
@@ -73,10 +75,12 @@ struct mm *mm_clone(struct mm *src)
     for (uint32_t i = 0; i < src->nr_vmas && !err; i++) {
         struct vma c = src->vmas[i];
         c.flags &= ~VM_LOCKED;           /* memory locks are not inherited (Linux's fork) */
-        if (c.obj)
-            c.obj->refs++;
+        if (vma_get_backing(dst, &c)) {
+            err = 1;
+            break;
+        }
         if (vma_insert(dst, &c) < 0) {
-            vm_object_put(c.obj);
+            vma_put_backing(dst, &c);
             err = 1;
             break;
         }

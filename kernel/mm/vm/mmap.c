@@ -1,8 +1,9 @@
 /* mmap.c — mmap, munmap and mprotect on an address space, with Linux's
  * semantics (mm/mmap.c, mm/mprotect.c) and the errors of the KOS memory
- * API; KOS is stricter than Linux in refusing unknown bits. Anonymous
- * mappings only: private ones own their frames through their page table
- * entries, shared ones share one vm_object.
+ * API; KOS is stricter than Linux in refusing unknown bits. Private
+ * anonymous mappings own their frames through their page table entries,
+ * shared ones share one vm_object; file mappings reach the file's frames
+ * through their vm_ops (filemap.c).
  */
 #include <stdint.h>
 #include "mm.h"
@@ -88,7 +89,9 @@ static int populate(struct mm *mm, uint32_t start, uint32_t end, uint32_t prot)
     return 0;
 }
 
-int32_t vm_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint32_t flags)
+/* mmap of anonymous memory (file NULL) or of a file. */
+static int32_t do_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint32_t flags,
+                       const struct vm_file *file)
 {
     uint32_t type = flags & (MAP_SHARED | MAP_PRIVATE);
     if (len == 0)
@@ -99,8 +102,12 @@ int32_t vm_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint3
         return refuse(mm, -EINVAL, "unknown flag bits");
     if (type != MAP_SHARED && type != MAP_PRIVATE)
         return refuse(mm, -EINVAL, "exactly one of shared and private is needed");
-    if (!(flags & MAP_ANONYMOUS))
-        return refuse(mm, -EBADF, "no file to map: only anonymous mappings exist");
+    if (!file && !(flags & MAP_ANONYMOUS))
+        return refuse(mm, -EBADF, "no file to map");
+    if (file && (flags & (MAP_ANONYMOUS | MAP_GROWSDOWN)))
+        return refuse(mm, -EINVAL, "a file mapping is neither anonymous nor a stack");
+    if (file && type == MAP_SHARED && (prot & PROT_WRITE) && !file->may_write)
+        return refuse(mm, -EACCES, "a writable shared mapping of a file not open for writing");
     if ((flags & MAP_FIXED) && (addr & (PAGE_SIZE - 1)))
         return refuse(mm, -EINVAL, "a fixed address must be page aligned");
     if (len > USER_END - USER_START)
@@ -133,11 +140,19 @@ int32_t vm_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint3
         v.flags |= VM_GROWSDOWN;
     if (flags & MAP_LOCKED)
         v.flags |= VM_LOCKED;
-    if (type == MAP_SHARED && !(v.obj = object_create(size >> PAGE_SHIFT)))
+    if (file) {
+        v.file = file->mapping;
+        v.pgoff = file->pgoff;
+        if (file->may_write)
+            v.flags |= VM_MAYWRITE;
+        if (v.file->ops->open(mm, &v))
+            return refuse(mm, -ENOMEM, "out of memory for the file's mapping record");
+    } else if (type == MAP_SHARED && !(v.obj = object_create(size >> PAGE_SHIFT))) {
         return refuse(mm, -ENOMEM, "out of memory for the shared object");
+    }
     int i = vma_insert(mm, &v);
     if (i < 0) {
-        vm_object_put(v.obj);
+        vma_put_backing(mm, &v);
         return refuse(mm, i, "out of memory for the VMA table");
     }
     mm->total_pages += size >> PAGE_SHIFT;
@@ -148,6 +163,17 @@ int32_t vm_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint3
         return refuse(mm, -ENOMEM, "out of memory while populating: everything given back");
     }
     return (int32_t)start;
+}
+
+int32_t vm_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint32_t flags)
+{
+    return do_mmap(mm, addr, len, prot, flags, 0);
+}
+
+int32_t vm_mmap_file(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint32_t flags,
+                     const struct vm_file *file)
+{
+    return do_mmap(mm, addr, len, prot, flags, file);
 }
 
 /* Make a VMA boundary at addr if a VMA straddles it. 0 or -ENOMEM. */
@@ -179,9 +205,16 @@ int vm_munmap(struct mm *mm, uint32_t addr, uint32_t len)
         pgtable_unmap(mm, &v, v.start, v.end);
         mm->total_pages -= (v.end - v.start) >> PAGE_SHIFT;
         vma_remove(mm, i);
-        vm_object_put(v.obj);
+        vma_put_backing(mm, &v);
     }
     return 0;
+}
+
+/* May mprotect make v writable? Not a shared mapping of a file opened
+ * read-only (Linux's VM_MAYWRITE). */
+static int may_write(const struct vma *v)
+{
+    return !v->file || !(v->flags & VM_SHARED) || (v->flags & VM_MAYWRITE);
 }
 
 /* Merge what mprotect may have made mergeable around [start, end). */
@@ -211,6 +244,11 @@ int vm_mprotect(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot)
         uint32_t i = vma_index_after(mm, va);
         if (i == mm->nr_vmas || mm->vmas[i].start != va) {
             err = refuse(mm, -ENOMEM, "a hole in the range: the pages before it were changed");
+            break;
+        }
+        /* As Linux: the VMAs before this one keep their new protection. */
+        if ((prot & PROT_WRITE) && !may_write(&mm->vmas[i])) {
+            err = refuse(mm, -EACCES, "a shared mapping of a file not open for writing");
             break;
         }
         if (mm->vmas[i].end > end && vma_split(mm, i, end)) {

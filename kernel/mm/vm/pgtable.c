@@ -76,27 +76,34 @@ static uint32_t table_end(uint32_t va, uint32_t end)
 /* What a range walk does to each entry that maps a frame. */
 enum pte_step { STEP_UNMAP, STEP_PROTECT };
 
-/* Clear the entry; a private frame loses a holder (back to buddy with its last). */
+/* Clear the entry; a private frame loses a holder (fork.c: back to buddy
+ * with its last), a file's frame goes back to the file with the entry's
+ * dirty bit (filemap.c). */
 static void unmap_one(struct mm *mm, const struct vma *v, pte_t *pte, phys_addr_t frame, phys_addr_t zero)
 {
+    int dirty = (*pte & PTE_DIRTY) != 0;
     *pte = 0;
     if (frame == zero)
         return;
     mm->resident_pages--;
     if (v->flags & VM_LOCKED)
         mm->locked_pages--;
-    if (!(v->flags & VM_SHARED))
+    if (v->file && vm_frame_is_file(frame))
+        vm_file_unmap_frame(v, frame, dirty);
+    else if (!(v->flags & VM_SHARED))
         vm_frame_put(frame);
 }
 
-/* Rewrite the entry's bits; the zero page is never written (a write fault
- * gives the page a frame of its own), nor is a frame shared since fork
- * (a write fault copies it). */
-static void protect_one(pte_t *pte, phys_addr_t frame, phys_addr_t zero, pte_t bits)
+/* Rewrite the entry's bits. Never writable: the zero page and a file's
+ * frame in a private mapping (a write fault gives the page a frame of its
+ * own), and a frame shared since fork (still copied on write). */
+static void protect_one(const struct vma *v, pte_t *pte, phys_addr_t frame, phys_addr_t zero, pte_t bits)
 {
+    if (frame == zero || (v->file && !(v->flags & VM_SHARED) && vm_frame_is_file(frame)))
+        bits &= ~PTE_WRITE;
     if (*pte & PTE_COW)
         bits = (bits & ~PTE_WRITE) | PTE_COW;
-    *pte = frame | (frame == zero ? bits & ~PTE_WRITE : bits);
+    *pte = frame | bits;
 }
 
 /* Apply step to every entry of [start, end) that maps a frame, skipping
@@ -120,7 +127,7 @@ static void walk_range(struct mm *mm, const struct vma *v, uint32_t start, uint3
             if (step == STEP_UNMAP)
                 unmap_one(mm, v, pte, frame, zero);
             else
-                protect_one(pte, frame, zero, bits);
+                protect_one(v, pte, frame, zero, bits);
         }
         if (step == STEP_UNMAP)
             pgtable_trim(mm, va - PAGE_SIZE);

@@ -215,6 +215,7 @@ def check_unicorn() -> Quirks:
     except UcError as e:
         if e.errno != uc_const.UC_ERR_INSN_INVALID or uc.reg_read(x86.UC_X86_REG_EIP) != UD2:
             raise fail(f"ud2 ended with {e} at {uc.reg_read(x86.UC_X86_REG_EIP):#x}") from None
+    # The slice first: finding hflags leaves other page tables loaded.
     _check_slice(uc, fail)
     _check_ram_above_4g(fail)
     hflags = _find_hflags(uc, baseline, fail)
