@@ -59,13 +59,6 @@ LAYERS = ("toolchain", "host", "emulator", "direct", "console")
 UNICORN_FOLDERS = ("emulator", "direct")
 
 
-# A console test on the embedded emulator runs once more if it fails: on a
-# loaded machine unicorn still, rarely, corrupts a guest after a time-slice
-# stop (README, "Without QEMU"). The rerun must pass the same assertions,
-# and pytest's summary lists every rerun, so the defect stays visible.
-EMULATOR_RERUNS = 1
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     # The layers stay in testpaths' order, fastest first; inside a layer its
@@ -79,8 +72,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if any(here / f in Path(item.fspath).parents for f in UNICORN_FOLDERS):
             item.add_marker(pytest.mark.unicorn)
-        elif here / "console" in Path(item.fspath).parents and item.get_closest_marker("unicorn"):
-            item.add_marker(pytest.mark.flaky(reruns=EMULATOR_RERUNS))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -37,6 +37,17 @@ int32_t sys_write(struct regs *r);
 int32_t sys_open(struct regs *r);
 int32_t sys_close(struct regs *r);
 int32_t sys_lseek(struct regs *r);
+int32_t sys_unlink(struct regs *r);
+int32_t sys_chdir(struct regs *r);
+int32_t sys_mkdir(struct regs *r);
+int32_t sys_rmdir(struct regs *r);
+int32_t sys_dup(struct regs *r);
+int32_t sys_dup2(struct regs *r);
+int32_t sys_ftruncate(struct regs *r);
+int32_t sys_getcwd(struct regs *r);
+int32_t sys_stat64(struct regs *r);
+int32_t sys_fstat64(struct regs *r);
+int32_t sys_getdents64(struct regs *r);
 
 /* Copy a NUL-terminated string of at most max bytes (NUL included) from
  * user memory: its length, -EFAULT, or -ENAMETOOLONG. */

@@ -1,4 +1,4 @@
-"""The ring-3 test programs (forktest, mmaptest, systest): every KTAP case
+"""The ring-3 test programs (forktest, mmaptest, systest, filetest): every KTAP case
 as its own pytest item, on each machine.
 
 The cases are read from each program's .ktap_cases section when the module
@@ -21,7 +21,7 @@ from kos.console import ConsoleError
 from kos.ktap import Status
 from kos.machine import make_machine
 
-PROGRAMS = ("forktest", "mmaptest", "systest")
+PROGRAMS = ("forktest", "mmaptest", "systest", "filetest")
 RUN_TIMEOUT = 300.0
 
 

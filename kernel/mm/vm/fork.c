@@ -1,8 +1,10 @@
 /* fork.c — copying an address space for fork, copy-on-write.
  *
  * mm_clone gives the child a copy of every VMA. Shared VMAs take one more
- * reference to their object and no page table entries (the child's first
- * touch maps the object's frame). Private frames are shared: both entries
+ * reference to their object or file and no page table entries (the child's
+ * first touch maps the object's frame). A private file mapping's entries
+ * that still map the file's frames are shared like private frames: the
+ * frame gains a holder and the first write copies it. Private frames are shared: both entries
  * lose PTE_WRITE and gain PTE_COW, and the frame one more reference
  * (struct page refcount counts holders beyond the first). The first write
  * through either entry — from ring 3, or from the kernel in copy_to_user,
@@ -19,12 +21,12 @@
 
 /* A frame a user entry maps is RAM the buddy allocator manages: its struct
  * page is found by index, without page_lookup's checks. */
-static struct page *frame_page(uint32_t frame)
+static struct page *frame_page(phys_addr_t frame)
 {
-    return pfn_to_page(frame >> PAGE_SHIFT);
+    return pfn_to_page((uint32_t)(frame >> PAGE_SHIFT));
 }
 
-void vm_frame_put(uint32_t frame)
+void vm_frame_put(phys_addr_t frame)
 {
     struct page *p = frame_page(frame);
     if (p->refcount > 0)
@@ -37,7 +39,7 @@ void vm_frame_put(uint32_t frame)
  * at a time. 0 or -ENOMEM. */
 static int share_private(struct mm *dst, struct mm *src, const struct vma *v)
 {
-    uint32_t zero = vm_zero_page();
+    phys_addr_t zero = vm_zero_page();
     for (uint32_t va = v->start; va < v->end;) {
         uint32_t base = va & ~(BIG_PAGE - 1), stop = base + BIG_PAGE;
         if (stop == 0 || stop > v->end)
@@ -45,7 +47,7 @@ static int share_private(struct mm *dst, struct mm *src, const struct vma *v)
         pte_t *st = pgtable_entry(src, base, 0), *dt = 0;
         for (; st && va < stop; va += PAGE_SIZE) {
             uint32_t i = (va >> PAGE_SHIFT) & (PT_ENTRIES - 1);
-            uint32_t frame = (uint32_t)(st[i] & PTE_ADDR);
+            phys_addr_t frame = st[i] & PTE_ADDR;
             if (!frame)
                 continue;
             if (!dt && !(dt = pgtable_entry(dst, base, 1)))
@@ -73,10 +75,12 @@ struct mm *mm_clone(struct mm *src)
     for (uint32_t i = 0; i < src->nr_vmas && !err; i++) {
         struct vma c = src->vmas[i];
         c.flags &= ~VM_LOCKED;           /* memory locks are not inherited (Linux's fork) */
-        if (c.obj)
-            c.obj->refs++;
+        if (vma_get_backing(dst, &c)) {
+            err = 1;
+            break;
+        }
         if (vma_insert(dst, &c) < 0) {
-            vm_object_put(c.obj);
+            vma_put_backing(dst, &c);
             err = 1;
             break;
         }
@@ -96,11 +100,11 @@ struct mm *mm_clone(struct mm *src)
 
 enum vm_fault_kind vm_cow_break(struct mm *mm, const struct vma *v, pte_t *pte, uint32_t page)
 {
-    uint32_t frame = (uint32_t)(*pte & PTE_ADDR);
+    phys_addr_t frame = *pte & PTE_ADDR;
     struct page *old = frame_page(frame);
     pte_t bits = pgtable_prot_bits(v->prot);
     if (old->refcount > 0) {
-        struct page *copy = alloc_page(VM_GFP);
+        struct page *copy = alloc_page(VM_GFP_USER);
         if (!copy)
             return FAULT_OOM;
         copy_page_frame(copy, old);
