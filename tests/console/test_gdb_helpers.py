@@ -145,7 +145,8 @@ def test_gdb_ps_and_maps_print_what_the_shell_prints(debugged):
     assert gdb_rows[str(pid)][2:4] == ["S", "sleeper"]       # state and name
     assert gdb_maps.split() == shell_maps.split() and gdb_maps.strip()
     assert gdb_child.split() == child_maps.split()
-    assert "r-xp" in gdb_child and "[stack]" in gdb_child   # the program's text and its stack
+    # The program's text, mapped from its file, and its stack.
+    assert "r-xp" in gdb_child and "/bin/sleeper" in gdb_child and "[stack]" in gdb_child
 
     refused = subprocess.run(
         ["gdb", "-batch", "-nx", "-x", str(SCRIPT), "-ex", f"target remote 127.0.0.1:{debugged.port}",

@@ -159,6 +159,24 @@ def ps_rows() -> list[str]:
     return rows
 
 
+def _inode_path(inode: gdb.Value) -> str:
+    """The path naming an inode (fs/path.c's inode_path): the names of it
+    and its parents in their directories' entries, up to fs_root."""
+    root = int(_global("fs_root"))
+    names: list[str] = []
+    i = inode
+    while int(i.address) != root:
+        parent = i["parent"]
+        entry = parent["entries"] if int(i["nlink"]) and int(parent) else None
+        while entry is not None and int(entry) and int(entry["inode"]) != int(i.address):
+            entry = entry["next"]
+        if entry is None or not int(entry) or len(names) > 1 << 10:
+            return "(deleted)"
+        names.append(entry["name"][0].address.string())      # a flexible array member
+        i = parent.dereference()
+    return "/" + "/".join(reversed(names))
+
+
 def map_rows(pid: int) -> list[str]:
     """maps' lines for process pid: its VMAs as /proc/PID/maps shows them."""
     proc = next((p for p in processes() if int(p["pid"]) == pid), None)
@@ -169,14 +187,21 @@ def map_rows(pid: int) -> list[str]:
         raise gdb.GdbError(f"kos-maps: pid {pid} is a kernel thread: it has no user address space")
     bits = [(_constant("PROT_READ"), "r"), (_constant("PROT_WRITE"), "w"), (_constant("PROT_EXEC"), "x")]
     shared, growsdown, shift = _constant("VM_SHARED"), _constant("VM_GROWSDOWN"), _constant("PAGE_SHIFT")
+    # A file VMA points at the struct vm_mapping inside its struct inode.
+    char_p, inode_p = gdb.lookup_type("char").pointer(), gdb.lookup_type("struct inode").pointer()
+    vm_offset = _field_offset("struct inode", "vm")
     rows = []
     for i in range(int(mm["nr_vmas"])):
         v = mm["vmas"][i]
         prot, flags = int(v["prot"]), int(v["flags"])
         perms = "".join(c if prot & bit else "-" for bit, c in bits) + ("s" if flags & shared else "p")
-        stack = "          [stack]" if flags & growsdown else ""
+        ino, name = 0, "          [stack]" if flags & growsdown else ""
+        if int(v["file"]):
+            inode = (v["file"].cast(char_p) - vm_offset).cast(inode_p).dereference()
+            ino = int(inode["ino"])
+            name = name or "          " + _inode_path(inode)
         rows.append(f"{int(v['start']):08x}-{int(v['end']):08x} {perms} {int(v['pgoff']) << shift:08x} "
-                    f"00:00 0{stack}")
+                    f"00:00 {ino}{name}")
     return rows
 
 
