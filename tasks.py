@@ -96,7 +96,8 @@ def debug(c: Context, memory: str = "64M") -> None:
     script = (paths.ROOT / "tools" / "kos" / "gdb" / "kos.py").relative_to(paths.ROOT)
     print(f"debug: in another terminal: gdb -x {script} -ex 'target remote :1234' -ex 'break kmain' "
           f"{elf.relative_to(paths.ROOT)}")
-    print("debug: gdb commands kos-heap, kos-buddyinfo, kos-slabinfo show the kernel's allocators")
+    print("debug: gdb commands kos-heap, kos-buddyinfo, kos-slabinfo show the kernel's allocators, "
+          "kos-ps and kos-maps [PID] its processes")
     c.run(" ".join(cmd), pty=True, warn=True)
 
 
@@ -121,7 +122,7 @@ def test(c: Context, k: str = "", m: str = "", args: str = "", jobs: int = 0) ->
     sys.exit(res.exited)
 
 
-@task(help={"parts": "comma-separated subset of heap,guest,kernel_mm,vm,calls,boot (default: all)",
+@task(help={"parts": "comma-separated subset of heap,guest,kernel_mm,vm,files,calls,boot (default: all)",
             "readme": "then rewrite README.md's benchmark sections from build/bench.json"})
 def bench(c: Context, parts: str = "", readme: bool = False) -> None:
     """Benchmarks (heap traces on host and guest, buddy/slab, direct calls, boot);

@@ -22,6 +22,7 @@
 #define VM_SHARED     0x1u    /* MAP_SHARED: pages belong to vma->obj */
 #define VM_GROWSDOWN  0x2u    /* a stack: a fault just below grows it */
 #define VM_LOCKED     0x4u    /* MAP_LOCKED: populated at mmap, counted locked */
+#define VM_MAYWRITE   0x8u    /* a file mapping mprotect may make writable (Linux's VM_MAYWRITE) */
 
 /* The backing object of a shared anonymous mapping: its frames by page
  * index. Every VMA that maps part of it holds one reference; the frames go
@@ -33,15 +34,13 @@ struct vm_object {
     struct page **pages;
 };
 
-/* [start, end), page aligned, start < end. pgoff: the page index in obj of
- * start (0 without an object). 20 bytes. */
-struct vma {
-    uint32_t start, end;
-    uint16_t prot;            /* PROT_* */
-    uint16_t flags;           /* VM_* */
-    struct vm_object *obj;
-    uint32_t pgoff;
-};
+struct mm;
+struct vma;
+
+/* A private frame shared with another address space since fork: the entry
+ * is read-only until a write copies the frame (fork.c). An available bit
+ * of the PAE entry, which the MMU ignores. */
+#define PTE_COW  (1ull << 9)
 
 /* What the fault handler could not resolve: kind and reason for reports. */
 enum vm_fault_kind {
@@ -50,7 +49,50 @@ enum vm_fault_kind {
     FAULT_PROTECTION,         /* a VMA whose prot forbids the access */
     FAULT_STACK_LIMIT,        /* below a GROWSDOWN VMA, beyond its limit or into another mapping */
     FAULT_OOM,                /* no frame (or page table) to fill the page with */
+    FAULT_SIGBUS,             /* a file page wholly beyond the end of the file: SIGBUS */
     NR_FAULT_KINDS
+};
+
+/* A file mapping's pages come from the file through these (Linux's
+ * vm_operations_struct); fs/ implements them, so mm/vm needs no file. */
+struct vm_ops {
+    /* The frame holding page pgoff of v->file, with one reference for
+     * the mapping (page_get; the unmap puts it back), or NULL and *kind:
+     * FAULT_SIGBUS beyond the end of the file, FAULT_OOM. */
+    struct page *(*get_page)(struct vma *v, uint32_t pgoff, enum vm_fault_kind *kind);
+    /* A store through a shared mapping dirtied p (gathered from a PTE). */
+    void (*dirty)(const struct vma *v, struct page *p);
+    /* One more VMA of mm names v->file (mmap, split, fork): 0 or -ENOMEM;
+     * one fewer (munmap, merge, exit). */
+    int (*open)(struct mm *mm, struct vma *v);
+    void (*release)(struct mm *mm, struct vma *v);
+    /* The file's name for maps, into buf. */
+    void (*name)(const struct vma *v, char *buf, unsigned size);
+};
+
+/* What a file mapping maps: one per file, inside the file's inode (as
+ * Linux's address_space), its ops reaching the file's pages. */
+struct vm_mapping {
+    const struct vm_ops *ops;
+};
+
+/* [start, end), page aligned, start < end. pgoff: the page index in obj
+ * (or in the file) of start; 0 for private anonymous memory. 24 bytes. */
+struct vma {
+    uint32_t start, end;
+    uint16_t prot;            /* PROT_* */
+    uint16_t flags;           /* VM_* */
+    struct vm_object *obj;
+    uint32_t pgoff;
+    struct vm_mapping *file;  /* a file mapping: the file's; else NULL */
+};
+
+/* A file to map: vm_mmap_file's last argument. may_write: the file was
+ * opened for writing (MAP_SHARED with PROT_WRITE needs it, now or later). */
+struct vm_file {
+    struct vm_mapping *mapping;
+    uint32_t pgoff;
+    int may_write;
 };
 
 enum vm_access { ACCESS_READ, ACCESS_WRITE, ACCESS_FETCH };
@@ -85,9 +127,12 @@ struct mm {
 
 #define MM_DEFAULT_STACK_LIMIT  0x800000u   /* 8 MiB, Linux's RLIMIT_STACK */
 
-/* Frames for user pages and page tables come from here (GFP_KERNEL: low
- * memory, reached through the identity map). */
-#define VM_GFP  GFP_KERNEL
+/* User pages prefer HighMem: the kernel touches their bytes only through
+ * kmap (highmem.h), and leaves low memory to what it must reach directly.
+ * Page tables (the PDPT, directories and tables) come from low memory: the
+ * kernel walks them through the identity map. */
+#define VM_GFP_USER   GFP_HIGHMEM
+#define VM_GFP_TABLE  GFP_KERNEL
 
 /* Bring up the VM: the first user address space (the shell's), loaded. */
 void vm_init(void);
@@ -106,10 +151,35 @@ void mm_activate(struct mm *mm);
 uint32_t vm_zero_page(void);
 
 /* mmap, munmap, mprotect with Linux's semantics (mm/vm/mmap.c); anonymous
- * mappings only. mmap returns the address or a negative errno. */
+ * mappings only. mmap returns the address or a negative errno (an address
+ * at or above 2 GiB is negative as an int32_t too: vm_mmap_failed tells). */
 int32_t vm_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint32_t flags);
+static inline int vm_mmap_failed(int32_t r) { return (uint32_t)r >= (uint32_t)-4095; }
 int vm_munmap(struct mm *mm, uint32_t addr, uint32_t len);
 int vm_mprotect(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot);
+/* mmap of a file (flags without MAP_ANONYMOUS): as vm_mmap, plus -EINVAL
+ * for MAP_GROWSDOWN and -EACCES for a writable shared mapping of a file
+ * not open for writing. The file checks (fd, mode, offset) are fs/mmap.c's. */
+int32_t vm_mmap_file(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint32_t flags,
+                     const struct vm_file *file);
+
+/* ---- filemap.c: the VM side of file mappings ------------------------------- */
+
+/* Fill the page of a file VMA whose protection allows access: the file's
+ * frame (shared, or private and read-only), a private copy on the first
+ * private write. FAULT_NONE or the failure (fault.c records it). */
+enum vm_fault_kind vm_file_fault(struct mm *mm, struct vma *v, uint32_t page, enum vm_access access);
+/* Gather the PTE dirty bits of the shared file mappings in [addr, addr +
+ * len) into the frames (vm_ops.dirty). MS_* flags; 0, -EINVAL, or -ENOMEM
+ * when part of the range is unmapped. */
+int vm_msync(struct mm *mm, uint32_t addr, uint32_t len, uint32_t flags);
+/* Unmap the pages of the VMAs of mm mapping file from page from_pgoff on
+ * (ftruncate): the next touch there faults again and meets the new size. */
+void vm_unmap_file_pages(struct mm *mm, struct vm_mapping *file, uint32_t from_pgoff);
+/* Take (fork, split) or drop (munmap, merge, exit) v's hold on its object
+ * or file. get: 0 or -ENOMEM. */
+int vma_get_backing(struct mm *mm, struct vma *v);
+void vma_put_backing(struct mm *mm, struct vma *v);
 
 /* Resolve a fault at addr (fault.c): 0, or the kind of failure (also kept
  * in mm->last_fault and counted in mm->faults). */
@@ -118,6 +188,23 @@ enum vm_fault_kind vm_fault(struct mm *mm, uint32_t addr, enum vm_access access)
 /* The page-fault handler the IDT calls (vector 14). 1 if handled. */
 struct regs;
 int vm_page_fault(struct regs *r);
+
+/* ---- fork.c: copy-on-write ------------------------------------------------- */
+
+/* A copy of src for fork: the same VMAs, shared objects shared, private
+ * frames shared copy-on-write. NULL without memory (src unchanged but for
+ * entries marked COW). */
+struct mm *mm_clone(struct mm *src);
+/* A write to the COW entry pte of page in v: copy or re-mark. */
+enum vm_fault_kind vm_cow_break(struct mm *mm, const struct vma *v, pte_t *pte, uint32_t page);
+/* Drop one holder of a private frame: the frame goes back to buddy with its last. */
+void vm_frame_put(phys_addr_t frame);
+
+/* ---- mlock.c ------------------------------------------------------------- */
+
+/* Lock (fault in and count) or unlock the pages of [addr, addr + len),
+ * page aligned and mapped without holes. 0 or -ENOMEM. */
+int vm_mlock(struct mm *mm, uint32_t addr, uint32_t len, int lock);
 
 /* The protection as /proc/PID/maps writes it, e.g. "r-xp", into buf[5]. */
 void vma_prot_string(const struct vma *v, char buf[5]);
@@ -142,6 +229,12 @@ int vma_split(struct mm *mm, uint32_t i, uint32_t addr);
 uint32_t vma_merge(struct mm *mm, uint32_t i);
 /* Drop a VMA's reference to its object (freeing the object with its last). */
 void vm_object_put(struct vm_object *obj);
+/* Is the frame at phys one a file's page cache owns (so an unmap puts it
+ * back instead of freeing it)? */
+int vm_frame_is_file(phys_addr_t phys);
+/* A PTE of file VMA v mapping the file frame at phys is gone: gather its
+ * dirty bit (shared mappings) and put back the mapping's reference. */
+void vm_file_unmap_frame(const struct vma *v, phys_addr_t phys, int pte_dirty);
 
 /* ---- pgtable.c: user page tables ------------------------------------------ */
 

@@ -1,8 +1,9 @@
 /* mmap.c — mmap, munmap and mprotect on an address space, with Linux's
  * semantics (mm/mmap.c, mm/mprotect.c) and the errors of the KOS memory
- * API; KOS is stricter than Linux in refusing unknown bits. Anonymous
- * mappings only: private ones own their frames through their page table
- * entries, shared ones share one vm_object.
+ * API; KOS is stricter than Linux in refusing unknown bits. Private
+ * anonymous mappings own their frames through their page table entries,
+ * shared ones share one vm_object; file mappings reach the file's frames
+ * through their vm_ops (filemap.c).
  */
 #include <stdint.h>
 #include "mm.h"
@@ -32,6 +33,19 @@ static int range_free(struct mm *mm, uint32_t start, uint32_t size)
 /* Where a mapping of size bytes goes: the hint if the range is free and in
  * user space, else the lowest gap that fits (first fit from USER_START).
  * 0 if there is none. */
+/* Pages of [start, end) that VMAs cover: what a MAP_FIXED mapping there
+ * takes back before it adds its own (Linux's count for may_expand_vm). */
+static uint32_t mapped_pages(const struct mm *mm, uint32_t start, uint32_t end)
+{
+    uint32_t pages = 0;
+    for (uint32_t i = vma_index_after(mm, start); i < mm->nr_vmas && mm->vmas[i].start < end; i++) {
+        uint32_t s = mm->vmas[i].start > start ? mm->vmas[i].start : start;
+        uint32_t e = mm->vmas[i].end < end ? mm->vmas[i].end : end;
+        pages += (e - s) >> PAGE_SHIFT;
+    }
+    return pages;
+}
+
 static uint32_t free_area(struct mm *mm, uint32_t hint, uint32_t size)
 {
     hint &= PAGE_ADDR_MASK;
@@ -75,7 +89,9 @@ static int populate(struct mm *mm, uint32_t start, uint32_t end, uint32_t prot)
     return 0;
 }
 
-int32_t vm_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint32_t flags)
+/* mmap of anonymous memory (file NULL) or of a file. */
+static int32_t do_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint32_t flags,
+                       const struct vm_file *file)
 {
     uint32_t type = flags & (MAP_SHARED | MAP_PRIVATE);
     if (len == 0)
@@ -86,25 +102,32 @@ int32_t vm_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint3
         return refuse(mm, -EINVAL, "unknown flag bits");
     if (type != MAP_SHARED && type != MAP_PRIVATE)
         return refuse(mm, -EINVAL, "exactly one of shared and private is needed");
-    if (!(flags & MAP_ANONYMOUS))
-        return refuse(mm, -EBADF, "no file to map: only anonymous mappings exist");
+    if (!file && !(flags & MAP_ANONYMOUS))
+        return refuse(mm, -EBADF, "no file to map");
+    if (file && (flags & (MAP_ANONYMOUS | MAP_GROWSDOWN)))
+        return refuse(mm, -EINVAL, "a file mapping is neither anonymous nor a stack");
+    if (file && type == MAP_SHARED && (prot & PROT_WRITE) && !file->may_write)
+        return refuse(mm, -EACCES, "a writable shared mapping of a file not open for writing");
     if ((flags & MAP_FIXED) && (addr & (PAGE_SIZE - 1)))
         return refuse(mm, -EINVAL, "a fixed address must be page aligned");
     if (len > USER_END - USER_START)
         return refuse(mm, -ENOMEM, "longer than user space");
     uint32_t size = page_round_up(len);
-    if (((uint64_t)mm->total_pages << PAGE_SHIFT) + size > mm->limit_as)
-        return refuse(mm, -ENOMEM, "beyond the address-space limit");
 
     uint32_t start;
     if (flags & MAP_FIXED) {
         if (addr < USER_START || size > USER_END - addr)
             return refuse(mm, -ENOMEM, "the range is outside user space (0x40000000-0xfffff000)");
+        uint32_t kept = mm->total_pages - mapped_pages(mm, addr, addr + size);
+        if (((uint64_t)kept << PAGE_SHIFT) + size > mm->limit_as)
+            return refuse(mm, -ENOMEM, "beyond the address-space limit");
         int err = vm_munmap(mm, addr, size);
         if (err)
             return err;
         start = addr;
     } else {
+        if (((uint64_t)mm->total_pages << PAGE_SHIFT) + size > mm->limit_as)
+            return refuse(mm, -ENOMEM, "beyond the address-space limit");
         start = free_area(mm, addr, size);
         if (!start)
             return refuse(mm, -ENOMEM, "no free range that large in user space");
@@ -117,11 +140,19 @@ int32_t vm_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint3
         v.flags |= VM_GROWSDOWN;
     if (flags & MAP_LOCKED)
         v.flags |= VM_LOCKED;
-    if (type == MAP_SHARED && !(v.obj = object_create(size >> PAGE_SHIFT)))
+    if (file) {
+        v.file = file->mapping;
+        v.pgoff = file->pgoff;
+        if (file->may_write)
+            v.flags |= VM_MAYWRITE;
+        if (v.file->ops->open(mm, &v))
+            return refuse(mm, -ENOMEM, "out of memory for the file's mapping record");
+    } else if (type == MAP_SHARED && !(v.obj = object_create(size >> PAGE_SHIFT))) {
         return refuse(mm, -ENOMEM, "out of memory for the shared object");
+    }
     int i = vma_insert(mm, &v);
     if (i < 0) {
-        vm_object_put(v.obj);
+        vma_put_backing(mm, &v);
         return refuse(mm, i, "out of memory for the VMA table");
     }
     mm->total_pages += size >> PAGE_SHIFT;
@@ -132,6 +163,17 @@ int32_t vm_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint3
         return refuse(mm, -ENOMEM, "out of memory while populating: everything given back");
     }
     return (int32_t)start;
+}
+
+int32_t vm_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint32_t flags)
+{
+    return do_mmap(mm, addr, len, prot, flags, 0);
+}
+
+int32_t vm_mmap_file(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint32_t flags,
+                     const struct vm_file *file)
+{
+    return do_mmap(mm, addr, len, prot, flags, file);
 }
 
 /* Make a VMA boundary at addr if a VMA straddles it. 0 or -ENOMEM. */
@@ -163,9 +205,16 @@ int vm_munmap(struct mm *mm, uint32_t addr, uint32_t len)
         pgtable_unmap(mm, &v, v.start, v.end);
         mm->total_pages -= (v.end - v.start) >> PAGE_SHIFT;
         vma_remove(mm, i);
-        vm_object_put(v.obj);
+        vma_put_backing(mm, &v);
     }
     return 0;
+}
+
+/* May mprotect make v writable? Not a shared mapping of a file opened
+ * read-only (Linux's VM_MAYWRITE). */
+static int may_write(const struct vma *v)
+{
+    return !v->file || !(v->flags & VM_SHARED) || (v->flags & VM_MAYWRITE);
 }
 
 /* Merge what mprotect may have made mergeable around [start, end). */
@@ -195,6 +244,11 @@ int vm_mprotect(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot)
         uint32_t i = vma_index_after(mm, va);
         if (i == mm->nr_vmas || mm->vmas[i].start != va) {
             err = refuse(mm, -ENOMEM, "a hole in the range: the pages before it were changed");
+            break;
+        }
+        /* As Linux: the VMAs before this one keep their new protection. */
+        if ((prot & PROT_WRITE) && !may_write(&mm->vmas[i])) {
+            err = refuse(mm, -EACCES, "a shared mapping of a file not open for writing");
             break;
         }
         if (mm->vmas[i].end > end && vma_split(mm, i, end)) {

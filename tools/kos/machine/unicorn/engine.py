@@ -41,10 +41,19 @@ from kos.machine.unicorn.watchdog import Watchdog
 SENTINEL = 0xF0000
 HLT = 0xF4
 MAX_SLICE = 0.010                  # seconds of guest time between device checks when busy
+# While an interrupt request waits (interrupts off, or behind another just
+# taken), the guest runs in slices this short, so that the interrupt is
+# taken soon after the guest can take it, as the CPU would take it at once.
+# Without it a lower-priority IRQ waits behind every timer tick of a
+# program busy in ring 3 (it never halts), and is never taken. (A count of
+# instructions would be exact, but unicorn counts only in blocks translated
+# after the count was set.)
+IRQ_WAIT_SLICE = 0.0005
 OPEN_BUS = b"\xff" * 0x1000
 IDLE_TICK_BATCH = 0.05
 
 VEC_UD = 6
+VEC_PF = 14
 
 
 class Stop(enum.Enum):
@@ -92,13 +101,23 @@ class Engine:
         self.image = loader.load_kernel(Path(elf))
         self.ram_size = loader.parse_size(memory)
         self.clock = clock
-        low, _ = loader.ram_split(self.ram_size)
-        self._mm = mmap.mmap(-1, low)
-        self.ram = memoryview(self._mm)
+        low, high = loader.ram_split(self.ram_size)
+        # One anonymous mapping for all of RAM: the host commits only the
+        # pages the guest touches, so a 5 GiB machine costs what it uses.
+        self._mm = mmap.mmap(-1, low + high)
+        self.ram = memoryview(self._mm)[:low]
         uc = Uc(uc_const.UC_ARCH_X86, uc_const.UC_MODE_32)
         self.uc = uc
         self._ram_anchor = ctypes.c_char.from_buffer(self._mm)
-        uc.mem_map_ptr(0, low, uc_const.UC_PROT_ALL, ctypes.addressof(self._ram_anchor))
+        base = ctypes.addressof(self._ram_anchor)
+        uc.mem_map_ptr(0, low, uc_const.UC_PROT_ALL, base)
+        if high:
+            # RAM above 4 GiB (PAE's 36-bit physical addresses): unicorn's
+            # x86 core has a 64-bit physical address space even in 32-bit
+            # mode; selfcheck.py proves a PAE store reaches it. self.ram
+            # stays the RAM below 4 GiB; cpu.phys_read reaches the rest
+            # through unicorn.
+            uc.mem_map_ptr(loader.FOUR_GIB, high, uc_const.UC_PROT_ALL, base + low)
         self.cpu = Cpu(uc, self.ram, quirks)
         self.regs = self.cpu.regs
         self._watchdog: Watchdog | None = None
@@ -109,8 +128,9 @@ class Engine:
         self.halted = False
         # Set while a direct call runs (calls.py): an exception then ends the call.
         self.in_call = False
-        # An exception the hook saw, delivered once emu_start has returned.
-        self._pending: tuple[int, int | None, int] | None = None
+        # An exception the hook saw, delivered once emu_start has returned:
+        # (vector, error code, return EIP, CR2 of a page fault).
+        self._pending: tuple[int, int | None, int, int | None] | None = None
         self.line = SerialLine()
         self.pics = PicPair()
         self.uart = Uart16550(self.pics, self.line.transmitted)
@@ -183,9 +203,35 @@ class Engine:
         # ESP and EFLAGS while the emulation loop still runs, which unicorn
         # does not expect of a hook. So the hook only records the exception
         # and stops; step() delivers it outside the loop, as it does #UD.
+        # CR2 is read here: when the guest ran in ring 3, emu_start's return
+        # clobbers it (_undo_ring3_return), so it is put back before the
+        # delivery.
         if self._pending is None:
-            self._pending = (intno, err, eip)
+            cr2 = uc.reg_read(x86.UC_X86_REG_CR2) if intno == VEC_PF else None
+            self._pending = (intno, err, eip, cr2)
         uc.emu_stop()
+
+    def _undo_ring3_return(self, cr2: int) -> None:
+        """When emu_start returns with the guest in ring 3, unicorn 2.1.4
+        has probed `until` (a supervisor page) with ring 3's rights and left
+        the #PF it never raised behind: CR2 = until - 1 and old_exception =
+        14, which would turn the next page fault into a #DF. Put both back
+        (a page fault the hook saw keeps its own CR2 in _pending)."""
+        if self.uc.reg_read(x86.UC_X86_REG_CS) & 3 != 3:
+            return
+        self.uc.reg_write(x86.UC_X86_REG_CR2, cr2)
+        self.cpu.patch.end_of_delivery()
+
+    def _software_int_len(self, intno: int, ret: int) -> int:
+        """The length of the INT n / INT3 / INTO that raised intno and ends
+        at ret, or 0 for an exception. The hook sees only vectors the code
+        raised itself (interrupts are ours to inject), so a vector of 32 or
+        more came from INT n; INT3 and INTO are the one-byte forms."""
+        if intno not in (3, 4) and intno < 32:
+            return 0
+        self.cpu.sync()
+        one_byte = {3: 0xCC, 4: 0xCE}.get(intno)
+        return 1 if one_byte is not None and self.cpu.virt_byte(ret - 1) == one_byte else 2
 
     # Running.
     def step(self, max_slice: float = MAX_SLICE) -> Stop:
@@ -212,28 +258,36 @@ class Engine:
                 ret = eip + 1 if self.cpu.virt_byte(eip) == HLT else eip
                 self.cpu.deliver(vector, None, ret, from_hook=False)
                 eip = regs.read(x86.UC_X86_REG_EIP)
+            waiting = self.pics.has_request()
             deadline = now + max_slice
             if self.pit.next_tick is not None:
                 deadline = min(deadline, max(self.pit.next_tick, now + 0.001))
+            if waiting:
+                deadline = min(deadline, now + IRQ_WAIT_SLICE)
             if self._watchdog is None:
                 self._slice = Slice(uc)
                 self._watchdog = Watchdog(self._slice.expire)
             self._watchdog.arm(deadline)
+            cr2 = uc.reg_read(x86.UC_X86_REG_CR2)
             try:
                 uc.emu_start(eip, SENTINEL)
             except UcError as e:
                 if e.errno != uc_const.UC_ERR_INSN_INVALID:
                     raise
+                self._undo_ring3_return(cr2)
                 self.cpu.deliver(VEC_UD, None, regs.read(x86.UC_X86_REG_EIP), from_hook=False)
                 return Stop.BUSY
             finally:
                 sliced = self._watchdog.disarm()
                 if self._slice is not None:
                     self._slice.take()
+            self._undo_ring3_return(cr2)
             if self._pending is not None:
-                intno, err, ret = self._pending
+                intno, err, ret, cr2 = self._pending
                 self._pending = None
-                self.cpu.deliver(intno, err, ret, from_hook=True)
+                if cr2 is not None:
+                    uc.reg_write(x86.UC_X86_REG_CR2, cr2)
+                self.cpu.deliver(intno, err, ret, from_hook=True, insn_len=self._software_int_len(intno, ret))
                 return Stop.BUSY
         except TripleFault as e:
             self.shutdown_reason = f"triple fault: {e}"
