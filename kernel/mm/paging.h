@@ -67,6 +67,11 @@ void paging_load(uint32_t pdpt);
 void paging_flush_page(uint32_t va);
 void paging_flush_all(void);
 
+/* The kernel page directory's entry for va (below KERNEL_SPACE_END): the
+ * kernel windows (vmalloc, kmap) install their page tables there, once for
+ * every address space. */
+pte_t *paging_kernel_pde(uint32_t va);
+
 /* Is the byte at va mapped in the kernel's first GiB? */
 int paging_is_mapped(uint32_t va);
 

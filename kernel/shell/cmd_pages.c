@@ -8,11 +8,10 @@
 #include "../lib/kprintf.h"
 #include "../lib/string.h"
 #include "../mm/buddy.h"
+#include "../mm/meminfo.h"
 #include "../mm/memory.h"
 #include "../mm/page.h"
 #include "../mm/page_alloc.h"
-#include "../mm/physmem.h"
-#include "../mm/slab.h"
 
 /* Zones as "name: value" keys. */
 static const char *const zone_key[NR_ZONES] = { "dma", "normal", "highmem" };
@@ -229,18 +228,18 @@ static int cmd_meminfo(int argc, char **argv)
     (void)argv;
     memory_stats_t heap;
     memory_get_stats(&heap);
-    uint32_t total = physmem_total_usable();
+    struct mem_info mi;
+    mem_info_get(&mi);
     uint32_t buddy_free_bytes = get_free_pages() * PAGE_SIZE;
-    uint32_t free = buddy_free_bytes + heap.free_heap;
     uint32_t managed = 0;
     /* The specification's get_memory_stats, in bytes. */
-    kprintf("total_memory: %u\n", total);
-    kprintf("free_memory: %u\n", free);
-    kprintf("used_memory: %u\n", total - free);
-    kprintf("cached_memory: %u\n", slab_cached_bytes());
-    kprintf("buffer_memory: %u\n", 0u);
-    kprintf("swap_total: %u\n", 0u);
-    kprintf("swap_free: %u\n", 0u);
+    kprintf("total_memory: %u\n", mi.total_memory);
+    kprintf("free_memory: %u\n", mi.free_memory);
+    kprintf("used_memory: %u\n", mi.used_memory);
+    kprintf("cached_memory: %u\n", mi.cached_memory);
+    kprintf("buffer_memory: %u\n", mi.buffer_memory);
+    kprintf("swap_total: %u\n", mi.swap_total);
+    kprintf("swap_free: %u\n", mi.swap_free);
     /* Where those come from. */
     kprintf("buddy_free: %u\n", buddy_free_bytes);
     kprintf("heap_free: %u\n", heap.free_heap);

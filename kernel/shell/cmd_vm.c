@@ -1,5 +1,5 @@
 /* cmd_vm.c — shell commands over the shell's own user address space:
- * mmap, munmap, mprotect, maps, exec and vmstat (peek and poke, in
+ * mmap, munmap, mprotect, maps, exec, vmstat and wx (peek and poke, in
  * cmd_memory.c, reach user addresses through the same fault-safe path).
  * Failures print "cmd: error ENAME (-N)" and a line saying why. */
 #include <stdint.h>
@@ -261,3 +261,21 @@ static int cmd_vmstat(int argc, char **argv)
     return 0;
 }
 SHELL_COMMAND(vmstat, "", "the shell address space's counters", cmd_vmstat);
+
+/* The W^X policy of the shell's own address space (mm.h, mmap.c). */
+static int cmd_wx(int argc, char **argv)
+{
+    struct mm *mm = shell_mm(argv[0]);
+    if (!mm)
+        return 1;
+    if (argc == 2 && strcmp(argv[1], "on") == 0)
+        mm->policy |= MM_POLICY_WX;
+    else if (argc == 2 && strcmp(argv[1], "off") == 0)
+        mm->policy &= ~MM_POLICY_WX;
+    else if (argc != 1)
+        return shell_usage(argv[0]);
+    kprintf("wx: %s\n", (mm->policy & MM_POLICY_WX) ? "on" : "off");
+    kprintf("policy_refusals: %u\n", mm->policy_refusals);
+    return 0;
+}
+SHELL_COMMAND(wx, "[on|off]", "W^X for the shell's address space: never writable and executable", cmd_wx);

@@ -22,6 +22,10 @@
 #define VM_SHARED     0x1u    /* MAP_SHARED: pages belong to vma->obj */
 #define VM_GROWSDOWN  0x2u    /* a stack: a fault just below grows it */
 #define VM_LOCKED     0x4u    /* MAP_LOCKED: populated at mmap, counted locked */
+#define VM_WAS_WRITE  0x8u    /* has been writable: under W^X it never becomes executable */
+
+/* mm.policy: the address space's memory policy, off by default. */
+#define MM_POLICY_WX  0x1u    /* W^X: no mapping is writable and executable, nor executable after writable */
 
 /* The backing object of a shared anonymous mapping: its frames by page
  * index. Every VMA that maps part of it holds one reference; the frames go
@@ -81,6 +85,8 @@ struct mm {
     uint32_t limit_stack;        /* how far a GROWSDOWN VMA may reach below its end */
     struct vm_fault_report last_fault;
     const char *why;             /* the reason of the last refused mmap, munmap or mprotect */
+    uint32_t policy;             /* MM_POLICY_* */
+    uint32_t policy_refusals;    /* mmap and mprotect calls the policy refused */
 };
 
 #define MM_DEFAULT_STACK_LIMIT  0x800000u   /* 8 MiB, Linux's RLIMIT_STACK */
@@ -110,6 +116,14 @@ uint32_t vm_zero_page(void);
 int32_t vm_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint32_t flags);
 int vm_munmap(struct mm *mm, uint32_t addr, uint32_t len);
 int vm_mprotect(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot);
+
+/* Copy between buf and [addr, addr + len) of mm, which need not be the
+ * loaded address space (access.c, Linux's access_process_vm): each page is
+ * resolved by vm_fault for the access, as a CPU access would be, then its
+ * frame is copied through kmap; written frames are marked dirty. 0, or
+ * -EFAULT when a page cannot be had (mm->last_fault says why); the bytes
+ * before it are copied. */
+int vm_access(struct mm *mm, uint32_t addr, void *buf, uint32_t len, int write);
 
 /* Resolve a fault at addr (fault.c): 0, or the kind of failure (also kept
  * in mm->last_fault and counted in mm->faults). */

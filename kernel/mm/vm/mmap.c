@@ -2,7 +2,10 @@
  * semantics (mm/mmap.c, mm/mprotect.c) and the errors of the KOS memory
  * API; KOS is stricter than Linux in refusing unknown bits. Anonymous
  * mappings only: private ones own their frames through their page table
- * entries, shared ones share one vm_object.
+ * entries, shared ones share one vm_object. Under the address space's W^X
+ * policy (MM_POLICY_WX) both refuse, with EACCES, a protection that is
+ * writable and executable, and mprotect refuses to make executable a VMA
+ * that was ever writable (VM_WAS_WRITE), as OpenBSD and PaX do.
  */
 #include <stdint.h>
 #include "mm.h"
@@ -15,6 +18,18 @@ static int refuse(struct mm *mm, int err, const char *why)
 {
     mm->why = why;
     return err;
+}
+
+/* A refusal of the memory policy: EACCES, counted. */
+static int refuse_policy(struct mm *mm, const char *why)
+{
+    mm->policy_refusals++;
+    return refuse(mm, -EACCES, why);
+}
+
+static int wx_refuses(const struct mm *mm, uint32_t prot)
+{
+    return (mm->policy & MM_POLICY_WX) && (prot & PROT_WRITE) && (prot & PROT_EXEC);
 }
 
 static uint32_t page_round_up(uint32_t len)
@@ -92,6 +107,8 @@ int32_t vm_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint3
         return refuse(mm, -EINVAL, "a fixed address must be page aligned");
     if (len > USER_END - USER_START)
         return refuse(mm, -ENOMEM, "longer than user space");
+    if (wx_refuses(mm, prot))
+        return refuse_policy(mm, "W^X: a mapping may not be writable and executable");
     uint32_t size = page_round_up(len);
     if (((uint64_t)mm->total_pages << PAGE_SHIFT) + size > mm->limit_as)
         return refuse(mm, -ENOMEM, "beyond the address-space limit");
@@ -117,6 +134,8 @@ int32_t vm_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint3
         v.flags |= VM_GROWSDOWN;
     if (flags & MAP_LOCKED)
         v.flags |= VM_LOCKED;
+    if (prot & PROT_WRITE)
+        v.flags |= VM_WAS_WRITE;
     if (type == MAP_SHARED && !(v.obj = object_create(size >> PAGE_SHIFT)))
         return refuse(mm, -ENOMEM, "out of memory for the shared object");
     int i = vma_insert(mm, &v);
@@ -176,6 +195,16 @@ static void merge_range(struct mm *mm, uint32_t start, uint32_t end)
         i = vma_merge(mm, i) + 1;
 }
 
+/* Was any VMA in [start, end) ever writable? Checked before mprotect
+ * changes anything, so a refusal leaves the range as it was. */
+static int was_writable(struct mm *mm, uint32_t start, uint32_t end)
+{
+    for (uint32_t i = vma_index_after(mm, start); i < mm->nr_vmas && mm->vmas[i].start < end; i++)
+        if (mm->vmas[i].flags & VM_WAS_WRITE)
+            return 1;
+    return 0;
+}
+
 int vm_mprotect(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot)
 {
     if (addr & (PAGE_SIZE - 1))
@@ -189,6 +218,10 @@ int vm_mprotect(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot)
     uint32_t end = addr + page_round_up(len);
     if (!vma_find(mm, addr))
         return refuse(mm, -ENOMEM, "no mapping at the start of the range");
+    if (wx_refuses(mm, prot))
+        return refuse_policy(mm, "W^X: a mapping may not be writable and executable");
+    if ((mm->policy & MM_POLICY_WX) && (prot & PROT_EXEC) && was_writable(mm, addr, end))
+        return refuse_policy(mm, "W^X: a page that was writable never becomes executable");
     int err = boundary(mm, addr);
     uint32_t va = addr;
     while (!err && va < end) {
@@ -203,6 +236,8 @@ int vm_mprotect(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot)
         }
         struct vma *v = &mm->vmas[i];
         v->prot = (uint16_t)prot;
+        if (prot & PROT_WRITE)
+            v->flags |= VM_WAS_WRITE;
         pgtable_protect(mm, v, v->start, v->end);
         va = v->end;
     }

@@ -1,0 +1,21 @@
+/* meminfo.h — the whole machine's memory in bytes: the specification's
+ * get_memory_stats, gathered from the allocators that own each part. */
+#ifndef KOS_MEMINFO_H
+#define KOS_MEMINFO_H
+
+#include <stdint.h>
+
+/* KOS has no swap and no block-device buffers: those two stay 0. */
+struct mem_info {
+    uint32_t total_memory;    /* usable RAM from the boot loader's map */
+    uint32_t free_memory;     /* free frames of the page allocator and free bytes of the heap */
+    uint32_t used_memory;     /* total_memory - free_memory */
+    uint32_t cached_memory;   /* frames slab caches hold (objects in them or ready for them) */
+    uint32_t buffer_memory;
+    uint32_t swap_total;
+    uint32_t swap_free;
+};
+
+void mem_info_get(struct mem_info *mi);
+
+#endif
