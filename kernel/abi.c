@@ -16,6 +16,8 @@
 #include "mm/heap/heap.h"
 #include "mm/page.h"
 #include "mm/slab.h"
+#include "mm/vmalloc.h"
+#include "mm/vm/mm.h"
 
 enum abi_layout {
     ABI_PAGE_SIZE = PAGE_SIZE,
@@ -38,6 +40,7 @@ enum abi_errno {
     ABI_EIO = -EIO,
     ABI_ENXIO = -ENXIO,
     ABI_ENOEXEC = -ENOEXEC,
+    ABI_EBADF = -EBADF,
     ABI_ENOMEM = -ENOMEM,
     ABI_EACCES = -EACCES,
     ABI_EFAULT = -EFAULT,
@@ -93,6 +96,14 @@ enum abi_slab {
     ABI_SLAB_MAX_OBJECT = SLAB_MAX_OBJECT,
 };
 
+enum abi_vm {
+    ABI_VMALLOC_START = VMALLOC_START,
+    ABI_VMALLOC_END = VMALLOC_END,
+    ABI_USER_START = USER_START,
+    ABI_USER_END = USER_END,
+    ABI_MM_POLICY_WX = MM_POLICY_WX,
+};
+
 /* The compiler describes an enum in the debug information only if some
  * object has its type: this one has them all, and nothing reads it. */
 struct abi_constants {
@@ -101,4 +112,5 @@ struct abi_constants {
     enum abi_mman mman;
     enum abi_pages pages;
     enum abi_slab slab;
+    enum abi_vm vm;
 } abi_constants;
