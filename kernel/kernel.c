@@ -11,6 +11,7 @@
 #include "dev/debug_exit.h"
 #include "dev/serial.h"
 #include "fs/initrd.h"
+#include "fs/inode.h"
 #include "include/layout.h"
 #include "lib/kprintf.h"
 #include "lib/panic.h"
@@ -40,6 +41,7 @@ void kmain(uint32_t magic, const struct multiboot_info *mbi)
     paging_init();
     memory_init();
     memory_init_frames();
+    ramfs_init();
     idt_set_page_fault_handler(vm_page_fault);
     vm_init();
     pit_init(PIT_HZ);

@@ -13,11 +13,19 @@
  *   EACCES 13  permission denied: the frame is reserved (kernel, heap, stacks)
  *   EFAULT 14  bad address
  *   EBUSY  16  still in use: a referenced or locked frame, a cache with live objects
+ *   EEXIST 17  a file or directory of that name exists
+ *   ENODEV 19  no such device: mmap of a file kind that cannot be mapped
  *   ENOTDIR 20 not a directory
  *   EISDIR 21  is a directory
  *   EINVAL 22  invalid argument: a wrong order, id or alignment, an address
  *              not allocated there, a double free
+ *   EMFILE 24  every file descriptor of the table is open
+ *   EFBIG  27  a file would grow past what the kernel keeps
+ *   ENOSPC 28  no memory left for a file's data or a directory entry
+ *   ESPIPE 29  lseek on a file without positions (the console)
+ *   ERANGE 34  a result (getcwd) larger than its buffer
  *   ENAMETOOLONG 36  a path longer than the kernel keeps
+ *   ENOTEMPTY 39  rmdir of a directory with entries
  */
 #ifndef KOS_ERRNO_H
 #define KOS_ERRNO_H
@@ -31,10 +39,18 @@
 #define EACCES 13
 #define EFAULT 14
 #define EBUSY  16
+#define EEXIST 17
+#define ENODEV 19
 #define ENOTDIR 20
 #define EISDIR 21
 #define EINVAL 22
+#define EMFILE 24
+#define EFBIG 27
+#define ENOSPC 28
+#define ESPIPE 29
+#define ERANGE 34
 #define ENAMETOOLONG 36
+#define ENOTEMPTY 39
 
 /* "EINVAL" for -EINVAL or EINVAL; "E?" for anything else. */
 const char *errno_name(int err);

@@ -26,4 +26,9 @@
 #define MAP_MASK   (MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_GROWSDOWN | \
                     MAP_LOCKED | MAP_POPULATE)
 
+/* msync flags. */
+#define MS_ASYNC       1
+#define MS_INVALIDATE  2
+#define MS_SYNC        4
+
 #endif

@@ -13,10 +13,18 @@ const char *errno_name(int err)
     case EACCES: return "EACCES";
     case EFAULT: return "EFAULT";
     case EBUSY: return "EBUSY";
+    case EEXIST: return "EEXIST";
+    case ENODEV: return "ENODEV";
     case ENOTDIR: return "ENOTDIR";
     case EISDIR: return "EISDIR";
     case EINVAL: return "EINVAL";
+    case EMFILE: return "EMFILE";
+    case EFBIG: return "EFBIG";
+    case ENOSPC: return "ENOSPC";
+    case ESPIPE: return "ESPIPE";
+    case ERANGE: return "ERANGE";
     case ENAMETOOLONG: return "ENAMETOOLONG";
+    case ENOTEMPTY: return "ENOTEMPTY";
     default: return "E?";
     }
 }

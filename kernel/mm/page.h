@@ -71,6 +71,9 @@ _Static_assert(ZONE_NORMAL_END % (PAGE_SIZE << MAX_ORDER) == 0, "NORMAL end spli
  *                                         frame (referenced, locked, dirty or remapped); a free
  *                                         with busy == 0 needs to look at no frame but the head
  *   slab      PG_slab                     the slab (slab.c) this frame belongs to
+ *   mapping   page cache (allocated)      the inode (fs/inode.h) whose data the frame holds;
+ *                                         NULL for every other frame
+ *   index     mapping != NULL             the frame's page index in that file
  *
  * Frames inside a block that are not its head carry no PG_free/PG_head:
  * allocation and freeing touch heads only, which keeps them O(MAX_ORDER).
@@ -90,6 +93,8 @@ struct page {
     uint16_t order;
     uint16_t busy;
     void *slab;
+    void *mapping;
+    uint32_t index;
 };
 
 _Static_assert(PAGE_SIZE == 4096, "pages are 4 KiB");

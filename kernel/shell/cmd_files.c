@@ -1,10 +1,14 @@
-/* cmd_files.c — shell commands over the initrd: ls, cat, elfinfo. */
+/* cmd_files.c — shell commands over the filesystem: ls, cat, write, rm,
+ * mkdir, rmdir (the ramfs, relative paths from "/"), and elfinfo over the
+ * initrd's archive. */
 #include <stdint.h>
 #include "shell.h"
 #include "../dev/serial.h"
 #include "../fs/initrd.h"
+#include "../fs/vfs.h"
 #include "../include/errno.h"
 #include "../lib/kprintf.h"
+#include "../lib/string.h"
 #include "../proc/elf.h"
 
 static int report(const char *cmd, int err, const char *reason, const char *path)
@@ -12,6 +16,143 @@ static int report(const char *cmd, int err, const char *reason, const char *path
     kprintf("%s: error %s (%d): %s: %s\n", cmd, errno_name(err), err, reason, path);
     return 1;
 }
+
+/* The reason an errno gives for a path, as Linux's strerror says it. */
+static const char *path_reason(int err)
+{
+    switch (-err) {
+    case ENOENT: return "no such file or directory";
+    case ENOTDIR: return "not a directory";
+    case EISDIR: return "is a directory";
+    case ENAMETOOLONG: return "file name too long";
+    case EEXIST: return "file exists";
+    case ENOTEMPTY: return "directory not empty";
+    case ENOSPC: return "no space left: out of memory";
+    case EFBIG: return "file too large";
+    case EBUSY: return "the root cannot be removed";
+    default: return "invalid argument";
+    }
+}
+
+static int path_error(const char *cmd, int err, const char *path)
+{
+    return report(cmd, err, path_reason(err), path);
+}
+
+static void print_entry(const struct inode *ino, const char *name)
+{
+    static const char bits[] = "rwxrwxrwx";
+    char mode[11];
+    mode[0] = S_ISDIR(ino->mode) ? 'd' : '-';
+    for (int i = 0; i < 9; i++)
+        mode[1 + i] = (ino->mode & (0400u >> i)) ? bits[i] : '-';
+    mode[10] = 0;
+    kprintf("%s %8u %s\n", mode, ino->size, name);
+}
+
+static int cmd_ls(int argc, char **argv)
+{
+    if (argc > 2)
+        return shell_usage(argv[0]);
+    const char *path = argc == 2 ? argv[1] : "/";
+    struct inode *ino;
+    int err = path_lookup("/", path, &ino);
+    if (err)
+        return path_error("ls", err, path);
+    if (!S_ISDIR(ino->mode)) {
+        print_entry(ino, path);
+        return 0;
+    }
+    struct inode *child;
+    const char *name;
+    for (uint32_t pos = 2; (name = dir_entry_at(ino, pos, &child)); pos++)
+        print_entry(child, name);
+    return 0;
+}
+SHELL_COMMAND(ls, "[PATH]", "list a directory (mode, size, name)", cmd_ls);
+
+static int cmd_cat(int argc, char **argv)
+{
+    if (argc != 2)
+        return shell_usage(argv[0]);
+    struct file *f;
+    int err = vfs_open("/", argv[1], O_RDONLY, 0, &f);
+    if (!err && S_ISDIR(f->inode->mode)) {
+        file_put(f);
+        err = -EISDIR;
+    }
+    if (err)
+        return path_error("cat", err, argv[1]);
+    char buf[128];
+    int32_t n;
+    char last = '\n';
+    while ((n = f->ops->read(f, io_kernel(buf), sizeof(buf))) > 0) {
+        for (int32_t i = 0; i < n; i++) {
+            if (buf[i] == '\n')
+                serial_putc('\r');
+            serial_putc(buf[i]);
+        }
+        last = buf[n - 1];
+    }
+    if (last != '\n')
+        kprintf("\n");
+    file_put(f);
+    return n < 0 ? report("cat", n, "read failed", argv[1]) : 0;
+}
+SHELL_COMMAND(cat, "PATH", "print a file", cmd_cat);
+
+static int cmd_write(int argc, char **argv)
+{
+    if (argc < 3)
+        return shell_usage(argv[0]);
+    struct file *f;
+    int err = vfs_open("/", argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0644, &f);
+    if (err)
+        return path_error("write", err, argv[1]);
+    uint32_t total = 0;
+    for (int i = 2; i < argc && !err; i++) {
+        int32_t n = f->ops->write(f, io_kernel(argv[i]), strlen(argv[i]));
+        if (n >= 0 && i + 1 < argc)
+            n = f->ops->write(f, io_kernel(" "), 1);
+        err = n < 0 ? n : 0;
+        total = f->pos;
+    }
+    file_put(f);
+    if (err)
+        return path_error("write", err, argv[1]);
+    kprintf("write: %u bytes to %s\n", total, argv[1]);
+    return 0;
+}
+SHELL_COMMAND(write, "PATH TEXT...", "create or replace a file with TEXT (words joined by spaces)",
+              cmd_write);
+
+static int cmd_rm(int argc, char **argv)
+{
+    if (argc != 2)
+        return shell_usage(argv[0]);
+    int err = vfs_unlink("/", argv[1]);
+    return err ? path_error("rm", err, argv[1]) : 0;
+}
+SHELL_COMMAND(rm, "PATH", "remove a file (its data goes with the last open file or mapping)",
+              cmd_rm);
+
+static int cmd_mkdir(int argc, char **argv)
+{
+    if (argc != 2)
+        return shell_usage(argv[0]);
+    int err = vfs_mkdir("/", argv[1], 0755);
+    return err ? path_error("mkdir", err, argv[1]) : 0;
+}
+SHELL_COMMAND(mkdir, "PATH", "make a directory", cmd_mkdir);
+
+static int cmd_rmdir(int argc, char **argv)
+{
+    if (argc != 2)
+        return shell_usage(argv[0]);
+    int err = vfs_rmdir("/", argv[1]);
+    return err ? path_error("rmdir", err, argv[1]) : 0;
+}
+SHELL_COMMAND(rmdir, "PATH", "remove an empty directory", cmd_rmdir);
 
 static int find_or_report(const char *cmd, const char *path, struct initrd_file *f)
 {
@@ -22,63 +163,6 @@ static int find_or_report(const char *cmd, const char *path, struct initrd_file 
         return report(cmd, r, "path too long", path);
     return 0;
 }
-
-static void print_entry(const struct initrd_file *f, const char *name)
-{
-    static const char bits[] = "rwxrwxrwx";
-    char mode[11];
-    mode[0] = f->is_dir ? 'd' : '-';
-    for (int i = 0; i < 9; i++)
-        mode[1 + i] = (f->mode & (0400u >> i)) ? bits[i] : '-';
-    mode[10] = 0;
-    kprintf("%s %8u %s\n", mode, f->size, name);
-}
-
-static void print_child(const struct initrd_file *f, void *arg)
-{
-    (void)arg;
-    const char *name = f->path;
-    for (const char *p = f->path; *p; p++)
-        if (*p == '/')
-            name = p + 1;
-    print_entry(f, name);
-}
-
-static int cmd_ls(int argc, char **argv)
-{
-    if (argc > 2)
-        return shell_usage(argv[0]);
-    const char *path = argc == 2 ? argv[1] : "/";
-    struct initrd_file f;
-    if (find_or_report("ls", path, &f))
-        return 1;
-    if (!f.is_dir) {
-        print_entry(&f, f.path);
-        return 0;
-    }
-    return initrd_foreach(f.path, print_child, 0) < 0;
-}
-SHELL_COMMAND(ls, "[PATH]", "list a directory of the initrd (mode, size, name)", cmd_ls);
-
-static int cmd_cat(int argc, char **argv)
-{
-    if (argc != 2)
-        return shell_usage(argv[0]);
-    struct initrd_file f;
-    if (find_or_report("cat", argv[1], &f))
-        return 1;
-    if (f.is_dir)
-        return report("cat", -EISDIR, "is a directory", argv[1]);
-    for (uint32_t i = 0; i < f.size; i++) {
-        if (f.data[i] == '\n')
-            serial_putc('\r');
-        serial_putc((char)f.data[i]);
-    }
-    if (f.size && f.data[f.size - 1] != '\n')
-        kprintf("\n");
-    return 0;
-}
-SHELL_COMMAND(cat, "PATH", "print a file of the initrd", cmd_cat);
 
 static const char *prot_string(uint32_t prot, char *buf)
 {

@@ -4,11 +4,12 @@
  * operation prints "result: -N" and "error: NAME". */
 #include <stdint.h>
 #include "shell.h"
+#include "../fs/inode.h"
 #include "../include/errno.h"
 #include "../lib/kprintf.h"
 #include "../lib/string.h"
+#include "../meminfo.h"
 #include "../mm/buddy.h"
-#include "../mm/meminfo.h"
 #include "../mm/memory.h"
 #include "../mm/page.h"
 #include "../mm/page_alloc.h"
@@ -243,6 +244,7 @@ static int cmd_meminfo(int argc, char **argv)
     /* Where those come from. */
     kprintf("buddy_free: %u\n", buddy_free_bytes);
     kprintf("heap_free: %u\n", heap.free_heap);
+    kprintf("pagecache_frames: %u\n", pagecache_frames);
     for (unsigned z = 0; z < NR_ZONES; z++) {
         kprintf("%s_frames: %u\n", zone_key[z], buddy_zone_managed(z));
         kprintf("%s_free_frames: %u\n", zone_key[z], buddy_zone_free(z));

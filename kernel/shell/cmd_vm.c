@@ -1,10 +1,13 @@
 /* cmd_vm.c — shell commands over the shell's own user address space:
- * mmap, munmap, mprotect, maps, exec, vmstat and wx (peek and poke, in
- * cmd_memory.c, reach user addresses through the same fault-safe path).
+ * mmap (anonymous or of a file), munmap, mprotect, msync, maps, exec,
+ * vmstat and wx (peek and poke, in cmd_memory.c, reach user addresses
+ * through the same fault-safe path).
  * Failures print "cmd: error ENAME (-N)" and a line saying why. */
 #include <stdint.h>
 #include "shell.h"
 #include "cmd_vm.h"
+#include "../fs/mmap.h"
+#include "../fs/vfs.h"
 #include "../include/errno.h"
 #include "../include/mman.h"
 #include "../lib/kprintf.h"
@@ -130,11 +133,31 @@ static int parse_range(char **argv, uint32_t *addr, uint32_t *len)
     return 0;
 }
 
+/* Map PATH: opened read-write when the mapping is shared and writable,
+ * else read-only, as a program would open it. */
+static int32_t mmap_path(struct mm *mm, char **argv, int argc, uint32_t addr, uint32_t len,
+                         uint32_t prot, uint32_t flags)
+{
+    uint32_t off = 0;
+    if (argc == 7 && shell_arg_u32(argv, 6, "OFFSET", UINT32_MAX, &off))
+        return -EINVAL;
+    uint32_t mode = ((flags & MAP_SHARED) && (prot & PROT_WRITE)) ? O_RDWR : O_RDONLY;
+    struct file *f;
+    int err = vfs_open("/", argv[5], mode, 0, &f);
+    if (err) {
+        mm->why = "cannot open the file";
+        return err;
+    }
+    int32_t r = fs_mmap_file(mm, f, addr, len, prot, flags, off);
+    file_put(f);                         /* the mapping holds the file's inode */
+    return r;
+}
+
 static int cmd_mmap(int argc, char **argv)
 {
     uint32_t addr, len, prot, flags;
     const char *bad = 0;
-    if (argc != 5)
+    if (argc < 5 || argc > 7)
         return shell_usage(argv[0]);
     if (parse_range(argv, &addr, &len))
         return 1;
@@ -148,13 +171,36 @@ static int cmd_mmap(int argc, char **argv)
     struct mm *mm = shell_mm(argv[0]);
     if (!mm)
         return 1;
-    int32_t r = vm_mmap(mm, addr, len, prot, flags);
+    int32_t r = argc >= 6 ? mmap_path(mm, argv, argc, addr, len, prot, flags)
+                          : vm_mmap(mm, addr, len, prot, flags);
     if (r < 0 && r > -4096)
         return refused(argv[0], r, mm->why);
     kprintf("mmap: %p\n", (void *)(uint32_t)r);
     return 0;
 }
-SHELL_COMMAND(mmap, "ADDR LEN PROT FLAGS", "map anonymous memory in the shell's address space", cmd_mmap);
+SHELL_COMMAND(mmap, "ADDR LEN PROT FLAGS [PATH [OFFSET]]",
+              "map anonymous memory, or the file PATH from OFFSET, in the shell's address space",
+              cmd_mmap);
+
+static int cmd_msync(int argc, char **argv)
+{
+    uint32_t addr, len;
+    if (argc != 3)
+        return shell_usage(argv[0]);
+    if (parse_range(argv, &addr, &len))
+        return 1;
+    struct mm *mm = shell_mm(argv[0]);
+    if (!mm)
+        return 1;
+    int err = vm_msync(mm, addr, len, MS_SYNC);
+    if (err)
+        return refused(argv[0], err, err == -ENOMEM ? "part of the range is not mapped"
+                                                    : "the address must be page aligned");
+    kprintf("msync: ok\n");
+    return 0;
+}
+SHELL_COMMAND(msync, "ADDR LEN", "gather the dirty bits of shared file mappings into their frames",
+              cmd_msync);
 
 static int cmd_munmap(int argc, char **argv)
 {
@@ -202,11 +248,14 @@ static int cmd_maps(int argc, char **argv)
         return 1;
     for (uint32_t i = 0; i < mm->nr_vmas; i++) {
         const struct vma *v = &mm->vmas[i];
-        char prot[5];
+        char prot[5], name[FS_PATH_MAX] = "";
         vma_prot_string(v, prot);
+        if (v->ops)
+            v->ops->name(v, name, sizeof(name));
         /* Linux pads the fixed fields to 48 columns before a name. */
-        kprintf("%08x-%08x %s %08x 00:00 0%s\n", v->start, v->end, prot, v->pgoff << PAGE_SHIFT,
-                (v->flags & VM_GROWSDOWN) ? "          [stack]" : "");
+        kprintf("%08x-%08x %s %08x 00:00 %u%s%s\n", v->start, v->end, prot, v->pgoff << PAGE_SHIFT,
+                v->ops ? ((const struct inode *)v->owner)->ino : 0u,
+                (v->flags & VM_GROWSDOWN) ? "          [stack]" : v->ops ? "          " : "", name);
     }
     return 0;
 }
@@ -257,6 +306,7 @@ static int cmd_vmstat(int argc, char **argv)
     kprintf("faults_protection: %u\n", mm->faults[FAULT_PROTECTION]);
     kprintf("faults_stack_limit: %u\n", mm->faults[FAULT_STACK_LIMIT]);
     kprintf("faults_oom: %u\n", mm->faults[FAULT_OOM]);
+    kprintf("faults_sigbus: %u\n", mm->faults[FAULT_SIGBUS]);
     kprintf("nx: %u\n", (uint32_t)paging_nx());
     return 0;
 }

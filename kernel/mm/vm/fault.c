@@ -111,7 +111,11 @@ enum vm_fault_kind vm_fault(struct mm *mm, uint32_t addr, enum vm_access access)
     if (!access_allowed(v->prot, access))
         return fail(mm, addr, access, FAULT_PROTECTION, v);
 
-    /* 3. Fill: a page table, then a frame. */
+    /* 3. Fill: a file's page (filemap.c), or a page table, then a frame. */
+    if (v->ops) {
+        enum vm_fault_kind k = vm_file_fault(mm, v, page, access);
+        return k ? fail(mm, addr, access, k, v) : FAULT_NONE;
+    }
     pte_t *pte = pgtable_entry(mm, page, 1);
     uint32_t frame = pte ? (uint32_t)(*pte & PTE_ADDR) : 0;
     int own = 0, fresh = 0;
@@ -169,6 +173,7 @@ static const char *target(const struct vm_fault_report *f)
         return "an inaccessible mapping";
     case FAULT_STACK_LIMIT: return "an address beyond the stack limit";
     case FAULT_OOM: return "a page with no free frame: out of memory";
+    case FAULT_SIGBUS: return "a page beyond the end of its file (SIGBUS)";
     default: return "an unmapped address";
     }
 }

@@ -63,7 +63,7 @@ void mm_destroy(struct mm *mm)
     while (mm->nr_vmas) {
         struct vma *v = &mm->vmas[mm->nr_vmas - 1];
         pgtable_unmap(mm, v, v->start, v->end);
-        vm_object_put(v->obj);
+        vma_put_backing(mm, v);
         mm->nr_vmas--;
     }
     if (mm == current)

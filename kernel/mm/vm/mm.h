@@ -22,7 +22,8 @@
 #define VM_SHARED     0x1u    /* MAP_SHARED: pages belong to vma->obj */
 #define VM_GROWSDOWN  0x2u    /* a stack: a fault just below grows it */
 #define VM_LOCKED     0x4u    /* MAP_LOCKED: populated at mmap, counted locked */
-#define VM_WAS_WRITE  0x8u    /* has been writable: under W^X it never becomes executable */
+#define VM_MAYWRITE   0x8u    /* a file mapping mprotect may make writable (Linux's VM_MAYWRITE) */
+#define VM_WAS_WRITE  0x10u   /* has been writable: under W^X it never becomes executable */
 
 /* mm.policy: the address space's memory policy, off by default. */
 #define MM_POLICY_WX  0x1u    /* W^X: no mapping is writable and executable, nor executable after writable */
@@ -37,15 +38,8 @@ struct vm_object {
     struct page **pages;
 };
 
-/* [start, end), page aligned, start < end. pgoff: the page index in obj of
- * start (0 without an object). 20 bytes. */
-struct vma {
-    uint32_t start, end;
-    uint16_t prot;            /* PROT_* */
-    uint16_t flags;           /* VM_* */
-    struct vm_object *obj;
-    uint32_t pgoff;
-};
+struct mm;
+struct vma;
 
 /* What the fault handler could not resolve: kind and reason for reports. */
 enum vm_fault_kind {
@@ -54,7 +48,46 @@ enum vm_fault_kind {
     FAULT_PROTECTION,         /* a VMA whose prot forbids the access */
     FAULT_STACK_LIMIT,        /* below a GROWSDOWN VMA, beyond its limit or into another mapping */
     FAULT_OOM,                /* no frame (or page table) to fill the page with */
+    FAULT_SIGBUS,             /* a file page wholly beyond the end of the file: SIGBUS */
     NR_FAULT_KINDS
+};
+
+/* A file mapping's pages come from its owner through these (Linux's
+ * vm_operations_struct); fs/ implements them, so mm/vm needs no file. */
+struct vm_ops {
+    /* The frame holding page pgoff of v->owner, with one reference for
+     * the mapping (page_get; the unmap puts it back), or NULL and *kind:
+     * FAULT_SIGBUS beyond the end of the file, FAULT_OOM. */
+    struct page *(*get_page)(struct vma *v, uint32_t pgoff, enum vm_fault_kind *kind);
+    /* A store through a shared mapping dirtied p (gathered from a PTE). */
+    void (*dirty)(const struct vma *v, struct page *p);
+    /* One more VMA of mm names v->owner (mmap, split, fork): 0 or -ENOMEM;
+     * one fewer (munmap, merge, exit). */
+    int (*open)(struct mm *mm, struct vma *v);
+    void (*release)(struct mm *mm, struct vma *v);
+    /* The owner's name for maps, into buf. */
+    void (*name)(const struct vma *v, char *buf, unsigned size);
+};
+
+/* [start, end), page aligned, start < end. pgoff: the page index in obj
+ * (or in the file) of start; 0 for private anonymous memory. 28 bytes. */
+struct vma {
+    uint32_t start, end;
+    uint16_t prot;            /* PROT_* */
+    uint16_t flags;           /* VM_* */
+    struct vm_object *obj;
+    uint32_t pgoff;
+    const struct vm_ops *ops; /* a file mapping: how to reach owner's pages; else NULL */
+    void *owner;              /* the file's inode (fs/inode.h) */
+};
+
+/* A file to map: vm_mmap_file's last argument. may_write: the file was
+ * opened for writing (MAP_SHARED with PROT_WRITE needs it, now or later). */
+struct vm_file {
+    const struct vm_ops *ops;
+    void *owner;
+    uint32_t pgoff;
+    int may_write;
 };
 
 enum vm_access { ACCESS_READ, ACCESS_WRITE, ACCESS_FETCH };
@@ -116,6 +149,29 @@ uint32_t vm_zero_page(void);
 int32_t vm_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint32_t flags);
 int vm_munmap(struct mm *mm, uint32_t addr, uint32_t len);
 int vm_mprotect(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot);
+/* mmap of a file (flags without MAP_ANONYMOUS): as vm_mmap, plus -EINVAL
+ * for MAP_GROWSDOWN and -EACCES for a writable shared mapping of a file
+ * not open for writing. The file checks (fd, mode, offset) are fs/mmap.c's. */
+int32_t vm_mmap_file(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint32_t flags,
+                     const struct vm_file *file);
+
+/* ---- filemap.c: the VM side of file mappings ------------------------------- */
+
+/* Fill the page of a file VMA whose protection allows access: the file's
+ * frame (shared, or private and read-only), a private copy on the first
+ * private write. FAULT_NONE or the failure (fault.c records it). */
+enum vm_fault_kind vm_file_fault(struct mm *mm, struct vma *v, uint32_t page, enum vm_access access);
+/* Gather the PTE dirty bits of the shared file mappings in [addr, addr +
+ * len) into the frames (vm_ops.dirty). MS_* flags; 0, -EINVAL, or -ENOMEM
+ * when part of the range is unmapped. */
+int vm_msync(struct mm *mm, uint32_t addr, uint32_t len, uint32_t flags);
+/* Unmap the pages of owner's VMAs in mm from file page from_pgoff on
+ * (ftruncate): the next touch there faults again and meets the new size. */
+void vm_unmap_file_pages(struct mm *mm, void *owner, uint32_t from_pgoff);
+/* Take (fork, split) or drop (munmap, merge, exit) v's hold on its object
+ * or file. get: 0 or -ENOMEM. */
+int vma_get_backing(struct mm *mm, struct vma *v);
+void vma_put_backing(struct mm *mm, struct vma *v);
 
 /* Copy between buf and [addr, addr + len) of mm, which need not be the
  * loaded address space (access.c, Linux's access_process_vm): each page is
@@ -156,6 +212,12 @@ int vma_split(struct mm *mm, uint32_t i, uint32_t addr);
 uint32_t vma_merge(struct mm *mm, uint32_t i);
 /* Drop a VMA's reference to its object (freeing the object with its last). */
 void vm_object_put(struct vm_object *obj);
+/* Is the frame at phys one a file's page cache owns (so an unmap puts it
+ * back instead of freeing it)? */
+int vm_frame_is_file(uint32_t phys);
+/* A PTE of file VMA v mapping the file frame at phys is gone: gather its
+ * dirty bit (shared mappings) and put back the mapping's reference. */
+void vm_file_unmap_frame(const struct vma *v, uint32_t phys, int pte_dirty);
 
 /* ---- pgtable.c: user page tables ------------------------------------------ */
 

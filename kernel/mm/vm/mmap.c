@@ -1,8 +1,9 @@
 /* mmap.c — mmap, munmap and mprotect on an address space, with Linux's
  * semantics (mm/mmap.c, mm/mprotect.c) and the errors of the KOS memory
- * API; KOS is stricter than Linux in refusing unknown bits. Anonymous
- * mappings only: private ones own their frames through their page table
- * entries, shared ones share one vm_object. Under the address space's W^X
+ * API; KOS is stricter than Linux in refusing unknown bits. Private
+ * anonymous mappings own their frames through their page table entries,
+ * shared ones share one vm_object; file mappings reach the file's frames
+ * through their vm_ops (filemap.c). Under the address space's W^X
  * policy (MM_POLICY_WX) both refuse, with EACCES, a protection that is
  * writable and executable, and mprotect refuses to make executable a VMA
  * that was ever writable (VM_WAS_WRITE), as OpenBSD and PaX do.
@@ -90,7 +91,9 @@ static int populate(struct mm *mm, uint32_t start, uint32_t end, uint32_t prot)
     return 0;
 }
 
-int32_t vm_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint32_t flags)
+/* mmap of anonymous memory (file NULL) or of a file. */
+static int32_t do_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint32_t flags,
+                       const struct vm_file *file)
 {
     uint32_t type = flags & (MAP_SHARED | MAP_PRIVATE);
     if (len == 0)
@@ -101,8 +104,12 @@ int32_t vm_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint3
         return refuse(mm, -EINVAL, "unknown flag bits");
     if (type != MAP_SHARED && type != MAP_PRIVATE)
         return refuse(mm, -EINVAL, "exactly one of shared and private is needed");
-    if (!(flags & MAP_ANONYMOUS))
-        return refuse(mm, -EBADF, "no file to map: only anonymous mappings exist");
+    if (!file && !(flags & MAP_ANONYMOUS))
+        return refuse(mm, -EBADF, "no file to map");
+    if (file && (flags & (MAP_ANONYMOUS | MAP_GROWSDOWN)))
+        return refuse(mm, -EINVAL, "a file mapping is neither anonymous nor a stack");
+    if (file && type == MAP_SHARED && (prot & PROT_WRITE) && !file->may_write)
+        return refuse(mm, -EACCES, "a writable shared mapping of a file not open for writing");
     if ((flags & MAP_FIXED) && (addr & (PAGE_SIZE - 1)))
         return refuse(mm, -EINVAL, "a fixed address must be page aligned");
     if (len > USER_END - USER_START)
@@ -136,11 +143,20 @@ int32_t vm_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint3
         v.flags |= VM_LOCKED;
     if (prot & PROT_WRITE)
         v.flags |= VM_WAS_WRITE;
-    if (type == MAP_SHARED && !(v.obj = object_create(size >> PAGE_SHIFT)))
+    if (file) {
+        v.ops = file->ops;
+        v.owner = file->owner;
+        v.pgoff = file->pgoff;
+        if (file->may_write)
+            v.flags |= VM_MAYWRITE;
+        if (v.ops->open(mm, &v))
+            return refuse(mm, -ENOMEM, "out of memory for the file's mapping record");
+    } else if (type == MAP_SHARED && !(v.obj = object_create(size >> PAGE_SHIFT))) {
         return refuse(mm, -ENOMEM, "out of memory for the shared object");
+    }
     int i = vma_insert(mm, &v);
     if (i < 0) {
-        vm_object_put(v.obj);
+        vma_put_backing(mm, &v);
         return refuse(mm, i, "out of memory for the VMA table");
     }
     mm->total_pages += size >> PAGE_SHIFT;
@@ -151,6 +167,17 @@ int32_t vm_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint3
         return refuse(mm, -ENOMEM, "out of memory while populating: everything given back");
     }
     return (int32_t)start;
+}
+
+int32_t vm_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint32_t flags)
+{
+    return do_mmap(mm, addr, len, prot, flags, 0);
+}
+
+int32_t vm_mmap_file(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint32_t flags,
+                     const struct vm_file *file)
+{
+    return do_mmap(mm, addr, len, prot, flags, file);
 }
 
 /* Make a VMA boundary at addr if a VMA straddles it. 0 or -ENOMEM. */
@@ -182,7 +209,7 @@ int vm_munmap(struct mm *mm, uint32_t addr, uint32_t len)
         pgtable_unmap(mm, &v, v.start, v.end);
         mm->total_pages -= (v.end - v.start) >> PAGE_SHIFT;
         vma_remove(mm, i);
-        vm_object_put(v.obj);
+        vma_put_backing(mm, &v);
     }
     return 0;
 }
@@ -222,6 +249,13 @@ int vm_mprotect(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot)
         return refuse_policy(mm, "W^X: a mapping may not be writable and executable");
     if ((mm->policy & MM_POLICY_WX) && (prot & PROT_EXEC) && was_writable(mm, addr, end))
         return refuse_policy(mm, "W^X: a page that was writable never becomes executable");
+    if (prot & PROT_WRITE) {
+        for (uint32_t i = vma_index_after(mm, addr); i < mm->nr_vmas && mm->vmas[i].start < end; i++) {
+            const struct vma *v = &mm->vmas[i];
+            if (v->ops && (v->flags & VM_SHARED) && !(v->flags & VM_MAYWRITE))
+                return refuse(mm, -EACCES, "a shared mapping of a file not open for writing");
+        }
+    }
     int err = boundary(mm, addr);
     uint32_t va = addr;
     while (!err && va < end) {

@@ -87,13 +87,16 @@ void pgtable_unmap(struct mm *mm, const struct vma *v, uint32_t start, uint32_t 
             uint32_t frame = (uint32_t)(*pte & PTE_ADDR);
             if (!frame)
                 continue;
+            int pte_dirty = (*pte & PTE_DIRTY) != 0;
             *pte = 0;
             if (frame == zero)
                 continue;
             mm->resident_pages--;
             if (v->flags & VM_LOCKED)
                 mm->locked_pages--;
-            if (!(v->flags & VM_SHARED))
+            if (v->ops && vm_frame_is_file(frame))
+                vm_file_unmap_frame(v, frame, pte_dirty);
+            else if (!(v->flags & VM_SHARED))
                 free_page(page_lookup(frame));
         }
         pgtable_trim(mm, va - PAGE_SIZE);
@@ -117,8 +120,8 @@ void pgtable_protect(struct mm *mm, const struct vma *v, uint32_t start, uint32_
             if (!frame)
                 continue;
             pte_t b = bits;
-            if (frame == zero)
-                b &= ~PTE_WRITE;           /* the zero page is never written: a write fault copies */
+            if (frame == zero || (v->ops && !(v->flags & VM_SHARED) && vm_frame_is_file(frame)))
+                b &= ~PTE_WRITE;           /* never written through a private mapping: a write fault copies */
             *pte = frame | b;
         }
     }

@@ -71,10 +71,10 @@ int vma_split(struct mm *mm, uint32_t i, uint32_t addr)
         return -ENOMEM;
     struct vma upper = mm->vmas[i];
     upper.start = addr;
-    if (upper.obj) {
+    if (upper.obj || upper.ops)
         upper.pgoff += (addr - mm->vmas[i].start) >> PAGE_SHIFT;
-        upper.obj->refs++;
-    }
+    if (vma_get_backing(mm, &upper))
+        return -ENOMEM;
     mm->vmas[i].end = addr;
     memmove(&mm->vmas[i + 2], &mm->vmas[i + 1], (mm->nr_vmas - i - 1) * sizeof(struct vma));
     mm->vmas[i + 1] = upper;
@@ -85,9 +85,10 @@ int vma_split(struct mm *mm, uint32_t i, uint32_t addr)
 /* Can b follow a (a->end == b->start) as one VMA? */
 static int compatible(const struct vma *a, const struct vma *b)
 {
-    if (a->end != b->start || a->prot != b->prot || a->flags != b->flags || a->obj != b->obj)
+    if (a->end != b->start || a->prot != b->prot || a->flags != b->flags || a->obj != b->obj ||
+        a->ops != b->ops || a->owner != b->owner)
         return 0;
-    return !a->obj || a->pgoff + ((a->end - a->start) >> PAGE_SHIFT) == b->pgoff;
+    return (!a->obj && !a->ops) || a->pgoff + ((a->end - a->start) >> PAGE_SHIFT) == b->pgoff;
 }
 
 /* Fold vmas[i + 1] into vmas[i]. */
@@ -95,8 +96,7 @@ static void join(struct mm *mm, uint32_t i)
 {
     struct vma *a = &mm->vmas[i];
     a->end = mm->vmas[i + 1].end;
-    if (a->obj)
-        a->obj->refs--;               /* the two references were the same object's */
+    vma_put_backing(mm, &mm->vmas[i + 1]);   /* a holds the same object or file */
     vma_remove(mm, i + 1);
 }
 
@@ -120,6 +120,22 @@ void vm_object_put(struct vm_object *obj)
             free_page(obj->pages[i]);
     kfree(obj->pages);
     kfree(obj);
+}
+
+int vma_get_backing(struct mm *mm, struct vma *v)
+{
+    if (v->ops && v->ops->open(mm, v))
+        return -ENOMEM;
+    if (v->obj)
+        v->obj->refs++;
+    return 0;
+}
+
+void vma_put_backing(struct mm *mm, struct vma *v)
+{
+    vm_object_put(v->obj);
+    if (v->ops)
+        v->ops->release(mm, v);
 }
 
 void vma_prot_string(const struct vma *v, char buf[5])

@@ -1,11 +1,13 @@
 /* meminfo.c — gathering struct mem_info: RAM from physmem, free memory
- * from the page allocator and the heap, the cache from slab. */
+ * from the page allocator and the heap, the cache from slab and the page
+ * cache. Above both mm/ and fs/, as the shell is. */
 #include <stdint.h>
 #include "meminfo.h"
-#include "memory.h"
-#include "page_alloc.h"
-#include "physmem.h"
-#include "slab.h"
+#include "fs/inode.h"
+#include "mm/memory.h"
+#include "mm/page_alloc.h"
+#include "mm/physmem.h"
+#include "mm/slab.h"
 
 void mem_info_get(struct mem_info *mi)
 {
@@ -17,6 +19,6 @@ void mem_info_get(struct mem_info *mi)
         .total_memory = total,
         .free_memory = free,
         .used_memory = total - free,
-        .cached_memory = slab_cached_bytes(),
+        .cached_memory = slab_cached_bytes() + pagecache_frames * PAGE_SIZE,
     };
 }

@@ -10,7 +10,10 @@ struct mem_info {
     uint32_t total_memory;    /* usable RAM from the boot loader's map */
     uint32_t free_memory;     /* free frames of the page allocator and free bytes of the heap */
     uint32_t used_memory;     /* total_memory - free_memory */
-    uint32_t cached_memory;   /* frames slab caches hold (objects in them or ready for them) */
+    /* Free slab objects and the page cache: memory a kernel with a disk
+     * could drop. Linux's Cached is the page cache alone; KOS adds what its
+     * slabs keep. */
+    uint32_t cached_memory;
     uint32_t buffer_memory;
     uint32_t swap_total;
     uint32_t swap_free;

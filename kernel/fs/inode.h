@@ -1,0 +1,107 @@
+/* inode.h — the in-memory filesystem (ramfs): inodes, directory entries,
+ * and the page cache that holds regular files' data.
+ *
+ * The one filesystem type is a ramfs whose starting tree is a copy of the
+ * initrd's archive (ramfs.c). A regular file's bytes live only in its page
+ * cache (pagecache.c): frames indexed by page number in inode->pages, each
+ * frame's struct page naming the inode and the index (page.h's mapping and
+ * index), so a lookup is one array load and a frame knows its file.
+ *
+ * Lifetime: an inode lives while a directory entry names it (nlink) or
+ * something holds it (refs: open files, mappings, a walk in progress);
+ * inode_put frees it, and its frames, when both are 0. So an unlinked file
+ * stays readable, and its mapped pages stay, until the last close and munmap.
+ */
+#ifndef KOS_FS_INODE_H
+#define KOS_FS_INODE_H
+
+#include <stdint.h>
+#include "file.h"
+#include "../mm/page.h"
+
+#define FS_NAME_MAX 255          /* bytes of one path component */
+#define FS_PATH_MAX 256          /* bytes of a path, NUL included */
+#define FS_FILE_MAX 0x4000000u   /* 64 MiB: the largest file the page cache keeps (-EFBIG) */
+
+/* Mode bits: Linux's. */
+#define S_IFMT   0170000u
+#define S_IFDIR  0040000u
+#define S_IFREG  0100000u
+#define S_ISDIR(m) (((m) & S_IFMT) == S_IFDIR)
+#define S_ISREG(m) (((m) & S_IFMT) == S_IFREG)
+
+struct mm;
+
+struct dentry {
+    struct dentry *next;         /* the directory's entries, oldest first (ls shows archive order) */
+    struct inode *inode;
+    char name[];                 /* NUL-terminated, at most FS_NAME_MAX bytes */
+};
+
+/* An address space mapping the inode, with how many of its VMAs do: what
+ * ftruncate walks to take away pages beyond the new end. */
+struct inode_mapper {
+    struct inode_mapper *next;
+    struct mm *mm;
+    uint32_t vmas;
+};
+
+struct inode {
+    uint32_t ino;
+    uint32_t mode;               /* S_IF* | permission bits */
+    uint32_t nlink;              /* names (directories: 2 + subdirectories, as Linux) */
+    uint32_t refs;
+    uint32_t size;               /* bytes */
+    /* directories */
+    struct dentry *entries;
+    uint32_t nentries;
+    struct inode *parent;        /* the directory naming it (".." of a directory; the root is
+                                    its own; NULL for a file no directory names) */
+    /* regular files: the page cache */
+    struct page **pages;         /* pages[index]: the frame or NULL (a hole reads as zeros) */
+    uint32_t npages;             /* slots in pages */
+    uint32_t cached;             /* frames in pages */
+    struct inode_mapper *mappers;
+};
+
+/* The root directory (after ramfs_init). */
+extern struct inode *fs_root;
+
+/* Build the tree from the initrd (none: an empty root) and print one line.
+ * After memory_init_frames. */
+void ramfs_init(void);
+
+/* A new inode of the given mode, refs 1 and nlink 0, or NULL. */
+struct inode *inode_alloc(uint32_t mode);
+struct inode *inode_get(struct inode *ino);
+void inode_put(struct inode *ino);
+
+/* Directory entries. lookup: the inode (not referenced) or NULL. link: 0,
+ * -EEXIST or -ENOSPC (no memory); the entry counts in ino->nlink. unlink:
+ * drops the entry (nlink - 1; freeing the inode if nothing holds it). */
+struct inode *dir_lookup(struct inode *dir, const char *name);
+int dir_link(struct inode *dir, const char *name, struct inode *ino);
+void dir_unlink(struct inode *dir, const char *name);
+/* The entry at position pos, counting "." as 0 and ".." as 1; NULL past the end. */
+const char *dir_entry_at(struct inode *dir, uint32_t pos, struct inode **ino);
+
+/* ---- pagecache.c ---------------------------------------------------------- */
+
+/* Frames in every page cache (meminfo's cached_memory). */
+extern uint32_t pagecache_frames;
+
+/* The frame for page index of ino, allocating a zeroed one if create: the
+ * frame, or NULL (none there, no memory). O(1) when it is cached. */
+struct page *pagecache_page(struct inode *ino, uint32_t index, int create);
+/* Copy n bytes at off between the file and buf (read: out of the file;
+ * write: into it, dirtying the frames). The bytes moved, or -EFAULT /
+ * -ENOSPC with nothing moved past the failure. Sizes are the caller's. */
+int32_t pagecache_read(struct inode *ino, uint32_t off, struct iobuf buf, uint32_t n);
+int32_t pagecache_write(struct inode *ino, uint32_t off, struct iobuf buf, uint32_t n);
+/* Set the size: frames wholly beyond it go back to buddy (unless mapped: the
+ * mapping code unmaps them first), the tail of a partial last page is zeroed. */
+void pagecache_resize(struct inode *ino, uint32_t size);
+/* Free every frame (the inode is going). */
+void pagecache_release(struct inode *ino);
+
+#endif

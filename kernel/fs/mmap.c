@@ -1,0 +1,117 @@
+/* mmap.c — the file side of file mappings (mmap.h): which frame holds a
+ * page of the file (its page-cache frame; none past the end: SIGBUS), the
+ * dirty flag a shared store leaves, and the record of which address spaces
+ * map an inode, which ftruncate walks. The VM side is mm/vm/filemap.c. */
+#include <stdint.h>
+#include "mmap.h"
+#include "vfs.h"
+#include "../include/errno.h"
+#include "../include/mman.h"
+#include "../mm/memory.h"
+#include "../mm/vm/mm.h"
+
+static struct page *file_get_page(struct vma *v, uint32_t pgoff, enum vm_fault_kind *kind)
+{
+    struct inode *ino = v->owner;
+    if (pgoff >= (ino->size + PAGE_SIZE - 1) >> PAGE_SHIFT) {
+        *kind = FAULT_SIGBUS;
+        return 0;
+    }
+    struct page *p = pagecache_page(ino, pgoff, 1);
+    if (!p) {
+        *kind = FAULT_OOM;
+        return 0;
+    }
+    page_get(p);
+    return p;
+}
+
+static void file_dirty(const struct vma *v, struct page *p)
+{
+    (void)v;
+    page_set_dirty(p);
+}
+
+static int file_open(struct mm *mm, struct vma *v)
+{
+    struct inode *ino = v->owner;
+    struct inode_mapper *m = ino->mappers;
+    while (m && m->mm != mm)
+        m = m->next;
+    if (!m) {
+        m = kmalloc(sizeof(*m));
+        if (!m)
+            return -ENOMEM;
+        m->mm = mm;
+        m->vmas = 0;
+        m->next = ino->mappers;
+        ino->mappers = m;
+    }
+    m->vmas++;
+    inode_get(ino);
+    return 0;
+}
+
+static void file_release(struct mm *mm, struct vma *v)
+{
+    struct inode *ino = v->owner;
+    for (struct inode_mapper **pp = &ino->mappers; *pp; pp = &(*pp)->next) {
+        struct inode_mapper *m = *pp;
+        if (m->mm != mm)
+            continue;
+        if (--m->vmas == 0) {
+            *pp = m->next;
+            kfree(m);
+        }
+        break;
+    }
+    inode_put(ino);
+}
+
+static void file_name(const struct vma *v, char *buf, unsigned size)
+{
+    inode_path(v->owner, buf, size);
+}
+
+static const struct vm_ops file_vm_ops = {
+    .get_page = file_get_page,
+    .dirty = file_dirty,
+    .open = file_open,
+    .release = file_release,
+    .name = file_name,
+};
+
+int32_t fs_mmap_file(struct mm *mm, struct file *f, uint32_t addr, uint32_t len, uint32_t prot,
+                     uint32_t flags, uint32_t off)
+{
+    struct inode *ino = fs_file_inode(f);
+    if (!ino || S_ISDIR(ino->mode)) {
+        mm->why = "not a regular file";
+        return -ENODEV;
+    }
+    if (!file_readable(f)) {
+        mm->why = "the file is open for writing only";
+        return -EACCES;
+    }
+    if (off & (PAGE_SIZE - 1)) {
+        mm->why = "the offset must be page aligned";
+        return -EINVAL;
+    }
+    struct vm_file vf = {
+        .ops = &file_vm_ops, .owner = ino, .pgoff = off >> PAGE_SHIFT, .may_write = file_writable(f),
+    };
+    return vm_mmap_file(mm, addr, len, prot, flags, &vf);
+}
+
+int32_t fs_mmap(struct mm *mm, struct fdtable *ft, uint32_t addr, uint32_t len, uint32_t prot,
+                uint32_t flags, int fd, uint32_t off)
+{
+    if (flags & MAP_ANONYMOUS)
+        return vm_mmap(mm, addr, len, prot, flags);
+    struct file *f = fdtable_get(ft, fd);
+    if (!f) {
+        mm->why = "the descriptor is not open";
+        return -EBADF;
+    }
+    return fs_mmap_file(mm, f, addr, len, prot, flags, off);
+}

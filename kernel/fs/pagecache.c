@@ -1,0 +1,145 @@
+/* pagecache.c — regular files' data: frames from buddy (HighMem first,
+ * reached through kmap), one per page index, recorded in the inode's page
+ * array and in the frame's struct page (mapping, index). read and write
+ * copy through these frames, and file mappings map the same frames, so a
+ * store through MAP_SHARED is what the next read returns.
+ *
+ * A page the file has never written is a hole: reads give zeros and no
+ * frame is spent. The bytes of the last page beyond the size are zeros
+ * whenever the size changes, so growing a file never shows what a mapping
+ * stored past the old end.
+ */
+#include <stdint.h>
+#include "inode.h"
+#include "../include/errno.h"
+#include "../lib/string.h"
+#include "../mm/highmem.h"
+#include "../mm/memory.h"
+#include "../mm/page_alloc.h"
+
+uint32_t pagecache_frames;
+
+static const uint8_t zeros[PAGE_SIZE];
+
+/* Make room for index in ino->pages: 0 or -ENOSPC. */
+static int grow_slots(struct inode *ino, uint32_t index)
+{
+    if (index < ino->npages)
+        return 0;
+    uint32_t n = ino->npages ? ino->npages : 4;
+    while (n <= index)
+        n *= 2;
+    struct page **pages = krealloc(ino->pages, n * sizeof(*pages));
+    if (!pages)
+        return -ENOSPC;
+    memset(pages + ino->npages, 0, (n - ino->npages) * sizeof(*pages));
+    ino->pages = pages;
+    ino->npages = n;
+    return 0;
+}
+
+struct page *pagecache_page(struct inode *ino, uint32_t index, int create)
+{
+    if (index < ino->npages && ino->pages[index])
+        return ino->pages[index];
+    if (!create || grow_slots(ino, index))
+        return 0;
+    struct page *p = alloc_page(GFP_HIGHMEM);
+    if (!p)
+        return 0;
+    clear_page_frame(p);
+    p->mapping = ino;
+    p->index = index;
+    ino->pages[index] = p;
+    ino->cached++;
+    pagecache_frames++;
+    return p;
+}
+
+/* Take the frame at index out of the cache and give it back to buddy. A
+ * frame still referenced by a mapping is the caller's bug: the mapping code
+ * unmaps before the cache lets go. */
+static void drop_page(struct inode *ino, uint32_t index)
+{
+    struct page *p = ino->pages[index];
+    if (!p)
+        return;
+    ino->pages[index] = 0;
+    ino->cached--;
+    pagecache_frames--;
+    p->mapping = 0;
+    p->index = 0;
+    free_page(p);
+}
+
+int32_t pagecache_read(struct inode *ino, uint32_t off, struct iobuf buf, uint32_t n)
+{
+    uint32_t done = 0;
+    while (done < n) {
+        uint32_t pos = off + done, poff = pos & (PAGE_SIZE - 1);
+        uint32_t chunk = PAGE_SIZE - poff < n - done ? PAGE_SIZE - poff : n - done;
+        struct page *p = pagecache_page(ino, pos >> PAGE_SHIFT, 0);
+        int err;
+        if (p) {
+            uint8_t *va = kmap(p);
+            err = io_copy_out(buf, done, va + poff, chunk);
+            kunmap(va);
+        } else {
+            err = io_copy_out(buf, done, zeros, chunk);
+        }
+        if (err)
+            return done ? (int32_t)done : err;
+        done += chunk;
+    }
+    return (int32_t)done;
+}
+
+int32_t pagecache_write(struct inode *ino, uint32_t off, struct iobuf buf, uint32_t n)
+{
+    uint32_t done = 0;
+    while (done < n) {
+        uint32_t pos = off + done, poff = pos & (PAGE_SIZE - 1);
+        uint32_t chunk = PAGE_SIZE - poff < n - done ? PAGE_SIZE - poff : n - done;
+        struct page *p = pagecache_page(ino, pos >> PAGE_SHIFT, 1);
+        if (!p)
+            return done ? (int32_t)done : -ENOSPC;
+        uint8_t *va = kmap(p);
+        int err = io_copy_in(va + poff, buf, done, chunk);
+        kunmap(va);
+        if (err)
+            return done ? (int32_t)done : err;
+        page_set_dirty(p);
+        done += chunk;
+    }
+    return (int32_t)done;
+}
+
+/* Zero the bytes of the page holding pos from pos to the page's end. */
+static void zero_tail(struct inode *ino, uint32_t pos)
+{
+    uint32_t poff = pos & (PAGE_SIZE - 1);
+    struct page *p = poff ? pagecache_page(ino, pos >> PAGE_SHIFT, 0) : 0;
+    if (!p)
+        return;
+    uint8_t *va = kmap(p);
+    memset(va + poff, 0, PAGE_SIZE - poff);
+    kunmap(va);
+}
+
+void pagecache_resize(struct inode *ino, uint32_t size)
+{
+    uint32_t keep = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
+    for (uint32_t i = keep; i < ino->npages; i++)
+        drop_page(ino, i);
+    zero_tail(ino, size < ino->size ? size : ino->size);
+    ino->size = size;
+}
+
+void pagecache_release(struct inode *ino)
+{
+    for (uint32_t i = 0; i < ino->npages; i++)
+        drop_page(ino, i);
+    kfree(ino->pages);
+    ino->pages = 0;
+    ino->npages = 0;
+}
