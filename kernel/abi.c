@@ -9,6 +9,7 @@
  * spells no C constant, and a constant changed here is changed there with
  * the next build. Error codes are negative, as callers see them.
  */
+#include "fs/file.h"
 #include "include/errno.h"
 #include "include/layout.h"
 #include "include/mman.h"
@@ -41,6 +42,7 @@ enum abi_errno {
     ABI_ENXIO = -ENXIO,
     ABI_ENOEXEC = -ENOEXEC,
     ABI_EBADF = -EBADF,
+    ABI_EEXIST = -EEXIST,
     ABI_ENOMEM = -ENOMEM,
     ABI_EACCES = -EACCES,
     ABI_EFAULT = -EFAULT,
@@ -104,6 +106,16 @@ enum abi_vm {
     ABI_MM_POLICY_WX = MM_POLICY_WX,
 };
 
+/* What the memory API needs to bring a host file into a kernel file. */
+enum abi_host_files {
+    ABI_O_RDONLY = O_RDONLY,
+    ABI_O_WRONLY = O_WRONLY,
+    ABI_O_RDWR = O_RDWR,
+    ABI_O_CREAT = O_CREAT,
+    ABI_O_TRUNC = O_TRUNC,
+    ABI_MS_SYNC = MS_SYNC,
+};
+
 /* The compiler describes an enum in the debug information only if some
  * object has its type: this one has them all, and nothing reads it. */
 struct abi_constants {
@@ -113,4 +125,5 @@ struct abi_constants {
     enum abi_pages pages;
     enum abi_slab slab;
     enum abi_vm vm;
+    enum abi_host_files host_files;
 } abi_constants;

@@ -25,11 +25,14 @@ access, so a write to a read-only mapping raises ProtectionError and an
 unmapped address MappingError, as a CPU access would fault. Kernel
 addresses are reachable only inside blocks this manager allocated.
 
-A host file descriptor given to mmap (os.open) is mapped by copying the
-file's pages into the mapping; with MAP_SHARED, pages written through the
-mapping are written back to the file on msync, on munmap and on close();
-MAP_PRIVATE never writes back. The host file's open mode is respected
-(EACCES). fd -1 maps anonymous memory (with MAP_ANONYMOUS, as in Linux).
+A host file descriptor given to mmap (os.open) is brought into a kernel
+file (kos.memory.hostfile) and that file is mapped, so the mapping's pages
+are the page-cache frames of a real kernel file; with MAP_SHARED, pages
+written through the mapping are written back to the host file on msync,
+on munmap and on close(); MAP_PRIVATE never writes back (its writes go to
+private copies). The host file's open mode is the kernel file's, so the
+kernel's checks apply (EACCES). fd -1 maps anonymous memory (with
+MAP_ANONYMOUS, as in Linux).
 
 Every kernel call is made under one lock (kos.kernel.call_lock), so the
 manager is thread-safe. Wrong argument types raise TypeError, impossible
@@ -49,6 +52,7 @@ from kos import kernel as kk
 from kos.exceptions import MappingError, MemoryError, ProtectionError
 from kos.kernel import Kernel, call, call_lock, call_out, s32, u32
 from kos.memory import constants as C
+from kos.memory import hostfile
 
 __all__ = ["LastError", "MemoryManager", *[n for n in C.NAMES if n.startswith(("PROT_", "MAP_"))]]
 
@@ -99,6 +103,7 @@ class _HostMapping:
     fd: int               # a duplicate the mapping owns, closed when its last page goes
     offset: int           # file offset of start
     shared: bool
+    path: str             # the kernel file it maps (kos.memory.hostfile)
 
 
 def _int(name: str, value: object) -> int:
@@ -380,39 +385,33 @@ class MemoryManager:
             return self._map_host(addr, length, prot, flags, fd, offset)
 
     def _map_host(self, addr: int, length: int, prot: int, flags: int, fd: int, offset: int) -> int:
-        shared = bool(flags & C.MAP_SHARED)
         try:
             mode = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE
-            size = os.fstat(fd).st_size
+            path = hostfile.kernel_path(fd)
         except OSError as e:
             self._fail(C.EBADF, f"fd {fd}: {e.strerror}")
             return -1
-        if flags & C.MAP_ANONYMOUS:
-            self._fail(C.EINVAL, "a file mapping cannot be anonymous")
-            return -1
-        if offset % C.PAGE_SIZE:
-            self._fail(C.EINVAL, "the offset must be page aligned")
-            return -1
-        if mode == os.O_WRONLY or (shared and prot & C.PROT_WRITE and mode != os.O_RDWR):
-            self._fail(C.EACCES, f"fd {fd} is not open for {'reading and writing' if shared else 'reading'}")
-            return -1
         k, mm = self.kernel, self._mm
-        # Filled while writable, then given the protection asked for.
-        r = s32(call(k, "vm_mmap", mm, addr, length, C.PROT_RW, flags | C.MAP_ANONYMOUS))
+        if not any(m.path == path for m in self._host):
+            err = hostfile.import_host_file(k, fd)
+            if err:
+                self._fail(err, f"bringing host fd {fd} into {path} failed")
+                return -1
+        kflags = {os.O_RDONLY: C.O_RDONLY, os.O_WRONLY: C.O_WRONLY}.get(mode, C.O_RDWR)
+        err, f = hostfile.open_kernel_file(k, path, kflags)
+        if err:
+            self._fail(err, f"opening {path} failed")
+            return -1
+        r = s32(call(k, "fs_mmap_file", mm, f, addr, length, prot, flags, offset))
+        call(k, "file_put", f)           # the mapping holds its own reference
         if r < 0 and r > -4096:
-            return self._refused(r)
+            self._refused(r)
+            if not any(m.path == path for m in self._host):
+                hostfile.unlink_kernel_file(k, path)
+            return -1
         start = u32(r)
-        data = os.pread(fd, max(0, min(length, size - offset)), offset)
-        if data:
-            self.write(start, data)
-        r = s32(call(k, "vm_mprotect", mm, start, length, prot))
-        if r:
-            err = self._refused(r)
-            call(k, "vm_munmap", mm, start, length)
-            return err
         end = start + (length + C.PAGE_SIZE - 1) // C.PAGE_SIZE * C.PAGE_SIZE
-        self._clean(start, end)
-        self._host.append(_HostMapping(start, end, os.dup(fd), offset, shared))
+        self._host.append(_HostMapping(start, end, os.dup(fd), offset, bool(flags & C.MAP_SHARED), path))
         return start
 
     def _frame(self, va: int) -> int:
@@ -424,20 +423,16 @@ class MemoryManager:
         phys = int.from_bytes(kk.read(k, pte, 8), "little") & 0x000FFFFFFFFFF000
         return u32(call(k, "page_lookup", phys)) if phys and phys != u32(call(k, "vm_zero_page")) else 0
 
-    def _clean(self, start: int, end: int) -> None:
-        for va in range(start, end, C.PAGE_SIZE):
-            page = self._frame(va)
-            if page:
-                call(self.kernel, "page_clear_dirty", page)
-
     def _write_back(self, start: int, end: int) -> None:
         """Write the dirty pages of the shared host mappings in [start, end) to their files."""
         k = self.kernel
         for m in self._host:
-            if not m.shared:
+            lo, hi = max(start, m.start), min(end, m.end)
+            if not m.shared or lo >= hi:
                 continue
+            call(k, "vm_msync", self._mm, lo, hi - lo, C.MS_SYNC)   # CPU writes: PTE dirty bits to frames
             size = os.fstat(m.fd).st_size
-            for va in range(max(start, m.start), min(end, m.end), C.PAGE_SIZE):
+            for va in range(lo, hi, C.PAGE_SIZE):
                 page = self._frame(va)
                 if not page or not u32(call(k, "page_flags", page)) & C.PG_DIRTY:
                     continue
@@ -489,7 +484,9 @@ class MemoryManager:
                 os.close(m.fd)
             for i, (a, b) in enumerate(pieces):
                 fd = m.fd if i == 0 else os.dup(m.fd)
-                kept.append(_HostMapping(a, b, fd, m.offset + a - m.start, m.shared))
+                kept.append(_HostMapping(a, b, fd, m.offset + a - m.start, m.shared, m.path))
+        for path in {m.path for m in self._host} - {m.path for m in kept}:
+            hostfile.unlink_kernel_file(self.kernel, path)
         self._host = kept
 
     def mprotect(self, addr: int, length: int, prot: int) -> int:
