@@ -50,7 +50,7 @@ static pte_t *window_entry(uint32_t va, int alloc)
         struct page *p = alloc_page(GFP_KERNEL);
         if (!p)
             return 0;
-        memset((void *)p->phys, 0, PAGE_SIZE);
+        memset((void *)(uint32_t)p->phys, 0, PAGE_SIZE);     /* low memory: identity mapped */
         *pde = (pte_t)p->phys | PTE_PRESENT | PTE_WRITE;
         stats.pt_pages++;
     }

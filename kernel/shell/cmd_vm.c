@@ -319,9 +319,9 @@ static int cmd_wx(int argc, char **argv)
     if (!mm)
         return 1;
     if (argc == 2 && strcmp(argv[1], "on") == 0)
-        mm->policy |= MM_POLICY_WX;
+        mm_set_policy(mm, mm->policy | MM_POLICY_WX);
     else if (argc == 2 && strcmp(argv[1], "off") == 0)
-        mm->policy &= ~MM_POLICY_WX;
+        mm_set_policy(mm, mm->policy & ~MM_POLICY_WX);
     else if (argc != 1)
         return shell_usage(argv[0]);
     kprintf("wx: %s\n", (mm->policy & MM_POLICY_WX) ? "on" : "off");

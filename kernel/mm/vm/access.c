@@ -14,6 +14,14 @@
 #include "../../include/errno.h"
 #include "../../lib/string.h"
 
+struct page *vm_page_at(struct mm *mm, uint32_t va)
+{
+    pte_t *pte = va >= USER_START && va < USER_END ? pgtable_entry(mm, va, 0) : 0;
+    if (!pte || !(*pte & PTE_ADDR) || (*pte & PTE_ADDR) == vm_zero_page())
+        return 0;
+    return page_lookup(*pte & PTE_ADDR);
+}
+
 int vm_access(struct mm *mm, uint32_t addr, void *buf, uint32_t len, int write)
 {
     uint8_t *b = buf;
@@ -23,8 +31,7 @@ int vm_access(struct mm *mm, uint32_t addr, void *buf, uint32_t len, int write)
         uint32_t n = PAGE_SIZE - off < len ? PAGE_SIZE - off : len;
         if (vm_fault(mm, addr, access) != FAULT_NONE)
             return -EFAULT;
-        pte_t *pte = pgtable_entry(mm, addr, 0);
-        struct page *p = page_lookup((uint32_t)(*pte & PTE_ADDR));
+        struct page *p = page_lookup(*pgtable_entry(mm, addr, 0) & PTE_ADDR);
         uint8_t *va = (uint8_t *)kmap(p) + off;
         if (write) {
             memcpy(va, b, n);

@@ -140,6 +140,11 @@ struct mm *mm_create(void);
 void mm_destroy(struct mm *mm);
 /* Load mm's page tables. */
 void mm_activate(struct mm *mm);
+/* Set the memory policy (MM_POLICY_* bits; others are refused with
+ * -EINVAL) and the address-space limit in bytes (RLIMIT_AS: mappings that
+ * would pass it fail with ENOMEM; mappings already there stay). */
+int mm_set_policy(struct mm *mm, uint32_t policy);
+void mm_set_limit_as(struct mm *mm, uint32_t bytes);
 
 /* The shared page of zeros that unwritten private pages map read-only. */
 uint32_t vm_zero_page(void);
@@ -180,6 +185,9 @@ void vma_put_backing(struct mm *mm, struct vma *v);
  * -EFAULT when a page cannot be had (mm->last_fault says why); the bytes
  * before it are copied. */
 int vm_access(struct mm *mm, uint32_t addr, void *buf, uint32_t len, int write);
+/* The frame mapped at va in mm (present or not), or NULL for none or the
+ * zero page. */
+struct page *vm_page_at(struct mm *mm, uint32_t va);
 
 /* Resolve a fault at addr (fault.c): 0, or the kind of failure (also kept
  * in mm->last_fault and counted in mm->faults). */

@@ -54,7 +54,8 @@ from kos.kernel import Kernel, call, call_lock, call_out, s32, u32
 from kos.memory import constants as C
 from kos.memory import hostfile
 
-__all__ = ["LastError", "MemoryManager", *[n for n in C.NAMES if n.startswith(("PROT_", "MAP_"))]]
+__all__ = ["LastError", "MemoryManager", "default_manager",
+           *[n for n in C.NAMES if n.startswith(("PROT_", "MAP_"))]]
 
 MEDIUM_LIMIT = 1024 * 1024          # the largest request served by one buddy block
 _HEAP, _BUDDY, _VMALLOC = "heap", "buddy", "vmalloc"
@@ -64,6 +65,20 @@ def __getattr__(name: str) -> Any:
     if name.startswith(("PROT_", "MAP_")) and name in C.NAMES:
         return getattr(C, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_default: MemoryManager | None = None
+
+
+def default_manager() -> MemoryManager:
+    """The process's shared MemoryManager on the default kernel, initialized:
+    whose address space SecurityManager and friends act on by default."""
+    global _default
+    with call_lock():
+        if _default is None or _default._kernel is not kk.default_kernel():
+            _default = MemoryManager()
+        _default.initialize()
+        return _default
 
 
 class _Constant:
@@ -416,12 +431,7 @@ class MemoryManager:
 
     def _frame(self, va: int) -> int:
         """The struct page of the frame mapped at va in the manager's space, or 0."""
-        k = self.kernel
-        pte = u32(call(k, "pgtable_entry", self._mm, va, 0))
-        if not pte:
-            return 0
-        phys = int.from_bytes(kk.read(k, pte, 8), "little") & 0x000FFFFFFFFFF000
-        return u32(call(k, "page_lookup", phys)) if phys and phys != u32(call(k, "vm_zero_page")) else 0
+        return u32(call(self.kernel, "vm_page_at", self._mm, va))
 
     def _write_back(self, start: int, end: int) -> None:
         """Write the dirty pages of the shared host mappings in [start, end) to their files."""
