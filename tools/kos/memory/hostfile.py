@@ -58,12 +58,14 @@ def import_host_file(k: Kernel, fd: int) -> int:
     layout = kk.abi(k).struct("file")
     ops = u32(int.from_bytes(kk.read(k, f + layout.offsetof("ops"), 4), "little"))
     write = u32(int.from_bytes(kk.read(k, ops + kk.abi(k).struct("file_ops").offsetof("write"), 4), "little"))
+    inode = u32(int.from_bytes(kk.read(k, f + layout.offsetof("inode"), 4), "little"))
     chunk = k.scratch_size - _DATA
     pos = 0
     try:
         while True:
             data = os.pread(fd, chunk, pos)
             if not data:
+                _clean(k, inode, pos)
                 return 0
             kk.write(k, k.scratch + _DATA, data)
             # struct iobuf by value: a kernel pointer and user = 0.
@@ -73,6 +75,15 @@ def import_host_file(k: Kernel, fd: int) -> int:
             pos += len(data)
     finally:
         call(k, "file_put", f)
+
+
+def _clean(k: Kernel, inode: int, size: int) -> None:
+    """The page cache now holds what the host file holds: none of its pages
+    is dirty, so write-back sends only what is written through a mapping."""
+    for index in range(-(-size // C.PAGE_SIZE)):
+        page = u32(call(k, "pagecache_page", inode, index, 0))
+        if page:
+            call(k, "page_clear_dirty", page)
 
 
 def unlink_kernel_file(k: Kernel, path: str) -> int:

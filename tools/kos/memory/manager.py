@@ -406,6 +406,10 @@ class MemoryManager:
         except OSError as e:
             self._fail(C.EBADF, f"fd {fd}: {e.strerror}")
             return -1
+        if mode == os.O_WRONLY:
+            # Its bytes cannot be read into the kernel file: Linux's answer.
+            self._fail(C.EACCES, f"fd {fd} is not open for reading")
+            return -1
         k, mm = self.kernel, self._mm
         if not any(m.path == path for m in self._host):
             err = hostfile.import_host_file(k, fd)
