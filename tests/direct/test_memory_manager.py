@@ -434,3 +434,20 @@ def test_only_pages_written_through_the_mapping_go_back(mgr: MemoryManager, tmp_
         os.close(fd)
     data = path.read_bytes()
     assert data[:4] == b"host" and data[c.PAGE_SIZE:c.PAGE_SIZE + 2] == b"Bb"
+
+
+def test_a_kernel_file_maps_with_its_open_mode(live: Kernel, mgr: MemoryManager):
+    assert live.console.run("write /kfile hello kernel") == "write: 12 bytes to /kfile"
+    err, f = hostfile.open_kernel_file(live, "/kfile", c.O_RDONLY)
+    assert err == 0 and f
+    try:
+        rw = mgr.PROT_READ | mgr.PROT_WRITE
+        assert mgr.mmap_kernel_file(0, c.PAGE_SIZE, rw, mgr.MAP_SHARED, f, 0) == -1
+        assert mgr.last_error is not None and mgr.last_error.name == "EACCES"
+        addr = mgr.mmap_kernel_file(0, c.PAGE_SIZE, mgr.PROT_READ, mgr.MAP_PRIVATE, f, 0)
+        assert addr != -1, mgr.last_error
+        assert mgr.read(addr, 13) == b"hello kernel\0"
+        assert mgr.munmap(addr, c.PAGE_SIZE) == 0
+    finally:
+        call(live, "file_put", f)
+    assert live.console.run("rm /kfile") == ""

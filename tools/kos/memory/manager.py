@@ -410,7 +410,7 @@ class MemoryManager:
             # Its bytes cannot be read into the kernel file: Linux's answer.
             self._fail(C.EACCES, f"fd {fd} is not open for reading")
             return -1
-        k, mm = self.kernel, self._mm
+        k = self.kernel
         if not any(m.path == path for m in self._host):
             err = hostfile.import_host_file(k, fd)
             if err:
@@ -421,17 +421,30 @@ class MemoryManager:
         if err:
             self._fail(err, f"opening {path} failed")
             return -1
-        r = s32(call(k, "fs_mmap_file", mm, f, addr, length, prot, flags, offset))
+        start = self.mmap_kernel_file(addr, length, prot, flags, f, offset)
         call(k, "file_put", f)           # the mapping holds its own reference
-        if r < 0 and r > -4096:
-            self._refused(r)
+        if start == -1:
             if not any(m.path == path for m in self._host):
                 hostfile.unlink_kernel_file(k, path)
             return -1
-        start = u32(r)
         end = start + (length + C.PAGE_SIZE - 1) // C.PAGE_SIZE * C.PAGE_SIZE
         self._host.append(_HostMapping(start, end, os.dup(fd), offset, bool(flags & C.MAP_SHARED), path))
         return start
+
+    def mmap_kernel_file(self, addr: int, length: int, prot: int, flags: int, file: int, offset: int) -> int:
+        """mmap of a kernel file, given as the address of its struct file
+        (what a kernel fd of the VFS stands for): the mapped address, or -1
+        with last_error (EACCES for the file's open mode, EINVAL, ENOMEM)."""
+        for name, v in (("addr", addr), ("length", length), ("prot", prot), ("flags", flags),
+                        ("file", file), ("offset", offset)):
+            _int(name, v)
+        with call_lock():
+            bad = min(length, prot, flags, offset) < 0
+            if bad or not kk.fits_u32(addr, length, prot, flags, file, offset):
+                self._fail(C.EINVAL, "an argument is negative or does not fit 32 bits")
+                return -1
+            r = s32(call(self.kernel, "fs_mmap_file", self.mm, file, addr, length, prot, flags, offset))
+            return self._refused(r) if r < 0 and r > -4096 else u32(r)
 
     def _frame(self, va: int) -> int:
         """The struct page of the frame mapped at va in the manager's space, or 0."""
