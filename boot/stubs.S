@@ -4,7 +4,9 @@
  * Every vector 0..47 enters through a stub that pushes an error code (a zero
  * where the CPU pushes none) and the vector number, then common_stub saves
  * the registers into a struct regs (arch/regs.h) and calls
- * interrupt_dispatch(struct regs *).
+ * interrupt_dispatch(struct regs *). Vector 0x80 (system calls, the only
+ * gate ring 3 may use) enters the same way. trap_return is the way back,
+ * also taken by a new process the first time it runs (proc/switch.S).
  */
 
     .section .text
@@ -91,6 +93,7 @@ STUB_NOERR 44
 STUB_NOERR 45
 STUB_NOERR 46
 STUB_NOERR 47
+STUB_NOERR 128
 
 common_stub:
     pusha
@@ -104,6 +107,8 @@ common_stub:
     pushl %esp                /* struct regs * */
     call interrupt_dispatch
     addl $4, %esp
+    .global trap_return
+trap_return:
     popl %gs
     popl %fs
     popl %es

@@ -19,6 +19,7 @@
 #include "mm/paging.h"
 #include "mm/physmem.h"
 #include "mm/vm/mm.h"
+#include "proc/proc.h"
 #include "shell/shell.h"
 #include "test/ktest_run.h"
 #include "trap/trap.h"
@@ -44,7 +45,9 @@ void kmain(uint32_t magic, const struct multiboot_info *mbi)
     ramfs_init();
     idt_set_page_fault_handler(vm_page_fault);
     vm_init();
+    proc_init();
     pit_init(PIT_HZ);
+    pit_set_tick_hook(sched_tick);
     serial_enable_rx_irq();
     cpu_sti();
     ktest_boot();

@@ -9,6 +9,7 @@
 #define IRQ_TIMER  0
 #define IRQ_COM1   4
 #define NUM_VECTORS 48
+#define VECTOR_SYSCALL 0x80
 
 typedef void (*irq_handler_fn)(struct regs *r);
 typedef void (*exception_handler_fn)(struct regs *r);
@@ -29,6 +30,19 @@ typedef int (*page_fault_fn)(struct regs *r);
 
 /* Give page faults (vector 14) to fn first. */
 void idt_set_page_fault_handler(page_fault_fn fn);
+
+/* System calls (int 0x80) go to fn; it leaves the result in r->eax. */
+void idt_set_syscall_handler(exception_handler_fn fn);
+
+/* Offered every CPU exception the page-fault handler did not resolve,
+ * before the exception handler: returning 1 claims it (the process layer
+ * kills the process that made it and never returns to the frame). */
+typedef int (*fault_claim_fn)(struct regs *r);
+void idt_set_fault_claim(fault_claim_fn fn);
+
+/* Called after every interrupt, exception and system call, just before the
+ * return to the interrupted code (where the scheduler may switch). */
+void idt_set_exit_hook(exception_handler_fn fn);
 
 /* Called from boot/stubs.S for every vector. */
 void interrupt_dispatch(struct regs *r);

@@ -10,11 +10,19 @@
 #define PIT_MODE3_LOHI_CH0 0x36   /* channel 0, lobyte/hibyte, square wave */
 
 static volatile uint32_t ticks;
+static void (*tick_hook)(void);
+
+void pit_set_tick_hook(void (*fn)(void))
+{
+    tick_hook = fn;
+}
 
 static void pit_tick(struct regs *r)
 {
     (void)r;
     ticks++;
+    if (tick_hook)
+        tick_hook();
 }
 
 void pit_init(unsigned hz)

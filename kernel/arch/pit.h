@@ -8,6 +8,9 @@
 
 void pit_init(unsigned hz);
 
+/* Call fn on every tick (the scheduler's clock). */
+void pit_set_tick_hook(void (*fn)(void));
+
 /* Timer ticks since pit_init. */
 uint32_t pit_ticks(void);
 

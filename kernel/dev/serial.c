@@ -109,6 +109,13 @@ int serial_init(void)
     return 0;
 }
 
+static void (*rx_notify)(void);
+
+void serial_set_rx_notify(void (*fn)(void))
+{
+    rx_notify = fn;
+}
+
 static void serial_irq(struct regs *r)
 {
     (void)r;
@@ -117,9 +124,11 @@ static void serial_irq(struct regs *r)
         if (rx_head - rx_tail >= RX_HIGH_WATER) {
             outb(COM1 + REG_IER, 0);
             rx_throttled = 1;
-            return;
+            break;
         }
     }
+    if (rx_notify)
+        rx_notify();
 }
 
 void serial_enable_rx_irq(void)

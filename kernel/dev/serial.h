@@ -21,6 +21,10 @@ int serial_getc(void);
 /* Is a received byte waiting? */
 int serial_rx_pending(void);
 
+/* Call fn (in interrupt context) whenever received bytes arrive: the
+ * console's readers sleep until then. */
+void serial_set_rx_notify(void (*fn)(void));
+
 /* Bytes lost because the receive ring was full. */
 uint32_t serial_rx_dropped(void);
 

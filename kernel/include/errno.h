@@ -4,11 +4,17 @@
  * Linux: the names are positive and a function fails with "return -ENOMEM".
  * Either way the value a caller sees is the specification's.
  *
+ *   EPERM   1  operation not permitted: killing pid 0 or 1, raising a hard limit
  *   ENOENT  2  no such file or directory
+ *   ESRCH   3  no such process
+ *   EINTR   4  interrupted: a sleep cut short because the process was killed
  *   EIO     5  input/output error: a malformed archive or executable
  *   ENXIO   6  no such device or address: no page frame at that address
  *   ENOEXEC 8  exec format error: not an executable KOS can run
+ *   E2BIG   7  argument list too long (execve)
  *   EBADF   9  bad file descriptor: a mapping that is not anonymous names no file
+ *   ECHILD 10  no child process to wait for
+ *   EAGAIN 11  try again: no kernel stack for one more process; a lock limit
  *   ENOMEM 12  out of memory
  *   EACCES 13  permission denied: the frame is reserved (kernel, heap, stacks)
  *   EFAULT 14  bad address
@@ -25,16 +31,23 @@
  *   ESPIPE 29  lseek on a file without positions (the console)
  *   ERANGE 34  a result (getcwd) larger than its buffer
  *   ENAMETOOLONG 36  a path longer than the kernel keeps
+ *   ENOSYS 38  no such system call
  *   ENOTEMPTY 39  rmdir of a directory with entries
  */
 #ifndef KOS_ERRNO_H
 #define KOS_ERRNO_H
 
+#define EPERM   1
 #define ENOENT  2
+#define ESRCH   3
+#define EINTR   4
 #define EIO     5
 #define ENXIO   6
 #define ENOEXEC 8
+#define E2BIG   7
 #define EBADF   9
+#define ECHILD 10
+#define EAGAIN 11
 #define ENOMEM 12
 #define EACCES 13
 #define EFAULT 14
@@ -50,6 +63,7 @@
 #define ESPIPE 29
 #define ERANGE 34
 #define ENAMETOOLONG 36
+#define ENOSYS 38
 #define ENOTEMPTY 39
 
 /* "EINVAL" for -EINVAL or EINVAL; "E?" for anything else. */

@@ -4,11 +4,17 @@
 const char *errno_name(int err)
 {
     switch (err < 0 ? -err : err) {
+    case EPERM: return "EPERM";
     case ENOENT: return "ENOENT";
+    case ESRCH: return "ESRCH";
+    case EINTR: return "EINTR";
     case EIO: return "EIO";
     case ENXIO: return "ENXIO";
     case ENOEXEC: return "ENOEXEC";
+    case E2BIG: return "E2BIG";
     case EBADF: return "EBADF";
+    case ECHILD: return "ECHILD";
+    case EAGAIN: return "EAGAIN";
     case ENOMEM: return "ENOMEM";
     case EACCES: return "EACCES";
     case EFAULT: return "EFAULT";
@@ -24,6 +30,7 @@ const char *errno_name(int err)
     case ESPIPE: return "ESPIPE";
     case ERANGE: return "ERANGE";
     case ENAMETOOLONG: return "ENAMETOOLONG";
+    case ENOSYS: return "ENOSYS";
     case ENOTEMPTY: return "ENOTEMPTY";
     default: return "E?";
     }

@@ -1,7 +1,7 @@
 /* cmd_vm.c — shell commands over the shell's own user address space:
- * mmap (anonymous or of a file), munmap, mprotect, msync, maps, exec,
- * vmstat and wx (peek and poke, in cmd_memory.c, reach user addresses
- * through the same fault-safe path).
+ * mmap (anonymous or of a file), munmap, mprotect, msync, maps (also of
+ * any process), exec, vmstat and wx (peek and poke, in cmd_memory.c, reach
+ * user addresses through the same fault-safe path).
  * Failures print "cmd: error ENAME (-N)" and a line saying why. */
 #include <stdint.h>
 #include "shell.h"
@@ -14,6 +14,7 @@
 #include "../lib/string.h"
 #include "../mm/vm/mm.h"
 #include "../mm/vm/uaccess.h"
+#include "../proc/proc.h"
 
 static int refused(const char *cmd, int err, const char *why)
 {
@@ -242,10 +243,22 @@ SHELL_COMMAND(mprotect, "ADDR LEN PROT", "change the protection of a range", cmd
 
 static int cmd_maps(int argc, char **argv)
 {
-    (void)argc;
-    struct mm *mm = shell_mm(argv[0]);
-    if (!mm)
+    struct mm *mm;
+    if (argc > 2)
+        return shell_usage(argv[0]);
+    if (argc == 2) {
+        uint32_t pid;
+        if (shell_arg_u32(argv, 1, "PID", UINT32_MAX, &pid))
+            return 1;
+        struct proc *p = proc_find(pid);
+        if (!p || p->state == PROC_ZOMBIE)
+            return refused(argv[0], -ESRCH, "no such process");
+        if (!p->mm)
+            return refused(argv[0], -EINVAL, "a kernel thread has no user address space");
+        mm = p->mm;
+    } else if (!(mm = shell_mm(argv[0]))) {
         return 1;
+    }
     for (uint32_t i = 0; i < mm->nr_vmas; i++) {
         const struct vma *v = &mm->vmas[i];
         char prot[5], name[FS_PATH_MAX] = "";
@@ -259,7 +272,8 @@ static int cmd_maps(int argc, char **argv)
     }
     return 0;
 }
-SHELL_COMMAND(maps, "", "the shell's mappings, as /proc/PID/maps shows them", cmd_maps);
+SHELL_COMMAND(maps, "[PID]", "a process's mappings (the shell's by default), as /proc/PID/maps shows them",
+              cmd_maps);
 
 void vm_report_fault(const char *cmd, uint32_t addr)
 {

@@ -10,10 +10,10 @@
  */
 #include <stdint.h>
 #include "shell.h"
-#include "../arch/cpu.h"
 #include "../dev/serial.h"
 #include "../lib/kprintf.h"
 #include "../lib/string.h"
+#include "../proc/fd.h"
 
 #define CTRL_C 0x03
 #define CTRL_U 0x15
@@ -93,6 +93,7 @@ static void end_of_line(void)
     }
     len = 0;
     overlong = 0;
+    shell_job_report();
     prompt();
 }
 
@@ -170,12 +171,8 @@ void shell_run(void)
             feed((uint8_t)c);
             continue;
         }
-        /* Nothing to read: sleep until the next interrupt. Check again with
-         * interrupts off so a byte arriving in between cannot be missed. */
-        cpu_cli();
-        if (!serial_rx_pending())
-            cpu_sti_hlt();
-        else
-            cpu_sti();
+        /* Nothing to read: sleep until input arrives, letting every other
+         * process run (or the CPU halt). */
+        console_wait_input();
     }
 }

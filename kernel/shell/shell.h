@@ -37,6 +37,10 @@ __attribute__((noreturn)) void shell_run(void);
 /* Run one line as if typed (it is modified in place). */
 void shell_exec(char *line);
 
+/* Report the background programs that ended since the last prompt
+ * (cmd_proc.c), reaping them. */
+void shell_job_report(void);
+
 /* The registered commands, for help. */
 const struct shell_cmd *shell_cmds_begin(void);
 const struct shell_cmd *shell_cmds_end(void);

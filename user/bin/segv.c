@@ -11,11 +11,12 @@ static unsigned char data_code[4] = { 0xC3 };    /* ret, in a non-executable seg
 static volatile int sink;
 static volatile int depth_limit = 1 << 30;      /* far beyond any stack limit */
 
+/* The volatile frame read after the call keeps the compiler from turning
+ * the recursion into a loop: every level needs its own 256 bytes. */
 static int recurse(int depth)
 {
-    char pad[256];
+    volatile char pad[256];
     pad[0] = (char)depth;
-    sink = pad[0];
     if (depth == depth_limit)
         return 0;
     return recurse(depth + 1) + pad[0];

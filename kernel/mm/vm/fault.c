@@ -111,12 +111,17 @@ enum vm_fault_kind vm_fault(struct mm *mm, uint32_t addr, enum vm_access access)
     if (!access_allowed(v->prot, access))
         return fail(mm, addr, access, FAULT_PROTECTION, v);
 
-    /* 3. Fill: a file's page (filemap.c), or a page table, then a frame. */
+    /* 3. Copy on write since fork; else fill: a file's page (filemap.c),
+     * or a page table, then a frame. */
+    pte_t *pte = pgtable_entry(mm, page, 1);
+    if (pte && access == ACCESS_WRITE && (*pte & PTE_COW)) {
+        enum vm_fault_kind k = vm_cow_break(mm, v, pte, page);
+        return k ? fail(mm, addr, access, k, v) : FAULT_NONE;
+    }
     if (v->ops) {
         enum vm_fault_kind k = vm_file_fault(mm, v, page, access);
         return k ? fail(mm, addr, access, k, v) : FAULT_NONE;
     }
-    pte_t *pte = pgtable_entry(mm, page, 1);
     uint32_t frame = pte ? (uint32_t)(*pte & PTE_ADDR) : 0;
     int own = 0, fresh = 0;
     if (pte && (!frame || (access == ACCESS_WRITE && frame == vm_zero_page()))) {
@@ -134,6 +139,8 @@ enum vm_fault_kind vm_fault(struct mm *mm, uint32_t addr, enum vm_access access)
     pte_t bits = pgtable_prot_bits(v->prot);
     if (frame == vm_zero_page())
         bits &= ~PTE_WRITE;
+    if (*pte & PTE_COW)
+        bits = (bits & ~PTE_WRITE) | PTE_COW;
     *pte = frame | bits;
     paging_flush_page(page);
     if (fresh) {

@@ -41,6 +41,11 @@ struct vm_object {
 struct mm;
 struct vma;
 
+/* A private frame shared with another address space since fork: the entry
+ * is read-only until a write copies the frame (fork.c). An available bit
+ * of the PAE entry, which the MMU ignores. */
+#define PTE_COW  (1ull << 9)
+
 /* What the fault handler could not resolve: kind and reason for reports. */
 enum vm_fault_kind {
     FAULT_NONE,
@@ -150,8 +155,10 @@ void mm_set_limit_as(struct mm *mm, uint32_t bytes);
 uint32_t vm_zero_page(void);
 
 /* mmap, munmap, mprotect with Linux's semantics (mm/vm/mmap.c); anonymous
- * mappings only. mmap returns the address or a negative errno. */
+ * mappings only. mmap returns the address or a negative errno (an address
+ * at or above 2 GiB is negative as an int32_t too: vm_mmap_failed tells). */
 int32_t vm_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint32_t flags);
+static inline int vm_mmap_failed(int32_t r) { return (uint32_t)r >= (uint32_t)-4095; }
 int vm_munmap(struct mm *mm, uint32_t addr, uint32_t len);
 int vm_mprotect(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot);
 /* mmap of a file (flags without MAP_ANONYMOUS): as vm_mmap, plus -EINVAL
@@ -196,6 +203,23 @@ enum vm_fault_kind vm_fault(struct mm *mm, uint32_t addr, enum vm_access access)
 /* The page-fault handler the IDT calls (vector 14). 1 if handled. */
 struct regs;
 int vm_page_fault(struct regs *r);
+
+/* ---- fork.c: copy-on-write ------------------------------------------------- */
+
+/* A copy of src for fork: the same VMAs, shared objects shared, private
+ * frames shared copy-on-write. NULL without memory (src unchanged but for
+ * entries marked COW). */
+struct mm *mm_clone(struct mm *src);
+/* A write to the COW entry pte of page in v: copy or re-mark. */
+enum vm_fault_kind vm_cow_break(struct mm *mm, const struct vma *v, pte_t *pte, uint32_t page);
+/* Drop one holder of a private frame: the frame goes back to buddy with its last. */
+void vm_frame_put(uint32_t frame);
+
+/* ---- mlock.c ------------------------------------------------------------- */
+
+/* Lock (fault in and count) or unlock the pages of [addr, addr + len),
+ * page aligned and mapped without holes. 0 or -ENOMEM. */
+int vm_mlock(struct mm *mm, uint32_t addr, uint32_t len, int lock);
 
 /* The protection as /proc/PID/maps writes it, e.g. "r-xp", into buf[5]. */
 void vma_prot_string(const struct vma *v, char buf[5]);

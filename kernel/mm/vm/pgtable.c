@@ -97,7 +97,7 @@ void pgtable_unmap(struct mm *mm, const struct vma *v, uint32_t start, uint32_t 
             if (v->ops && vm_frame_is_file(frame))
                 vm_file_unmap_frame(v, frame, pte_dirty);
             else if (!(v->flags & VM_SHARED))
-                free_page(page_lookup(frame));
+                vm_frame_put(frame);
         }
         pgtable_trim(mm, va - PAGE_SIZE);
     }
@@ -122,6 +122,8 @@ void pgtable_protect(struct mm *mm, const struct vma *v, uint32_t start, uint32_
             pte_t b = bits;
             if (frame == zero || (v->ops && !(v->flags & VM_SHARED) && vm_frame_is_file(frame)))
                 b &= ~PTE_WRITE;           /* never written through a private mapping: a write fault copies */
+            if (*pte & PTE_COW)
+                b = (b & ~PTE_WRITE) | PTE_COW;   /* shared since fork: still copied on write */
             *pte = frame | b;
         }
     }

@@ -9,11 +9,15 @@ multiboot entry state, a page-table walker, and delivery through an
 interrupt or trap gate (error code, stack switch from ring 3 through the
 TSS, double and triple fault when delivery itself fails).
 
-Two unicorn 2.1.x defects are worked around through the CPU context (the
+Three unicorn 2.1.x limits are worked around through the CPU context (the
 `Quirks` offsets, found and checked at start-up by selfcheck.py):
  - the hook gets no error code: we read env->error_code from the context;
  - env->old_exception is never reset (QEMU resets it after a delivery), so
-   the next #PF or contributory fault would arrive as #DF: we reset it.
+   the next #PF or contributory fault would arrive as #DF: we reset it;
+ - register writes check privilege against the current CPL, so from ring 3
+   the kernel's SS and CS cannot be written: a delivery that changes
+   privilege first sets the CPL bits of env->hflags to the gate's level,
+   as the CPU's own switch does, then loads SS and CS.
 """
 
 from __future__ import annotations
@@ -71,6 +75,7 @@ class Quirks:
 
     error_code: int
     old_exception: int
+    hflags: int
 
 
 class PageFault(Exception):
@@ -117,6 +122,24 @@ class ContextPatch:
         self.uc.context_update(self.ctx)
         struct.pack_into("<i", self.buf, self.quirks.old_exception, -1)
         self.uc.context_restore(self.ctx)
+
+
+    def set_cpl(self, cpl: int) -> None:
+        """The CPL bits of env->hflags, as a privilege change sets them."""
+        self.uc.context_update(self.ctx)
+        off = self.quirks.hflags
+        hflags = struct.unpack_from("<I", self.buf, off)[0]
+        struct.pack_into("<I", self.buf, off, (hflags & ~3) | cpl)
+        self.uc.context_restore(self.ctx)
+
+
+class GateForbidden(Exception):
+    """A software interrupt through a gate whose DPL is below the CPL:
+    #GP with the gate's IDT selector, reported at the INT instruction."""
+
+    def __init__(self, vector: int) -> None:
+        super().__init__(f"int {vector:#x}: the gate's DPL forbids it at this privilege level")
+        self.err = vector * 8 + 2
 
 
 class Cpu:
@@ -273,13 +296,21 @@ class Cpu:
         self.sync()
 
     # Event delivery.
-    def deliver(self, vector: int, err: int | None, eip: int, from_hook: bool) -> None:
+    def deliver(self, vector: int, err: int | None, eip: int, from_hook: bool,
+                insn_len: int = 0) -> None:
         """Deliver vector through the IDT as the CPU would, returning to eip.
+        insn_len > 0: a software interrupt (INT n, INT3, INTO) of that many
+        bytes ending at eip, which the gate's DPL must allow at the current
+        privilege level, else the INT raises #GP(vector * 8 + 2) at itself.
         A failure while delivering becomes a double fault; a failed double
         fault raises TripleFault."""
         self.sync()
         try:
-            self._deliver(vector, err, eip)
+            try:
+                self._deliver(vector, err, eip, software=insn_len > 0)
+            except GateForbidden as gp:
+                vector, eip = VEC_GP, eip - insn_len
+                self._deliver(VEC_GP, gp.err, eip)
         except DeliveryFault as first:
             if first.cr2 is not None:
                 self.uc.reg_write(x86.UC_X86_REG_CR2, first.cr2)
@@ -305,7 +336,7 @@ class Cpu:
         except PageFault as pf:
             raise DeliveryFault(VEC_PF, pf.err, pf.addr) from None
 
-    def _deliver(self, vector: int, err: int | None, eip: int) -> None:
+    def _deliver(self, vector: int, err: int | None, eip: int, software: bool = False) -> None:
         uc = self.uc
         _, idt_base, idt_limit = self.regs.table(x86.UC_X86_REG_IDTR)
         ext = vector * 8 + 2
@@ -317,6 +348,11 @@ class Cpu:
             raise DeliveryFault(VEC_NP, ext)
         if gtype not in (GATE_INT32, GATE_TRAP32):
             raise DeliveryFault(VEC_GP, ext)          # task and 16-bit gates: not modelled
+        cs, eflags, esp = self._frame.read()
+        cs &= 0xFFFF
+        cpl = cs & 3
+        if software and (gate >> 45) & 3 < cpl:
+            raise GateForbidden(vector)
         selector = (gate >> 16) & 0xFFFF
         offset = (gate & 0xFFFF) | ((gate >> 32) & 0xFFFF0000)
         _, gdt_base, gdt_limit = self.regs.table(x86.UC_X86_REG_GDTR)
@@ -326,16 +362,25 @@ class Cpu:
         if not code >> 47 & 1:
             raise DeliveryFault(VEC_NP, selector & ~3)
         new_cpl = (code >> 45) & 3
-        cs, eflags, esp = self._frame.read()
-        cs &= 0xFFFF
-        cpl = cs & 3
         frame = [eflags, cs, eip]
         if new_cpl < cpl:
-            _, tss_base, _ = self.regs.table(x86.UC_X86_REG_TR)
-            esp0, ss0 = struct.unpack("<II", self._read_sys(tss_base + 4, 8))
+            # The inner stack from the TSS (esp0/ss0 for ring 0), which must
+            # be there and name a present data segment at the new level.
+            tr_sel, tss_base, tss_limit, _ = uc.reg_read(x86.UC_X86_REG_TR)
+            if tss_limit < 4 + 8 * new_cpl + 7:
+                raise DeliveryFault(VEC_TS, tr_sel & ~3)
+            esp0, ss0 = struct.unpack("<II", self._read_sys(tss_base + 4 + 8 * new_cpl, 8))
+            ss0 &= 0xFFFF
+            if ss0 & ~3 == 0 or ss0 & 3 != new_cpl:
+                raise DeliveryFault(VEC_TS, ss0 & ~3)
+            stack = self._descriptor(gdt_base, gdt_limit, ss0, vector)
+            if (stack >> 45) & 3 != new_cpl or (stack >> 43) & 1 or not (stack >> 41) & 1:
+                raise DeliveryFault(VEC_TS, ss0 & ~3)
+            if not stack >> 47 & 1:
+                raise DeliveryFault(VEC_SS, ss0 & ~3)
             frame = [uc.reg_read(x86.UC_X86_REG_SS), esp, *frame]
             esp = esp0
-            new_ss: int | None = ss0 & 0xFFFF
+            new_ss: int | None = ss0
         else:
             new_ss = None
         if err is not None and vector in VECTORS_WITH_ERROR_CODE:
@@ -347,6 +392,9 @@ class Cpu:
         except PageFault as pf:
             raise DeliveryFault(VEC_PF, pf.err, pf.addr) from None
         if new_ss is not None:
+            # unicorn checks SS and CS writes against the CPL it keeps in
+            # hflags: lower it first, as the CPU's switch does.
+            self.patch.set_cpl(new_cpl)
             uc.reg_write(x86.UC_X86_REG_SS, new_ss)
         regs = self.regs
         regs.write(x86.UC_X86_REG_ESP, esp)

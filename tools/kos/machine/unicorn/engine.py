@@ -44,6 +44,7 @@ OPEN_BUS = b"\xff" * 0x1000
 IDLE_TICK_BATCH = 0.05
 
 VEC_UD = 6
+VEC_PF = 14
 
 
 class Stop(enum.Enum):
@@ -107,8 +108,9 @@ class Engine:
         self.halted = False
         # Set while a direct call runs (calls.py): an exception then ends the call.
         self.in_call = False
-        # An exception the hook saw, delivered once emu_start has returned.
-        self._pending: tuple[int, int | None, int] | None = None
+        # An exception the hook saw, delivered once emu_start has returned:
+        # (vector, error code, return EIP, CR2 of a page fault).
+        self._pending: tuple[int, int | None, int, int | None] | None = None
         self.line = SerialLine()
         self.pics = PicPair()
         self.uart = Uart16550(self.pics, self.line.transmitted)
@@ -184,9 +186,35 @@ class Engine:
         # one page fault in ten on a loaded machine). So the hook only
         # records the exception and stops; step() delivers it outside the
         # loop, as it does #UD.
+        # CR2 is read here: when the guest ran in ring 3, emu_start's return
+        # clobbers it (_undo_ring3_return), so it is put back before the
+        # delivery.
         if self._pending is None:
-            self._pending = (intno, err, eip)
+            cr2 = uc.reg_read(x86.UC_X86_REG_CR2) if intno == VEC_PF else None
+            self._pending = (intno, err, eip, cr2)
         uc.emu_stop()
+
+    def _undo_ring3_return(self, cr2: int) -> None:
+        """When emu_start returns with the guest in ring 3, unicorn 2.1.4
+        has probed `until` (a supervisor page) with ring 3's rights and left
+        the #PF it never raised behind: CR2 = until - 1 and old_exception =
+        14, which would turn the next page fault into a #DF. Put both back
+        (a page fault the hook saw keeps its own CR2 in _pending)."""
+        if self.uc.reg_read(x86.UC_X86_REG_CS) & 3 != 3:
+            return
+        self.uc.reg_write(x86.UC_X86_REG_CR2, cr2)
+        self.cpu.patch.end_of_delivery()
+
+    def _software_int_len(self, intno: int, ret: int) -> int:
+        """The length of the INT n / INT3 / INTO that raised intno and ends
+        at ret, or 0 for an exception. The hook sees only vectors the code
+        raised itself (interrupts are ours to inject), so a vector of 32 or
+        more came from INT n; INT3 and INTO are the one-byte forms."""
+        if intno not in (3, 4) and intno < 32:
+            return 0
+        self.cpu.sync()
+        one_byte = {3: 0xCC, 4: 0xCE}.get(intno)
+        return 1 if one_byte is not None and self.cpu.virt_byte(ret - 1) == one_byte else 2
 
     # Running.
     def step(self, max_slice: float = MAX_SLICE) -> Stop:
@@ -219,19 +247,24 @@ class Engine:
             if self._watchdog is None:
                 self._watchdog = Watchdog(uc)
             self._watchdog.arm(deadline)
+            cr2 = uc.reg_read(x86.UC_X86_REG_CR2)
             try:
                 uc.emu_start(eip, SENTINEL)
             except UcError as e:
                 if e.errno != uc_const.UC_ERR_INSN_INVALID:
                     raise
+                self._undo_ring3_return(cr2)
                 self.cpu.deliver(VEC_UD, None, regs.read(x86.UC_X86_REG_EIP), from_hook=False)
                 return Stop.BUSY
             finally:
                 sliced = self._watchdog.disarm()
+            self._undo_ring3_return(cr2)
             if self._pending is not None:
-                intno, err, ret = self._pending
+                intno, err, ret, cr2 = self._pending
                 self._pending = None
-                self.cpu.deliver(intno, err, ret, from_hook=True)
+                if cr2 is not None:
+                    uc.reg_write(x86.UC_X86_REG_CR2, cr2)
+                self.cpu.deliver(intno, err, ret, from_hook=True, insn_len=self._software_int_len(intno, ret))
                 return Stop.BUSY
         except TripleFault as e:
             self.shutdown_reason = f"triple fault: {e}"

@@ -1,20 +1,26 @@
 """Start-up check: the pinned unicorn is installed, and what the emulator
 relies on still holds. A tiny protected-mode program with paging runs in a
 scratch engine: three page faults (read and write of a not-present page, a
-write to a read-only page under CR0.WP), port I/O, HLT, #UD, and a code
-hook added after translation. From the faults it finds where unicorn's
-saved context keeps env->error_code and env->old_exception (cpu.Quirks),
-and it proves that resetting old_exception stops the next fault from being
-escalated to #DF. Any surprise fails with a message naming what broke.
+write to a read-only page under CR0.WP), port I/O, HLT, #UD, a code
+hook added after translation, and an IRET to ring 3. From the faults it
+finds where unicorn's saved context keeps env->error_code and
+env->old_exception, from the IRET where it keeps env->hflags (whose low
+two bits are the CPL) (cpu.Quirks); it proves that resetting old_exception
+stops the next fault from being escalated to #DF, and that clearing the
+CPL there lets the kernel's SS and CS be loaded from ring 3. Any surprise
+fails with a message naming what broke.
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from unicorn import Uc
+
     from kos.machine.unicorn.cpu import Quirks
 
 PINNED_VERSION = "2.1.4"
@@ -89,14 +95,15 @@ def check_unicorn() -> Quirks:
 
     uc = Uc(uc_const.UC_ARCH_X86, uc_const.UC_MODE_32)
     uc.mem_map(0, 0x400000)
-    uc.mem_write(0x800, struct.pack("<3Q", 0, 0x00CF9A000000FFFF, 0x00CF92000000FFFF))
+    uc.mem_write(0x800, struct.pack("<5Q", 0, 0x00CF9A000000FFFF, 0x00CF92000000FFFF,
+                                    0x00CFFA000000FFFF, 0x00CFF2000000FFFF))
     pt = [(i << 12) | 3 for i in range(1024)]
     pt[NOT_PRESENT >> 12] = 0
     pt[READ_ONLY >> 12] = READ_ONLY | 1
     uc.mem_write(0x1000, struct.pack("<1024I", 0x2000 | 3, *([0] * 1023)))
     uc.mem_write(0x2000, struct.pack("<1024I", *pt))
     uc.mem_write(CODE, _PROGRAM)
-    uc.reg_write(x86.UC_X86_REG_GDTR, (0, 0x800, 23, 0))
+    uc.reg_write(x86.UC_X86_REG_GDTR, (0, 0x800, 39, 0))
     uc.reg_write(x86.UC_X86_REG_CR0, uc.reg_read(x86.UC_X86_REG_CR0) | 1)
     uc.reg_write(x86.UC_X86_REG_CS, 0x08)
     for reg in (x86.UC_X86_REG_DS, x86.UC_X86_REG_ES, x86.UC_X86_REG_SS):
@@ -120,7 +127,7 @@ def check_unicorn() -> Quirks:
                 return
             seen.old_exception = hits[0]
         uc.reg_write(x86.UC_X86_REG_EIP, eip + FAULT_LEN)
-        ContextPatch(uc, Quirks(0, seen.old_exception)).end_of_delivery()
+        ContextPatch(uc, Quirks(0, seen.old_exception, 0)).end_of_delivery()
 
     def on_in(uc: Uc, port: int, size: int, _: object) -> int:
         seen.io.append(("in", port, size))
@@ -168,4 +175,63 @@ def check_unicorn() -> Quirks:
     except UcError as e:
         if e.errno != uc_const.UC_ERR_INSN_INVALID or uc.reg_read(x86.UC_X86_REG_EIP) != UD2:
             raise fail(f"ud2 ended with {e} at {uc.reg_read(x86.UC_X86_REG_EIP):#x}") from None
-    return Quirks(error_code=err_offsets[0], old_exception=seen.old_exception)
+    hflags = _find_hflags(uc, baseline, fail)
+    return Quirks(error_code=err_offsets[0], old_exception=seen.old_exception, hflags=hflags)
+
+
+# Ring 3 at USER_CODE: `int 0x80`, reached by an IRET from RING3_ENTRY.
+PAGE_DIRECTORY, PAGE_TABLE = 0x1000, 0x2000
+RING3_ENTRY = 0x10100
+USER_CODE = 0x10200
+USER_CS, USER_SS, KERNEL_CS, KERNEL_SS = 0x1B, 0x23, 0x08, 0x10
+_IRET_TO_RING3 = bytes.fromhex(
+    "6a23"           # push 0x23          ss
+    "6800900000"     # push 0x9000        esp
+    "6a02"           # push 2             eflags
+    "6a1b"           # push 0x1b          cs
+    "6800020100"     # push 0x10200       eip
+    "cf"             # iret
+)
+
+
+def _find_hflags(uc: Uc, ring0: tuple[int, ...], fail: Callable[[str], UnicornUnsupported]) -> int:
+    """The offset of env->hflags: the one word that differs between ring 0
+    and ring 3 by exactly the CPL bits. Then check that clearing them there
+    lets SS and CS take the kernel's selectors, as a delivery from ring 3
+    needs (unicorn's register writes check privilege against the CPL)."""
+    from unicorn import UcError
+    from unicorn import unicorn_const as uc_const
+    from unicorn import x86_const as x86
+
+    # The code's and the user stack's pages, and the directory entry, user-accessible.
+    uc.mem_write(PAGE_DIRECTORY, struct.pack("<I", PAGE_TABLE | 7))
+    for page in (USER_CODE >> 12, 0x8):
+        uc.mem_write(PAGE_TABLE + page * 4, struct.pack("<I", (page << 12) | 7))
+    uc.reg_write(x86.UC_X86_REG_CR3, PAGE_DIRECTORY)
+    uc.mem_write(RING3_ENTRY, _IRET_TO_RING3)
+    uc.mem_write(USER_CODE, bytes.fromhex("cd80"))
+    stops: list[int] = []
+
+    def on_intr(uc: Uc, intno: int, _: object) -> None:
+        stops.append(intno)
+        uc.emu_stop()
+
+    hook = uc.hook_add(uc_const.UC_HOOK_INTR, on_intr)
+    uc.reg_write(x86.UC_X86_REG_ESP, 0x8000)
+    uc.emu_start(RING3_ENTRY, 0x300000)
+    uc.hook_del(hook)
+    if stops != [0x80] or uc.reg_read(x86.UC_X86_REG_CS) != USER_CS:
+        raise fail(f"an IRET to ring 3 and int 0x80 stopped with {stops}, cs="
+                   f"{uc.reg_read(x86.UC_X86_REG_CS):#x}")
+    ring3 = _int32s(bytes(uc.context_save()))
+    hits = [i * 4 for i, (a, b) in enumerate(zip(ring0, ring3, strict=True)) if a ^ b == 3 and b & 3 == 3]
+    if len(hits) != 1:
+        raise fail(f"cannot find env->hflags in the saved context ({len(hits)} candidates)")
+    from kos.machine.unicorn.cpu import ContextPatch, Quirks
+    ContextPatch(uc, Quirks(0, 0, hits[0])).set_cpl(0)
+    try:
+        uc.reg_write(x86.UC_X86_REG_SS, KERNEL_SS)
+        uc.reg_write(x86.UC_X86_REG_CS, KERNEL_CS)
+    except UcError as e:
+        raise fail(f"loading the kernel's SS and CS after clearing the CPL: {e}") from None
+    return hits[0]

@@ -1,0 +1,106 @@
+/* fork.c — copying an address space for fork, copy-on-write.
+ *
+ * mm_clone gives the child a copy of every VMA. Shared VMAs take one more
+ * reference to their object and no page table entries (the child's first
+ * touch maps the object's frame). Private frames are shared: both entries
+ * lose PTE_WRITE and gain PTE_COW, and the frame one more reference
+ * (struct page refcount counts holders beyond the first). The first write
+ * through either entry — from ring 3, or from the kernel in copy_to_user,
+ * since CR0.WP makes read-only entries bind the kernel too — lands in
+ * vm_cow_break: with no other holder left the entry is just made writable
+ * again; otherwise the frame is copied and the old one loses a holder.
+ * The shared zero page is never counted: it is copied only by writing it.
+ */
+#include <stdint.h>
+#include "mm.h"
+#include "../highmem.h"
+#include "../page.h"
+#include "../page_alloc.h"
+
+void vm_frame_put(uint32_t frame)
+{
+    struct page *p = page_lookup(frame);
+    if (p->refcount > 0)
+        page_put(p);
+    else
+        free_page(p);
+}
+
+/* Share the private frames of v from src with dst. 0 or -ENOMEM. */
+static int share_private(struct mm *dst, struct mm *src, const struct vma *v)
+{
+    uint32_t zero = vm_zero_page();
+    for (uint32_t va = v->start; va < v->end; va += PAGE_SIZE) {
+        pte_t *s = pgtable_entry(src, va, 0);
+        if (!s) {
+            va = (va | (BIG_PAGE - 1)) - PAGE_SIZE + 1;   /* no table: skip to its end */
+            continue;
+        }
+        uint32_t frame = (uint32_t)(*s & PTE_ADDR);
+        if (!frame)
+            continue;
+        pte_t *d = pgtable_entry(dst, va, 1);
+        if (!d)
+            return -1;
+        if (frame != zero) {
+            page_get(page_lookup(frame));
+            *s = (*s & ~PTE_WRITE) | PTE_COW;
+            dst->resident_pages++;
+        }
+        *d = *s;
+    }
+    return 0;
+}
+
+struct mm *mm_clone(struct mm *src)
+{
+    struct mm *dst = mm_create();
+    if (!dst)
+        return 0;
+    dst->limit_as = src->limit_as;
+    dst->limit_stack = src->limit_stack;
+    int err = 0;
+    for (uint32_t i = 0; i < src->nr_vmas && !err; i++) {
+        struct vma c = src->vmas[i];
+        c.flags &= ~VM_LOCKED;           /* memory locks are not inherited (Linux's fork) */
+        if (vma_get_backing(dst, &c)) {
+            err = 1;
+            break;
+        }
+        if (vma_insert(dst, &c) < 0) {
+            vma_put_backing(dst, &c);
+            err = 1;
+            break;
+        }
+        dst->total_pages += (c.end - c.start) >> PAGE_SHIFT;
+        if (!(c.flags & VM_SHARED) && share_private(dst, src, &src->vmas[i]))
+            err = 1;
+    }
+    /* The parent's entries lost PTE_WRITE (even on failure: they stay COW,
+     * which the next write resolves). */
+    pgtable_flush(src, USER_START, USER_END);
+    if (err) {
+        mm_destroy(dst);
+        return 0;
+    }
+    return dst;
+}
+
+enum vm_fault_kind vm_cow_break(struct mm *mm, const struct vma *v, pte_t *pte, uint32_t page)
+{
+    uint32_t frame = (uint32_t)(*pte & PTE_ADDR);
+    struct page *old = page_lookup(frame);
+    pte_t bits = pgtable_prot_bits(v->prot);
+    if (old->refcount > 0) {
+        struct page *copy = alloc_page(VM_GFP);
+        if (!copy)
+            return FAULT_OOM;
+        copy_page_frame(copy, old);
+        page_put(old);
+        frame = copy->phys;
+    }
+    *pte = frame | bits;
+    paging_flush_page(page);
+    mm->cow_faults++;
+    return FAULT_NONE;
+}

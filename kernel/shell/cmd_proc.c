@@ -1,0 +1,139 @@
+/* cmd_proc.c — shell commands over processes: run (foreground or in the
+ * background with a trailing &), ps, kill and limit; the report of
+ * background programs that ended, printed before the next prompt. */
+#include <stdint.h>
+#include "shell.h"
+#include "../include/errno.h"
+#include "../lib/kprintf.h"
+#include "../lib/string.h"
+#include "../mm/vm/mm.h"
+#include "../proc/proc.h"
+
+static char *const default_env[] = { "PATH=/bin", "HOME=/", 0 };
+
+static const char *signal_name(int sig)
+{
+    switch (sig) {
+    case SIGILL: return "SIGILL";
+    case SIGBUS: return "SIGBUS";
+    case SIGFPE: return "SIGFPE";
+    case SIGKILL: return "SIGKILL";
+    case SIGSEGV: return "SIGSEGV";
+    case SIGTERM: return "SIGTERM";
+    default: return "a signal";
+    }
+}
+
+/* "run: pid 5 exited with status 0" or "run: pid 5 killed by SIGSEGV". */
+static void report_status(int32_t pid, int status)
+{
+    if (status & 0x7F)
+        kprintf("run: pid %d killed by %s\n", pid, signal_name(status & 0x7F));
+    else
+        kprintf("run: pid %d exited with status %d\n", pid, (status >> 8) & 0xFF);
+}
+
+void shell_job_report(void)
+{
+    int status;
+    int32_t pid;
+    while ((pid = proc_wait(-1, &status, WNOHANG)) > 0)
+        report_status(pid, status);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    int background = argc > 2 && strcmp(argv[argc - 1], "&") == 0;
+    if (background)
+        argv[--argc] = 0;
+    if (argc < 2)
+        return shell_usage(argv[0]);
+    const char *why = "";
+    int32_t pid = proc_spawn(argv[1], argv + 1, default_env, &why);
+    if (pid < 0) {
+        kprintf("run: error %s (%d): %s: %s\n", errno_name(pid), pid, why, argv[1]);
+        return 1;
+    }
+    if (background) {
+        kprintf("run: pid %d in the background\n", pid);
+        return 0;
+    }
+    int status = 0;
+    int32_t got = proc_wait(pid, &status, 0);
+    if (got != pid) {
+        kprintf("run: error %s (%d): lost pid %d\n", errno_name(got), got, pid);
+        return 1;
+    }
+    report_status(pid, status);
+    return (status & 0x7F) || (status >> 8) ? 1 : 0;
+}
+SHELL_COMMAND(run, "PATH [ARGS...] [&]", "run a program from the initrd (in the background with &)", cmd_run);
+
+static void ps_line(struct proc *p, void *arg)
+{
+    (void)arg;
+    struct mm *mm = p->mm;
+    uint32_t vsz = mm ? mm->total_pages * 4 : 0, rss = mm ? mm->resident_pages * 4 : 0;
+    uint32_t limit = p->rlim[RLIMIT_AS].rlim_cur;
+    char lim[16];
+    if (limit == RLIM_INFINITY || p->pid == PID_IDLE)
+        ksnprintf(lim, sizeof(lim), "unlimited");
+    else
+        ksnprintf(lim, sizeof(lim), "%u", limit);
+    kprintf("%5u %5u %-5s %-15s %8u %8u %10s %7u\n", p->pid, p->parent ? p->parent->pid : 0,
+            proc_state_name(p->state), p->name, vsz, rss, lim, mm ? mm->minor_faults : 0);
+}
+
+static int cmd_ps(int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1)
+        return shell_usage(argv[0]);
+    kprintf("  PID  PPID STATE NAME                 VSZ      RSS      LIMIT  FAULTS\n");
+    proc_foreach(ps_line, 0);
+    return 0;
+}
+SHELL_COMMAND(ps, "", "processes: pid, parent, state, name, size and resident KiB, limit, faults", cmd_ps);
+
+static int cmd_kill(int argc, char **argv)
+{
+    uint32_t pid, sig = SIGTERM;
+    if (argc != 2 && argc != 3)
+        return shell_usage(argv[0]);
+    if (shell_arg_u32(argv, 1, "PID", UINT32_MAX, &pid))
+        return 1;
+    if (argc == 3 && shell_arg_u32(argv, 2, "SIG", 64, &sig))
+        return 1;
+    int err = sig ? proc_kill(pid, (int)sig) : (proc_find(pid) ? 0 : -ESRCH);
+    if (err) {
+        kprintf("kill: error %s (%d): %s\n", errno_name(err), err,
+                err == -EPERM ? "pid 0 and 1 cannot be killed" : "no such process");
+        return 1;
+    }
+    kprintf("kill: pid %u sent %s\n", pid, signal_name((int)sig));
+    return 0;
+}
+SHELL_COMMAND(kill, "PID [SIG]", "end a process (SIGTERM unless SIG says otherwise)", cmd_kill);
+
+static int cmd_limit(int argc, char **argv)
+{
+    uint32_t pid, bytes;
+    if (argc != 3)
+        return shell_usage(argv[0]);
+    if (shell_arg_u32(argv, 1, "PID", UINT32_MAX, &pid) || shell_arg_u32(argv, 2, "BYTES", UINT32_MAX, &bytes))
+        return 1;
+    struct proc *p = proc_find(pid);
+    if (!p || p->state == PROC_ZOMBIE || pid == PID_IDLE) {
+        kprintf("limit: error ESRCH (%d): no such process: %u\n", -ESRCH, pid);
+        return 1;
+    }
+    struct rlimit rl = { bytes, bytes > p->rlim[RLIMIT_AS].rlim_max ? bytes : p->rlim[RLIMIT_AS].rlim_max };
+    int err = proc_setrlimit(p, RLIMIT_AS, &rl);
+    if (err) {
+        kprintf("limit: error %s (%d): not a valid limit\n", errno_name(err), err);
+        return 1;
+    }
+    kprintf("limit: pid %u address space limit %u bytes\n", pid, bytes);
+    return 0;
+}
+SHELL_COMMAND(limit, "PID BYTES", "set a process's address-space limit (RLIMIT_AS)", cmd_limit);
