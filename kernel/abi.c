@@ -9,6 +9,7 @@
  * spells no C constant, and a constant changed here is changed there with
  * the next build. Error codes are negative, as callers see them.
  */
+#include "arch/gdt.h"
 #include "fs/file.h"
 #include "include/errno.h"
 #include "include/layout.h"
@@ -19,6 +20,7 @@
 #include "mm/slab.h"
 #include "mm/vmalloc.h"
 #include "mm/vm/mm.h"
+#include "proc/proc.h"
 
 enum abi_layout {
     ABI_PAGE_SIZE = PAGE_SIZE,
@@ -43,6 +45,8 @@ enum abi_errno {
     ABI_ENOEXEC = -ENOEXEC,
     ABI_EBADF = -EBADF,
     ABI_EEXIST = -EEXIST,
+    ABI_ESRCH = -ESRCH,
+    ABI_EPERM = -EPERM,
     ABI_ENOMEM = -ENOMEM,
     ABI_EACCES = -EACCES,
     ABI_EFAULT = -EFAULT,
@@ -104,6 +108,9 @@ enum abi_vm {
     ABI_USER_START = USER_START,
     ABI_USER_END = USER_END,
     ABI_MM_POLICY_WX = MM_POLICY_WX,
+    ABI_RLIMIT_AS = RLIMIT_AS,
+    ABI_GDT_KERNEL_CODE = GDT_KERNEL_CODE,
+    ABI_GDT_KERNEL_DATA = GDT_KERNEL_DATA,
 };
 
 /* What the memory API needs to bring a host file into a kernel file. */

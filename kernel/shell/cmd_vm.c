@@ -326,20 +326,34 @@ static int cmd_vmstat(int argc, char **argv)
 }
 SHELL_COMMAND(vmstat, "", "the shell address space's counters", cmd_vmstat);
 
-/* The W^X policy of the shell's own address space (mm.h, mmap.c). */
+/* The W^X policy (mm.h, mmap.c) of process PID's address space, or of the
+ * shell's own without a PID. */
 static int cmd_wx(int argc, char **argv)
 {
-    struct mm *mm = shell_mm(argv[0]);
-    if (!mm)
+    struct mm *mm;
+    int arg = 1;
+    if (argc > 1 && argv[1][0] >= '0' && argv[1][0] <= '9') {
+        uint32_t pid;
+        if (shell_arg_u32(argv, 1, "PID", UINT32_MAX, &pid))
+            return 1;
+        struct proc *p = proc_find(pid);
+        if (!p || p->state == PROC_ZOMBIE)
+            return refused(argv[0], -ESRCH, "no such process");
+        if (!p->mm)
+            return refused(argv[0], -EINVAL, "a kernel thread has no user address space");
+        mm = p->mm;
+        arg = 2;
+    } else if (!(mm = shell_mm(argv[0]))) {
         return 1;
-    if (argc == 2 && strcmp(argv[1], "on") == 0)
+    }
+    if (argc == arg + 1 && strcmp(argv[arg], "on") == 0)
         mm_set_policy(mm, mm->policy | MM_POLICY_WX);
-    else if (argc == 2 && strcmp(argv[1], "off") == 0)
+    else if (argc == arg + 1 && strcmp(argv[arg], "off") == 0)
         mm_set_policy(mm, mm->policy & ~MM_POLICY_WX);
-    else if (argc != 1)
+    else if (argc != arg)
         return shell_usage(argv[0]);
     kprintf("wx: %s\n", (mm->policy & MM_POLICY_WX) ? "on" : "off");
     kprintf("policy_refusals: %u\n", mm->policy_refusals);
     return 0;
 }
-SHELL_COMMAND(wx, "[on|off]", "W^X for the shell's address space: never writable and executable", cmd_wx);
+SHELL_COMMAND(wx, "[PID] [on|off]", "W^X for a process's address space (the shell's without PID)", cmd_wx);

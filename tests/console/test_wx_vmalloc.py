@@ -43,8 +43,20 @@ def test_wx_refuses_writable_and_executable(console: Console):
 
 def test_wx_rejects_unknown_words(console: Console):
     out = console.run("wx maybe")
-    assert out.startswith("usage: wx [on|off]")
+    assert out.startswith("usage: wx [PID] [on|off]")
     assert console.kv("wx")["wx"] == "off"
+
+
+def test_wx_of_another_process(console: Console):
+    out = console.run("run /bin/sleeper 30 1 &")
+    m = re.search(r"run: pid (\d+) in the background", out)
+    assert m, out
+    pid = int(m.group(1))
+    assert console.kv(f"wx {pid} on")["wx"] == "on"
+    assert console.kv(f"wx {pid}")["wx"] == "on"
+    assert console.kv("wx")["wx"] == "off"               # the shell's own is its own
+    assert console.run("wx 999 on") == "wx: error ESRCH (-3)\nwx: no such process"
+    assert console.run(f"kill {pid} 9") == f"kill: pid {pid} sent SIGKILL"
 
 
 def test_vmalloc_from_the_shell(console: Console):

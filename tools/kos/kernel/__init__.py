@@ -119,10 +119,12 @@ def output_since(kernel: Kernel, mark: int) -> str:
 
 def boot_kernel(memory: str = "64M", elf: Path | None = None) -> Kernel:
     """Boot KOS in this process under unicorn to its shell prompt, ready for
-    direct calls (a kos.machine.unicorn.UnicornKernel)."""
+    direct calls (a kos.machine.unicorn.UnicornKernel), with build/initrd.tar
+    as its initrd when it is there (the programs processes run)."""
     from kos.machine.unicorn import boot
 
-    return boot(elf or paths.KERNEL_ELF, memory)
+    modules = [paths.INITRD.read_bytes()] if paths.INITRD.exists() else []
+    return boot(elf or paths.KERNEL_ELF, memory, modules=modules)
 
 
 def default_kernel() -> Kernel:

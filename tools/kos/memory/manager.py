@@ -17,12 +17,15 @@ in the kernel's window). Any power-of-two alignment in each: the heap takes
 it as asked, a buddy block of order k is aligned to its own size, a vmalloc
 area's start is placed on it.
 
-mmap, munmap, mprotect and msync act on the manager's own address space (a
-struct mm made by initialize() through the kernel's vm API), whose
-mappings read() and write() reach the way the kernel reaches an address
-space it has not loaded: each page is resolved by the fault handler for the
-access, so a write to a read-only mapping raises ProtectionError and an
-unmapped address MappingError, as a CPU access would fault. Kernel
+mmap, munmap, mprotect and msync act on the manager's own address space:
+that of its own process, which initialize() starts (a sleeping program of
+the initrd, named kos-python in ps) and close() ends; on a kernel without
+a console to start processes with, a struct mm made through the vm API.
+read() and write() reach its mappings the way the kernel reaches an
+address space it has not loaded: each page is resolved by the fault
+handler for the access, so a write to a read-only mapping raises
+ProtectionError and an unmapped address MappingError, as a CPU access
+would fault. Kernel
 addresses are reachable only inside blocks this manager allocated.
 
 A host file descriptor given to mmap (os.open) is brought into a kernel
@@ -45,11 +48,12 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from kos import kernel as kk
-from kos.exceptions import MappingError, MemoryError, ProtectionError
+from kos.exceptions import KOSError, MappingError, MemoryError, ProtectionError
 from kos.kernel import Kernel, call, call_lock, call_out, s32, u32
 from kos.memory import constants as C
 from kos.memory import hostfile
@@ -58,6 +62,10 @@ __all__ = ["LastError", "MemoryManager", "default_manager",
            *[n for n in C.NAMES if n.startswith(("PROT_", "MAP_"))]]
 
 MEDIUM_LIMIT = 1024 * 1024          # the largest request served by one buddy block
+# The manager's process: a program of the initrd that waits (about three
+# years) until the manager kills it, and the name ps gives it.
+HOLDER = ("/bin/sleeper", "100000000", "1")
+PROCESS_NAME = "kos-python"
 _HEAP, _BUDDY, _VMALLOC = "heap", "buddy", "vmalloc"
 
 
@@ -159,6 +167,7 @@ class MemoryManager:
         self._chosen = kernel
         self._kernel: Kernel | None = None
         self._mm = 0
+        self._pid = 0
         self._blocks: dict[int, _Block] = {}
         self._freed: dict[int, _Block] = {}
         self._host: list[_HostMapping] = []
@@ -177,11 +186,42 @@ class MemoryManager:
                 k = kk.resolve(self._chosen)
             except Exception as e:
                 raise MemoryError(f"the kernel cannot start: {e}") from e
-            mm = u32(call(k, "mm_create"))
-            if not mm:
-                raise MemoryError("mm_create: no memory for the manager's address space", C.ENOMEM)
+            if getattr(k, "console", None) is not None:
+                self._pid, mm = self._own_process(k)
+            else:
+                mm = u32(call(k, "mm_create"))
+                if not mm:
+                    raise MemoryError("mm_create: no memory for the manager's address space", C.ENOMEM)
             self._kernel, self._mm = k, mm
         return True
+
+    def _own_process(self, k: Kernel) -> tuple[int, int]:
+        """A process of the manager's own, whose address space it maps into:
+        a program that sleeps until the manager ends it, renamed PROCESS_NAME
+        so that ps shows whose it is. (pid, its struct mm)."""
+        from kos.process import ProcessManager
+
+        try:
+            pid = ProcessManager(kernel=k).spawn(HOLDER[0], list(HOLDER[1:]))
+            # Its one line, then silence until it is killed.
+            k.console.expect(re.compile(rb"sleeper %d: 0\r?\n" % pid), timeout=30, what="its first line")
+        except KOSError as e:
+            raise MemoryError(f"no process for the manager: {e}", e.errno, e.kernel_message) from e
+        proc = u32(call(k, "proc_find", pid))
+        kk.write(k, k.scratch, PROCESS_NAME.encode() + b"\0")
+        call(k, "proc_set_name", proc, k.scratch)
+        mm = self._u32_at_kernel(k, proc + kk.abi(k).struct("proc").offsetof("mm"))
+        return pid, mm
+
+    @staticmethod
+    def _u32_at_kernel(k: Kernel, addr: int) -> int:
+        return int.from_bytes(kk.read(k, addr, 4), "little")
+
+    @property
+    def pid(self) -> int:
+        """The manager's process (0 on a kernel without processes' console)."""
+        self.initialize()
+        return self._pid
 
     @property
     def kernel(self) -> Kernel:
@@ -205,8 +245,16 @@ class MemoryManager:
                 self.munmap(m.start, m.end - m.start)
             for addr, block in list(self._blocks.items()):
                 self.deallocate(addr, block.size)
-            call(self.kernel, "mm_destroy", self._mm)
-            self._mm = 0
+            if self._pid:
+                from kos.process import SIGKILL, ProcessManager
+
+                # Its exit takes the address space with it.
+                processes = ProcessManager(kernel=self.kernel)
+                processes.kill(self._pid, SIGKILL)
+                processes.wait(self._pid)
+            else:
+                call(self.kernel, "mm_destroy", self._mm)
+            self._mm = self._pid = 0
 
     def __enter__(self) -> MemoryManager:
         self.initialize()

@@ -59,6 +59,7 @@ class CallEngine(Engine):
         self._call_result = self.regs.batch([x86.UC_X86_REG_EAX, x86.UC_X86_REG_EIP])
         self._fmts = [struct.Struct(f"<{n + 1}I") for n in range(MAX_CALL_ARGS + 1)]
         self._sym_cache: dict[str, int] = {}
+        self._kernel_segments: tuple[int, int] | None = None
         self._counter: int | None = None
         self._count = 0
 
@@ -146,6 +147,8 @@ class CallEngine(Engine):
         uc.context_update(self._kstate)
         self.in_call = True
         try:
+            if uc.reg_read(x86.UC_X86_REG_CS) & 3:
+                self._enter_ring0()
             self._call_frame.write(CALL_SP, EFLAGS_RESERVED)
             try:
                 uc.emu_start(addr, SENTINEL)
@@ -164,6 +167,22 @@ class CallEngine(Engine):
             raise CallError(f"{fn} stopped at {eip:#010x} ({self.image.function_at(eip)}) "
                             "instead of returning")
         return eax
+
+    def _enter_ring0(self) -> None:
+        """The guest was stopped in a user program: the call runs in the
+        kernel's segments, as an interrupt would (the saved context, put
+        back after the call, keeps the program's)."""
+        if self._kernel_segments is None:
+            from kos.target.abi import load
+
+            abi = load(self.image.path)
+            self._kernel_segments = (abi.constant("GDT_KERNEL_CODE"), abi.constant("GDT_KERNEL_DATA"))
+        code, data = self._kernel_segments
+        # CS first: it sets the privilege level the other loads are checked at.
+        self.uc.reg_write(x86.UC_X86_REG_CS, code)
+        for reg in (x86.UC_X86_REG_SS, x86.UC_X86_REG_DS, x86.UC_X86_REG_ES, x86.UC_X86_REG_FS,
+                    x86.UC_X86_REG_GS):
+            self.uc.reg_write(reg, data)
 
     def call_counted(self, fn: str | int, *args: int) -> tuple[int, int]:
         """call(), also counting the guest instructions executed from the

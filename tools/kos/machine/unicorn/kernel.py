@@ -82,10 +82,11 @@ class UnicornKernel(CallEngine):
 
 
 def boot(elf: Path | str = paths.KERNEL_ELF, memory: str = "64M", *, cmdline: str = "",
-         coverage: Path | None = None, timeout: float = 10.0) -> UnicornKernel:
+         modules: Sequence[bytes] = (), coverage: Path | None = None, timeout: float = 10.0) -> UnicornKernel:
     """KOS booted in this process to its first shell prompt, its boot log
-    drained: the session every in-process user starts from."""
-    k = UnicornKernel(elf, memory, cmdline=cmdline, coverage=coverage)
+    drained: the session every in-process user starts from. modules are
+    the Multiboot modules (the initrd first)."""
+    k = UnicornKernel(elf, memory, cmdline=cmdline, modules=modules, coverage=coverage)
     try:
         k.boot(timeout)
     except BaseException:
