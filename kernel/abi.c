@@ -9,7 +9,6 @@
  * spells no C constant, and a constant changed here is changed there with
  * the next build. Error codes are negative, as callers see them.
  */
-#include "arch/gdt.h"
 #include "fs/file.h"
 #include "include/errno.h"
 #include "include/layout.h"
@@ -109,8 +108,6 @@ enum abi_vm {
     ABI_USER_END = USER_END,
     ABI_MM_POLICY_WX = MM_POLICY_WX,
     ABI_RLIMIT_AS = RLIMIT_AS,
-    ABI_GDT_KERNEL_CODE = GDT_KERNEL_CODE,
-    ABI_GDT_KERNEL_DATA = GDT_KERNEL_DATA,
 };
 
 /* What the memory API needs to bring a host file into a kernel file. */

@@ -6,15 +6,27 @@ specification's security example with the same calls."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from kos import paths
 from kos.kernel import Kernel, use_kernel
+from kos.machine.unicorn.kernel import UnicornKernel, boot
 from kos.memory import constants as c
 from kos.memory.manager import MemoryManager, default_manager
+from kos.process import ProcessManager
 from kos.security import SecurityManager
 
 pytestmark = pytest.mark.unicorn
+
+
+@pytest.fixture(scope="module")
+def live(kernel: Path) -> Iterator[UnicornKernel]:
+    """The session with the initrd: the manager's process runs a program of it."""
+    k = boot(kernel, modules=[paths.INITRD.read_bytes()])
+    yield k
+    k.close()
 
 PAGE = 4096
 
@@ -35,8 +47,10 @@ def test_limit_is_checked_and_enforced(mgr: MemoryManager):
     sec = SecurityManager(mgr)
     assert sec.memory_limit == 0xFFFFFFFF
     assert sec.check_memory_limit(64 * 1024 * 1024)
-    sec.set_memory_limit(16 * PAGE)
-    assert sec.memory_limit == 16 * PAGE
+    base = mgr.address_space()["virtual_size"]          # the process's program and stack
+    sec.set_memory_limit(base + 16 * PAGE)
+    assert sec.memory_limit == base + 16 * PAGE
+    assert ProcessManager(kernel=mgr.kernel).get_memory_limit(mgr.pid) == base + 16 * PAGE
     assert sec.check_memory_limit(16 * PAGE) and not sec.check_memory_limit(16 * PAGE + 1)
     addr = anon(mgr, mgr.PROT_READ, 10 * PAGE)
     assert addr != -1

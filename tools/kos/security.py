@@ -25,8 +25,8 @@ __all__ = ["SecurityManager"]
 
 
 class SecurityManager:
-    """The memory policy of one address space: memory_manager's (default:
-    kos.memory.manager.default_manager())."""
+    """The memory policy of one address space: memory_manager's, that of
+    its process (default: kos.memory.manager.default_manager())."""
 
     def __init__(self, memory_manager: MemoryManager | None = None) -> None:
         self._mgr = memory_manager
@@ -55,8 +55,15 @@ class SecurityManager:
             raise TypeError(f"limit must be an int, not {type(limit).__name__}")
         if not 0 <= limit < 1 << 32:
             raise ValueError(f"limit must be 0 .. 2**32 - 1 bytes, not {limit}")
+        mgr = self.memory_manager
         with call_lock():
-            call(self.memory_manager.kernel, "mm_set_limit_as", self.memory_manager.mm, limit)
+            if mgr.pid:
+                from kos.process import ProcessManager
+
+                # The process's RLIMIT_AS, which the kernel passes on to its mm.
+                ProcessManager(kernel=mgr.kernel).set_memory_limit(mgr.pid, limit)
+            else:
+                call(mgr.kernel, "mm_set_limit_as", mgr.mm, limit)
 
     def check_memory_limit(self, requested_size: int) -> bool:
         """Would mapping requested_size more bytes (rounded up to pages) stay

@@ -23,7 +23,7 @@ from unicorn.unicorn import UcContext
 
 from kos import paths
 from kos.machine.unicorn.cpu import EFLAGS_RESERVED, PageFault
-from kos.machine.unicorn.engine import SENTINEL, VEC_UD, Engine, GuestFault, KernelExited
+from kos.machine.unicorn.engine import SENTINEL, VEC_UD, Engine, GuestFault, KernelExited, Stop
 
 SCRATCH = 0xF0100
 SCRATCH_SIZE = 0xF00
@@ -59,7 +59,6 @@ class CallEngine(Engine):
         self._call_result = self.regs.batch([x86.UC_X86_REG_EAX, x86.UC_X86_REG_EIP])
         self._fmts = [struct.Struct(f"<{n + 1}I") for n in range(MAX_CALL_ARGS + 1)]
         self._sym_cache: dict[str, int] = {}
-        self._kernel_segments: tuple[int, int] | None = None
         self._counter: int | None = None
         self._count = 0
 
@@ -144,11 +143,11 @@ class CallEngine(Engine):
             fmt.pack_into(self.ram, CALL_SP, SENTINEL, *args)
         except struct.error:
             fmt.pack_into(self.ram, CALL_SP, SENTINEL, *(a & 0xFFFFFFFF for a in args))
+        if uc.reg_read(x86.UC_X86_REG_CS) & 3:
+            self._to_kernel_mode()
         uc.context_update(self._kstate)
         self.in_call = True
         try:
-            if uc.reg_read(x86.UC_X86_REG_CS) & 3:
-                self._enter_ring0()
             self._call_frame.write(CALL_SP, EFLAGS_RESERVED)
             try:
                 uc.emu_start(addr, SENTINEL)
@@ -168,21 +167,18 @@ class CallEngine(Engine):
                             "instead of returning")
         return eax
 
-    def _enter_ring0(self) -> None:
-        """The guest was stopped in a user program: the call runs in the
-        kernel's segments, as an interrupt would (the saved context, put
-        back after the call, keeps the program's)."""
-        if self._kernel_segments is None:
-            from kos.target.abi import load
-
-            abi = load(self.image.path)
-            self._kernel_segments = (abi.constant("GDT_KERNEL_CODE"), abi.constant("GDT_KERNEL_DATA"))
-        code, data = self._kernel_segments
-        # CS first: it sets the privilege level the other loads are checked at.
-        self.uc.reg_write(x86.UC_X86_REG_CS, code)
-        for reg in (x86.UC_X86_REG_SS, x86.UC_X86_REG_DS, x86.UC_X86_REG_ES, x86.UC_X86_REG_FS,
-                    x86.UC_X86_REG_GS):
-            self.uc.reg_write(reg, data)
+    def _to_kernel_mode(self, patience: float = 5.0) -> None:
+        """The guest was stopped in a user program: let it run until the CPU
+        is in the kernel (a system call, a fault or an interrupt being
+        served, or idle), where a call may borrow it. CallError if that
+        takes more than patience seconds."""
+        deadline = time.monotonic() + patience
+        while self.uc.reg_read(x86.UC_X86_REG_CS) & 3:
+            if self.step() in (Stop.EXITED, Stop.SHUTDOWN):
+                raise KernelExited(self.exit_status if self.exit_status is not None else -1)
+            if time.monotonic() > deadline:
+                raise CallError(f"a user program kept the CPU for {patience:g} s: no moment in the "
+                                "kernel to make the call in")
 
     def call_counted(self, fn: str | int, *args: int) -> tuple[int, int]:
         """call(), also counting the guest instructions executed from the
