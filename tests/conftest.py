@@ -56,20 +56,11 @@ def _failed(request: pytest.FixtureRequest) -> bool:
 UNICORN_FOLDERS = ("emulator", "direct")
 
 
-# A console test on the embedded emulator runs once more if it fails: on a
-# loaded machine unicorn still, rarely, corrupts a guest after a time-slice
-# stop (README, "Without QEMU"). The rerun must pass the same assertions,
-# and pytest's summary lists every rerun, so the defect stays visible.
-EMULATOR_RERUNS = 1
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:
         if any(here / f in Path(item.fspath).parents for f in UNICORN_FOLDERS):
             item.add_marker(pytest.mark.unicorn)
-        elif here / "console" in Path(item.fspath).parents and item.get_closest_marker("unicorn"):
-            item.add_marker(pytest.mark.flaky(reruns=EMULATOR_RERUNS))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

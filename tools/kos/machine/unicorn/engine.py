@@ -35,6 +35,7 @@ from kos.machine.unicorn.cpu import EFLAGS_IF, VECTORS_WITH_ERROR_CODE, Cpu, Tri
 from kos.machine.unicorn.devices import DebugExit, IoBus, PicPair, Pit8254, Uart16550
 from kos.machine.unicorn.selfcheck import check_unicorn
 from kos.machine.unicorn.serial import SerialLine
+from kos.machine.unicorn.slice import Slice
 from kos.machine.unicorn.watchdog import Watchdog
 
 SENTINEL = 0xF0000
@@ -102,6 +103,7 @@ class Engine:
         self.cpu = Cpu(uc, self.ram, quirks)
         self.regs = self.cpu.regs
         self._watchdog: Watchdog | None = None
+        self._slice: Slice | None = None
 
         self.exit_status: int | None = None
         self.shutdown_reason: str | None = None
@@ -180,12 +182,9 @@ class Engine:
             cr2 = uc.reg_read(x86.UC_X86_REG_CR2) if intno == 14 else None
             raise GuestFault(intno, eip, self.image.function_at(eip), err, cr2)
         # Delivering here, inside unicorn's exception handling, rewrites EIP,
-        # ESP and EFLAGS while the emulation loop still runs; when the
-        # watchdog's emu_stop lands in the same window the guest resumes
-        # with part of the old state and its registers are corrupted (about
-        # one page fault in ten on a loaded machine). So the hook only
-        # records the exception and stops; step() delivers it outside the
-        # loop, as it does #UD.
+        # ESP and EFLAGS while the emulation loop still runs, which unicorn
+        # does not expect of a hook. So the hook only records the exception
+        # and stops; step() delivers it outside the loop, as it does #UD.
         # CR2 is read here: when the guest ran in ring 3, emu_start's return
         # clobbers it (_undo_ring3_return), so it is put back before the
         # delivery.
@@ -245,7 +244,8 @@ class Engine:
             if self.pit.next_tick is not None:
                 deadline = min(deadline, max(self.pit.next_tick, now + 0.001))
             if self._watchdog is None:
-                self._watchdog = Watchdog(uc)
+                self._slice = Slice(uc)
+                self._watchdog = Watchdog(self._slice.expire)
             self._watchdog.arm(deadline)
             cr2 = uc.reg_read(x86.UC_X86_REG_CR2)
             try:
@@ -258,6 +258,8 @@ class Engine:
                 return Stop.BUSY
             finally:
                 sliced = self._watchdog.disarm()
+                if self._slice is not None:
+                    self._slice.take()
             self._undo_ring3_return(cr2)
             if self._pending is not None:
                 intno, err, ret, cr2 = self._pending
@@ -336,3 +338,6 @@ class Engine:
         if self._watchdog is not None:
             self._watchdog.close()
             self._watchdog = None
+        if self._slice is not None:
+            self._slice.close()
+            self._slice = None

@@ -1,7 +1,9 @@
 """Ending a time slice of emulation. emu_start's own timeout starts a thread
 per call that polls every 2 us, which costs more CPU than an idle kernel's
-timer tick; one long-lived thread that sleeps until the slice's deadline
-and then calls emu_stop() costs a wake-up. Arming wakes the thread only
+timer tick, and stops the emulation from that thread, which unicorn does
+not do safely (slice.c); one long-lived thread that sleeps until the
+slice's deadline and then calls `stop` (Slice.expire: a flag the CPU
+thread acts on) costs a wake-up. Arming wakes the thread only
 when it would otherwise sleep past the new deadline: a slice that ended
 early leaves the thread asleep until the old deadline, which is no later
 than the next slice's, and waking a thread per slice costs more than the
@@ -11,13 +13,12 @@ from __future__ import annotations
 
 import threading
 import time
-
-from unicorn import Uc
+from collections.abc import Callable
 
 
 class Watchdog:
-    def __init__(self, uc: Uc) -> None:
-        self.uc = uc
+    def __init__(self, stop: Callable[[], None]) -> None:
+        self._stop = stop
         self._cond = threading.Condition()
         self._deadline: float | None = None
         self._wake_at: float | None = None         # when the thread's current sleep ends; None: on notify
@@ -42,7 +43,7 @@ class Watchdog:
                 # lock), so the stop cannot leak into a later run.
                 self._deadline = None
                 self._fired = True
-                self.uc.emu_stop()
+                self._stop()
 
     def arm(self, deadline: float) -> None:
         """Stop the emulation that is about to start at monotonic time deadline."""
