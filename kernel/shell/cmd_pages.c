@@ -8,7 +8,7 @@
 #include "../include/errno.h"
 #include "../lib/kprintf.h"
 #include "../lib/string.h"
-#include "../meminfo.h"
+#include "../info/meminfo.h"
 #include "../mm/buddy.h"
 #include "../mm/memory.h"
 #include "../mm/page.h"

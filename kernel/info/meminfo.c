@@ -1,13 +1,13 @@
 /* meminfo.c — gathering struct mem_info: RAM from physmem, free memory
  * from the page allocator and the heap, the cache from slab and the page
- * cache. Above both mm/ and fs/, as the shell is. */
+ * cache. Its own folder, above both mm/ and fs/ and below the shell. */
 #include <stdint.h>
 #include "meminfo.h"
-#include "fs/inode.h"
-#include "mm/memory.h"
-#include "mm/page_alloc.h"
-#include "mm/physmem.h"
-#include "mm/slab.h"
+#include "../fs/inode.h"
+#include "../mm/memory.h"
+#include "../mm/page_alloc.h"
+#include "../mm/physmem.h"
+#include "../mm/slab.h"
 
 void mem_info_get(struct mem_info *mi)
 {
