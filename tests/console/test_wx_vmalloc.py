@@ -52,6 +52,8 @@ def test_wx_of_another_process(console: Console):
     m = re.search(r"run: pid (\d+) in the background", out)
     assert m, out
     pid = int(m.group(1))
+    console.expect_text(f"sleeper {pid}: 0")          # its one line, then it sleeps
+    assert console.run("") == ""
     assert console.kv(f"wx {pid} on")["wx"] == "on"
     assert console.kv(f"wx {pid}")["wx"] == "on"
     assert console.kv("wx")["wx"] == "off"               # the shell's own is its own
