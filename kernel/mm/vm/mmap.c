@@ -245,10 +245,12 @@ int vm_mprotect(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot)
     uint32_t end = addr + page_round_up(len);
     if (!vma_find(mm, addr))
         return refuse(mm, -ENOMEM, "no mapping at the start of the range");
-    if (wx_refuses(mm, prot))
-        return refuse_policy(mm, "W^X: a mapping may not be writable and executable");
-    if ((mm->policy & MM_POLICY_WX) && (prot & PROT_EXEC) && was_writable(mm, addr, end))
-        return refuse_policy(mm, "W^X: a page that was writable never becomes executable");
+    if (mm->policy & MM_POLICY_WX) {
+        if (wx_refuses(mm, prot))
+            return refuse_policy(mm, "W^X: a mapping may not be writable and executable");
+        if ((prot & PROT_EXEC) && was_writable(mm, addr, end))
+            return refuse_policy(mm, "W^X: a page that was writable never becomes executable");
+    }
     if (prot & PROT_WRITE) {
         for (uint32_t i = vma_index_after(mm, addr); i < mm->nr_vmas && mm->vmas[i].start < end; i++) {
             const struct vma *v = &mm->vmas[i];
