@@ -121,7 +121,7 @@ def test(c: Context, k: str = "", m: str = "", args: str = "", jobs: int = 0) ->
     sys.exit(res.exited)
 
 
-@task(help={"parts": "comma-separated subset of heap,guest,kernel_mm,vm,calls,boot (default: all)",
+@task(help={"parts": "comma-separated subset of heap,guest,kernel_mm,vm,files,calls,boot (default: all)",
             "readme": "then rewrite README.md's benchmark sections from build/bench.json"})
 def bench(c: Context, parts: str = "", readme: bool = False) -> None:
     """Benchmarks (heap traces on host and guest, buddy/slab, direct calls, boot);

@@ -115,6 +115,8 @@ trap_return:
     popl %ds
     popa
     addl $8, %esp             /* vector and error code */
+    .global isr_iret          /* where every interrupt and exception returns (for measurements) */
+isr_iret:
     iret
 
 /* The table idt.c walks to fill the IDT. */

@@ -10,12 +10,15 @@
  * the next build. Error codes are negative, as callers see them.
  */
 #include "fs/file.h"
+#include "fs/fdtable.h"
+#include "fs/vfs.h"
 #include "include/errno.h"
 #include "include/layout.h"
 #include "include/mman.h"
 #include "mm/buddy.h"
 #include "mm/heap/heap.h"
 #include "mm/page.h"
+#include "mm/paging.h"
 #include "mm/slab.h"
 #include "mm/vmalloc.h"
 #include "mm/vm/mm.h"
@@ -95,6 +98,14 @@ enum abi_pages {
     ABI_PG_ZONE_SHIFT = PG_ZONE_SHIFT,
 };
 
+enum abi_paging {
+    ABI_DIRECT_MAP_END = DIRECT_MAP_END,
+    ABI_KMAP_START = KMAP_START,
+    ABI_KMAP_END = KMAP_END,
+    ABI_KMAP_PAGES = KMAP_PAGES,
+    ABI_USER_START = USER_START,
+};
+
 enum abi_slab {
     ABI_SLAB_MAX_CACHES = SLAB_MAX_CACHES,
     ABI_SLAB_NAME_MAX = SLAB_NAME_MAX,
@@ -104,20 +115,32 @@ enum abi_slab {
 enum abi_vm {
     ABI_VMALLOC_START = VMALLOC_START,
     ABI_VMALLOC_END = VMALLOC_END,
-    ABI_USER_START = USER_START,
     ABI_USER_END = USER_END,
     ABI_MM_POLICY_WX = MM_POLICY_WX,
     ABI_RLIMIT_AS = RLIMIT_AS,
 };
 
-/* What the memory API needs to bring a host file into a kernel file. */
-enum abi_host_files {
+enum abi_fs {
     ABI_O_RDONLY = O_RDONLY,
     ABI_O_WRONLY = O_WRONLY,
     ABI_O_RDWR = O_RDWR,
+    ABI_O_ACCMODE = O_ACCMODE,
     ABI_O_CREAT = O_CREAT,
+    ABI_O_EXCL = O_EXCL,
     ABI_O_TRUNC = O_TRUNC,
+    ABI_O_APPEND = O_APPEND,
+    ABI_O_DIRECTORY = O_DIRECTORY,
+    ABI_SEEK_SET = SEEK_SET,
+    ABI_SEEK_CUR = SEEK_CUR,
+    ABI_SEEK_END = SEEK_END,
+    ABI_FD_MAX = FD_MAX,
+    ABI_FS_PATH_MAX = FS_PATH_MAX,
+    ABI_FS_NAME_MAX = FS_NAME_MAX,
+    ABI_S_IFMT = S_IFMT,
+    ABI_S_IFDIR = S_IFDIR,
+    ABI_S_IFREG = S_IFREG,
     ABI_MS_SYNC = MS_SYNC,
+    ABI_MS_ASYNC = MS_ASYNC,
 };
 
 /* The compiler describes an enum in the debug information only if some
@@ -127,7 +150,12 @@ struct abi_constants {
     enum abi_errno errno_codes;
     enum abi_mman mman;
     enum abi_pages pages;
+    enum abi_paging paging;
     enum abi_slab slab;
     enum abi_vm vm;
-    enum abi_host_files host_files;
+    enum abi_fs fs;
+    /* Layouts Python reads that no kernel object has as a type. */
+    struct stat64 stat64;
+    struct linux_dirent64 dirent64;
+    struct iobuf iobuf;
 } abi_constants;

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include "file.h"
 #include "../mm/page.h"
+#include "../mm/vm/mm.h"
 
 #define FS_NAME_MAX 255          /* bytes of one path component */
 #define FS_PATH_MAX 256          /* bytes of a path, NUL included */
@@ -29,8 +30,6 @@
 #define S_IFREG  0100000u
 #define S_ISDIR(m) (((m) & S_IFMT) == S_IFDIR)
 #define S_ISREG(m) (((m) & S_IFMT) == S_IFREG)
-
-struct mm;
 
 struct dentry {
     struct dentry *next;         /* the directory's entries, oldest first (ls shows archive order) */
@@ -62,7 +61,13 @@ struct inode {
     uint32_t npages;             /* slots in pages */
     uint32_t cached;             /* frames in pages */
     struct inode_mapper *mappers;
+    struct vm_mapping vm;        /* what file VMAs point at (ops: fs/mmap.c's file_vm_ops) */
 };
+
+static inline struct inode *inode_of_mapping(const struct vm_mapping *m)
+{
+    return (struct inode *)((const char *)m - __builtin_offsetof(struct inode, vm));
+}
 
 /* The root directory (after ramfs_init). */
 extern struct inode *fs_root;

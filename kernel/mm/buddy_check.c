@@ -12,7 +12,7 @@ struct checker {
     unsigned violations;
 };
 
-static void violation(struct checker *c, const char *what, uint32_t addr)
+static void violation(struct checker *c, const char *what, phys_addr_t addr)
 {
     c->violations++;
     if (c->report)
@@ -22,7 +22,7 @@ static void violation(struct checker *c, const char *what, uint32_t addr)
 static int fresh_frame(const struct page *p)
 {
     return p->refcount == 0 && !(p->flags & (PG_dirty | PG_locked | PG_slab | PG_head | PG_free)) &&
-           p->virt == p->phys && p->busy == 0;
+           p->virt == page_home_virt(p) && p->busy == 0;
 }
 
 /* The free lists of one zone: membership, links, order, alignment, zone. */
@@ -105,7 +105,7 @@ static void check_blocks(struct checker *c)
         if (is_free) {
             free_heads++;
             if ((p->flags & (PG_head | PG_slab | PG_dirty | PG_locked)) || p->refcount ||
-                p->virt != p->phys)
+                p->virt != page_home_virt(p))
                 violation(c, "free block head is not a fresh frame", p->phys);
         }
         for (uint32_t i = 1; i < (1u << k); i++) {

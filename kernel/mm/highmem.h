@@ -11,7 +11,9 @@
  *     ... read or write va[0 .. PAGE_SIZE) ...
  *     kunmap(va);
  *
- * Windows are few: map, copy, unmap; never hold one across a sleep.
+ * Windows are few (KMAP_PAGES, 2048, at 0x3F800000-0x3FFFFFFF): map,
+ * copy, unmap; never hold one across a sleep. Running out of them is a
+ * kernel bug (a kmap without its kunmap) and stops the kernel.
  */
 #ifndef KOS_HIGHMEM_H
 #define KOS_HIGHMEM_H
@@ -23,6 +25,9 @@
 void *kmap(struct page *p);
 /* Release the window kmap returned (nothing for low memory). */
 void kunmap(void *va);
+
+/* Windows mapped now (for tests and leak checks). */
+uint32_t kmap_windows_in_use(void);
 
 /* Copy one frame's bytes to another; zero one frame. */
 void copy_page_frame(struct page *dst, struct page *src);

@@ -299,8 +299,8 @@ int memory_init_frames(void)
             (void *)(st.mem_map_phys + ((st.mem_map_bytes + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))),
             mem_map_pages, st.mem_map_bytes / 1024);
     for (unsigned i = 0; buddy_managed_range(i, &start, &end) == 0; i++)
-        kprintf("buddy: managed %p-%p: %u frames\n", (void *)(start << PAGE_SHIFT),
-                (void *)(end << PAGE_SHIFT), end - start);
+        kprintf("buddy: managed 0x%08llx-0x%08llx: %u frames\n", (phys_addr_t)start << PAGE_SHIFT,
+                (phys_addr_t)end << PAGE_SHIFT, end - start);
     for (unsigned z = 0; z < NR_ZONES; z++)
         kprintf("buddy: zone %-7s %u frames (%u KiB)\n", buddy_zone_name(z), st.managed_pages[z],
                 st.managed_pages[z] * (PAGE_SIZE / 1024));

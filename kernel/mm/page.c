@@ -4,7 +4,7 @@
  * The free lists belong to buddy.c, the allocation API over them to
  * page_alloc.c; nothing here calls either. The rule that keeps
  * freeing O(MAX_ORDER): every frame of a free block is fresh (refcount 0,
- * clean, unlocked, virt == phys), and the head of an allocated block counts
+ * clean, unlocked, virt at its home address), and the head of an allocated block counts
  * in `busy` how many of its frames are not. A free looks at the frames only
  * when busy is not 0.
  */
@@ -24,31 +24,30 @@ static unsigned zone_of_pfn(uint32_t pfn)
     return pfn < (ZONE_NORMAL_END >> PAGE_SHIFT) ? ZONE_NORMAL : ZONE_HIGHMEM;
 }
 
-void page_map_init(struct page *map, uint32_t pages, uint32_t ram_top_pfn)
+void page_map_init(struct page *map, uint32_t pages)
 {
     mem_map = map;
     mem_map_pages = pages;
     for (uint32_t pfn = 0; pfn < pages; pfn++) {
         struct page *p = &mem_map[pfn];
-        uint32_t phys = pfn << PAGE_SHIFT;
         p->lru.next = p->lru.prev = 0;
         p->flags = PG_reserved | (zone_of_pfn(pfn) << PG_ZONE_SHIFT);
         p->refcount = 0;
-        p->phys = phys;
-        p->virt = (pfn && pfn < ram_top_pfn) ? phys : 0;
+        p->phys = (phys_addr_t)pfn << PAGE_SHIFT;
+        p->virt = page_home_virt(p);
         p->order = 0;
         p->busy = 0;
         p->slab = 0;
     }
 }
 
-struct page *page_lookup(uint32_t phys)
+struct page *page_lookup(phys_addr_t phys)
 {
-    uint32_t pfn = phys >> PAGE_SHIFT;
-    if (!mem_map || pfn >= mem_map_pages)
+    if (!mem_map || (phys >> PAGE_SHIFT) >= mem_map_pages)
         return 0;
-    uint32_t base = pfn << PAGE_SHIFT;
-    if (base + PAGE_SIZE < base || !physmem_is_usable(base, base + PAGE_SIZE))
+    uint32_t pfn = (uint32_t)(phys >> PAGE_SHIFT);
+    phys_addr_t base = (phys_addr_t)pfn << PAGE_SHIFT;
+    if (!physmem_is_usable(base, base + PAGE_SIZE))
         return 0;
     return pfn_to_page(pfn);
 }
@@ -87,7 +86,7 @@ int page_is_free(struct page *p)
 
 static int frame_busy(const struct page *p)
 {
-    return p->refcount != 0 || (p->flags & (PG_dirty | PG_locked)) || p->virt != p->phys;
+    return p->refcount != 0 || (p->flags & (PG_dirty | PG_locked)) || p->virt != page_home_virt(p);
 }
 
 /* The block head an operation on p must account to, or an error. */
@@ -176,7 +175,7 @@ int page_unmap_virtual(struct page *p) { return page_change(p, OP_UNMAP, 0); }
 
 int page_is_dirty(const struct page *p) { return p && (p->flags & PG_dirty) != 0; }
 int page_is_locked(const struct page *p) { return p && (p->flags & PG_locked) != 0; }
-uint32_t page_phys(const struct page *p) { return p ? p->phys : 0; }
+phys_addr_t page_phys(const struct page *p) { return p ? p->phys : 0; }
 uint32_t page_virt(const struct page *p) { return p ? p->virt : 0; }
 int32_t page_ref_count(const struct page *p) { return p ? p->refcount : 0; }
 uint32_t page_flags(const struct page *p) { return p ? p->flags : 0; }
@@ -189,7 +188,7 @@ int page_block_release(struct page *head, unsigned order)
             return -EBUSY;
     for (uint32_t i = 0; i < n; i++) {
         head[i].flags &= ~PG_dirty;
-        head[i].virt = head[i].phys;
+        head[i].virt = page_home_virt(&head[i]);
     }
     head->busy = 0;
     return 0;

@@ -20,6 +20,10 @@
 #include "../include/layout.h"
 #include "../lib/list.h"
 
+/* A physical address: PAE's are 36 bits wide (RAM above 4 GiB). */
+typedef uint64_t phys_addr_t;
+#define PHYS_ADDR_MAX  0xFFFFFFFFFull    /* 36 bits: 64 GiB */
+
 /* Orders 0..MAX_ORDER: blocks of 4 KiB to 4 MiB. */
 #define MAX_ORDER   10
 #define NR_ORDERS   (MAX_ORDER + 1)
@@ -62,10 +66,13 @@ _Static_assert(ZONE_NORMAL_END % (PAGE_SIZE << MAX_ORDER) == 0, "NORMAL end spli
  *   flags     always                      PG_* bits, zone << PG_ZONE_SHIFT
  *   refcount  allocated                   holders beyond the owner (page_get/page_put);
  *                                         0 when allocated, and a block is only freed at 0
- *   phys      always                      pfn << PAGE_SHIFT
+ *   phys      always                      pfn << PAGE_SHIFT: 64 bits, since PAE reaches
+ *                                         RAM above 4 GiB
  *   virt      always                      where the frame is mapped: phys (the kernel's
- *                                         identity map) unless page_map_virtual said otherwise;
- *                                         0 when unmapped (page 0 always)
+ *                                         identity map) for low memory, 0 for HighMem (no
+ *                                         permanent mapping: kmap, highmem.h), unless
+ *                                         page_map_virtual said otherwise; page 0 is never
+ *                                         mapped
  *   order     PG_free, PG_head            the block's order
  *   busy      PG_head                     frames of the block whose state differs from a fresh
  *                                         frame (referenced, locked, dirty or remapped); a free
@@ -88,7 +95,7 @@ struct page {
     };
     uint32_t flags;
     int32_t refcount;
-    uint32_t phys;
+    phys_addr_t phys;
     uint32_t virt;
     uint16_t order;
     uint16_t busy;
@@ -104,18 +111,32 @@ extern struct page *mem_map;
 extern uint32_t mem_map_pages;
 
 /* Make map, pages struct pages long, mem_map: every frame reserved, in
- * its zone, mapped at its own address if it lies below ram_top_pfn (page 0
- * never: NULL stays unmapped). The buddy allocator then frees the frames
- * it manages. */
-void page_map_init(struct page *map, uint32_t pages, uint32_t ram_top_pfn);
+ * its zone, at its home address (page_home_virt). The buddy allocator
+ * then frees the frames it manages. */
+void page_map_init(struct page *map, uint32_t pages);
 
 static inline unsigned page_zone(const struct page *p) { return p->flags >> PG_ZONE_SHIFT; }
 static inline uint32_t page_to_pfn(const struct page *p) { return (uint32_t)(p - mem_map); }
 static inline struct page *pfn_to_page(uint32_t pfn) { return mem_map + pfn; }
 
+/* Where a fresh frame is mapped: at its own address in the identity map
+ * (low memory), nowhere for HighMem and page 0. */
+static inline uint32_t page_home_virt(const struct page *p)
+{
+    return p->phys && p->phys < ZONE_NORMAL_END ? (uint32_t)p->phys : 0;
+}
+
+/* The kernel address of a low-memory frame (GFP_KERNEL: page tables, slabs,
+ * kernel objects): its identity address. HighMem frames have none; their
+ * bytes are reached through kmap (highmem.h). */
+static inline void *page_address(const struct page *p)
+{
+    return (void *)page_home_virt(p);
+}
+
 /* The struct page of the frame holding phys, or NULL if no RAM is there
  * (beyond the top of RAM, a hole in the memory map, before buddy_init). */
-struct page *page_lookup(uint32_t phys);
+struct page *page_lookup(phys_addr_t phys);
 
 /* The head of the allocated block that contains p, or NULL if p is free,
  * reserved or belongs to a slab. O(MAX_ORDER). */
@@ -144,7 +165,7 @@ int page_map_virtual(struct page *p, uint32_t va);
 int page_unmap_virtual(struct page *p);          /* virt = 0; -EINVAL if unmapped */
 
 /* Field readers, for the shell and for direct calls from Python. */
-uint32_t page_phys(const struct page *p);
+phys_addr_t page_phys(const struct page *p);
 uint32_t page_virt(const struct page *p);
 int32_t page_ref_count(const struct page *p);
 uint32_t page_flags(const struct page *p);

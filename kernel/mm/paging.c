@@ -1,6 +1,7 @@
 /* paging.c — the kernel's PAE tables: one page directory for the first GiB,
- * shared by every address space, with 2 MiB pages for most of low memory
- * and two 4 KiB page tables where finer control is needed. */
+ * shared by every address space, with 2 MiB pages for most of low memory,
+ * two 4 KiB page tables where finer control is needed, and the page tables
+ * of the kmap windows (filled by highmem.c). */
 #include <stdint.h>
 #include "paging.h"
 #include "physmem.h"
@@ -22,10 +23,14 @@
 _Static_assert((STACK_REGION_END - 1) >> PD_SHIFT == PD_STACKS,
                "the stack region must fit one 4 KiB-mapped 2 MiB stretch");
 _Static_assert(HEAP_START == BIG_PAGE, "the kernel image (below HEAP_START) fits the first 4 KiB-mapped 2 MiB");
+_Static_assert(KMAP_START % BIG_PAGE == 0 && KMAP_PAGES % PT_ENTRIES == 0, "the kmap windows fill whole page tables");
 
 static pte_t kernel_pd[PT_ENTRIES] __attribute__((aligned(4096)));
 static pte_t pt_low[PT_ENTRIES] __attribute__((aligned(4096)));
 static pte_t pt_stacks[PT_ENTRIES] __attribute__((aligned(4096)));
+/* Present in the directory from boot, so a kmap only writes one entry:
+ * the shared directory means every address space sees the windows. */
+static pte_t pt_kmap[KMAP_PAGES] __attribute__((aligned(4096)));
 /* The CPU reads a PAE PDPT from a 32-byte aligned address below 4 GiB. */
 static pte_t kernel_pdpt[4] __attribute__((aligned(32)));
 static int nx_on;
@@ -58,9 +63,8 @@ static void efer_set(uint32_t bits)
 
 void paging_init(void)
 {
-    uint32_t top = physmem_top();
-    if (top > DIRECT_MAP_END)
-        top = DIRECT_MAP_END;
+    uint64_t ram_top = physmem_top();
+    uint32_t top = ram_top > DIRECT_MAP_END ? DIRECT_MAP_END : (uint32_t)ram_top;
     for (uint32_t i = 0; i < PT_ENTRIES; i++) {
         uint32_t pa = i << PD_SHIFT;
         kernel_pd[i] = pa < top ? (pa | PTE_PRESENT | PTE_WRITE | PTE_PS) : 0;
@@ -72,6 +76,8 @@ void paging_init(void)
         fill_table(pt_stacks, PD_STACKS << PD_SHIFT, top);
         kernel_pd[PD_STACKS] = (uint32_t)pt_stacks | PTE_PRESENT | PTE_WRITE;
     }
+    for (uint32_t i = 0; i < KMAP_PAGES / PT_ENTRIES; i++)
+        kernel_pd[(KMAP_START >> PD_SHIFT) + i] = (uint32_t)&pt_kmap[i * PT_ENTRIES] | PTE_PRESENT | PTE_WRITE;
     /* PDPT entries have only P (and cache bits): R/W and U/S are reserved. */
     kernel_pdpt[0] = (uint32_t)kernel_pd | PTE_PRESENT;
 
@@ -90,6 +96,7 @@ void paging_init(void)
 
 int paging_nx(void) { return nx_on; }
 pte_t paging_kernel_pdpte(void) { return kernel_pdpt[0]; }
+pte_t *paging_kmap_ptes(void) { return pt_kmap; }
 uint32_t paging_kernel_pdpt(void) { return (uint32_t)kernel_pdpt; }
 void paging_load(uint32_t pdpt) { write_cr3(pdpt); }
 void paging_flush_page(uint32_t va) { invlpg(va); }

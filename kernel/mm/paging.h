@@ -10,7 +10,8 @@
  *   0x00200000  heap, then the rest of low memory        2 MiB pages
  *   0x02000000  stack region: guard pages unmapped       4 KiB table
  *   ...         identity map up to min(top of RAM, 896 MiB), supervisor only
- *   0x38000000  kernel windows (kmap) up to 1 GiB
+ *   0x38000000  kernel windows up to 1 GiB: vmalloc to 0x3F7FFFFF, then
+ *   0x3F800000  kmap: 2048 one-page windows onto HighMem frames (highmem.c)
  *   0x40000000  user space, per address space, to 0xFFFFF000
  *
  * Entries are 64 bits: bit 63 is NX (execute disable), honoured only when
@@ -39,8 +40,10 @@ typedef uint64_t pte_t;
 #define BIG_PAGE     (1u << PD_SHIFT)
 
 #define DIRECT_MAP_END   0x38000000u    /* 896 MiB: the identity map stops here */
-#define KMAP_START       DIRECT_MAP_END
+#define KMAP_START       0x3F800000u    /* the last 8 MiB of the kernel's GiB */
 #define KERNEL_SPACE_END 0x40000000u    /* 1 GiB: user space starts */
+#define KMAP_END         KERNEL_SPACE_END
+#define KMAP_PAGES       ((KMAP_END - KMAP_START) >> PAGE_SHIFT)
 #define USER_START       KERNEL_SPACE_END
 #define USER_END         0xFFFFF000u    /* the last page stays unmapped */
 
@@ -71,6 +74,10 @@ void paging_flush_all(void);
  * kernel windows (vmalloc, kmap) install their page tables there, once for
  * every address space. */
 pte_t *paging_kernel_pde(uint32_t va);
+
+/* The KMAP_PAGES entries that map the kmap windows, one after another:
+ * entry i maps KMAP_START + i * PAGE_SIZE. Only highmem.c writes them. */
+pte_t *paging_kmap_ptes(void);
 
 /* Is the byte at va mapped in the kernel's first GiB? */
 int paging_is_mapped(uint32_t va);

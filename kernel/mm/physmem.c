@@ -92,12 +92,10 @@ int physmem_reserve(uint64_t start, uint64_t end)
 
 void physmem_print(void)
 {
-    kprintf("memory map (%u regions, %u KiB usable):\n", nregions, physmem_total_usable() / 1024);
+    kprintf("memory map (%u regions, %u KiB usable):\n", nregions, (uint32_t)(physmem_total_usable() >> 10));
     for (unsigned i = 0; i < nregions; i++) {
         uint64_t last = regions[i].base + regions[i].len - 1;
-        kprintf("  [mem 0x%08x%08x-0x%08x%08x] %s\n",
-                (uint32_t)(regions[i].base >> 32), (uint32_t)regions[i].base,
-                (uint32_t)(last >> 32), (uint32_t)last, region_type_name(regions[i].type));
+        kprintf("  [mem 0x%016llx-0x%016llx] %s\n", regions[i].base, last, region_type_name(regions[i].type));
     }
 }
 
@@ -106,15 +104,13 @@ const struct physmem_region *physmem_region(unsigned i) { return i < nregions ? 
 uint32_t physmem_mem_lower_kib(void) { return mem_lower; }
 uint32_t physmem_mem_upper_kib(void) { return mem_upper; }
 
-/* The clipped [start, end) of available region i below 4 GiB; 0 if none. */
+/* The [start, end) of region i if it is available RAM; 0 if not. */
 static int usable_range(unsigned i, uint64_t *start, uint64_t *end)
 {
-    if (regions[i].type != MULTIBOOT_MEMORY_AVAILABLE || regions[i].base >= FOUR_GIB)
+    if (regions[i].type != MULTIBOOT_MEMORY_AVAILABLE)
         return 0;
     *start = regions[i].base;
     *end = regions[i].base + regions[i].len;
-    if (*end > FOUR_GIB)
-        *end = FOUR_GIB;
     return 1;
 }
 
@@ -142,27 +138,27 @@ uint32_t physmem_usable_end(uint32_t addr)
     return e >= FOUR_GIB ? 0xFFFFF000u : (uint32_t)e;
 }
 
-int physmem_is_usable(uint32_t start, uint32_t end)
+int physmem_is_usable(uint64_t start, uint64_t end)
 {
     if (end <= start)
         return 0;
     return usable_end64(start) >= end;
 }
 
-uint32_t physmem_top(void)
+uint64_t physmem_top(void)
 {
     uint64_t s, e, top = 0;
     for (unsigned i = 0; i < nregions; i++)
         if (usable_range(i, &s, &e) && e > top)
             top = e;
-    return top >= FOUR_GIB ? 0xFFFFF000u : (uint32_t)top;
+    return top;
 }
 
-uint32_t physmem_total_usable(void)
+uint64_t physmem_total_usable(void)
 {
     uint64_t s, e, total = 0;
     for (unsigned i = 0; i < nregions; i++)
         if (usable_range(i, &s, &e))
             total += e - s;
-    return total >= FOUR_GIB ? 0xFFFFFFFFu : (uint32_t)total;
+    return total;
 }

@@ -30,18 +30,21 @@ const struct physmem_region *physmem_region(unsigned i);
 uint32_t physmem_mem_lower_kib(void);
 uint32_t physmem_mem_upper_kib(void);
 
-/* Is every byte of [start, end) usable RAM below 4 GiB? */
-int physmem_is_usable(uint32_t start, uint32_t end);
+/* Is every byte of [start, end) usable RAM? (Above 4 GiB too: PAE
+ * reaches it, through HighMem.) */
+int physmem_is_usable(uint64_t start, uint64_t end);
 
 /* The end of the usable stretch of RAM that contains addr (0 if addr is
- * not usable). Adjacent available regions count as one stretch. */
+ * not usable), capped at the last page below 4 GiB. Adjacent available
+ * regions count as one stretch. */
 uint32_t physmem_usable_end(uint32_t addr);
 
-/* One past the highest usable byte below 4 GiB (the top of RAM). */
-uint32_t physmem_top(void);
+/* One past the highest usable byte (the top of RAM, above 4 GiB when the
+ * loader's map has RAM there). */
+uint64_t physmem_top(void);
 
-/* Total usable bytes (below 4 GiB). */
-uint32_t physmem_total_usable(void);
+/* Total usable bytes. */
+uint64_t physmem_total_usable(void);
 
 /* Mark [start, end) reserved where the map says available (a boot module
  * the loader placed in RAM), splitting regions as needed, so no allocator

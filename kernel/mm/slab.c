@@ -251,8 +251,8 @@ static struct slab *slab_new(struct kmem_cache *c)
     struct page *pg = alloc_pages(GFP_KERNEL, c->order);
     if (!pg)
         return 0;
-    struct slab *s = (struct slab *)pg->phys;
-    uint32_t first = pg->phys + c->offset;
+    struct slab *s = page_address(pg);
+    uint32_t first = (uint32_t)s + c->offset;
     for (uint32_t i = 0; i < (1u << c->order); i++) {
         pg[i].flags |= PG_slab;
         pg[i].slab_cache = c;
@@ -470,9 +470,9 @@ static uint32_t check_slab(struct checker *k, const struct kmem_cache *c, struct
         violation(k, "slab is not an allocated buddy block of the cache's order", at);
     for (uint32_t i = 0; i < (1u << c->order); i++) {
         if (!(pg[i].flags & PG_slab) || pg[i].slab != s)
-            violation(k, "slab frame not marked PG_slab or not pointing at its slab", pg[i].phys);
+            violation(k, "slab frame not marked PG_slab or not pointing at its slab", (uint32_t)pg[i].phys);
         if (pg[i].slab_cache != c || pg[i].slab_objects != first)
-            violation(k, "slab frame does not name its cache and first object", pg[i].phys);
+            violation(k, "slab frame does not name its cache and first object", (uint32_t)pg[i].phys);
     }
 
     uint32_t n = c->objs_per_slab, inuse = s->inuse;

@@ -1,7 +1,10 @@
-/* exec.c — loading a program from the initrd into a fresh address space:
- * the ELF plan (elf.c) checked first, PT_LOAD segments copied into private
- * anonymous mappings, a MAP_GROWSDOWN stack whose top is USER_STACK_TOP
- * holding argc, argv, envp and the auxiliary vector as Linux lays them out,
+/* exec.c — loading a program from the filesystem into a fresh address
+ * space: the ELF plan (elf.c) checked first, PT_LOAD segments mapped
+ * MAP_PRIVATE from the file's page cache (text pages are the cache's
+ * frames, shared by every process running the program; data pages are
+ * copied on their first write), bss anonymous, a MAP_GROWSDOWN stack
+ * whose top is USER_STACK_TOP holding argc, argv, envp and the auxiliary
+ * vector as Linux lays them out,
  * and the brk heap starting after the highest segment.
  *
  * The initial stack, from USER_STACK_TOP down (Linux's fs/binfmt_elf.c):
@@ -17,11 +20,13 @@
 #include "proc.h"
 #include "elf.h"
 #include "../arch/gdt.h"
-#include "../fs/initrd.h"
+#include "../fs/mmap.h"
+#include "../fs/vfs.h"
 #include "../include/errno.h"
 #include "../include/mman.h"
 #include "../lib/string.h"
 #include "../mm/highmem.h"
+#include "../mm/memory.h"
 #include "../mm/vm/mm.h"
 
 #define USER_STACK_TOP   0xC0000000u
@@ -51,7 +56,7 @@ static int mm_write(struct mm *mm, uint32_t va, const void *src, uint32_t n)
         if (vm_fault(mm, page, ACCESS_WRITE) != FAULT_NONE)
             return -ENOMEM;
         pte_t *pte = pgtable_entry(mm, page, 0);
-        struct page *frame = page_lookup((uint32_t)(*pte & PTE_ADDR));
+        struct page *frame = page_lookup(*pte & PTE_ADDR);
         uint8_t *dst = kmap(frame);
         memcpy(dst + off, s, chunk);
         kunmap(dst);
@@ -82,24 +87,57 @@ static uint32_t phdr_address(const uint8_t *image, const struct elf_plan *plan)
     return 0;
 }
 
-static int map_segments(struct mm *mm, const uint8_t *image, const struct elf_plan *plan, const char **why)
+static const uint8_t zeros[PAGE_SIZE];
+
+/* One segment: its pages holding file bytes mapped from the file, the rest
+ * anonymous; bytes in a page shared with the segment below (mapped by it)
+ * and the bss part of the last file page are written in, copying those
+ * pages. The mapping is PROT_RW until map_segments sets the protections. */
+static int map_segment(struct mm *mm, struct file *f, const uint8_t *image,
+                       const struct elf_segment *s, uint32_t mapped_end, const char **why)
+{
+    uint32_t start = s->vaddr & PAGE_ADDR_MASK, end = round_up(s->vaddr + s->memsz);
+    uint32_t file_end = round_up(s->vaddr + s->filesz);
+    uint32_t first = start < mapped_end ? mapped_end : start;
+    if (s->filesz && first < file_end &&
+        vm_mmap_failed(fs_mmap_file(mm, f, first, file_end - first, PROT_RW, MAP_PRIVATE | MAP_FIXED,
+                                    (s->offset & PAGE_ADDR_MASK) + (first - start)))) {
+        *why = mm->why;
+        return -ENOMEM;
+    }
+    uint32_t anon = s->filesz && file_end > first ? file_end : first;
+    if (anon < end &&
+        vm_mmap_failed(vm_mmap(mm, anon, end - anon, PROT_RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED))) {
+        *why = mm->why;
+        return -ENOMEM;
+    }
+    if (s->filesz && s->vaddr < mapped_end) {
+        uint32_t n = mapped_end - s->vaddr < s->filesz ? mapped_end - s->vaddr : s->filesz;
+        if (mm_write(mm, s->vaddr, image + s->offset, n)) {
+            *why = "out of memory while copying a segment";
+            return -ENOMEM;
+        }
+    }
+    uint32_t data_end = s->vaddr + s->filesz, bss_end = s->vaddr + s->memsz;
+    uint32_t tail = (bss_end < file_end ? bss_end : file_end) - data_end;
+    if (s->filesz && s->memsz > s->filesz && data_end >= first && tail && mm_write(mm, data_end, zeros, tail)) {
+        *why = "out of memory while clearing a segment's bss";
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+static int map_segments(struct mm *mm, struct file *f, const uint8_t *image, const struct elf_plan *plan,
+                        const char **why)
 {
     uint32_t mapped_end = 0;
     for (uint32_t i = 0; i < plan->nsegments; i++) {
         const struct elf_segment *s = &plan->seg[i];
-        uint32_t start = s->vaddr & PAGE_ADDR_MASK, end = round_up(s->vaddr + s->memsz);
-        if (start < mapped_end)
-            start = mapped_end;            /* a page shared with the segment below */
-        if (start < end &&
-            vm_mmap_failed(vm_mmap(mm, start, end - start, PROT_RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED))) {
-            *why = mm->why;
-            return -ENOMEM;
-        }
+        int err = map_segment(mm, f, image, s, mapped_end, why);
+        if (err)
+            return err;
+        uint32_t end = round_up(s->vaddr + s->memsz);
         mapped_end = end > mapped_end ? end : mapped_end;
-        if (mm_write(mm, s->vaddr, image + s->offset, s->filesz)) {
-            *why = "out of memory while copying a segment";
-            return -ENOMEM;
-        }
     }
     for (uint32_t i = 0; i < plan->nsegments; i++) {
         const struct elf_segment *s = &plan->seg[i];
@@ -147,46 +185,80 @@ static int build_args(uint8_t *buf, char *const argv[], char *const envp[], cons
     return 0;
 }
 
+static void exec_close(struct file *f, uint8_t *image)
+{
+    kfree(image);
+    file_put(f);
+}
+
+/* Open path (absolute) and read it whole into *image (kmalloc'd: the ELF
+ * planner checks the bytes, the page cache supplies the mappings). */
+static int exec_open(const char *path, struct file **f, uint8_t **image, const char **why)
+{
+    int err = vfs_open("/", path, O_RDONLY, 0, f);
+    if (err) {
+        *why = err == -ENOENT ? "no such file" : err == -ENOTDIR ? "not a directory on the way" :
+               "path too long";
+        return err;
+    }
+    struct inode *ino = (*f)->inode;
+    if (S_ISDIR(ino->mode)) {
+        *why = "is a directory";
+        file_put(*f);
+        return -EACCES;
+    }
+    *image = kmalloc(ino->size ? ino->size : 1);
+    if (!*image) {
+        *why = "out of memory for the executable's headers";
+        file_put(*f);
+        return -ENOMEM;
+    }
+    if ((*f)->ops->read(*f, io_kernel(*image), ino->size) != (int32_t)ino->size) {
+        *why = "the file could not be read whole";
+        exec_close(*f, *image);
+        return -EIO;
+    }
+    return 0;
+}
+
 int exec_load(const char *path, char *const argv[], char *const envp[],
               const struct rlimit *limits, struct exec_image *out, const char **why)
 {
-    struct initrd_file f;
-    int err = initrd_find(path, &f);
-    if (err) {
-        *why = err == -ENOENT ? "no such file in the initrd" : "path too long";
+    struct file *file;
+    uint8_t *image = 0;
+    int err = exec_open(path, &file, &image, why);
+    if (err)
         return err;
-    }
-    if (f.is_dir) {
-        *why = "is a directory";
-        return -EACCES;
-    }
+    uint32_t size = file->inode->size;
     struct elf_plan plan;
-    int bad = elf_plan(f.data, f.size, &plan);
+    int bad = elf_plan(image, size, &plan);
     if (bad != ELF_OK) {
         *why = elf_strerror(bad);
+        exec_close(file, image);
         return -ENOEXEC;
     }
     struct mm *mm = mm_create();
     if (!mm) {
         *why = "out of memory for an address space";
+        exec_close(file, image);
         return -ENOMEM;
     }
     mm->limit_as = limits[RLIMIT_AS].rlim_cur;
     mm->limit_stack = limits[RLIMIT_STACK].rlim_cur;
-    err = map_segments(mm, f.data, &plan, why);
+    err = map_segments(mm, file, image, &plan, why);
     if (!err && vm_mmap_failed(vm_mmap(mm, USER_STACK_TOP - STACK_INITIAL, STACK_INITIAL, PROT_RW,
                                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN))) {
         *why = mm->why;
         err = -ENOMEM;
     }
     uint32_t auxv[] = {
-        AT_PHDR, phdr_address(f.data, &plan), AT_PHENT, 32, AT_PHNUM, read_u16(f.data + 44),
+        AT_PHDR, phdr_address(image, &plan), AT_PHENT, 32, AT_PHNUM, read_u16(image + 44),
         AT_PAGESZ, PAGE_SIZE, AT_ENTRY, plan.entry, AT_UID, 0, AT_EUID, 0, AT_GID, 0, AT_EGID, 0,
         AT_NULL, 0,
     };
     uint8_t *buf = 0;
     if (!err) {
-        struct page *pg = alloc_page(VM_GFP);
+        struct page *pg = alloc_page(VM_GFP_USER);
         buf = pg ? kmap(pg) : 0;
         if (!buf) {
             *why = "out of memory for the arguments";
@@ -202,6 +274,7 @@ int exec_load(const char *path, char *const argv[], char *const envp[],
             free_page(pg);
         }
     }
+    exec_close(file, image);           /* the mappings hold the file's inode */
     if (err) {
         mm_destroy(mm);
         return err;

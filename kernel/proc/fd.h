@@ -1,26 +1,26 @@
-/* fd.h — a process's open files: a small table of struct file pointers
- * (kernel/fs/file.h), with the console in fds 0, 1 and 2 from the start.
- * The same operations will sit on the file system's table
- * (kernel/fs/fdtable.h) when it comes; nothing outside fd.c looks inside.
+/* fd.h — a process's open files: the file system's descriptor table
+ * (kernel/fs/fdtable.h), with the console in fds 0, 1 and 2 from the
+ * start, and its working directory; nothing outside fd.c looks inside.
  */
 #ifndef KOS_PROC_FD_H
 #define KOS_PROC_FD_H
 
 #include <stdint.h>
-
-#define PROC_MAX_FDS 16
+#include "../fs/fdtable.h"
+#include "../fs/inode.h"
 
 struct file;
 
 struct proc_fds {
-    struct file *fd[PROC_MAX_FDS];
+    struct fdtable *table;       /* NULL until fds_init_console or fds_clone */
+    char cwd[FS_PATH_MAX];       /* absolute and canonical (fs_chdir makes it) */
 };
 
-/* fds 0–2 on the console. 0 or -ENOMEM. */
+/* fds 0–2 on the console, cwd "/". 0 or -ENOMEM. */
 int fds_init_console(struct proc_fds *t);
-/* A copy sharing every open file (fork). */
-void fds_clone(struct proc_fds *dst, const struct proc_fds *src);
-/* Close every fd. */
+/* A copy sharing every open file and the cwd (fork). 0 or -ENOMEM. */
+int fds_clone(struct proc_fds *dst, const struct proc_fds *src);
+/* Close every fd and free the table (exit). */
 void fds_close_all(struct proc_fds *t);
 /* The file at fd (no reference taken), or NULL. */
 struct file *fds_get(struct proc_fds *t, int32_t fd);

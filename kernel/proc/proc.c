@@ -89,6 +89,10 @@ struct proc *proc_alloc(const char *name, int *err)
     *err = -EAGAIN;
     if (!p)
         return 0;
+    /* Out of stacks is a normal answer here (EAGAIN), not the stack API
+     * misuse stack_alloc reports and counts. */
+    if (!p || stack_count() >= stack_slots_in_ram())
+        return 0;
     uint32_t pid = next_pid;
     void *top = stack_alloc(pid);
     if (!top)
@@ -351,6 +355,7 @@ static const char *const fault_words[] = { "read", "write", "exec" };
 static const char *const fault_reasons[NR_FAULT_KINDS] = {
     [FAULT_NOT_MAPPED] = "not mapped", [FAULT_PROTECTION] = "protection",
     [FAULT_STACK_LIMIT] = "beyond the stack limit", [FAULT_OOM] = "out of memory",
+    [FAULT_SIGBUS] = "beyond the end of the file",
 };
 
 /* A fault in ring 3, or in a kernel thread: report it and end that process.
@@ -370,7 +375,7 @@ static int fault_claim(struct regs *r)
         char prot[5] = "";
         if (f->has_vma)
             vma_prot_string(&f->vma, prot);
-        if (f->kind == FAULT_OOM)
+        if (f->kind == FAULT_OOM || f->kind == FAULT_SIGBUS)
             sig = SIGBUS;
         kprintf("segfault: pid %u (%s): %s at 0x%08x: %s (%s)\n", p->pid, p->name,
                 fault_words[f->access], f->addr, fault_reasons[f->kind] ? fault_reasons[f->kind] : "?",

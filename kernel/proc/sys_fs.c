@@ -1,13 +1,14 @@
-/* sys_fs.c — the file system calls over the process's fd table: read,
- * write, close and lseek on whatever file an fd holds (the console in fds
- * 0–2), open of the files the kernel can name. */
+/* sys_fs.c — the file system calls over the process's fd table and
+ * working directory: read, write, close and lseek on whatever file an fd
+ * holds (the console in fds 0–2), and the rest through the bodies in
+ * fs/syscalls.h (open, stat64, unlink, mkdir, getdents64, chdir, ...). */
 #include <stdint.h>
 #include "proc.h"
 #include "syscall.h"
 #include "../fs/file.h"
-#include "../fs/initrd.h"
+#include "../fs/syscalls.h"
 #include "../include/errno.h"
-#include "../mm/memory.h"
+#include "../lib/string.h"
 
 int32_t sys_read(struct regs *r)
 {
@@ -44,71 +45,26 @@ int32_t sys_lseek(struct regs *r)
     return f->ops->lseek(f, (int32_t)r->ecx, (int)r->edx);
 }
 
-/* Until the file system's open exists, open reads the initrd's regular
- * files straight from the archive: read-only, seekable. */
-struct initrd_open {
-    const uint8_t *data;
-    uint32_t size;
-};
+#define FDS (current->fds.table)
+#define CWD (current->fds.cwd)
 
-static int32_t initrd_read(struct file *f, struct iobuf buf, uint32_t n)
+int32_t sys_open(struct regs *r) { return fs_sys_open(FDS, CWD, r->ebx, r->ecx, r->edx); }
+int32_t sys_unlink(struct regs *r) { return fs_sys_unlink(CWD, r->ebx); }
+int32_t sys_mkdir(struct regs *r) { return fs_sys_mkdir(CWD, r->ebx, r->ecx); }
+int32_t sys_rmdir(struct regs *r) { return fs_sys_rmdir(CWD, r->ebx); }
+int32_t sys_dup(struct regs *r) { return fs_sys_dup(FDS, (int)r->ebx); }
+int32_t sys_dup2(struct regs *r) { return fs_sys_dup2(FDS, (int)r->ebx, (int)r->ecx); }
+int32_t sys_ftruncate(struct regs *r) { return fs_sys_ftruncate(FDS, (int)r->ebx, r->ecx); }
+int32_t sys_getcwd(struct regs *r) { return fs_sys_getcwd(CWD, r->ebx, r->ecx); }
+int32_t sys_stat64(struct regs *r) { return fs_sys_stat64(CWD, r->ebx, r->ecx); }
+int32_t sys_fstat64(struct regs *r) { return fs_sys_fstat64(FDS, (int)r->ebx, r->ecx); }
+int32_t sys_getdents64(struct regs *r) { return fs_sys_getdents64(FDS, (int)r->ebx, r->ecx, r->edx); }
+
+int32_t sys_chdir(struct regs *r)
 {
-    const struct initrd_open *o = f->private;
-    if (f->pos >= o->size)
-        return 0;
-    if (n > o->size - f->pos)
-        n = o->size - f->pos;
-    if (io_copy_out(buf, 0, o->data + f->pos, n))
-        return -EFAULT;
-    f->pos += n;
-    return (int32_t)n;
-}
-
-static int32_t initrd_lseek(struct file *f, int32_t off, int whence)
-{
-    const struct initrd_open *o = f->private;
-    int64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? (int64_t)f->pos
-                 : whence == SEEK_END ? (int64_t)o->size : -1;
-    if (base < 0 || base + off < 0 || base + off > 0x7FFFFFFF)
-        return -EINVAL;
-    f->pos = (uint32_t)(base + off);
-    return (int32_t)f->pos;
-}
-
-static void initrd_release(struct file *f)
-{
-    kfree(f->private);
-}
-
-static const struct file_ops initrd_ops = {
-    .read = initrd_read, .lseek = initrd_lseek, .release = initrd_release,
-};
-
-int32_t sys_open(struct regs *r)
-{
-    char path[256];
-    int32_t err = strncpy_from_user(path, r->ebx, sizeof(path));
-    if (err < 0)
-        return err;
-    if ((r->ecx & O_ACCMODE) != O_RDONLY || (r->ecx & (O_CREAT | O_TRUNC)))
-        return -EACCES;                /* the initrd is read-only */
-    struct initrd_file found;
-    err = initrd_find(path, &found);
-    if (err)
-        return err;
-    if (found.is_dir)
-        return -EISDIR;
-    struct initrd_open *o = kmalloc(sizeof(*o));
-    struct file *f = o ? file_alloc(&initrd_ops, O_RDONLY) : 0;
-    if (!f) {
-        kfree(o);
-        return -ENOMEM;
-    }
-    o->data = found.data;
-    o->size = found.size;
-    f->private = o;
-    int32_t fd = fds_install(&current->fds, f);
-    if (fd < 0)
-        file_put(f);
-    return fd;
+    char next[FS_PATH_MAX];
+    int32_t err = fs_sys_chdir(CWD, r->ebx, next);
+    if (!err)
+        memcpy(CWD, next, sizeof(next));
+    return err;
 }

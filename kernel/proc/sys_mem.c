@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include "proc.h"
 #include "syscall.h"
+#include "../fs/mmap.h"
 #include "../include/errno.h"
 #include "../include/mman.h"
 #include "../mm/vm/mm.h"
@@ -58,7 +59,9 @@ int32_t sys_mmap2(struct regs *r)
         if (err)
             return err;
     }
-    return vm_mmap(mm, r->ebx, len, r->edx, flags);
+    /* mmap2's offset counts pages; a file mapping goes through fs/mmap.c. */
+    return fs_mmap(mm, current->fds.table, r->ebx, len, r->edx, flags, (int)r->edi,
+                   r->ebp << PAGE_SHIFT);
 }
 
 int32_t sys_munmap(struct regs *r)
@@ -89,14 +92,11 @@ static int range_mapped(struct mm *mm, uint32_t addr, uint32_t len)
     return 0;
 }
 
-/* Anonymous memory has nothing to write back: msync checks the range. */
+/* Shared file mappings' dirty bits go to their frames (filemap.c);
+ * anonymous memory has nothing to write back: the range is checked. */
 int32_t sys_msync(struct regs *r)
 {
-    if (!current->mm)
-        return -EINVAL;
-    if (r->edx & ~0x7u)
-        return -EINVAL;              /* MS_ASYNC 1, MS_INVALIDATE 2, MS_SYNC 4 */
-    return range_mapped(current->mm, r->ebx, r->ecx);
+    return current->mm ? vm_msync(current->mm, r->ebx, r->ecx, r->edx) : -EINVAL;
 }
 
 int32_t sys_mlock(struct regs *r)

@@ -7,7 +7,9 @@
 #include "../arch/pit.h"
 #include "../include/errno.h"
 #include "../lib/string.h"
+#include "../mm/buddy.h"
 #include "../mm/memory.h"
+#include "../mm/page_alloc.h"
 #include "../mm/vm/mm.h"
 #include "../mm/vm/uaccess.h"
 
@@ -43,7 +45,12 @@ int32_t sys_fork(struct regs *r)
     child->user = 1;
     child->brk_start = parent->brk_start;
     child->brk = parent->brk;
-    fds_clone(&child->fds, &parent->fds);
+    if (fds_clone(&child->fds, &parent->fds)) {
+        mm_destroy(child->mm);
+        child->mm = 0;
+        proc_free(child);
+        return -ENOMEM;
+    }
     struct regs frame = *r;
     frame.eax = 0;                     /* the child's fork returns 0 */
     proc_stack_user(child, &frame);
@@ -184,4 +191,29 @@ int32_t sys_nanosleep(struct regs *r)
     uint32_t ticks = (uint32_t)t.tv_sec * PIT_HZ + ((uint32_t)t.tv_nsec + NSEC_PER_TICK - 1) / NSEC_PER_TICK;
     sleep_ticks(ticks);
     return current->killed ? -EINTR : 0;
+}
+
+/* Linux's struct sysinfo on i386 (64 bytes). */
+struct sysinfo32 {
+    int32_t uptime;
+    uint32_t loads[3];
+    uint32_t totalram, freeram, sharedram, bufferram, totalswap, freeswap;
+    uint16_t procs, pad;
+    uint32_t totalhigh, freehigh, mem_unit;
+    char reserved[8];
+};
+
+_Static_assert(sizeof(struct sysinfo32) == 64, "Linux's i386 struct sysinfo is 64 bytes");
+
+int32_t sys_sysinfo(struct regs *r)
+{
+    struct sysinfo32 info;
+    memset(&info, 0, sizeof(info));
+    info.uptime = (int32_t)(pit_ticks() / PIT_HZ);
+    info.totalram = (buddy_zone_managed(ZONE_DMA) + buddy_zone_managed(ZONE_NORMAL) +
+                     buddy_zone_managed(ZONE_HIGHMEM)) << PAGE_SHIFT;
+    info.freeram = get_free_pages() << PAGE_SHIFT;
+    info.procs = (uint16_t)proc_count();
+    info.mem_unit = 1;
+    return copy_to_user(r->ebx, &info, sizeof(info));
 }

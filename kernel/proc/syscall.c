@@ -2,10 +2,12 @@
  * numbers, and the count of calls to numbers it does not have (-ENOSYS).
  *
  *   1 exit        2 fork        3 read        4 write       5 open
- *   6 close       7 waitpid    11 execve     19 lseek      20 getpid
- *  37 kill       45 brk        75 setrlimit  91 munmap    125 mprotect
- * 144 msync     150 mlock     151 munlock   158 sched_yield
- * 162 nanosleep 191 ugetrlimit 192 mmap2    252 exit_group
+ *   6 close       7 waitpid    10 unlink     11 execve     12 chdir
+ *  19 lseek      20 getpid     37 kill       39 mkdir      40 rmdir
+ *  41 dup        45 brk        63 dup2       75 setrlimit  91 munmap
+ *  93 ftruncate 116 sysinfo   125 mprotect  144 msync     150 mlock
+ * 151 munlock   158 sched_yield 162 nanosleep 183 getcwd  191 ugetrlimit
+ * 192 mmap2     195 stat64    197 fstat64   220 getdents64 252 exit_group
  */
 #include <stdint.h>
 #include "proc.h"
@@ -15,8 +17,10 @@
 
 static const syscall_fn table[NR_SYSCALLS] = {
     [1] = sys_exit, [2] = sys_fork, [3] = sys_read, [4] = sys_write, [5] = sys_open,
-    [6] = sys_close, [7] = sys_waitpid, [11] = sys_execve, [19] = sys_lseek, [20] = sys_getpid,
-    [37] = sys_kill, [45] = sys_brk, [75] = sys_setrlimit, [91] = sys_munmap,
+    [6] = sys_close, [7] = sys_waitpid, [10] = sys_unlink, [11] = sys_execve, [12] = sys_chdir,
+    [19] = sys_lseek, [20] = sys_getpid, [37] = sys_kill, [39] = sys_mkdir, [40] = sys_rmdir,
+    [41] = sys_dup, [45] = sys_brk, [63] = sys_dup2, [93] = sys_ftruncate, [183] = sys_getcwd,
+    [195] = sys_stat64, [197] = sys_fstat64, [220] = sys_getdents64, [75] = sys_setrlimit, [91] = sys_munmap, [116] = sys_sysinfo,
     [125] = sys_mprotect, [144] = sys_msync, [150] = sys_mlock, [151] = sys_munlock,
     [158] = sys_sched_yield, [162] = sys_nanosleep, [191] = sys_ugetrlimit, [192] = sys_mmap2,
     [252] = sys_exit,

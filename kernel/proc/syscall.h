@@ -22,6 +22,7 @@ int32_t sys_setrlimit(struct regs *r);
 int32_t sys_ugetrlimit(struct regs *r);
 int32_t sys_sched_yield(struct regs *r);
 int32_t sys_nanosleep(struct regs *r);
+int32_t sys_sysinfo(struct regs *r);
 /* sys_mem.c */
 int32_t sys_brk(struct regs *r);
 int32_t sys_mmap2(struct regs *r);
@@ -36,6 +37,17 @@ int32_t sys_write(struct regs *r);
 int32_t sys_open(struct regs *r);
 int32_t sys_close(struct regs *r);
 int32_t sys_lseek(struct regs *r);
+int32_t sys_unlink(struct regs *r);
+int32_t sys_chdir(struct regs *r);
+int32_t sys_mkdir(struct regs *r);
+int32_t sys_rmdir(struct regs *r);
+int32_t sys_dup(struct regs *r);
+int32_t sys_dup2(struct regs *r);
+int32_t sys_ftruncate(struct regs *r);
+int32_t sys_getcwd(struct regs *r);
+int32_t sys_stat64(struct regs *r);
+int32_t sys_fstat64(struct regs *r);
+int32_t sys_getdents64(struct regs *r);
 
 /* Copy a NUL-terminated string of at most max bytes (NUL included) from
  * user memory: its length, -EFAULT, or -ENAMETOOLONG. */

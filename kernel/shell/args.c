@@ -38,10 +38,11 @@ static unsigned suffix_shift(char c)
     }
 }
 
-/* The value of s, or why it has none. Overflow is only known once the
- * suffix is applied, so the digits are gathered in 64 bits and stop
- * growing (without losing the verdict) once they pass 32. */
-static enum parse_error parse(const char *s, uint64_t *out)
+/* The value of s, or why it has none (above max: PARSE_TOO_BIG).
+ * Overflow is only known once the suffix is applied, so the digits stop
+ * growing (without losing the verdict) once they pass max; max is below
+ * 2^56, so v * 16 never wraps. */
+static enum parse_error parse(const char *s, uint64_t max, uint64_t *out)
 {
     unsigned base = 10;
     uint64_t v = 0;
@@ -54,37 +55,47 @@ static enum parse_error parse(const char *s, uint64_t *out)
         return PARSE_NOT_A_NUMBER;
     for (; digit_value(*s, base) >= 0; s++) {
         v = v * base + (unsigned)digit_value(*s, base);
-        if (v > UINT32_MAX) {
+        if (v > max) {
             too_big = 1;
-            v = (uint64_t)UINT32_MAX + 1;
+            v = max + 1;
         }
     }
     if (*s) {
         unsigned shift = suffix_shift(*s);
         if (!shift || s[1])
             return PARSE_BAD_SUFFIX;
+        if (v > (max >> shift))
+            too_big = 1;
         v <<= shift;
     }
     *out = v;
-    return too_big || v > UINT32_MAX ? PARSE_TOO_BIG : PARSE_OK;
+    return too_big || v > max ? PARSE_TOO_BIG : PARSE_OK;
 }
 
-int shell_arg_u32(char **argv, int i, const char *name, uint32_t max, uint32_t *out)
+static int refuse(char **argv, int i, const char *name, enum parse_error err, uint64_t max)
 {
-    uint64_t v = 0;
-    enum parse_error err = parse(argv[i], &v);
-    if (err == PARSE_OK && v > max)
-        err = PARSE_TOO_BIG;
-    if (err == PARSE_OK) {
-        *out = (uint32_t)v;
-        return 0;
-    }
     kprintf("%s: argument %d (%s): %s ", argv[0], i, name, argv[i]);
     if (err == PARSE_NOT_A_NUMBER)
         kprintf("is not a number (decimal, or hex with 0x)\n");
     else if (err == PARSE_BAD_SUFFIX)
         kprintf("is not a number: only K, M or G may follow the digits\n");
     else
-        kprintf("is out of range (max %u)\n", max);
+        kprintf("is out of range (max %llu)\n", max);
     return -1;
+}
+
+int shell_arg_u32(char **argv, int i, const char *name, uint32_t max, uint32_t *out)
+{
+    uint64_t v = 0;
+    enum parse_error err = parse(argv[i], max, &v);
+    if (err != PARSE_OK)
+        return refuse(argv, i, name, err, max);
+    *out = (uint32_t)v;
+    return 0;
+}
+
+int shell_arg_u64(char **argv, int i, const char *name, uint64_t max, uint64_t *out)
+{
+    enum parse_error err = parse(argv[i], max, out);
+    return err == PARSE_OK ? 0 : refuse(argv, i, name, err, max);
 }

@@ -1,6 +1,6 @@
 /* cmd_files.c — shell commands over the filesystem: ls, cat, write, rm,
- * mkdir, rmdir (the ramfs, relative paths from "/"), and elfinfo over the
- * initrd's archive. */
+ * mkdir, rmdir, stat (the ramfs, relative paths from "/"), and elfinfo
+ * over the initrd's archive. */
 #include <stdint.h>
 #include "shell.h"
 #include "../dev/serial.h"
@@ -39,14 +39,20 @@ static int path_error(const char *cmd, int err, const char *path)
     return report(cmd, err, path_reason(err), path);
 }
 
-static void print_entry(const struct inode *ino, const char *name)
+/* "drwxr-xr-x", as ls -l writes it. */
+static void mode_string(const struct inode *ino, char mode[11])
 {
     static const char bits[] = "rwxrwxrwx";
-    char mode[11];
     mode[0] = S_ISDIR(ino->mode) ? 'd' : '-';
     for (int i = 0; i < 9; i++)
         mode[1 + i] = (ino->mode & (0400u >> i)) ? bits[i] : '-';
     mode[10] = 0;
+}
+
+static void print_entry(const struct inode *ino, const char *name)
+{
+    char mode[11];
+    mode_string(ino, mode);
     kprintf("%s %8u %s\n", mode, ino->size, name);
 }
 
@@ -153,6 +159,29 @@ static int cmd_rmdir(int argc, char **argv)
     return err ? path_error("rmdir", err, argv[1]) : 0;
 }
 SHELL_COMMAND(rmdir, "PATH", "remove an empty directory", cmd_rmdir);
+
+static int cmd_stat(int argc, char **argv)
+{
+    if (argc != 2)
+        return shell_usage(argv[0]);
+    struct inode *ino;
+    int err = path_lookup("/", argv[1], &ino);
+    if (err)
+        return path_error("stat", err, argv[1]);
+    uint32_t dirty = 0;
+    for (uint32_t i = 0; i < ino->npages; i++)
+        dirty += page_is_dirty(ino->pages[i]);
+    char mode[11];
+    mode_string(ino, mode);
+    kprintf("inode: %u\n", ino->ino);
+    kprintf("mode: %s\n", mode);
+    kprintf("links: %u\n", ino->nlink);
+    kprintf("size: %u\n", ino->size);
+    kprintf("cached_frames: %u\n", ino->cached);
+    kprintf("dirty_frames: %u\n", dirty);
+    return 0;
+}
+SHELL_COMMAND(stat, "PATH", "a file's inode, size and page-cache frames (cached, dirty)", cmd_stat);
 
 static int find_or_report(const char *cmd, const char *path, struct initrd_file *f)
 {

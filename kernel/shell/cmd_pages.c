@@ -18,10 +18,10 @@
 static const char *const zone_key[NR_ZONES] = { "dma", "normal", "highmem" };
 
 /* "fn: ADDR order N: reason" for a refused free of the block at addr. */
-static void report_free(const char *fn, uint32_t addr, uint32_t order)
+static void report_free(const char *fn, phys_addr_t addr, uint32_t order)
 {
     char why[64];
-    kprintf("%s: %p order %u: %s\n", fn, (void *)addr, order,
+    kprintf("%s: 0x%08llx order %u: %s\n", fn, addr, order,
             buddy_free_reason(addr, order, why, sizeof(why)));
 }
 
@@ -49,9 +49,9 @@ static int cmd_buddyinfo(int argc, char **argv)
 }
 SHELL_COMMAND(buddyinfo, "", "free blocks per order per zone (like /proc/buddyinfo)", cmd_buddyinfo);
 
-static void print_check(const char *what, uint32_t addr)
+static void print_check(const char *what, phys_addr_t addr)
 {
-    kprintf("buddycheck: %p: %s\n", (void *)addr, what);
+    kprintf("buddycheck: 0x%08llx: %s\n", addr, what);
 }
 
 static int cmd_buddycheck(int argc, char **argv)
@@ -90,7 +90,7 @@ static void print_stats(void)
 {
     struct buddy_stats st;
     buddy_stats(&st);
-    kprintf("total_memory: %u\n", st.total_memory);
+    kprintf("total_memory: %llu\n", st.total_memory);
     kprintf("mem_map: %p\n", (void *)st.mem_map_phys);
     kprintf("mem_map_bytes: %u\n", st.mem_map_bytes);
     for (unsigned z = 0; z < NR_ZONES; z++) {
@@ -105,7 +105,8 @@ static void print_stats(void)
 
 static int cmd_buddy(int argc, char **argv)
 {
-    uint32_t order, addr;
+    uint32_t order;
+    phys_addr_t addr;
     unsigned gfp;
     if (argc >= 3 && strcmp(argv[1], "alloc") == 0) {
         if (argc > 5)
@@ -113,13 +114,13 @@ static int cmd_buddy(int argc, char **argv)
         if (shell_arg_u32(argv, 2, "ORDER", UINT32_MAX, &order) || parse_gfp(argc, argv, 3, &gfp))
             return 1;
         addr = buddy_alloc_zone(order, gfp);
-        kprintf("addr: %p\n", (void *)addr);
+        kprintf("addr: 0x%08llx\n", addr);
         if (addr)
             kprintf("zone: %s\n", buddy_zone_name(page_zone(page_lookup(addr))));
         return addr == 0;
     }
     if (argc == 4 && strcmp(argv[1], "free") == 0) {
-        if (shell_arg_u32(argv, 2, "ADDR", UINT32_MAX, &addr) || shell_arg_u32(argv, 3, "ORDER", UINT32_MAX, &order))
+        if (shell_arg_u64(argv, 2, "ADDR", PHYS_ADDR_MAX, &addr) || shell_arg_u32(argv, 3, "ORDER", UINT32_MAX, &order))
             return 1;
         int err = buddy_free(addr, order);
         if (err)
@@ -148,7 +149,7 @@ static void print_page(struct page *p)
 {
     char names[64];
     page_flag_names(page_flags(p) & ((1u << PG_ZONE_SHIFT) - 1), names, sizeof(names));
-    kprintf("physical_addr: %p\n", (void *)page_phys(p));
+    kprintf("physical_addr: 0x%08llx\n", page_phys(p));
     kprintf("virtual_addr: %p\n", (void *)page_virt(p));
     kprintf("ref_count: %d\n", page_ref_count(p));
     kprintf("flags: %p\n", (void *)page_flags(p));
@@ -161,7 +162,8 @@ static void print_page(struct page *p)
 
 static int cmd_page(int argc, char **argv)
 {
-    uint32_t addr, arg = 0;
+    uint32_t arg = 0;
+    phys_addr_t addr;
     if (argc < 2)
         return shell_usage(argv[0]);
     const char *op = argv[1];
@@ -171,7 +173,7 @@ static int cmd_page(int argc, char **argv)
         if (argc == 3 && shell_arg_u32(argv, 2, "ORDER", UINT32_MAX, &arg))
             return 1;
         struct page *p = alloc_pages(GFP_KERNEL, arg);
-        kprintf("addr: %p\n", (void *)page_phys(p));
+        kprintf("addr: 0x%08llx\n", page_phys(p));
         if (p)
             kprintf("zone: %s\n", buddy_zone_name(page_zone(p)));
         return p == 0;
@@ -183,12 +185,12 @@ static int cmd_page(int argc, char **argv)
     int two_args = strcmp(op, "map") == 0 || strcmp(op, "free") == 0;
     if (argc < 3 || argc > 4 || (argc == 4 && !two_args) || (argc == 3 && strcmp(op, "map") == 0))
         return shell_usage(argv[0]);
-    if (shell_arg_u32(argv, 2, "ADDR", UINT32_MAX, &addr) ||
+    if (shell_arg_u64(argv, 2, "ADDR", PHYS_ADDR_MAX, &addr) ||
         (argc == 4 && shell_arg_u32(argv, 3, strcmp(op, "map") == 0 ? "VADDR" : "ORDER", UINT32_MAX, &arg)))
         return 1;
     struct page *p = page_lookup(addr);
     if (!p) {
-        kprintf("page: %p: no page frame there\n", (void *)addr);
+        kprintf("page: 0x%08llx: no page frame there\n", addr);
         return print_result(-ENXIO);
     }
     if (strcmp(op, "info") == 0) {
@@ -231,18 +233,18 @@ static int cmd_meminfo(int argc, char **argv)
     memory_get_stats(&heap);
     struct mem_info mi;
     mem_info_get(&mi);
-    uint32_t buddy_free_bytes = get_free_pages() * PAGE_SIZE;
+    uint64_t buddy_free_bytes = (uint64_t)get_free_pages() * PAGE_SIZE;
     uint32_t managed = 0;
     /* The specification's get_memory_stats, in bytes. */
-    kprintf("total_memory: %u\n", mi.total_memory);
-    kprintf("free_memory: %u\n", mi.free_memory);
-    kprintf("used_memory: %u\n", mi.used_memory);
-    kprintf("cached_memory: %u\n", mi.cached_memory);
-    kprintf("buffer_memory: %u\n", mi.buffer_memory);
-    kprintf("swap_total: %u\n", mi.swap_total);
-    kprintf("swap_free: %u\n", mi.swap_free);
+    kprintf("total_memory: %llu\n", mi.total_memory);
+    kprintf("free_memory: %llu\n", mi.free_memory);
+    kprintf("used_memory: %llu\n", mi.used_memory);
+    kprintf("cached_memory: %llu\n", mi.cached_memory);
+    kprintf("buffer_memory: %llu\n", mi.buffer_memory);
+    kprintf("swap_total: %llu\n", mi.swap_total);
+    kprintf("swap_free: %llu\n", mi.swap_free);
     /* Where those come from. */
-    kprintf("buddy_free: %u\n", buddy_free_bytes);
+    kprintf("buddy_free: %llu\n", buddy_free_bytes);
     kprintf("heap_free: %u\n", heap.free_heap);
     kprintf("pagecache_frames: %u\n", pagecache_frames);
     for (unsigned z = 0; z < NR_ZONES; z++) {

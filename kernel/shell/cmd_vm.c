@@ -263,12 +263,12 @@ static int cmd_maps(int argc, char **argv)
         const struct vma *v = &mm->vmas[i];
         char prot[5], name[FS_PATH_MAX] = "";
         vma_prot_string(v, prot);
-        if (v->ops)
-            v->ops->name(v, name, sizeof(name));
+        if (v->file)
+            v->file->ops->name(v, name, sizeof(name));
         /* Linux pads the fixed fields to 48 columns before a name. */
         kprintf("%08x-%08x %s %08x 00:00 %u%s%s\n", v->start, v->end, prot, v->pgoff << PAGE_SHIFT,
-                v->ops ? ((const struct inode *)v->owner)->ino : 0u,
-                (v->flags & VM_GROWSDOWN) ? "          [stack]" : v->ops ? "          " : "", name);
+                v->file ? inode_of_mapping(v->file)->ino : 0u,
+                (v->flags & VM_GROWSDOWN) ? "          [stack]" : v->file ? "          " : "", name);
     }
     return 0;
 }

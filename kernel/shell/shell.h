@@ -52,5 +52,7 @@ int shell_usage(const char *name);
  * number from 0 to max: decimal or 0x hex, optional K/M/G suffix (args.c).
  * 0 and *out set, or -1 after printing which argument was wrong and why. */
 int shell_arg_u32(char **argv, int i, const char *name, uint32_t max, uint32_t *out);
+/* The same for 64-bit values such as physical addresses (max below 2^56). */
+int shell_arg_u64(char **argv, int i, const char *name, uint64_t max, uint64_t *out);
 
 #endif

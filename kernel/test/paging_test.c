@@ -48,9 +48,10 @@ static void allocator_frames_are_mapped(struct ktest *t)
 
 static void nothing_is_mapped_beyond_ram(struct ktest *t)
 {
-    uint32_t top = physmem_top();
-    if (top >= ZONE_NORMAL_END)
+    uint64_t ram_top = physmem_top();
+    if (ram_top >= ZONE_NORMAL_END)
         KTEST_SKIP(t, "RAM reaches the kernel windows above 896 MiB");
+    uint32_t top = (uint32_t)ram_top;
     uint32_t above = (top + 0x3FFFFFu) & ~0x3FFFFFu;   /* the next 4 MiB boundary */
     KTEST_EXPECT_FALSE(t, paging_is_mapped(above));
     KTEST_EXPECT_FALSE(t, paging_is_mapped(above + 0x400000u));

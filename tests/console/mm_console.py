@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from kos.console import Console, parse_kv
 from kos.memory import constants
-from kos.memory.constants import HEAP_START, MAX_ORDER, STACK_REGION_END
+from kos.memory.constants import HEAP_START, STACK_REGION_END
 from kos.memory.constants import PAGE_SIZE as PAGE
 from kos.memory.constants import ZONE_DMA_END as DMA_END
 from kos.memory.constants import ZONE_NORMAL_END as NORMAL_END
@@ -18,7 +18,6 @@ ZONES = ("dma", "normal", "highmem")
 ZONE_NAMES = {"dma": "DMA", "normal": "Normal", "highmem": "HighMem"}
 KERNEL_START = constants.image().symbol("__kernel_start")
 STRUCT_PAGE = constants.image().struct("page").size
-MAP_ALIGN = STRUCT_PAGE << MAX_ORDER     # mem_map alignment: one struct page per frame of a MAX_ORDER block
 
 
 def checked(console: Console, command: str) -> str:
@@ -117,7 +116,7 @@ class BootLayout:
 
     def zone_frames(self) -> dict[str, int]:
         bounds = {"dma": (0, DMA_END // PAGE), "normal": (DMA_END // PAGE, NORMAL_END // PAGE),
-                  "highmem": (NORMAL_END // PAGE, 1 << 20)}
+                  "highmem": (NORMAL_END // PAGE, 1 << 24)}          # PAE: 36-bit physical addresses
         return {z: sum(max(0, min(e, hi) - max(s, lo)) for s, e in self.managed)
                 for z, (lo, hi) in bounds.items()}
 

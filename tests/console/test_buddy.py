@@ -10,7 +10,6 @@ from itertools import pairwise
 import pytest
 from mm_console import (
     KERNEL_START,
-    MAP_ALIGN,
     PAGE,
     STRUCT_PAGE,
     ZONES,
@@ -61,10 +60,11 @@ def test_zones_and_totals_match_the_boot_memory_map(machine_factory, memory):
     assert info["total_memory"] == layout.total_usable
     assert info["buddy_free"] == sum(expect.values()) * PAGE
 
-    # mem_map: 32 KiB aligned, below 896 MiB, inside RAM nobody else uses,
-    # one struct page per frame up to the last managed one (whole 4 MiB blocks).
+    # mem_map: on a page, below 896 MiB, inside RAM nobody else uses, one
+    # struct page per frame up to the last managed one (whole 4 MiB blocks,
+    # whose struct pages fill whole pages of it).
     start, end = layout.mem_map
-    assert start % MAP_ALIGN == 0 and end <= ZONE_NORMAL_END
+    assert start % PAGE == 0 and (STRUCT_PAGE << MAX_ORDER) % PAGE == 0 and end <= ZONE_NORMAL_END
     unmapped = layout.frames(with_mem_map=False)
     assert any(s * PAGE <= start and end <= e * PAGE for s, e in unmapped)
     pages = -(-max(e for _, e in layout.managed) // (1 << MAX_ORDER)) << MAX_ORDER

@@ -1,6 +1,7 @@
 """The initrd over the console: the boot line, ls, cat and elfinfo against
-the archive the build wrote, errors for paths that are not there, and
-garbage archives refused at boot with the kernel still reaching its prompt."""
+the archive the build wrote (ls and cat read the ramfs copied from it),
+errors for paths that are not there, and garbage archives refused at boot
+with the kernel still reaching its prompt, on an empty root."""
 
 from __future__ import annotations
 
@@ -66,7 +67,7 @@ def test_cat_prints_the_file_bytes(console):
 
 
 def test_missing_paths_and_directories_are_errors(console):
-    assert "cat: error ENOENT (-2): no such file in the initrd: /etc/nope" in console.run("cat /etc/nope")
+    assert "cat: error ENOENT (-2): no such file or directory: /etc/nope" in console.run("cat /etc/nope")
     assert "ls: error ENOENT (-2)" in console.run("ls /nowhere")
     assert "cat: error EISDIR (-21): is a directory: /bin" in console.run("cat /bin")
     assert re.search(r" motd$", console.run("ls /etc"), re.M)      # the shell goes on
@@ -94,6 +95,13 @@ def garbage(kind: str) -> bytes:
     if kind == "checksum":
         data[0] ^= 0x01
         return bytes(data)
+    if kind == "name":
+        data[0:100] = b"x" * 100                  # the name field without its NUL
+        data[345:500] = b"y" * 155                # and the prefix too
+        header = bytearray(data[0:BLOCK])
+        fix_checksum(header)
+        data[0:BLOCK] = header
+        return bytes(data)
     if kind == "size":
         with tarfile.open(fileobj=io.BytesIO(bytes(data))) as tar:
             off = next(m.offset for m in tar.getmembers() if m.isfile())
@@ -109,6 +117,7 @@ def garbage(kind: str) -> bytes:
     ("truncated", "truncated: a header or the end marker is cut short"),
     ("checksum", "header checksum mismatch"),
     ("size", "file size runs past the end of the archive"),
+    ("name", "name or prefix without a terminating NUL, or empty"),
 ])
 def test_a_garbage_initrd_is_refused_and_the_kernel_comes_up(machine_factory, tmp_path: Path,
                                                              kind: str, reason: str):
@@ -120,7 +129,9 @@ def test_a_garbage_initrd_is_refused_and_the_kernel_comes_up(machine_factory, tm
     boot = m.console.wait_prompt(timeout=30)
     assert f"initrd: refused: {reason}" in boot, boot
     assert "booting without it" in boot
-    assert "cat: error ENOENT (-2): no initrd: /etc/motd" in m.console.run("cat /etc/motd")
+    assert "ramfs: empty root (no initrd)" in boot
+    assert "cat: error ENOENT (-2): no such file or directory: /etc/motd" in m.console.run("cat /etc/motd")
+    assert "elfinfo: error ENOENT (-2): no initrd: /bin/hello" in m.console.run("elfinfo /bin/hello")
     assert "free_frames" in m.console.run("meminfo")
 
 
@@ -130,4 +141,7 @@ def test_no_module_boots_without_an_initrd(machine_factory):
     assert m.console is not None
     boot = m.console.wait_prompt(timeout=30)
     assert "initrd: none (no Multiboot module)" in boot
-    assert "ls: error ENOENT (-2): no initrd: /" in m.console.run("ls")
+    assert "ramfs: empty root (no initrd)" in boot
+    assert m.console.run("ls").strip() == ""
+    m.console.run("write /new made without an initrd")
+    assert m.console.run("cat /new").strip() == "made without an initrd"

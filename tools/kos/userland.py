@@ -4,18 +4,26 @@
 A program is linked from crt0, its own object and every runtime object,
 with ld directly (no compiler driver, so no libgcc and no host C library),
 at 0x40000000 by user/linker.ld. build/initrd.tar is a POSIX ustar archive
-of user/root/ plus /bin, written deterministically: sorted names, mtime 0,
-owner 0, fixed modes, so the same tree always gives the same bytes.
+of user/root/ plus /bin, plus /bad: copies of /bin/hello broken one way
+each (MALFORMED), which execve must refuse. It is written
+deterministically: sorted names, mtime 0, owner 0, fixed modes, so the same
+tree always gives the same bytes.
 """
 
 from __future__ import annotations
 
 import io
+import struct
 import subprocess
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kos import paths
+
+if TYPE_CHECKING:
+    from elftools.elf.elffile import ELFFile
 
 USER_CFLAGS = [
     "-m32", "-march=i686", "-std=gnu11", "-ffreestanding", "-nostdlib", "-static",
@@ -89,6 +97,46 @@ def build_user(verbose: bool = False) -> dict[str, Path]:
     return out
 
 
+E_ENTRY, E_PHOFF, E_MACHINE, EI_CLASS = 24, 28, 18, 4
+PHDR_SIZE, P_OFFSET, P_VADDR = 32, 4, 8
+EM_X86_64, ELFCLASS64 = 62, 2
+
+
+def _patch(elf: bytes, offset: int, fmt: str, value: int) -> bytes:
+    out = bytearray(elf)
+    struct.pack_into(fmt, out, offset, value)
+    return bytes(out)
+
+
+def _phdr(elf: bytes, i: int) -> int:
+    return int(struct.unpack_from("<I", elf, E_PHOFF)[0]) + i * PHDR_SIZE
+
+
+def _outside_user_space(elf: bytes) -> bytes:
+    at = _phdr(elf, 0)
+    vaddr = struct.unpack_from("<I", elf, at + P_VADDR)[0]
+    return _patch(elf, at + P_VADDR, "<I", 0x00100000 | (vaddr & 0xFFF))
+
+
+def _overlapping(elf: bytes) -> bytes:
+    first, second = _phdr(elf, 0), _phdr(elf, 1)
+    vaddr = struct.unpack_from("<I", elf, first + P_VADDR)[0]
+    offset = struct.unpack_from("<I", elf, second + P_OFFSET)[0]
+    return _patch(elf, second + P_VADDR, "<I", (vaddr & ~0xFFF) | (offset & 0xFFF))
+
+
+# /bad/NAME: how each is broken, and the ELF_E_* reason execve gives (elf.h).
+MALFORMED: dict[str, tuple[Callable[[bytes], bytes], str]] = {
+    "truncated": (lambda e: e[:E_PHOFF + 8], "truncated: shorter than its headers say"),
+    "wrong-machine": (lambda e: _patch(e, E_MACHINE, "<H", EM_X86_64), "not an i386 executable (EM_386)"),
+    "wrong-class": (lambda e: _patch(e, EI_CLASS, "<B", ELFCLASS64), "not a 32-bit ELF file (ELFCLASS32)"),
+    "outside-user": (_outside_user_space, "a segment lies outside user space (0x40000000-0xc0000000)"),
+    "overlapping": (_overlapping, "two segments overlap"),
+    "bad-entry": (lambda e: _patch(e, E_ENTRY, "<I", 0x70000000),
+                  "the entry point is outside every executable segment"),
+}
+
+
 def initrd_files(binaries: dict[str, Path]) -> dict[str, tuple[bytes, int]]:
     """The archive's regular files: {name without a leading '/': (bytes, mode)}."""
     files: dict[str, tuple[bytes, int]] = {}
@@ -97,6 +145,9 @@ def initrd_files(binaries: dict[str, Path]) -> dict[str, tuple[bytes, int]]:
             files[p.relative_to(paths.INITRD_TREE).as_posix()] = (p.read_bytes(), 0o644)
     for name, elf in sorted(binaries.items()):
         files[f"bin/{name}"] = (elf.read_bytes(), 0o755)
+    hello = binaries["hello"].read_bytes()
+    for name, (breaker, _) in MALFORMED.items():
+        files[f"bad/{name}"] = (breaker(hello), 0o755)
     return files
 
 
@@ -132,3 +183,29 @@ def build_initrd(verbose: bool = False) -> Path:
         if verbose:
             print(f"  TAR {out.relative_to(paths.ROOT)} ({len(data) // 1024} KiB)")
     return out
+
+
+def ktap_cases(program: Path) -> list[str]:
+    """The KTAP case names of a user test program, in the order it runs
+    them: its .ktap_cases section (user/lib/ktap.h) holds one
+    (name pointer, function pointer) pair per case, read from the ELF."""
+    from elftools.elf.elffile import ELFFile
+
+    with program.open("rb") as f:
+        elf = ELFFile(f)
+        table = elf.get_section_by_name(".ktap_cases")
+        if table is None:
+            return []
+        data = table.data()
+        return [_string_at(elf, name_ptr) for name_ptr, _fn in struct.iter_unpack("<II", data)]
+
+
+def _string_at(elf: ELFFile, addr: int) -> str:
+    """The NUL-terminated string at addr in the program's loaded bytes."""
+    for seg in elf.iter_segments():
+        start = seg["p_vaddr"]
+        if seg["p_type"] == "PT_LOAD" and start <= addr < start + seg["p_filesz"]:
+            data = seg.data()
+            off = addr - start
+            return data[off:data.index(b"\0", off)].decode()
+    raise ValueError(f"no loaded bytes at {addr:#x}")

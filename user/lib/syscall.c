@@ -40,6 +40,7 @@ long msync(void *addr, size_t len, int flags) { return S3(SYS_msync, addr, len, 
 long mlock(const void *addr, size_t len) { return S2(SYS_mlock, addr, len); }
 long munlock(const void *addr, size_t len) { return S2(SYS_munlock, addr, len); }
 long sched_yield(void) { return S0(SYS_sched_yield); }
+long sysinfo(struct sysinfo *info) { return S1(SYS_sysinfo, info); }
 long nanosleep(const struct timespec *req, struct timespec *rem) { return S2(SYS_nanosleep, req, rem); }
 
 long mmap2(void *addr, size_t len, int prot, int flags, int fd, long pgoff)
@@ -53,3 +54,14 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, long offset)
         return (void *)(long)-22;       /* -EINVAL, as Linux's mmap for an unaligned offset */
     return (void *)mmap2(addr, len, prot, flags, fd, offset >> 12);
 }
+long unlink(const char *path) { return S1(SYS_unlink, path); }
+long chdir(const char *path) { return S1(SYS_chdir, path); }
+long mkdir(const char *path, int mode) { return S2(SYS_mkdir, path, mode); }
+long rmdir(const char *path) { return S1(SYS_rmdir, path); }
+long dup(int fd) { return S1(SYS_dup, fd); }
+long dup2(int oldfd, int newfd) { return S2(SYS_dup2, oldfd, newfd); }
+long ftruncate(int fd, unsigned long len) { return S2(SYS_ftruncate, fd, len); }
+long getcwd(char *buf, size_t size) { return S2(SYS_getcwd, buf, size); }
+long stat64(const char *path, struct stat64 *st) { return S2(SYS_stat64, path, st); }
+long fstat64(int fd, struct stat64 *st) { return S2(SYS_fstat64, fd, st); }
+long getdents64(int fd, void *buf, size_t n) { return S3(SYS_getdents64, fd, buf, n); }

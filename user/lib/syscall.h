@@ -23,6 +23,7 @@
 #define SYS_kill          37
 #define SYS_brk           45
 #define SYS_setrlimit     75
+#define SYS_sysinfo       116
 #define SYS_munmap        91
 #define SYS_mprotect      125
 #define SYS_msync         144
@@ -33,6 +34,17 @@
 #define SYS_ugetrlimit    191
 #define SYS_mmap2         192
 #define SYS_exit_group    252
+#define SYS_unlink        10
+#define SYS_chdir         12
+#define SYS_mkdir         39
+#define SYS_rmdir         40
+#define SYS_dup           41
+#define SYS_dup2          63
+#define SYS_ftruncate     93
+#define SYS_getcwd        183
+#define SYS_stat64        195
+#define SYS_fstat64       197
+#define SYS_getdents64    220
 
 #define PROT_NONE  0x0
 #define PROT_READ  0x1
@@ -43,16 +55,66 @@
 #define MAP_PRIVATE   0x02
 #define MAP_FIXED     0x10
 #define MAP_ANONYMOUS 0x20
+#define MAP_GROWSDOWN 0x0100
+#define MAP_LOCKED    0x2000
+#define MAP_POPULATE  0x8000
 #define MAP_FAILED    ((void *)-1)
+
+#define WNOHANG 1
+/* waitpid's status word, as Linux encodes it. */
+#define WIFEXITED(s)   (((s) & 0x7F) == 0)
+#define WEXITSTATUS(s) (((s) >> 8) & 0xFF)
+#define WTERMSIG(s)    ((s) & 0x7F)
+
+#define SIGKILL  9
+#define SIGSEGV 11
+#define SIGTERM 15
+
+#define RLIMIT_STACK   3
+#define RLIMIT_MEMLOCK 8
+#define RLIMIT_AS      9
 
 #define O_RDONLY 0
 #define O_WRONLY 1
 #define O_RDWR   2
+#define O_CREAT  0x40
+#define O_EXCL   0x80
+#define O_TRUNC  0x200
+#define O_APPEND 0x400
 
+#define SEEK_SET 0
+#define SEEK_CUR 1
+#define SEEK_END 2
+
+#define MS_ASYNC 1
+#define MS_SYNC  4
+
+#define SIGBUS 7
+
+#define S_IFMT  0170000
+#define S_IFDIR 0040000
+#define S_IFREG 0100000
+
+#define EPERM   1
 #define ENOENT  2
+#define ESRCH   3
+#define ENOEXEC 8
+#define EBADF   9
+#define ECHILD 10
+#define EAGAIN 11
 #define ENOMEM 12
+#define EACCES 13
 #define EFAULT 14
+#define EEXIST 17
+#define ENODEV 19
+#define ENOTDIR 20
+#define EISDIR 21
+#define EINVAL 22
+#define ESPIPE 29
+#define ERANGE 34
+#define ENAMETOOLONG 36
 #define ENOSYS 38
+#define ENOTEMPTY 39
 
 struct timespec {
     long tv_sec;
@@ -63,6 +125,43 @@ struct rlimit {
     unsigned long rlim_cur;
     unsigned long rlim_max;
 };
+
+/* Linux's struct sysinfo (i386); KOS fills uptime, totalram, freeram,
+ * procs and mem_unit (1: the RAM figures are bytes). */
+struct sysinfo {
+    long uptime;
+    unsigned long loads[3];
+    unsigned long totalram, freeram, sharedram, bufferram, totalswap, freeswap;
+    unsigned short procs, pad;
+    unsigned long totalhigh, freehigh;
+    unsigned int mem_unit;
+    char reserved[8];
+};
+
+/* Linux i386's struct stat64 (96 bytes). */
+struct stat64 {
+    unsigned long long st_dev;
+    unsigned char pad0[4];
+    unsigned long st_ino32;
+    unsigned int st_mode;
+    unsigned int st_nlink;
+    unsigned long st_uid, st_gid;
+    unsigned long long st_rdev;
+    unsigned char pad3[4];
+    long long st_size;
+    unsigned long st_blksize;
+    unsigned long long st_blocks;
+    unsigned long st_atime, st_atime_nsec, st_mtime, st_mtime_nsec, st_ctime, st_ctime_nsec;
+    unsigned long long st_ino;
+} __attribute__((packed, aligned(4)));
+
+struct linux_dirent64 {
+    unsigned long long d_ino;
+    long long d_off;
+    unsigned short d_reclen;
+    unsigned char d_type;
+    char d_name[];
+} __attribute__((packed));
 
 long syscall6(long nr, long a1, long a2, long a3, long a4, long a5, long a6);
 
@@ -90,9 +189,21 @@ long msync(void *addr, size_t len, int flags);
 long mlock(const void *addr, size_t len);
 long munlock(const void *addr, size_t len);
 long sched_yield(void);
+long sysinfo(struct sysinfo *info);
 long nanosleep(const struct timespec *req, struct timespec *rem);
 /* mmap2 takes its offset in pages; mmap below takes bytes (a multiple of 4096). */
 long mmap2(void *addr, size_t len, int prot, int flags, int fd, long pgoff);
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, long offset);
+long unlink(const char *path);
+long chdir(const char *path);
+long mkdir(const char *path, int mode);
+long rmdir(const char *path);
+long dup(int fd);
+long dup2(int oldfd, int newfd);
+long ftruncate(int fd, unsigned long len);
+long getcwd(char *buf, size_t size);
+long stat64(const char *path, struct stat64 *st);
+long fstat64(int fd, struct stat64 *st);
+long getdents64(int fd, void *buf, size_t n);
 
 #endif

@@ -6,12 +6,12 @@
 #include <stdint.h>
 #include "mm.h"
 #include "uaccess.h"
+#include "../highmem.h"
 #include "../page_alloc.h"
 #include "../../arch/cpu.h"
 #include "../../arch/regs.h"
 #include "../../include/mman.h"
 #include "../../lib/kprintf.h"
-#include "../../lib/string.h"
 
 #define PF_WRITE 0x02u
 #define PF_FETCH 0x10u
@@ -59,9 +59,9 @@ static int access_allowed(uint16_t prot, enum vm_access access)
 
 static struct page *zeroed_frame(void)
 {
-    struct page *p = alloc_page(VM_GFP);
+    struct page *p = alloc_page(VM_GFP_USER);
     if (p)
-        memset((void *)p->phys, 0, PAGE_SIZE);
+        clear_page_frame(p);
     return p;
 }
 
@@ -69,7 +69,7 @@ static struct page *zeroed_frame(void)
  * memory, the zero page for a private read, a fresh zeroed frame for a
  * private write. 0 without memory. *own: the frame is resident (not the
  * zero page). */
-static uint32_t fill_frame(const struct vma *v, uint32_t page, enum vm_access access, int *own)
+static phys_addr_t fill_frame(const struct vma *v, uint32_t page, enum vm_access access, int *own)
 {
     *own = 1;
     if (v->flags & VM_SHARED) {
@@ -111,18 +111,18 @@ enum vm_fault_kind vm_fault(struct mm *mm, uint32_t addr, enum vm_access access)
     if (!access_allowed(v->prot, access))
         return fail(mm, addr, access, FAULT_PROTECTION, v);
 
-    /* 3. Copy on write since fork; else fill: a file's page (filemap.c),
-     * or a page table, then a frame. */
+    /* 3. Fill: a file's page (filemap.c); or a page table, then a frame;
+     * or copy on write. */
+    if (v->file) {
+        enum vm_fault_kind k = vm_file_fault(mm, v, page, access);
+        return k ? fail(mm, addr, access, k, v) : FAULT_NONE;
+    }
     pte_t *pte = pgtable_entry(mm, page, 1);
     if (pte && access == ACCESS_WRITE && (*pte & PTE_COW)) {
         enum vm_fault_kind k = vm_cow_break(mm, v, pte, page);
         return k ? fail(mm, addr, access, k, v) : FAULT_NONE;
     }
-    if (v->ops) {
-        enum vm_fault_kind k = vm_file_fault(mm, v, page, access);
-        return k ? fail(mm, addr, access, k, v) : FAULT_NONE;
-    }
-    uint32_t frame = pte ? (uint32_t)(*pte & PTE_ADDR) : 0;
+    phys_addr_t frame = pte ? *pte & PTE_ADDR : 0;
     int own = 0, fresh = 0;
     if (pte && (!frame || (access == ACCESS_WRITE && frame == vm_zero_page()))) {
         frame = fill_frame(v, page, access, &own);

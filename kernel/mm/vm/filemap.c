@@ -5,7 +5,8 @@
  * struct vm_ops, implemented in fs/mmap.c.
  *
  * Each PTE that maps a file frame holds one reference on it (page_get by
- * get_page, page_put at unmap), so the cache cannot free a mapped frame.
+ * get_page or by fork's sharing, page_put at unmap), so the cache cannot
+ * free a mapped frame.
  * A private mapping maps file frames read-only; its written pages are
  * copies it owns, told apart from file frames by struct page's mapping.
  */
@@ -15,24 +16,24 @@
 #include "../../include/errno.h"
 #include "../../include/mman.h"
 
-int vm_frame_is_file(uint32_t phys)
+int vm_frame_is_file(phys_addr_t phys)
 {
     struct page *p = page_lookup(phys);
     return p && p->mapping;
 }
 
-void vm_file_unmap_frame(const struct vma *v, uint32_t phys, int pte_dirty)
+void vm_file_unmap_frame(const struct vma *v, phys_addr_t phys, int pte_dirty)
 {
     struct page *p = page_lookup(phys);
     if (pte_dirty && (v->flags & VM_SHARED))
-        v->ops->dirty(v, p);
+        v->file->ops->dirty(v, p);
     page_put(p);
 }
 
 /* A private copy of the file frame src, or NULL without memory. */
 static struct page *private_copy(struct page *src)
 {
-    struct page *p = alloc_page(VM_GFP);
+    struct page *p = alloc_page(VM_GFP_USER);
     if (p)
         copy_page_frame(p, src);
     return p;
@@ -43,16 +44,21 @@ enum vm_fault_kind vm_file_fault(struct mm *mm, struct vma *v, uint32_t page, en
     pte_t *pte = pgtable_entry(mm, page, 1);
     if (!pte)
         return FAULT_OOM;
-    uint32_t frame = (uint32_t)(*pte & PTE_ADDR);
+    phys_addr_t frame = *pte & PTE_ADDR;
     pte_t bits = pgtable_prot_bits(v->prot);
     int private = !(v->flags & VM_SHARED);
 
     if (frame) {
-        /* Mapped already: only a private write to the file's frame is left. */
+        /* Mapped already: a write to a frame shared since fork (fork.c), a
+         * private write to the file's frame, or a protection change left. */
+        if (access == ACCESS_WRITE && (*pte & PTE_COW))
+            return vm_cow_break(mm, v, pte, page);
         int file_frame = vm_frame_is_file(frame);
         if (!(private && access == ACCESS_WRITE && file_frame)) {
             if (private && file_frame)
                 bits &= ~PTE_WRITE;
+            if (*pte & PTE_COW)
+                bits = (bits & ~PTE_WRITE) | PTE_COW;
             *pte = frame | bits;
             paging_flush_page(page);
             return FAULT_NONE;
@@ -70,7 +76,7 @@ enum vm_fault_kind vm_file_fault(struct mm *mm, struct vma *v, uint32_t page, en
 
     enum vm_fault_kind kind = FAULT_OOM;
     uint32_t pgoff = v->pgoff + ((page - v->start) >> PAGE_SHIFT);
-    struct page *p = v->ops->get_page(v, pgoff, &kind);
+    struct page *p = v->file->ops->get_page(v, pgoff, &kind);
     if (!p) {
         pgtable_trim(mm, page);
         return kind;
@@ -102,7 +108,7 @@ static void gather_dirty(struct mm *mm, struct vma *v, uint32_t start, uint32_t 
         if (!pte || !(*pte & PTE_DIRTY))
             continue;
         *pte &= ~PTE_DIRTY;
-        v->ops->dirty(v, page_lookup((uint32_t)(*pte & PTE_ADDR)));
+        v->file->ops->dirty(v, page_lookup(*pte & PTE_ADDR));
     }
     pgtable_flush(mm, start, end);
 }
@@ -129,18 +135,18 @@ int vm_msync(struct mm *mm, uint32_t addr, uint32_t len, uint32_t flags)
             err = -ENOMEM;
         uint32_t s = v->start > addr ? v->start : addr;
         uint32_t e = v->end < end ? v->end : end;
-        if (v->ops && (v->flags & VM_SHARED))
+        if (v->file && (v->flags & VM_SHARED))
             gather_dirty(mm, v, s, e);
         va = e;
     }
     return err;
 }
 
-void vm_unmap_file_pages(struct mm *mm, void *owner, uint32_t from_pgoff)
+void vm_unmap_file_pages(struct mm *mm, struct vm_mapping *file, uint32_t from_pgoff)
 {
     for (uint32_t i = 0; i < mm->nr_vmas; i++) {
         struct vma *v = &mm->vmas[i];
-        if (v->owner != owner || !v->ops)
+        if (v->file != file)
             continue;
         uint32_t pages = (v->end - v->start) >> PAGE_SHIFT;
         if (v->pgoff + pages <= from_pgoff)

@@ -1,8 +1,10 @@
 /* fork.c — copying an address space for fork, copy-on-write.
  *
  * mm_clone gives the child a copy of every VMA. Shared VMAs take one more
- * reference to their object and no page table entries (the child's first
- * touch maps the object's frame). Private frames are shared: both entries
+ * reference to their object or file and no page table entries (the child's
+ * first touch maps the object's frame). A private file mapping's entries
+ * that still map the file's frames are shared like private frames: the
+ * frame gains a holder and the first write copies it. Private frames are shared: both entries
  * lose PTE_WRITE and gain PTE_COW, and the frame one more reference
  * (struct page refcount counts holders beyond the first). The first write
  * through either entry — from ring 3, or from the kernel in copy_to_user,
@@ -17,7 +19,7 @@
 #include "../page.h"
 #include "../page_alloc.h"
 
-void vm_frame_put(uint32_t frame)
+void vm_frame_put(phys_addr_t frame)
 {
     struct page *p = page_lookup(frame);
     if (p->refcount > 0)
@@ -29,14 +31,14 @@ void vm_frame_put(uint32_t frame)
 /* Share the private frames of v from src with dst. 0 or -ENOMEM. */
 static int share_private(struct mm *dst, struct mm *src, const struct vma *v)
 {
-    uint32_t zero = vm_zero_page();
+    phys_addr_t zero = vm_zero_page();
     for (uint32_t va = v->start; va < v->end; va += PAGE_SIZE) {
         pte_t *s = pgtable_entry(src, va, 0);
         if (!s) {
             va = (va | (BIG_PAGE - 1)) - PAGE_SIZE + 1;   /* no table: skip to its end */
             continue;
         }
-        uint32_t frame = (uint32_t)(*s & PTE_ADDR);
+        phys_addr_t frame = *s & PTE_ADDR;
         if (!frame)
             continue;
         pte_t *d = pgtable_entry(dst, va, 1);
@@ -88,11 +90,11 @@ struct mm *mm_clone(struct mm *src)
 
 enum vm_fault_kind vm_cow_break(struct mm *mm, const struct vma *v, pte_t *pte, uint32_t page)
 {
-    uint32_t frame = (uint32_t)(*pte & PTE_ADDR);
+    phys_addr_t frame = *pte & PTE_ADDR;
     struct page *old = page_lookup(frame);
     pte_t bits = pgtable_prot_bits(v->prot);
     if (old->refcount > 0) {
-        struct page *copy = alloc_page(VM_GFP);
+        struct page *copy = alloc_page(VM_GFP_USER);
         if (!copy)
             return FAULT_OOM;
         copy_page_frame(copy, old);

@@ -21,11 +21,11 @@ static uint8_t zero_page[PAGE_SIZE] __attribute__((aligned(4096)));
 struct mm *mm_current(void) { return current; }
 uint32_t vm_zero_page(void) { return (uint32_t)zero_page; }
 
-static struct page *zeroed_frame(void)
+static struct page *zeroed_table(void)
 {
-    struct page *p = alloc_page(VM_GFP);
+    struct page *p = alloc_page(VM_GFP_TABLE);
     if (p)
-        memset((void *)p->phys, 0, PAGE_SIZE);
+        memset(page_address(p), 0, PAGE_SIZE);
     return p;
 }
 
@@ -46,15 +46,15 @@ static void mm_setup(struct mm *mm, pte_t *pdpt, pte_t *pd[3])
 struct mm *mm_create(void)
 {
     struct mm *mm = kcalloc(1, sizeof(*mm));
-    struct page *f[4] = { zeroed_frame(), zeroed_frame(), zeroed_frame(), zeroed_frame() };
+    struct page *f[4] = { zeroed_table(), zeroed_table(), zeroed_table(), zeroed_table() };
     if (!mm || !f[0] || !f[1] || !f[2] || !f[3]) {
         for (unsigned i = 0; i < 4; i++)
             free_page(f[i]);
         kfree(mm);
         return 0;
     }
-    pte_t *pd[3] = { (pte_t *)f[1]->phys, (pte_t *)f[2]->phys, (pte_t *)f[3]->phys };
-    mm_setup(mm, (pte_t *)f[0]->phys, pd);
+    pte_t *pd[3] = { page_address(f[1]), page_address(f[2]), page_address(f[3]) };
+    mm_setup(mm, page_address(f[0]), pd);
     return mm;
 }
 

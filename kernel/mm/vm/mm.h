@@ -57,40 +57,44 @@ enum vm_fault_kind {
     NR_FAULT_KINDS
 };
 
-/* A file mapping's pages come from its owner through these (Linux's
+/* A file mapping's pages come from the file through these (Linux's
  * vm_operations_struct); fs/ implements them, so mm/vm needs no file. */
 struct vm_ops {
-    /* The frame holding page pgoff of v->owner, with one reference for
+    /* The frame holding page pgoff of v->file, with one reference for
      * the mapping (page_get; the unmap puts it back), or NULL and *kind:
      * FAULT_SIGBUS beyond the end of the file, FAULT_OOM. */
     struct page *(*get_page)(struct vma *v, uint32_t pgoff, enum vm_fault_kind *kind);
     /* A store through a shared mapping dirtied p (gathered from a PTE). */
     void (*dirty)(const struct vma *v, struct page *p);
-    /* One more VMA of mm names v->owner (mmap, split, fork): 0 or -ENOMEM;
+    /* One more VMA of mm names v->file (mmap, split, fork): 0 or -ENOMEM;
      * one fewer (munmap, merge, exit). */
     int (*open)(struct mm *mm, struct vma *v);
     void (*release)(struct mm *mm, struct vma *v);
-    /* The owner's name for maps, into buf. */
+    /* The file's name for maps, into buf. */
     void (*name)(const struct vma *v, char *buf, unsigned size);
 };
 
+/* What a file mapping maps: one per file, inside the file's inode (as
+ * Linux's address_space), its ops reaching the file's pages. */
+struct vm_mapping {
+    const struct vm_ops *ops;
+};
+
 /* [start, end), page aligned, start < end. pgoff: the page index in obj
- * (or in the file) of start; 0 for private anonymous memory. 28 bytes. */
+ * (or in the file) of start; 0 for private anonymous memory. 24 bytes. */
 struct vma {
     uint32_t start, end;
     uint16_t prot;            /* PROT_* */
     uint16_t flags;           /* VM_* */
     struct vm_object *obj;
     uint32_t pgoff;
-    const struct vm_ops *ops; /* a file mapping: how to reach owner's pages; else NULL */
-    void *owner;              /* the file's inode (fs/inode.h) */
+    struct vm_mapping *file;  /* a file mapping: the file's; else NULL */
 };
 
 /* A file to map: vm_mmap_file's last argument. may_write: the file was
  * opened for writing (MAP_SHARED with PROT_WRITE needs it, now or later). */
 struct vm_file {
-    const struct vm_ops *ops;
-    void *owner;
+    struct vm_mapping *mapping;
     uint32_t pgoff;
     int may_write;
 };
@@ -129,9 +133,12 @@ struct mm {
 
 #define MM_DEFAULT_STACK_LIMIT  0x800000u   /* 8 MiB, Linux's RLIMIT_STACK */
 
-/* Frames for user pages and page tables come from here (GFP_KERNEL: low
- * memory, reached through the identity map). */
-#define VM_GFP  GFP_KERNEL
+/* User pages prefer HighMem: the kernel touches their bytes only through
+ * kmap (highmem.h), and leaves low memory to what it must reach directly.
+ * Page tables (the PDPT, directories and tables) come from low memory: the
+ * kernel walks them through the identity map. */
+#define VM_GFP_USER   GFP_HIGHMEM
+#define VM_GFP_TABLE  GFP_KERNEL
 
 /* Bring up the VM: the first user address space (the shell's), loaded. */
 void vm_init(void);
@@ -177,9 +184,9 @@ enum vm_fault_kind vm_file_fault(struct mm *mm, struct vma *v, uint32_t page, en
  * len) into the frames (vm_ops.dirty). MS_* flags; 0, -EINVAL, or -ENOMEM
  * when part of the range is unmapped. */
 int vm_msync(struct mm *mm, uint32_t addr, uint32_t len, uint32_t flags);
-/* Unmap the pages of owner's VMAs in mm from file page from_pgoff on
+/* Unmap the pages of the VMAs of mm mapping file from page from_pgoff on
  * (ftruncate): the next touch there faults again and meets the new size. */
-void vm_unmap_file_pages(struct mm *mm, void *owner, uint32_t from_pgoff);
+void vm_unmap_file_pages(struct mm *mm, struct vm_mapping *file, uint32_t from_pgoff);
 /* Take (fork, split) or drop (munmap, merge, exit) v's hold on its object
  * or file. get: 0 or -ENOMEM. */
 int vma_get_backing(struct mm *mm, struct vma *v);
@@ -213,7 +220,7 @@ struct mm *mm_clone(struct mm *src);
 /* A write to the COW entry pte of page in v: copy or re-mark. */
 enum vm_fault_kind vm_cow_break(struct mm *mm, const struct vma *v, pte_t *pte, uint32_t page);
 /* Drop one holder of a private frame: the frame goes back to buddy with its last. */
-void vm_frame_put(uint32_t frame);
+void vm_frame_put(phys_addr_t frame);
 
 /* ---- mlock.c ------------------------------------------------------------- */
 
@@ -246,10 +253,10 @@ uint32_t vma_merge(struct mm *mm, uint32_t i);
 void vm_object_put(struct vm_object *obj);
 /* Is the frame at phys one a file's page cache owns (so an unmap puts it
  * back instead of freeing it)? */
-int vm_frame_is_file(uint32_t phys);
+int vm_frame_is_file(phys_addr_t phys);
 /* A PTE of file VMA v mapping the file frame at phys is gone: gather its
  * dirty bit (shared mappings) and put back the mapping's reference. */
-void vm_file_unmap_frame(const struct vma *v, uint32_t phys, int pte_dirty);
+void vm_file_unmap_frame(const struct vma *v, phys_addr_t phys, int pte_dirty);
 
 /* ---- pgtable.c: user page tables ------------------------------------------ */
 

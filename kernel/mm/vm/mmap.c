@@ -48,6 +48,19 @@ static int range_free(struct mm *mm, uint32_t start, uint32_t size)
 /* Where a mapping of size bytes goes: the hint if the range is free and in
  * user space, else the lowest gap that fits (first fit from USER_START).
  * 0 if there is none. */
+/* Pages of [start, end) that VMAs cover: what a MAP_FIXED mapping there
+ * takes back before it adds its own (Linux's count for may_expand_vm). */
+static uint32_t mapped_pages(const struct mm *mm, uint32_t start, uint32_t end)
+{
+    uint32_t pages = 0;
+    for (uint32_t i = vma_index_after(mm, start); i < mm->nr_vmas && mm->vmas[i].start < end; i++) {
+        uint32_t s = mm->vmas[i].start > start ? mm->vmas[i].start : start;
+        uint32_t e = mm->vmas[i].end < end ? mm->vmas[i].end : end;
+        pages += (e - s) >> PAGE_SHIFT;
+    }
+    return pages;
+}
+
 static uint32_t free_area(struct mm *mm, uint32_t hint, uint32_t size)
 {
     hint &= PAGE_ADDR_MASK;
@@ -117,18 +130,21 @@ static int32_t do_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot
     if (wx_refuses(mm, prot))
         return refuse_policy(mm, "W^X: a mapping may not be writable and executable");
     uint32_t size = page_round_up(len);
-    if (((uint64_t)mm->total_pages << PAGE_SHIFT) + size > mm->limit_as)
-        return refuse(mm, -ENOMEM, "beyond the address-space limit");
 
     uint32_t start;
     if (flags & MAP_FIXED) {
         if (addr < USER_START || size > USER_END - addr)
             return refuse(mm, -ENOMEM, "the range is outside user space (0x40000000-0xfffff000)");
+        uint32_t kept = mm->total_pages - mapped_pages(mm, addr, addr + size);
+        if (((uint64_t)kept << PAGE_SHIFT) + size > mm->limit_as)
+            return refuse(mm, -ENOMEM, "beyond the address-space limit");
         int err = vm_munmap(mm, addr, size);
         if (err)
             return err;
         start = addr;
     } else {
+        if (((uint64_t)mm->total_pages << PAGE_SHIFT) + size > mm->limit_as)
+            return refuse(mm, -ENOMEM, "beyond the address-space limit");
         start = free_area(mm, addr, size);
         if (!start)
             return refuse(mm, -ENOMEM, "no free range that large in user space");
@@ -144,12 +160,11 @@ static int32_t do_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot
     if (prot & PROT_WRITE)
         v.flags |= VM_WAS_WRITE;
     if (file) {
-        v.ops = file->ops;
-        v.owner = file->owner;
+        v.file = file->mapping;
         v.pgoff = file->pgoff;
         if (file->may_write)
             v.flags |= VM_MAYWRITE;
-        if (v.ops->open(mm, &v))
+        if (v.file->ops->open(mm, &v))
             return refuse(mm, -ENOMEM, "out of memory for the file's mapping record");
     } else if (type == MAP_SHARED && !(v.obj = object_create(size >> PAGE_SHIFT))) {
         return refuse(mm, -ENOMEM, "out of memory for the shared object");
@@ -214,6 +229,13 @@ int vm_munmap(struct mm *mm, uint32_t addr, uint32_t len)
     return 0;
 }
 
+/* May mprotect make v writable? Not a shared mapping of a file opened
+ * read-only (Linux's VM_MAYWRITE). */
+static int may_write(const struct vma *v)
+{
+    return !v->file || !(v->flags & VM_SHARED) || (v->flags & VM_MAYWRITE);
+}
+
 /* Merge what mprotect may have made mergeable around [start, end). */
 static void merge_range(struct mm *mm, uint32_t start, uint32_t end)
 {
@@ -251,19 +273,17 @@ int vm_mprotect(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot)
         if ((prot & PROT_EXEC) && was_writable(mm, addr, end))
             return refuse_policy(mm, "W^X: a page that was writable never becomes executable");
     }
-    if (prot & PROT_WRITE) {
-        for (uint32_t i = vma_index_after(mm, addr); i < mm->nr_vmas && mm->vmas[i].start < end; i++) {
-            const struct vma *v = &mm->vmas[i];
-            if (v->ops && (v->flags & VM_SHARED) && !(v->flags & VM_MAYWRITE))
-                return refuse(mm, -EACCES, "a shared mapping of a file not open for writing");
-        }
-    }
     int err = boundary(mm, addr);
     uint32_t va = addr;
     while (!err && va < end) {
         uint32_t i = vma_index_after(mm, va);
         if (i == mm->nr_vmas || mm->vmas[i].start != va) {
             err = refuse(mm, -ENOMEM, "a hole in the range: the pages before it were changed");
+            break;
+        }
+        /* As Linux: the VMAs before this one keep their new protection. */
+        if ((prot & PROT_WRITE) && !may_write(&mm->vmas[i])) {
+            err = refuse(mm, -EACCES, "a shared mapping of a file not open for writing");
             break;
         }
         if (mm->vmas[i].end > end && vma_split(mm, i, end)) {

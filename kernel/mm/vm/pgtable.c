@@ -28,10 +28,10 @@ pte_t *pgtable_entry(struct mm *mm, uint32_t va, int alloc)
     if (!(*pde & PTE_PRESENT)) {
         if (!alloc)
             return 0;
-        struct page *p = alloc_page(VM_GFP);
+        struct page *p = alloc_page(VM_GFP_TABLE);
         if (!p)
             return 0;
-        memset((void *)p->phys, 0, PAGE_SIZE);
+        memset(page_address(p), 0, PAGE_SIZE);
         /* The directory allows everything; the page table entries decide. */
         *pde = p->phys | PTE_PRESENT | PTE_WRITE | PTE_USER;
         mm->pt_pages++;
@@ -61,7 +61,7 @@ void pgtable_trim(struct mm *mm, uint32_t va)
     for (uint32_t i = 0; i < PT_ENTRIES; i++)
         if (pt[i])
             return;
-    free_page(page_lookup((uint32_t)(*pde & PTE_ADDR)));
+    free_page(page_lookup(*pde & PTE_ADDR));
     *pde = 0;
     mm->pt_pages--;
 }
@@ -73,61 +73,76 @@ static uint32_t table_end(uint32_t va, uint32_t end)
     return next == 0 || next > end ? end : next;
 }
 
-void pgtable_unmap(struct mm *mm, const struct vma *v, uint32_t start, uint32_t end)
+/* What a range walk does to each entry that maps a frame. */
+enum pte_step { STEP_UNMAP, STEP_PROTECT };
+
+/* Clear the entry; a private frame loses a holder (fork.c: back to buddy
+ * with its last), a file's frame goes back to the file with the entry's
+ * dirty bit (filemap.c). */
+static void unmap_one(struct mm *mm, const struct vma *v, pte_t *pte, phys_addr_t frame, phys_addr_t zero)
 {
-    uint32_t zero = vm_zero_page();
+    int dirty = (*pte & PTE_DIRTY) != 0;
+    *pte = 0;
+    if (frame == zero)
+        return;
+    mm->resident_pages--;
+    if (v->flags & VM_LOCKED)
+        mm->locked_pages--;
+    if (v->file && vm_frame_is_file(frame))
+        vm_file_unmap_frame(v, frame, dirty);
+    else if (!(v->flags & VM_SHARED))
+        vm_frame_put(frame);
+}
+
+/* Rewrite the entry's bits. Never writable: the zero page and a file's
+ * frame in a private mapping (a write fault gives the page a frame of its
+ * own), and a frame shared since fork (still copied on write). */
+static void protect_one(const struct vma *v, pte_t *pte, phys_addr_t frame, phys_addr_t zero, pte_t bits)
+{
+    if (frame == zero || (v->file && !(v->flags & VM_SHARED) && vm_frame_is_file(frame)))
+        bits &= ~PTE_WRITE;
+    if (*pte & PTE_COW)
+        bits = (bits & ~PTE_WRITE) | PTE_COW;
+    *pte = frame | bits;
+}
+
+/* Apply step to every entry of [start, end) that maps a frame, skipping
+ * whole 2 MiB stretches that have no page table; an unmap frees the page
+ * tables it empties. Then flush the range. */
+static void walk_range(struct mm *mm, const struct vma *v, uint32_t start, uint32_t end, enum pte_step step)
+{
+    phys_addr_t zero = vm_zero_page();
+    pte_t bits = pgtable_prot_bits(v->prot);
     for (uint32_t va = start; va < end;) {
         uint32_t stop = table_end(va, end);
-        if (!pgtable_entry(mm, va, 0)) {
+        pte_t *pte = pgtable_entry(mm, va, 0);
+        if (!pte) {
             va = stop;
             continue;
         }
-        for (; va < stop; va += PAGE_SIZE) {
-            pte_t *pte = pgtable_entry(mm, va, 0);
-            uint32_t frame = (uint32_t)(*pte & PTE_ADDR);
+        for (; va < stop; va += PAGE_SIZE, pte++) {
+            phys_addr_t frame = *pte & PTE_ADDR;
             if (!frame)
                 continue;
-            int pte_dirty = (*pte & PTE_DIRTY) != 0;
-            *pte = 0;
-            if (frame == zero)
-                continue;
-            mm->resident_pages--;
-            if (v->flags & VM_LOCKED)
-                mm->locked_pages--;
-            if (v->ops && vm_frame_is_file(frame))
-                vm_file_unmap_frame(v, frame, pte_dirty);
-            else if (!(v->flags & VM_SHARED))
-                vm_frame_put(frame);
+            if (step == STEP_UNMAP)
+                unmap_one(mm, v, pte, frame, zero);
+            else
+                protect_one(v, pte, frame, zero, bits);
         }
-        pgtable_trim(mm, va - PAGE_SIZE);
+        if (step == STEP_UNMAP)
+            pgtable_trim(mm, va - PAGE_SIZE);
     }
     pgtable_flush(mm, start, end);
 }
 
+void pgtable_unmap(struct mm *mm, const struct vma *v, uint32_t start, uint32_t end)
+{
+    walk_range(mm, v, start, end, STEP_UNMAP);
+}
+
 void pgtable_protect(struct mm *mm, const struct vma *v, uint32_t start, uint32_t end)
 {
-    uint32_t zero = vm_zero_page();
-    pte_t bits = pgtable_prot_bits(v->prot);
-    for (uint32_t va = start; va < end;) {
-        uint32_t stop = table_end(va, end);
-        if (!pgtable_entry(mm, va, 0)) {
-            va = stop;
-            continue;
-        }
-        for (; va < stop; va += PAGE_SIZE) {
-            pte_t *pte = pgtable_entry(mm, va, 0);
-            uint32_t frame = (uint32_t)(*pte & PTE_ADDR);
-            if (!frame)
-                continue;
-            pte_t b = bits;
-            if (frame == zero || (v->ops && !(v->flags & VM_SHARED) && vm_frame_is_file(frame)))
-                b &= ~PTE_WRITE;           /* never written through a private mapping: a write fault copies */
-            if (*pte & PTE_COW)
-                b = (b & ~PTE_WRITE) | PTE_COW;   /* shared since fork: still copied on write */
-            *pte = frame | b;
-        }
-    }
-    pgtable_flush(mm, start, end);
+    walk_range(mm, v, start, end, STEP_PROTECT);
 }
 
 void pgtable_flush(struct mm *mm, uint32_t start, uint32_t end)

@@ -71,7 +71,7 @@ int vma_split(struct mm *mm, uint32_t i, uint32_t addr)
         return -ENOMEM;
     struct vma upper = mm->vmas[i];
     upper.start = addr;
-    if (upper.obj || upper.ops)
+    if (upper.obj || upper.file)
         upper.pgoff += (addr - mm->vmas[i].start) >> PAGE_SHIFT;
     if (vma_get_backing(mm, &upper))
         return -ENOMEM;
@@ -86,9 +86,9 @@ int vma_split(struct mm *mm, uint32_t i, uint32_t addr)
 static int compatible(const struct vma *a, const struct vma *b)
 {
     if (a->end != b->start || a->prot != b->prot || a->flags != b->flags || a->obj != b->obj ||
-        a->ops != b->ops || a->owner != b->owner)
+        a->file != b->file)
         return 0;
-    return (!a->obj && !a->ops) || a->pgoff + ((a->end - a->start) >> PAGE_SHIFT) == b->pgoff;
+    return (!a->obj && !a->file) || a->pgoff + ((a->end - a->start) >> PAGE_SHIFT) == b->pgoff;
 }
 
 /* Fold vmas[i + 1] into vmas[i]. */
@@ -124,7 +124,7 @@ void vm_object_put(struct vm_object *obj)
 
 int vma_get_backing(struct mm *mm, struct vma *v)
 {
-    if (v->ops && v->ops->open(mm, v))
+    if (v->file && v->file->ops->open(mm, v))
         return -ENOMEM;
     if (v->obj)
         v->obj->refs++;
@@ -134,8 +134,8 @@ int vma_get_backing(struct mm *mm, struct vma *v)
 void vma_put_backing(struct mm *mm, struct vma *v)
 {
     vm_object_put(v->obj);
-    if (v->ops)
-        v->ops->release(mm, v);
+    if (v->file)
+        v->file->ops->release(mm, v);
 }
 
 void vma_prot_string(const struct vma *v, char buf[5])

@@ -77,7 +77,7 @@ def host_bench(workdir: Path = WORKDIR, callgrind: bool | None = None) -> dict[s
     }
 
 
-PARTS = ("heap", "guest", "kernel_mm", "vm", "calls", "boot")
+PARTS = ("heap", "guest", "kernel_mm", "vm", "files", "calls", "boot")
 
 
 def run_bench(out_json: Path = DEFAULT_OUT, parts: tuple[str, ...] = PARTS) -> dict[str, Any]:
@@ -86,9 +86,10 @@ def run_bench(out_json: Path = DEFAULT_OUT, parts: tuple[str, ...] = PARTS) -> d
     heap: the traces on the host build (callgrind); guest: the same traces
     through the kernel's kmalloc under unicorn; kernel_mm: buddy and slab
     instructions per call; vm: mmap/munmap/mprotect/fault instructions and
-    VMA and page-table costs; calls: direct calls per second; boot: boot time
+    VMA and page-table costs; files: read() from the page cache, a shared
+    file fault, the frames a second text mapping costs; calls: direct calls per second; boot: boot time
     and idle CPU on each available emulator."""
-    from kos.bench import boot, calls, guest, kernel_mm, vm
+    from kos.bench import boot, calls, files, guest, kernel_mm, vm
     from kos.machine import qemu_available
 
     result: dict[str, Any] = {}
@@ -111,8 +112,15 @@ def run_bench(out_json: Path = DEFAULT_OUT, parts: tuple[str, ...] = PARTS) -> d
         result["kernel_mm"] = kernel_mm.as_dict(rows)
         print("\n" + kernel_mm.report(rows))
     if "vm" in parts:
+        say("bench vm: mmap, mprotect and fault instructions under unicorn; touching 64 MiB under QEMU")
         result["vm"] = vm.measure()
+        if qemu_available():
+            result["vm"]["qemu_touch_64mib"] = vm.measure_qemu_touch()
         print("\n" + vm.report(result["vm"]))
+    if "files" in parts:
+        say("bench files: page-cache read, shared file fault, text frames")
+        result["files"] = files.measure()
+        print("\n" + files.report(result["files"]))
     if "calls" in parts:
         say("bench calls: direct calls per second")
         result["calls"] = calls.measure()

@@ -18,7 +18,7 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kos.kernel import Kernel, resolve, s32, u32, with_bytes
+from kos.kernel import Kernel, resolve, s32, split64, u32, with_bytes
 from kos.memory.constants import GFP_KERNEL, GFP_THISZONE, MAX_ORDER, ZONE_NORMAL
 
 BUDDY_BLOCKS = 32          # blocks allocated and freed per order (fewer if RAM is short)
@@ -76,7 +76,7 @@ def _buddy(counter: InstructionCounter) -> list[Row]:
             allocs.append(n)
             blocks.append(u32(addr))
         for addr in blocks:
-            rc, n = counter.call("buddy_free", addr, order)
+            rc, n = counter.call("buddy_free", *split64(addr), order)
             if s32(rc) != 0:
                 raise RuntimeError(f"buddy_free({addr:#x}, {order}) = {s32(rc)}")
             frees.append(n)
@@ -103,7 +103,7 @@ class _Drained:
 
     def __exit__(self, *exc: object) -> None:
         for addr, order in self.held:
-            self.kernel.call("buddy_free", addr, order)
+            self.kernel.call("buddy_free", *split64(addr), order)
 
 
 def _buddy_levels(counter: InstructionCounter) -> list[Row]:
@@ -118,7 +118,7 @@ def _buddy_levels(counter: InstructionCounter) -> list[Row]:
             addr, split = counter.call("buddy_alloc", order)
             if not u32(addr):
                 break
-            rc, merge = counter.call("buddy_free", u32(addr), order)
+            rc, merge = counter.call("buddy_free", *split64(u32(addr)), order)
             if s32(rc) != 0:
                 raise RuntimeError(f"buddy_free({u32(addr):#x}, {order}) = {s32(rc)}")
             rows += [Row(f"buddy_alloc {levels} splits", [split]),
@@ -140,20 +140,20 @@ def _buddy_list_length(counter: InstructionCounter) -> list[Row]:
                 if len(held) != len(run):
                     raise RuntimeError(f"no room for {2 * blocks} frames in a drained zone")
                 for addr in run[0::2]:
-                    k.call("buddy_free", addr, 0)
+                    k.call("buddy_free", *split64(addr), 0)
                     held.discard(addr)
                 allocs, frees = [], []
                 for _ in range(REPEATS):
                     addr, n = counter.call("buddy_alloc", 0)
                     allocs.append(n)
-                    rc, m = counter.call("buddy_free", u32(addr), 0)
+                    rc, m = counter.call("buddy_free", *split64(u32(addr)), 0)
                     if s32(rc) != 0:
                         raise RuntimeError(f"buddy_free({u32(addr):#x}, 0) = {s32(rc)}")
                     frees.append(m)
                 rows += [Row(f"buddy_alloc {label} free", allocs), Row(f"buddy_free {label} free", frees)]
             finally:
                 for addr in held:                   # each merges with its free buddy
-                    k.call("buddy_free", addr, 0)
+                    k.call("buddy_free", *split64(addr), 0)
     return rows
 
 

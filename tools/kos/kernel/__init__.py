@@ -29,9 +29,9 @@ from kos import paths
 from kos.target.abi import Abi, Value, load
 
 __all__ = [
-    "Kernel", "abi", "boot_kernel", "call", "call_lock", "call_out", "default_kernel", "fits_u32",
-    "output_mark", "output_since", "read", "resolve",
-    "s32", "set_default_kernel", "u32", "use_kernel", "with_bytes", "write",
+    "Kernel", "abi", "boot_kernel", "call", "call64", "call_lock", "call_out", "default_kernel",
+    "fits_u32", "output_mark", "output_since", "read", "resolve", "s32", "set_default_kernel", "split64",
+    "u32", "use_kernel", "with_bytes", "write",
 ]
 
 
@@ -46,6 +46,8 @@ class Kernel(Protocol):
     scratch_size: int
 
     def call(self, symbol: str, *args: int) -> int: ...
+
+    def call64(self, symbol: str, *args: int) -> int: ...
 
     def read(self, addr: int, size: int) -> bytes: ...
 
@@ -70,6 +72,17 @@ def call(kernel: Kernel, symbol: str, *args: int) -> int:
     """kernel.call, one thread at a time."""
     with _call_lock:
         return kernel.call(symbol, *args)
+
+
+def call64(kernel: Kernel, symbol: str, *args: int) -> int:
+    """kernel.call64 (a 64-bit result: EDX:EAX), one thread at a time."""
+    with _call_lock:
+        return kernel.call64(symbol, *args)
+
+
+def split64(value: int) -> tuple[int, int]:
+    """A 64-bit argument (phys_addr_t) as cdecl passes it: low word, high word."""
+    return value & 0xFFFFFFFF, (value >> 32) & 0xFFFFFFFF
 
 
 def read(kernel: Kernel, addr: int, size: int) -> bytes:

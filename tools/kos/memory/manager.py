@@ -301,7 +301,7 @@ class MemoryManager:
                     self._fail(C.EINVAL, f"alignment {alignment:#x} is beyond the largest buddy block "
                                          f"({C.PAGE_SIZE << C.MAX_ORDER:#x} bytes)")
                     return 0
-                addr = u32(call(k, "buddy_alloc", order))
+                addr = kk.call64(k, "buddy_alloc", order)     # low memory (GFP_KERNEL): below 4 GiB
                 block = _Block(size, kind, order)
                 why = f"no free buddy block of order {order}"
             else:
@@ -342,7 +342,7 @@ class MemoryManager:
                 err = s32(call(k, "kfree_checked", address))
                 why = kk.output_since(k, mark)
             elif kind == _BUDDY:
-                err = s32(call(k, "buddy_free", address, block.order))
+                err = s32(call(k, "buddy_free", *kk.split64(address), block.order))
                 why = f"buddy_free refused the block of order {block.order}"
             else:
                 err = s32(call(k, "vfree", address))

@@ -12,7 +12,7 @@ Every class takes kernel=; the default is kos.kernel.default_kernel().
 from __future__ import annotations
 
 from kos.exceptions import AllocationError, MappingError, MemoryError
-from kos.kernel import Kernel, call, fits_u32, resolve, s32, u32
+from kos.kernel import Kernel, call, call64, fits_u32, resolve, s32, split64, u32
 from kos.memory.constants import (
     EINVAL,
     ENOMEM,
@@ -48,7 +48,8 @@ class PageFrame:
         """The frame holding physical_addr. Raises MemoryError (ENXIO) if the
         kernel has no page frame there."""
         self._kernel = resolve(kernel)
-        ptr = u32(call(self._kernel, "page_lookup", physical_addr)) if fits_u32(physical_addr) else 0
+        in_range = 0 <= physical_addr < 1 << 64
+        ptr = u32(call(self._kernel, "page_lookup", *split64(physical_addr))) if in_range else 0
         if not ptr or physical_addr < 0:
             raise MemoryError(f"no page frame at {physical_addr:#x}", ENXIO)
         self._page = ptr
@@ -71,7 +72,7 @@ class PageFrame:
 
     @property
     def physical_addr(self) -> int:
-        return u32(call(self._kernel, "page_phys", self._page))
+        return call64(self._kernel, "page_phys", self._page)
 
     @property
     def virtual_addr(self) -> int:
@@ -162,10 +163,10 @@ class PageFrameAllocator:
         head = u32(call(self._kernel, "alloc_pages", GFP_KERNEL, order))
         if not head:
             raise AllocationError(f"no free block of order {order}", ENOMEM)
-        phys = u32(call(self._kernel, "page_phys", head))
+        phys = call64(self._kernel, "page_phys", head)
         pages = [PageFrame._of(self._kernel, head)]
         for i in range(1, 1 << order):
-            tail = u32(call(self._kernel, "page_lookup", phys + i * PAGE_SIZE))
+            tail = u32(call(self._kernel, "page_lookup", *split64(phys + i * PAGE_SIZE)))
             pages.append(PageFrame._of(self._kernel, tail))
         return pages
 

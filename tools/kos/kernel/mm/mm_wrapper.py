@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kos.kernel import Kernel, call, call_out, fits_u32, resolve, s32, u32, with_bytes
+from kos.kernel import Kernel, call, call64, call_out, fits_u32, resolve, s32, split64, u32, with_bytes
 from kos.memory.constants import EINVAL, ZONE_NAMES
 
 __all__ = [
@@ -23,9 +23,9 @@ def buddy_init(total_memory: int, *, kernel: Kernel | None = None) -> int:
     """(Re)build the buddy allocator over the RAM below total_memory bytes.
     0, or EINVAL (below one page), ENOMEM (no room for mem_map), EBUSY
     (blocks are allocated: the kernel keeps its allocator as it was)."""
-    if not fits_u32(total_memory) or total_memory < 0:
+    if not 0 <= total_memory < 1 << 64:
         return EINVAL
-    return s32(call(resolve(kernel), "buddy_init", total_memory))
+    return s32(call(resolve(kernel), "buddy_init", *split64(total_memory)))
 
 
 def buddy_alloc(order: int, *, kernel: Kernel | None = None) -> int:
@@ -33,22 +33,23 @@ def buddy_alloc(order: int, *, kernel: Kernel | None = None) -> int:
     address, aligned to the block size, or 0."""
     if not fits_u32(order) or order < 0:
         return 0
-    return u32(call(resolve(kernel), "buddy_alloc", order))
+    return call64(resolve(kernel), "buddy_alloc", order)
 
 
 def buddy_alloc_zone(order: int, gfp: int, *, kernel: Kernel | None = None) -> int:
-    """buddy_alloc with gfp flags (GFP_* in kos.memory.constants)."""
+    """buddy_alloc with gfp flags (GFP_* in kos.memory.constants). With
+    GFP_HIGHMEM the address may lie above 4 GiB."""
     if not fits_u32(order, gfp) or order < 0 or gfp < 0:
         return 0
-    return u32(call(resolve(kernel), "buddy_alloc_zone", order, gfp))
+    return call64(resolve(kernel), "buddy_alloc_zone", order, gfp)
 
 
 def buddy_free(addr: int, order: int, *, kernel: Kernel | None = None) -> int:
     """Free a block from buddy_alloc with its order: 0, EINVAL (wrong order,
     not such a block) or EBUSY (a frame is referenced or locked)."""
-    if not fits_u32(addr, order) or addr < 0 or order < 0:
+    if not fits_u32(order) or not 0 <= addr < 1 << 64 or order < 0:
         return EINVAL
-    return s32(call(resolve(kernel), "buddy_free", addr, order))
+    return s32(call(resolve(kernel), "buddy_free", *split64(addr), order))
 
 
 def buddy_stats(*, kernel: Kernel | None = None) -> dict[str, Any]:

@@ -56,7 +56,8 @@ class CallEngine(Engine):
         super().__init__(elf, memory, cmdline=cmdline, modules=modules, coverage=coverage, clock=clock)
         self._kstate = self.uc.context_save()
         self._call_frame = self.regs.batch([x86.UC_X86_REG_ESP, x86.UC_X86_REG_EFLAGS])
-        self._call_result = self.regs.batch([x86.UC_X86_REG_EAX, x86.UC_X86_REG_EIP])
+        self._call_result = self.regs.batch([x86.UC_X86_REG_EAX, x86.UC_X86_REG_EDX, x86.UC_X86_REG_EIP])
+        self._edx = 0
         self._fmts = [struct.Struct(f"<{n + 1}I") for n in range(MAX_CALL_ARGS + 1)]
         self._sym_cache: dict[str, int] = {}
         self._counter: int | None = None
@@ -156,7 +157,7 @@ class CallEngine(Engine):
                     raise
                 eip = self.regs.read(x86.UC_X86_REG_EIP)
                 raise GuestFault(VEC_UD, eip, self.image.function_at(eip), None, None) from None
-            eax, eip = self._call_result.read()
+            eax, self._edx, eip = self._call_result.read()
         finally:
             self.in_call = False
             uc.context_restore(self._kstate)
@@ -180,6 +181,13 @@ class CallEngine(Engine):
                 raise CallError(f"a user program kept the CPU for {patience:g} s: no moment in the "
                                 "kernel to make the call in")
 
+    def call64(self, fn: str | int, *args: int) -> int:
+        """call() of a function returning a 64-bit value (a physical
+        address): EDX:EAX. Pass 64-bit arguments as two ints, low word
+        first (kos.kernel.split64)."""
+        eax = self.call(fn, *args)
+        return (self._edx << 32) | eax
+
     def call_counted(self, fn: str | int, *args: int) -> tuple[int, int]:
         """call(), also counting the guest instructions executed from the
         function's entry to its return: (EAX, instructions). Each use adds
@@ -193,6 +201,32 @@ class CallEngine(Engine):
 
     def _on_code(self, uc: Uc, addr: int, size: int, _: object) -> None:
         self._count += 1
+
+    @contextmanager
+    def counting_spans(self, start: int, end: int) -> Iterator[list[int]]:
+        """While the block runs the kernel (e.g. through its console),
+        count the guest instructions of each passage from code address
+        start to code address end, both included: the yielded list gets one
+        count per passage, e.g. from an exception stub to its iret."""
+        spans: list[int] = []
+        begun: list[int] = []
+
+        def at_start(uc: Uc, addr: int, size: int, _: object) -> None:
+            begun.append(self._count)
+
+        def at_end(uc: Uc, addr: int, size: int, _: object) -> None:
+            if begun:
+                spans.append(self._count - begun.pop())
+
+        hooks = [self.uc.hook_add(uc_const.UC_HOOK_CODE, at_start, None, start, start),
+                 self.uc.hook_add(uc_const.UC_HOOK_CODE, at_end, None, end, end)]
+        try:
+            with self.counting():
+                yield spans
+        finally:
+            for h in hooks:
+                self.uc.hook_del(h)
+            self.uc.ctl_flush_tb()
 
     @contextmanager
     def counting(self) -> Iterator[None]:

@@ -93,13 +93,23 @@ class Engine:
         self.image = loader.load_kernel(Path(elf))
         self.ram_size = loader.parse_size(memory)
         self.clock = clock
-        low, _ = loader.ram_split(self.ram_size)
-        self._mm = mmap.mmap(-1, low)
-        self.ram = memoryview(self._mm)
+        low, high = loader.ram_split(self.ram_size)
+        # One anonymous mapping for all of RAM: the host commits only the
+        # pages the guest touches, so a 5 GiB machine costs what it uses.
+        self._mm = mmap.mmap(-1, low + high)
+        self.ram = memoryview(self._mm)[:low]
         uc = Uc(uc_const.UC_ARCH_X86, uc_const.UC_MODE_32)
         self.uc = uc
         self._ram_anchor = ctypes.c_char.from_buffer(self._mm)
-        uc.mem_map_ptr(0, low, uc_const.UC_PROT_ALL, ctypes.addressof(self._ram_anchor))
+        base = ctypes.addressof(self._ram_anchor)
+        uc.mem_map_ptr(0, low, uc_const.UC_PROT_ALL, base)
+        if high:
+            # RAM above 4 GiB (PAE's 36-bit physical addresses): unicorn's
+            # x86 core has a 64-bit physical address space even in 32-bit
+            # mode; selfcheck.py proves a PAE store reaches it. self.ram
+            # stays the RAM below 4 GiB; cpu.phys_read reaches the rest
+            # through unicorn.
+            uc.mem_map_ptr(loader.FOUR_GIB, high, uc_const.UC_PROT_ALL, base + low)
         self.cpu = Cpu(uc, self.ram, quirks)
         self.regs = self.cpu.regs
         self._watchdog: Watchdog | None = None

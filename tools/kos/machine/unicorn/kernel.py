@@ -82,10 +82,11 @@ class UnicornKernel(CallEngine):
 
 
 def boot(elf: Path | str = paths.KERNEL_ELF, memory: str = "64M", *, cmdline: str = "",
-         modules: Sequence[bytes] = (), coverage: Path | None = None, timeout: float = 10.0) -> UnicornKernel:
+         modules: Sequence[bytes] = (), coverage: Path | None = None,
+         timeout: float = 10.0) -> UnicornKernel:
     """KOS booted in this process to its first shell prompt, its boot log
-    drained: the session every in-process user starts from. modules are
-    the Multiboot modules (the initrd first)."""
+    drained: the session every in-process user starts from. modules: the
+    Multiboot modules (the first is the initrd); none by default."""
     k = UnicornKernel(elf, memory, cmdline=cmdline, modules=modules, coverage=coverage)
     try:
         k.boot(timeout)

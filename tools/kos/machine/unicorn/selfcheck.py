@@ -2,9 +2,10 @@
 relies on still holds. A tiny protected-mode program with paging runs in a
 scratch engine: three page faults (read and write of a not-present page, a
 write to a read-only page under CR0.WP), port I/O, HLT, #UD, a code
-hook added after translation, a time slice ended by slice.py, and an IRET
-to ring 3. From the faults it finds where unicorn's saved context keeps
-env->error_code and env->old_exception, from the IRET where it keeps
+hook added after translation, a time slice ended by slice.py, a PAE store
+to RAM mapped above 4 GiB, and an IRET to ring 3. From the faults it finds
+where unicorn's saved context keeps env->error_code and
+env->old_exception, from the IRET where it keeps
 env->hflags (whose low two bits are the CPL) (cpu.Quirks); it proves that
 resetting old_exception stops the next fault from being escalated to #DF,
 and that clearing the CPL there lets the kernel's SS and CS be loaded from
@@ -73,6 +74,45 @@ class _Observed:
     io: list[tuple[str, int, int]] = field(default_factory=list)
     code_hook: list[int] = field(default_factory=list)
     old_exception: int | None = None
+
+
+# The PAE program: a store through a page table entry whose frame is above
+# 4 GiB (the engine maps RAM there for machines of 3.5 GiB and more).
+HIGH_FRAME = 0x1_2345_6000
+HIGH_VA = 0x200000
+HIGH_VALUE = 0xC0DE4B05
+_HIGH_PROGRAM = (bytes.fromhex("c705") + struct.pack("<II", HIGH_VA + 0x10, HIGH_VALUE)  # mov [va+0x10], v
+                 + bytes.fromhex("f4"))                                                 # hlt
+
+
+def _check_ram_above_4g(fail: Callable[[str], UnicornUnsupported]) -> None:
+    from unicorn import Uc, UcError
+    from unicorn import unicorn_const as uc_const
+    from unicorn import x86_const as x86
+
+    uc = Uc(uc_const.UC_ARCH_X86, uc_const.UC_MODE_32)
+    uc.mem_map(0, 0x10000)
+    try:
+        uc.mem_map(HIGH_FRAME, 0x1000)
+    except UcError as e:
+        raise fail(f"RAM cannot be mapped at {HIGH_FRAME:#x}, above 4 GiB ({e})") from None
+    pdpt, pd, pt_low, pt_high = 0x1000, 0x2000, 0x3000, 0x4000
+    uc.mem_write(pdpt, struct.pack("<Q", pd | 1))
+    uc.mem_write(pd, struct.pack("<2Q", pt_low | 3, pt_high | 3))
+    uc.mem_write(pt_low, struct.pack("<16Q", *((i << 12) | 3 for i in range(16))))
+    uc.mem_write(pt_high, struct.pack("<Q", HIGH_FRAME | 3))
+    uc.mem_write(CODE - 0x8000, _HIGH_PROGRAM)
+    uc.reg_write(x86.UC_X86_REG_CR3, pdpt)
+    uc.reg_write(x86.UC_X86_REG_CR4, 0x20)
+    uc.reg_write(x86.UC_X86_REG_CR0, uc.reg_read(x86.UC_X86_REG_CR0) | 0x80000001)
+    start = CODE - 0x8000
+    try:
+        uc.emu_start(start, start + len(_HIGH_PROGRAM) - 1)
+    except UcError as e:
+        raise fail(f"a PAE store to a frame above 4 GiB stopped with {e}") from None
+    got = struct.unpack("<I", uc.mem_read(HIGH_FRAME + 0x10, 4))[0]
+    if got != HIGH_VALUE:
+        raise fail(f"a PAE store to a frame above 4 GiB did not land there (read {got:#x})")
 
 
 def _int32s(blob: bytes) -> tuple[int, ...]:
@@ -178,6 +218,7 @@ def check_unicorn() -> Quirks:
     # The slice first: finding hflags leaves other page tables loaded.
     _check_slice(uc, fail)
     hflags = _find_hflags(uc, baseline, fail)
+    _check_ram_above_4g(fail)
     return Quirks(error_code=err_offsets[0], old_exception=seen.old_exception, hflags=hflags)
 
 

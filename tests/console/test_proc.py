@@ -1,0 +1,180 @@
+"""Processes from the shell, on both machines: run in the foreground and
+in the background, exit statuses, every fault segv makes killing only segv
+while the shell and a background program go on, memhog stopping at its
+address-space limit, 32 processes and the 33rd refused, malformed ELFs
+refused without a leak, ps, kill, limit and maps of a process, and a busy
+program that does not starve the shell."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from kos.console import Console
+from kos.userland import MALFORMED
+
+SEGV_MODES = {
+    "null": r"read at 0x00000000: not mapped \(no mapping\)",
+    "rodata": r"write at 0x400[0-9a-f]{5}: protection \(r-xp\)",
+    "nx": r"exec at 0x400[0-9a-f]{5}: protection \(rw-p\)",
+    "stack": r"write at 0xbf[0-9a-f]{6}: beyond the stack limit \(rw-p\)",
+    "brk": r"read at 0x400[0-9a-f]{5}: ",
+}
+
+
+class Shell:
+    """A console whose background programs may print at any moment: lines
+    are typed and answered up to the next prompt without the echo check of
+    Console.run (a background line may split an echo), and everything seen
+    is kept, since the report of a background program's end comes before
+    whichever prompt follows it."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.transcript = ""
+
+    def __call__(self, line: str, timeout: float = 60) -> str:
+        self.console.sendline(line)
+        out = self.console.wait_prompt(timeout)
+        self.transcript += out
+        return out
+
+    def expect(self, text: str, timeout: float = 60) -> None:
+        """Wait for text, unless an answer already carried it."""
+        if text not in self.transcript:
+            self.transcript += self.console.expect_text(text, timeout) + text
+
+    def spawn(self, command: str) -> int:
+        m = re.search(r"run: pid (\d+) in the background", self(f"run {command} &"))
+        assert m, self.transcript[-500:]
+        return int(m.group(1))
+
+    def free_frames(self) -> int:
+        m = re.search(r"^free_frames: (\d+)", self("meminfo"), re.M)
+        assert m, self.transcript[-500:]
+        return int(m.group(1))
+
+
+@pytest.fixture
+def sh(console: Console) -> Shell:
+    return Shell(console)
+
+
+def test_hello_prints_arguments_environment_and_exit_status(console: Console):
+    out = console.run("run /bin/hello one two", timeout=60)
+    lines = out.splitlines()
+    pid = int(re.search(r"hello from pid (\d+)", out).group(1))       # type: ignore[union-attr]
+    assert pid >= 2
+    assert lines[1:4] == ["argv[0] = /bin/hello", "argv[1] = one", "argv[2] = two"]
+    assert "env PATH=/bin" in lines
+    assert lines[-1] == f"run: pid {pid} exited with status 0"
+
+
+def test_nonzero_exit_status_is_reported(console: Console):
+    out = console.run("run /bin/segv", timeout=60)
+    assert re.search(r"usage: segv", out)
+    assert re.search(r"run: pid \d+ exited with status 2$", out, re.M), out
+
+
+@pytest.mark.parametrize("mode", sorted(SEGV_MODES))
+def test_a_segv_fault_kills_only_segv(sh: Shell, mode: str):
+    sleeper = sh.spawn("/bin/sleeper 2 3")
+    out = sh(f"run /bin/segv {mode}")
+    m = re.search(rf"segfault: pid (\d+) \(segv\): {SEGV_MODES[mode]}", out)
+    assert m, out
+    assert f"run: pid {m.group(1)} killed by SIGSEGV" in out
+    # The shell goes on, and so does the background program.
+    assert re.search(r"run: pid \d+ exited with status 0", sh("run /bin/hello"))
+    sh.expect(f"sleeper {sleeper}: done", timeout=90)
+    sh("")
+    assert f"run: pid {sleeper} exited with status 0" in sh.transcript
+    assert f"sleeper {sleeper}: 2" in sh.transcript
+
+
+def test_a_bad_pointer_to_write_is_efault(console: Console):
+    out = console.run("run /bin/segv efault", timeout=60)
+    assert "segv: write with a bad pointer returned -14 (EFAULT)" in out
+    assert re.search(r"run: pid \d+ exited with status 0", out)
+
+
+def test_memhog_stops_at_its_limit_with_enomem_and_nothing_leaks(sh: Shell):
+    before = sh.free_frames()
+    assert "limit: pid 1 address space limit 8388608 bytes" in sh("limit 1 8M")
+    out = sh("run /bin/memhog 32M", timeout=120)
+    m = re.search(r"memhog: stopped at (\d+) of 33554432 bytes: mmap error -12 \(ENOMEM\)", out)
+    assert m, out
+    assert 0 < int(m.group(1)) <= 8 << 20
+    assert re.search(r"run: pid \d+ exited with status 1", out)
+    sh("limit 1 0xffffffff")
+    assert "memhog: touched 16777216 bytes" in sh("run /bin/memhog 16M", timeout=120)
+    assert sh.free_frames() == before
+
+
+def test_thirty_two_processes_then_eagain(sh: Shell):
+    before = sh.free_frames()
+    pids = [sh.spawn("/bin/sleeper 300 1") for _ in range(32)]
+    assert "run: error EAGAIN (-11): no kernel stack left for a process" in sh("run /bin/hello")
+    sh.expect(f"sleeper {pids[-1]}: 0")
+    ps = sh("ps")
+    assert all(re.search(rf"^\s+{p}\s+1 S\s+sleeper", ps, re.M) for p in pids), ps
+    for p in pids:
+        assert f"kill: pid {p} sent SIGTERM" in sh(f"kill {p}")
+    sh("")
+    for p in pids:
+        assert f"run: pid {p} killed by SIGTERM" in sh.transcript
+    assert "hello from pid" in sh("run /bin/hello")
+    assert sh.free_frames() == before
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED))
+def test_malformed_elf_is_refused_without_a_leak(sh: Shell, name: str):
+    before = sh.free_frames()
+    out = sh(f"run /bad/{name}")
+    assert f"run: error ENOEXEC (-8): {MALFORMED[name][1]}: /bad/{name}" in out
+    assert sh.free_frames() == before
+    assert "hello from pid" in sh("run /bin/hello")
+
+
+def test_missing_program_is_enoent(console: Console):
+    assert "run: error ENOENT (-2): no such file: /bin/nope" in console.run("run /bin/nope")
+    assert "usage: run" in console.run("run")
+
+
+def test_ps_maps_limit_and_kill_of_a_background_program(sh: Shell):
+    pid = sh.spawn("/bin/sleeper 300 1")
+    sh.expect(f"sleeper {pid}: 0")
+    ps = sh("ps")
+    assert re.search(r"^\s+0\s+0 R\s+idle", ps, re.M) and re.search(r"^\s+1\s+0 R\s+shell", ps, re.M)
+    line = re.search(rf"^\s+{pid}\s+1 S\s+sleeper\s+(\d+)\s+(\d+)\s+unlimited\s+(\d+)", ps, re.M)
+    assert line, ps
+    assert int(line.group(1)) > 0 and 0 < int(line.group(2)) <= int(line.group(1))
+    assert int(line.group(3)) > 0
+    maps = sh(f"maps {pid}")
+    # The text is mapped from the program's file (its page-cache frames).
+    assert re.search(r"^40000000-400[0-9a-f]{5} r-xp 00000000 00:00 \d+\s+/bin/sleeper$", maps, re.M), maps
+    assert re.search(r"^400[0-9a-f]{5}-400[0-9a-f]{5} rw-p ", maps, re.M), maps
+    assert re.search(r"^bf[0-9a-f]{6}-c0000000 rw-p 00000000 00:00 0\s+\[stack\]", maps, re.M), maps
+    assert f"limit: pid {pid} address space limit 1048576 bytes" in sh(f"limit {pid} 1M")
+    assert re.search(rf"^\s+{pid}\s+1 S\s+sleeper\s+\d+\s+\d+\s+1048576\s", sh("ps"), re.M)
+    assert "kill: error ESRCH (-3): no such process" in sh("kill 999")
+    assert "kill: error EPERM (-1)" in sh("kill 1")
+    assert "maps: error ESRCH (-3)" in sh("maps 999")
+    assert f"kill: pid {pid} sent SIGKILL" in sh(f"kill {pid} 9")
+    sh("")
+    assert f"run: pid {pid} killed by SIGKILL" in sh.transcript
+
+
+def test_spin_does_not_starve_the_shell(sh: Shell):
+    pid = sh.spawn("/bin/spin")
+    # Commands keep answering while spin runs (generous bounds: the host
+    # is loaded), and spin makes progress too.
+    for _ in range(5):
+        start = time.monotonic()
+        assert "free_frames" in sh("meminfo", timeout=30)
+        assert time.monotonic() - start < 20
+    sh.expect(f"spin {pid}: round 1", timeout=180)
+    sh(f"kill {pid}")
+    sh("")
+    assert f"run: pid {pid} killed by SIGTERM" in sh.transcript

@@ -1,0 +1,369 @@
+"""The filesystem through direct calls: kos.fs.VirtualFileSystem over a
+kernel fd table, the Linux errnos, the page cache's frames and dirty flags,
+file mappings (shared, private, SIGBUS, ftruncate and unlink while mapped,
+the EACCES/ENODEV/EINVAL refusals), and the frames all back after
+everything is closed, unmapped and unlinked."""
+
+from __future__ import annotations
+
+import errno
+import os
+import tarfile
+from collections.abc import Iterator
+
+import pytest
+from fs_helpers import PAGE, boot_with_initrd, cached_page, fault_kind, file_inode, user_read, user_write
+
+from kos import paths
+from kos.fs import VirtualFileSystem
+from kos.kernel import abi, call, s32, u32
+from kos.machine.unicorn.kernel import Snapshot, UnicornKernel
+from kos.memory import constants as c
+
+pytestmark = pytest.mark.unicorn
+
+
+@pytest.fixture(scope="module")
+def fsk() -> Iterator[UnicornKernel]:
+    k = boot_with_initrd()
+    yield k
+    k.close()
+
+
+@pytest.fixture(scope="module")
+def fs_prompt(fsk: UnicornKernel) -> Snapshot:
+    return fsk.snapshot([(fsk.symbol("__kernel_start"), c.STACK_REGION_END)])
+
+
+@pytest.fixture
+def k(fsk: UnicornKernel, fs_prompt: Snapshot) -> UnicornKernel:
+    fsk.restore(fs_prompt)
+    return fsk
+
+
+@pytest.fixture
+def vfs(k: UnicornKernel) -> Iterator[VirtualFileSystem]:
+    """A VirtualFileSystem whose frames must all be back when it is done."""
+    free0 = call(k, "get_free_pages")
+    v = VirtualFileSystem(kernel=k)
+    yield v
+    v.close_all()
+    assert call(k, "get_free_pages") == free0
+
+
+def mm_of(k: UnicornKernel) -> int:
+    return u32(call(k, "mm_current"))
+
+
+def const(k: UnicornKernel, name: str) -> int:
+    return abi(k).constant(name)
+
+
+def test_the_initrd_tree_is_the_root(vfs: VirtualFileSystem):
+    with tarfile.open(paths.INITRD) as tar:
+        top = {m.name.split("/")[0] for m in tar.getmembers()}
+    assert set(vfs.listdir("/")) == top and {"bin", "data", "etc"} <= top
+    fd = vfs.open("/etc/motd")
+    expect = (paths.ROOT / "user/root/etc/motd").read_bytes()
+    assert vfs.read(fd, 4096) == expect
+    assert vfs.read(fd, 10) == b""
+    vfs.close(fd)
+    st = vfs.stat("/etc/motd")
+    assert st.st_size == len(expect) and st.st_mode & 0o170000 == 0o100000 and st.st_nlink == 1
+    assert vfs.stat("/etc").st_mode & 0o170000 == 0o040000
+
+
+def test_modes_create_truncate_and_append(vfs: VirtualFileSystem):
+    fd = vfs.open("/data/m.txt", "w")
+    assert vfs.write(fd, b"0123456789") == 10
+    with pytest.raises(OSError) as e:
+        vfs.read(fd, 1)
+    assert e.value.errno == errno.EBADF
+    vfs.close(fd)
+    fd = vfs.open("/data/m.txt", "a")
+    vfs.write(fd, b"ab")
+    vfs.close(fd)
+    fd = vfs.open("/data/m.txt", "r+")
+    assert vfs.read(fd, 100) == b"0123456789ab"
+    assert vfs.seek(fd, 2) == 2
+    vfs.write(fd, b"XY")
+    assert vfs.seek(fd, -3, os.SEEK_END) == 9
+    assert vfs.read(fd, 3) == b"9ab"
+    with pytest.raises(OSError) as e:
+        vfs.write(vfs.open("/data/m.txt", "r"), b"x")
+    assert e.value.errno == errno.EBADF
+    vfs.close(fd)
+    fd = vfs.open("/data/m.txt", "w+")
+    assert vfs.fstat(fd).st_size == 0
+    vfs.close(fd)
+    fd = vfs.open("/data/m2.txt", os.O_RDWR | os.O_CREAT)
+    vfs.write(fd, b"flags")
+    vfs.seek(fd, 0)
+    assert vfs.read(fd, 5) == b"flags"
+    with pytest.raises(FileExistsError):
+        vfs.open("/data/m2.txt", os.O_RDWR | os.O_CREAT | os.O_EXCL)
+    vfs.close_all()
+    vfs.unlink("/data/m.txt")
+    vfs.unlink("/data/m2.txt")
+
+
+def test_a_write_past_the_end_leaves_a_hole_of_zeros(vfs: VirtualFileSystem):
+    fd = vfs.open("/hole", "w+")
+    vfs.seek(fd, 3 * PAGE + 5)
+    vfs.write(fd, b"end")
+    assert vfs.fstat(fd).st_size == 3 * PAGE + 8
+    assert vfs.fstat(fd).st_blocks == 8          # one frame: the hole costs none
+    vfs.seek(fd, 0)
+    assert vfs.read(fd, 3 * PAGE + 8) == bytes(3 * PAGE + 5) + b"end"
+    vfs.close(fd)
+    vfs.unlink("/hole")
+
+
+@pytest.mark.parametrize(("op", "args", "err"), [
+    ("open", ("/nope",), errno.ENOENT),
+    ("open", ("/etc/motd/x",), errno.ENOTDIR),
+    ("open", ("/etc/motd/",), errno.ENOTDIR),
+    ("open", ("/etc", "w"), errno.EISDIR),
+    ("open", ("/" + "n" * 256,), errno.ENAMETOOLONG),
+    ("open", ("/" + "d/" * 130,), errno.ENAMETOOLONG),
+    ("open", ("/no/dir/file", "w"), errno.ENOENT),
+    ("mkdir", ("/etc",), errno.EEXIST),
+    ("mkdir", ("/",), errno.EEXIST),
+    ("rmdir", ("/etc",), errno.ENOTEMPTY),
+    ("rmdir", ("/etc/motd",), errno.ENOTDIR),
+    ("unlink", ("/etc",), errno.EISDIR),
+    ("unlink", ("/etc/none",), errno.ENOENT),
+    ("listdir", ("/etc/motd",), errno.ENOTDIR),
+    ("chdir", ("/etc/motd",), errno.ENOTDIR),
+])
+def test_bad_paths_get_linux_errnos(vfs: VirtualFileSystem, op: str, args: tuple[str, ...], err: int):
+    with pytest.raises(OSError) as e:
+        getattr(vfs, op)(*args)
+    assert e.value.errno == err
+
+
+def test_descriptors_close_dup_and_run_out(vfs: VirtualFileSystem):
+    with pytest.raises(OSError) as e:
+        vfs.read(7, 1)
+    assert e.value.errno == errno.EBADF
+    fd = vfs.open("/etc/motd")
+    other = vfs.dup(fd)
+    assert other == fd + 1
+    assert vfs.read(fd, 7) == b"Welcome"
+    assert vfs.read(other, 3) == b" to"               # one open file: one position
+    fds = [vfs.dup(fd) for _ in range(const(vfs.kernel, "FD_MAX") - 2)]
+    with pytest.raises(OSError) as e:
+        vfs.dup(fd)
+    assert e.value.errno == errno.EMFILE
+    for f in fds:
+        vfs.close(f)
+    vfs.close(fd)
+    with pytest.raises(OSError) as e:
+        vfs.close(fd)
+    assert e.value.errno == errno.EBADF
+
+
+def test_directories_and_relative_paths(vfs: VirtualFileSystem):
+    vfs.mkdir("/work")
+    vfs.chdir("/work")
+    vfs.mkdir("sub")
+    vfs.chdir("sub/../sub/.")
+    assert vfs.getcwd() == "/work/sub"
+    fd = vfs.open("f", "w")
+    vfs.write(fd, b"x")
+    vfs.close(fd)
+    assert vfs.listdir("..") == ["sub"]
+    assert vfs.stat("/work/sub/f").st_size == 1
+    assert vfs.stat("/work").st_nlink == 3             # ".", its entry in /, sub's ".."
+    vfs.unlink("f")
+    vfs.chdir("/")
+    vfs.rmdir("work/sub")
+    vfs.rmdir("/work")
+    assert "work" not in vfs.listdir("/")
+
+
+def test_an_unlinked_file_lives_until_closed(vfs: VirtualFileSystem):
+    fd = vfs.open("/gone", "w+")
+    vfs.write(fd, b"still here")
+    vfs.unlink("/gone")
+    with pytest.raises(FileNotFoundError):
+        vfs.stat("/gone")
+    vfs.seek(fd, 0)
+    assert vfs.read(fd, 100) == b"still here"
+    assert vfs.fstat(fd).st_nlink == 0
+    vfs.close(fd)
+
+
+def test_write_dirties_the_cache_frames_and_meminfo_counts_them(vfs: VirtualFileSystem):
+    k = vfs.kernel
+    cached0 = k.read_u32(k.symbol("pagecache_frames"))
+    fd = vfs.open("/c", "w+")
+    vfs.write(fd, b"a" * (PAGE + 1))
+    assert k.read_u32(k.symbol("pagecache_frames")) == cached0 + 2
+    inode = file_inode(k, vfs.fdtable, fd)
+    p0, p1 = cached_page(k, inode, 0), cached_page(k, inode, 1)
+    assert p0 and p1 and cached_page(k, inode, 2) == 0
+    assert call(k, "page_is_dirty", p0) == 1
+    lay = abi(k).struct("page")
+    assert k.read_u32(p1 + lay.offsetof("mapping")) == inode
+    assert k.read_u32(p1 + lay.offsetof("index")) == 1
+    vfs.truncate(fd, 10)
+    assert cached_page(k, inode, 1) == 0
+    assert k.read_u32(k.symbol("pagecache_frames")) == cached0 + 1
+    vfs.close(fd)
+    vfs.unlink("/c")
+    assert k.read_u32(k.symbol("pagecache_frames")) == cached0
+
+
+def make_file(vfs: VirtualFileSystem, path: str, data: bytes) -> None:
+    fd = vfs.open(path, "w")
+    vfs.write(fd, data)
+    vfs.close(fd)
+
+
+def test_map_shared_stores_are_read_back_and_dirty_at_msync(vfs: VirtualFileSystem):
+    k = vfs.kernel
+    mm = mm_of(k)
+    make_file(vfs, "/s", b"s" * 5000)
+    fd = vfs.open("/s", "r+")
+    a = vfs.mmap(mm, 0, 2 * PAGE, c.PROT_READ | c.PROT_WRITE, c.MAP_SHARED, fd)
+    b = vfs.mmap(mm, 0, 2 * PAGE, c.PROT_READ, c.MAP_SHARED, fd)
+    inode = file_inode(k, vfs.fdtable, fd)
+    assert user_read(k, mm, a, 4) == b"ssss"
+    p0 = cached_page(k, inode, 0)
+    assert call(k, "page_clear_dirty", p0) == 0
+    assert user_write(k, mm, a + 1, b"HELLO") == 0
+    assert user_read(k, mm, b, 8) == b"sHELLOss"        # the very frame, in another mapping
+    assert vfs.read(fd, 8) == b"sHELLOss"               # and read() sees it at once
+    assert call(k, "page_is_dirty", p0) == 0            # still only in the PTE
+    assert call(k, "vm_msync", mm, a, PAGE, const(k, "MS_SYNC")) == 0
+    assert call(k, "page_is_dirty", p0) == 1
+    # The tail of the last page reads as zeros, and stores there stay out of the file.
+    assert user_read(k, mm, a + 5000, 8) == bytes(8)
+    assert user_write(k, mm, a + 6000, b"beyond") == 0
+    assert vfs.fstat(fd).st_size == 5000
+    assert call(k, "vm_munmap", mm, a, 2 * PAGE) == 0
+    assert call(k, "vm_munmap", mm, b, 2 * PAGE) == 0
+    vfs.seek(fd, 0, os.SEEK_END)
+    vfs.write(fd, b"!")                                  # growing shows zeros, not the store
+    vfs.seek(fd, 5000)
+    assert vfs.read(fd, 1) == b"!"
+    vfs.truncate(fd, 6010)
+    vfs.seek(fd, 5001)
+    assert vfs.read(fd, 1009) == bytes(1009)
+    vfs.close(fd)
+    vfs.unlink("/s")
+
+
+def test_map_private_copies_on_first_write(vfs: VirtualFileSystem):
+    k = vfs.kernel
+    mm = mm_of(k)
+    make_file(vfs, "/p", b"p" * PAGE)
+    fd = vfs.open("/p", "r")                              # PROT_WRITE private needs no write access
+    a = vfs.mmap(mm, 0, PAGE, c.PROT_READ | c.PROT_WRITE, c.MAP_PRIVATE, fd)
+    s = vfs.mmap(mm, 0, PAGE, c.PROT_READ, c.MAP_SHARED, fd)
+    assert user_read(k, mm, a, 2) == b"pp"
+    w = vfs.open("/p", "r+")
+    vfs.write(w, b"Q")
+    assert user_read(k, mm, a, 2) == b"Qp"                # not copied yet: the file's frame
+    assert user_write(k, mm, a, b"mine") == 0
+    assert user_read(k, mm, a, 5) == b"minep"
+    assert user_read(k, mm, s, 5) == b"Qpppp"             # the file and shared mappings unchanged
+    vfs.seek(fd, 0)
+    assert vfs.read(fd, 5) == b"Qpppp"
+    vfs.write(w, b"R")
+    assert user_read(k, mm, a, 5) == b"minep"             # the copy is private from now on
+    assert call(k, "vm_munmap", mm, a, PAGE) == 0
+    assert call(k, "vm_munmap", mm, s, PAGE) == 0
+    vfs.close_all()
+    vfs.unlink("/p")
+
+
+def test_pages_beyond_the_end_are_sigbus_also_after_ftruncate(vfs: VirtualFileSystem):
+    k = vfs.kernel
+    mm = mm_of(k)
+    make_file(vfs, "/t", b"t" * (3 * PAGE))
+    fd = vfs.open("/t", "r+")
+    a = vfs.mmap(mm, 0, 4 * PAGE, c.PROT_READ | c.PROT_WRITE, c.MAP_SHARED, fd)
+    sigbus = fault_kind(k, "FAULT_SIGBUS")
+    assert user_read(k, mm, a + 3 * PAGE, 1) == sigbus
+    assert user_write(k, mm, a + 2 * PAGE, b"x") == 0
+    vfs.truncate(fd, PAGE + 10)
+    assert user_read(k, mm, a + 2 * PAGE, 1) == sigbus
+    assert user_read(k, mm, a + PAGE + 10, 4) == bytes(4)
+    assert user_read(k, mm, a, 1) == b"t"
+    vfs.truncate(fd, 3 * PAGE)
+    assert user_read(k, mm, a + 2 * PAGE, 4) == bytes(4)  # the store went with the truncate
+    assert call(k, "vm_munmap", mm, a, 4 * PAGE) == 0
+    vfs.close(fd)
+    vfs.unlink("/t")
+
+
+def test_unlink_while_mapped_keeps_the_pages_until_munmap(vfs: VirtualFileSystem):
+    k = vfs.kernel
+    mm = mm_of(k)
+    make_file(vfs, "/u", b"keep me")
+    fd = vfs.open("/u", "r+")
+    a = vfs.mmap(mm, 0, PAGE, c.PROT_READ | c.PROT_WRITE, c.MAP_SHARED, fd)
+    vfs.close(fd)
+    vfs.unlink("/u")
+    free = call(k, "get_free_pages")
+    assert user_read(k, mm, a, 7) == b"keep me"
+    assert user_write(k, mm, a, b"K") == 0
+    assert user_read(k, mm, a, 7) == b"Keep me"
+    assert call(k, "vm_munmap", mm, a, PAGE) == 0
+    assert call(k, "get_free_pages") > free                # the file's frame went with the mapping
+
+
+@pytest.mark.parametrize(("mode", "prot", "flags", "fd_kind", "err"), [
+    ("r", c.PROT_READ, c.MAP_SHARED, "closed", errno.EBADF),
+    ("w", c.PROT_READ, c.MAP_SHARED, "file", errno.EACCES),
+    ("w", c.PROT_READ, c.MAP_PRIVATE, "file", errno.EACCES),
+    ("r", c.PROT_READ | c.PROT_WRITE, c.MAP_SHARED, "file", errno.EACCES),
+    ("r", c.PROT_READ, c.MAP_SHARED, "dir", errno.ENODEV),
+    ("r", c.PROT_READ, c.MAP_PRIVATE | c.MAP_GROWSDOWN, "file", errno.EINVAL),
+])
+def test_mmap_refusals(vfs: VirtualFileSystem, mode: str, prot: int, flags: int, fd_kind: str, err: int):
+    make_file(vfs, "/r", b"r")
+    fd = 9 if fd_kind == "closed" else vfs.open("/etc" if fd_kind == "dir" else "/r", mode)
+    with pytest.raises(OSError) as e:
+        vfs.mmap(mm_of(vfs.kernel), 0, PAGE, prot, flags, fd)
+    assert e.value.errno == err
+    vfs.close_all()
+    vfs.unlink("/r")
+
+
+def test_an_unaligned_offset_is_einval(vfs: VirtualFileSystem):
+    fd = vfs.open("/etc/motd")
+    with pytest.raises(OSError) as e:
+        vfs.mmap(mm_of(vfs.kernel), 0, PAGE, c.PROT_READ, c.MAP_SHARED, fd, 100)
+    assert e.value.errno == errno.EINVAL
+    vfs.close(fd)
+
+
+def test_mprotect_cannot_make_a_read_only_shared_mapping_writable(vfs: VirtualFileSystem):
+    k = vfs.kernel
+    mm = mm_of(k)
+    fd = vfs.open("/etc/motd")
+    a = vfs.mmap(mm, 0, PAGE, c.PROT_READ, c.MAP_SHARED, fd)
+    assert s32(call(k, "vm_mprotect", mm, a, PAGE, c.PROT_READ | c.PROT_WRITE)) == -errno.EACCES
+    p = vfs.mmap(mm, 0, PAGE, c.PROT_READ, c.MAP_PRIVATE, fd)
+    assert call(k, "vm_mprotect", mm, p, PAGE, c.PROT_READ | c.PROT_WRITE) == 0
+    assert user_write(k, mm, p, b"private") == 0
+    assert vfs.read(fd, 7) == b"Welcome"
+    assert call(k, "vm_munmap", mm, a, PAGE) == 0
+    assert call(k, "vm_munmap", mm, p, PAGE) == 0
+    vfs.close(fd)
+
+
+def test_the_specification_integration_example(vfs: VirtualFileSystem):
+    k = vfs.kernel
+    make_file(vfs, "/data/largefile.dat", bytes(range(256)) * 64)
+    file_size = vfs.stat("/data/largefile.dat").st_size
+    fd = vfs.open("/data/largefile.dat", "r")
+    mm = mm_of(k)
+    addr = vfs.mmap(mm, 0, file_size, c.PROT_READ, c.MAP_PRIVATE, fd, 0)
+    assert user_read(k, mm, addr + 4000, 4) == bytes([4000 % 256, 4001 % 256, 4002 % 256, 4003 % 256])
+    assert call(k, "vm_munmap", mm, addr, file_size) == 0
+    vfs.close(fd)
+    vfs.unlink("/data/largefile.dat")

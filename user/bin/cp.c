@@ -1,0 +1,40 @@
+/* cp SRC DST — copy a file: DST is created or truncated, then written
+ * with what read() gives from SRC; the byte count is printed. */
+#include "stdio.h"
+#include "syscall.h"
+
+int main(int argc, char **argv)
+{
+    static char buf[4096];
+    if (argc != 3) {
+        dprintf(2, "usage: cp SRC DST\n");
+        return 2;
+    }
+    long in = open(argv[1], O_RDONLY, 0);
+    if (in < 0) {
+        dprintf(2, "cp: %s: error %ld\n", argv[1], in);
+        return 1;
+    }
+    long out = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0) {
+        dprintf(2, "cp: %s: error %ld\n", argv[2], out);
+        return 1;
+    }
+    long n, total = 0;
+    while ((n = read((int)in, buf, sizeof(buf))) > 0) {
+        long w = write((int)out, buf, (size_t)n);
+        if (w != n) {
+            dprintf(2, "cp: %s: write error %ld\n", argv[2], w);
+            return 1;
+        }
+        total += w;
+    }
+    if (n < 0) {
+        dprintf(2, "cp: %s: read error %ld\n", argv[1], n);
+        return 1;
+    }
+    close((int)in);
+    close((int)out);
+    printf("cp: %ld bytes from %s to %s\n", total, argv[1], argv[2]);
+    return 0;
+}

@@ -1,0 +1,105 @@
+/* systest — the system-call boundary from ring 3, as KTAP v1: a bad
+ * pointer to every call that takes one is EFAULT (never a kernel fault),
+ * an unknown number is ENOSYS, and the small calls answer as Linux's do. */
+#include "ktap.h"
+#include "stdio.h"
+#include "string.h"
+#include "syscall.h"
+
+#define KERNEL_PTR 0x00100000L        /* the kernel image: not user space */
+#define UNMAPPED   0x7ff00000L        /* user space, never mapped here */
+
+KTAP_CASE(bad_pointers_are_efault)
+{
+    const long bad[] = { 0, 0x10, KERNEL_PTR, UNMAPPED, 0xfffff000L };
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        long p = bad[i];
+        char *const *vp = (char *const *)p;
+        KTAP_EXPECT(write(1, (void *)p, 8) == -EFAULT, "write %lx", p);
+        KTAP_EXPECT(open((const char *)p, O_RDONLY, 0) == -EFAULT, "open %lx", p);
+        KTAP_EXPECT(execve((const char *)p, 0, 0) == -EFAULT, "execve path %lx", p);
+        KTAP_EXPECT(waitpid(-1, (int *)p, WNOHANG) == -EFAULT || p == 0, "waitpid %lx", p);
+        KTAP_EXPECT(setrlimit(RLIMIT_AS, (const struct rlimit *)p) == -EFAULT, "setrlimit %lx", p);
+        KTAP_EXPECT(ugetrlimit(RLIMIT_AS, (struct rlimit *)p) == -EFAULT, "ugetrlimit %lx", p);
+        KTAP_EXPECT(nanosleep((const struct timespec *)p, 0) == -EFAULT, "nanosleep %lx", p);
+        KTAP_EXPECT(sysinfo((struct sysinfo *)p) == -EFAULT, "sysinfo %lx", p);
+        if (p)
+            KTAP_EXPECT(execve("/bin/hello", vp, 0) == -EFAULT, "execve argv %lx", p);
+    }
+    /* read needs input to reach its copy: the console's read is checked
+     * with a zero-length read, which touches nothing. */
+    KTAP_EXPECT(read(0, (void *)KERNEL_PTR, 0) == 0, "read of 0 bytes");
+    /* A string running into an unmapped page. */
+    char *end = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memset(end, 'a', 4096);
+    munmap(end + 4096, 4096);
+    KTAP_EXPECT(open(end, O_RDONLY, 0) < 0, "an unterminated path");
+    munmap(end, 4096);
+}
+
+KTAP_CASE(unknown_numbers_are_enosys)
+{
+    KTAP_EXPECT(syscall6(0, 0, 0, 0, 0, 0, 0) == -ENOSYS, "0");
+    KTAP_EXPECT(syscall6(222, 0, 0, 0, 0, 0, 0) == -ENOSYS, "222");
+    KTAP_EXPECT(syscall6(100000, 0, 0, 0, 0, 0, 0) == -ENOSYS, "100000");
+    KTAP_EXPECT(syscall6(-1, 0, 0, 0, 0, 0, 0) == -ENOSYS, "-1");
+}
+
+KTAP_CASE(files_on_fds)
+{
+    KTAP_EXPECT(write(1, "", 0) == 0, "empty write");
+    KTAP_EXPECT(write(9, "x", 1) == -EBADF, "write to a closed fd");
+    KTAP_EXPECT(lseek(1, 0, 0) == -ESPIPE, "lseek on the console");
+    long fd = open("/etc/motd", O_RDONLY, 0);
+    KTAP_EXPECT(fd >= 3, "open /etc/motd: %ld", fd);
+    char buf[8];
+    KTAP_EXPECT(read(fd, buf, 4) == 4, "read");
+    KTAP_EXPECT(lseek(fd, 0, 0) == 0, "lseek back");
+    char again[4];
+    KTAP_EXPECT(read(fd, again, 4) == 4 && memcmp(buf, again, 4) == 0, "read again");
+    KTAP_EXPECT(close(fd) == 0 && close(fd) == -EBADF, "close twice");
+    KTAP_EXPECT(open("/nope", O_RDONLY, 0) == -ENOENT, "missing file");
+}
+
+KTAP_CASE(getpid_kill_and_sleep)
+{
+    long me = getpid();
+    KTAP_EXPECT(me > 1, "pid %ld", me);
+    KTAP_EXPECT(kill(me, 0) == 0, "kill 0 to self");
+    KTAP_EXPECT(kill(1, SIGTERM) == -EPERM, "killing the shell");
+    KTAP_EXPECT(kill(30000, SIGTERM) == -ESRCH, "a missing pid");
+    struct timespec t = { 0, 20000000 };
+    KTAP_EXPECT(nanosleep(&t, 0) == 0, "20 ms sleep");
+    struct timespec bad = { 0, 1000000000 };
+    KTAP_EXPECT(nanosleep(&bad, 0) == -EINVAL, "nsec out of range");
+    KTAP_EXPECT(sched_yield() == 0, "yield");
+    long child = fork();
+    if (child == 0) {
+        for (;;)
+            sched_yield();
+    }
+    KTAP_EXPECT(kill(child, SIGKILL) == 0, "kill the child");
+    int status = 0;
+    KTAP_EXPECT(waitpid(child, &status, 0) == child && WTERMSIG(status) == SIGKILL, "status 0x%x", status);
+}
+
+KTAP_CASE(execve_replaces_the_program)
+{
+    long child = fork();
+    if (child == 0) {
+        char *argv[] = { "/bin/hello", "from-execve", 0 };
+        char *envp[] = { "X=1", 0 };
+        execve("/bin/hello", argv, envp);
+        exit(99);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    KTAP_EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x", status);
+    KTAP_EXPECT(execve("/etc/motd", 0, 0) == -ENOEXEC, "not an ELF");
+    KTAP_EXPECT(execve("/bin/none", 0, 0) == -ENOENT, "missing");
+}
+
+int main(void)
+{
+    return ktap_run();
+}
