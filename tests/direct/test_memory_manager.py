@@ -474,3 +474,35 @@ def test_a_kernel_file_maps_with_its_open_mode(live: Kernel, mgr: MemoryManager)
     finally:
         call(live, "file_put", f)
     assert live.console.run("rm /kfile") == ""
+
+
+def test_spec_example_filesystem_integration(live: Kernel, mgr: MemoryManager):
+    from kos.fs import VirtualFileSystem
+
+    with use_kernel(live):
+        setup = VirtualFileSystem()                  # /data is the initrd's
+        w = setup.open("/data/largefile.dat", "w")
+        setup.write(w, b"L" * 5000)
+        setup.close(w)
+        file_size = 5000
+        PROT_READ, MAP_PRIVATE = manager_module.PROT_READ, manager_module.MAP_PRIVATE
+        memory_mgr = mgr
+
+        # Memory-map a file through VFS
+        vfs = VirtualFileSystem()
+        fd = vfs.open('/data/largefile.dat', 'r')
+        addr = memory_mgr.mmap(0, file_size, PROT_READ, MAP_PRIVATE, fd, 0, vfs=vfs)
+
+        assert addr != -1, memory_mgr.last_error
+        assert memory_mgr.read(addr, file_size) == b"L" * file_size
+        with pytest.raises(ProtectionError):
+            memory_mgr.write(addr, b"x")
+        assert memory_mgr.mmap(0, 4096, mgr.PROT_READ | mgr.PROT_WRITE, mgr.MAP_SHARED, fd, 0, vfs=vfs) == -1
+        assert memory_mgr.last_error is not None and memory_mgr.last_error.name == "EACCES"
+        assert memory_mgr.mmap(0, 4096, PROT_READ, MAP_PRIVATE, 99, 0, vfs=vfs) == -1
+        assert memory_mgr.last_error.name == "EBADF"
+        assert memory_mgr.munmap(addr, file_size) == 0
+        vfs.close(fd)
+        vfs.close_all()
+        setup.unlink("/data/largefile.dat")
+        setup.close_all()

@@ -429,9 +429,12 @@ class MemoryManager:
         self._fail(result, why)
         return -1
 
-    def mmap(self, addr: int, length: int, prot: int, flags: int, fd: int, offset: int) -> int:
+    def mmap(self, addr: int, length: int, prot: int, flags: int, fd: int, offset: int, *,
+             vfs: Any = None) -> int:
         """Memory map operation in the manager's address space: the mapped
-        address, or -1 on error (last_error: EINVAL, ENOMEM, EACCES, EBADF)."""
+        address, or -1 on error (last_error: EINVAL, ENOMEM, EACCES, EBADF).
+        fd is -1 (anonymous), a host descriptor, or with vfs= a descriptor
+        of that kos.fs.VirtualFileSystem (a kernel fd, mapped by fs_mmap)."""
         for name, v in (("addr", addr), ("length", length), ("prot", prot), ("flags", flags),
                         ("fd", fd), ("offset", offset)):
             _int(name, v)
@@ -445,6 +448,19 @@ class MemoryManager:
             if fd == -1:
                 r = s32(call(k, "vm_mmap", mm, addr, length, prot, flags))
                 return self._refused(r) if r < 0 and r > -4096 else u32(r)
+            if vfs is not None:
+                if vfs.kernel is not k:
+                    self._fail(C.EBADF, "the file system is another kernel's")
+                    return -1
+                why_at = mm + kk.abi(k).struct("mm").offsetof("why")
+                kk.write(k, why_at, bytes(4))          # fs_mmap's own refusals leave no reason there
+                r = s32(call(k, "fs_mmap", mm, vfs.fdtable, addr, length, prot, flags, fd, offset))
+                if r < 0 and r > -4096:
+                    if self._u32_at(why_at):
+                        return self._refused(r)
+                    self._fail(r, f"fd {fd} of the file system cannot be mapped so")
+                    return -1
+                return u32(r)
             return self._map_host(addr, length, prot, flags, fd, offset)
 
     def _map_host(self, addr: int, length: int, prot: int, flags: int, fd: int, offset: int) -> int:
