@@ -9,6 +9,7 @@
  * spells no C constant, and a constant changed here is changed there with
  * the next build. Error codes are negative, as callers see them.
  */
+#include "fs/file.h"
 #include "fs/fdtable.h"
 #include "fs/vfs.h"
 #include "include/errno.h"
@@ -19,6 +20,7 @@
 #include "mm/page.h"
 #include "mm/paging.h"
 #include "mm/slab.h"
+#include "mm/vmalloc.h"
 #include "mm/vm/mm.h"
 #include "proc/proc.h"
 
@@ -43,6 +45,10 @@ enum abi_errno {
     ABI_EIO = -EIO,
     ABI_ENXIO = -ENXIO,
     ABI_ENOEXEC = -ENOEXEC,
+    ABI_EBADF = -EBADF,
+    ABI_EEXIST = -EEXIST,
+    ABI_ESRCH = -ESRCH,
+    ABI_EPERM = -EPERM,
     ABI_ENOMEM = -ENOMEM,
     ABI_EACCES = -EACCES,
     ABI_EFAULT = -EFAULT,
@@ -114,6 +120,13 @@ enum abi_proc {
     ABI_RLIM_INFINITY = RLIM_INFINITY,
 };
 
+enum abi_vm {
+    ABI_VMALLOC_START = VMALLOC_START,
+    ABI_VMALLOC_END = VMALLOC_END,
+    ABI_USER_END = USER_END,
+    ABI_MM_POLICY_WX = MM_POLICY_WX,
+};
+
 enum abi_fs {
     ABI_O_RDONLY = O_RDONLY,
     ABI_O_WRONLY = O_WRONLY,
@@ -147,6 +160,7 @@ struct abi_constants {
     enum abi_paging paging;
     enum abi_slab slab;
     enum abi_proc proc;
+    enum abi_vm vm;
     enum abi_fs fs;
     /* Layouts Python reads that no kernel object has as a type. */
     struct stat64 stat64;

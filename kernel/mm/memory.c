@@ -113,6 +113,16 @@ void kfree(void *ptr)
     kfree_checked(ptr);
 }
 
+size_t ksize(const void *ptr)
+{
+    if (!ptr || !heap)
+        return 0;
+    uint32_t f = irq_save();
+    size_t n = heap_owns(heap, ptr) ? heap_usable_size(heap, ptr) : 0;
+    irq_restore(f);
+    return n;
+}
+
 void *kcalloc(size_t num, size_t size)
 {
     if (size && num > (size_t)-1 / size) {

@@ -67,6 +67,11 @@ void kfree(void *ptr);
  * refused free, which has been reported and counted as for kfree. */
 int kfree_checked(void *ptr);
 
+/* The usable bytes of the live block at ptr (Linux's ksize), 0 if ptr is
+ * not the start of a live block: lets an owner of some blocks ask, before
+ * freeing a pointer it did not hand out, whether it would free another's. */
+size_t ksize(const void *ptr);
+
 /* num * size bytes, zeroed. NULL if the product overflows (reported) or the
  * heap cannot hold it. */
 void *kcalloc(size_t num, size_t size);

@@ -101,6 +101,7 @@ uint32_t paging_kernel_pdpt(void) { return (uint32_t)kernel_pdpt; }
 void paging_load(uint32_t pdpt) { write_cr3(pdpt); }
 void paging_flush_page(uint32_t va) { invlpg(va); }
 void paging_flush_all(void) { write_cr3(read_cr3()); }
+pte_t *paging_kernel_pde(uint32_t va) { return &kernel_pd[(va >> PD_SHIFT) & (PT_ENTRIES - 1)]; }
 
 /* The 4 KiB entry for va, or NULL if a 2 MiB page or nothing covers it. */
 static pte_t *small_entry(uint32_t va)

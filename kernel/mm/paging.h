@@ -70,6 +70,11 @@ void paging_load(uint32_t pdpt);
 void paging_flush_page(uint32_t va);
 void paging_flush_all(void);
 
+/* The kernel page directory's entry for va (below KERNEL_SPACE_END): the
+ * kernel windows (vmalloc, kmap) install their page tables there, once for
+ * every address space. */
+pte_t *paging_kernel_pde(uint32_t va);
+
 /* The KMAP_PAGES entries that map the kmap windows, one after another:
  * entry i maps KMAP_START + i * PAGE_SIZE. Only highmem.c writes them. */
 pte_t *paging_kmap_ptes(void);

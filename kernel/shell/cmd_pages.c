@@ -8,12 +8,11 @@
 #include "../include/errno.h"
 #include "../lib/kprintf.h"
 #include "../lib/string.h"
+#include "../info/meminfo.h"
 #include "../mm/buddy.h"
 #include "../mm/memory.h"
 #include "../mm/page.h"
 #include "../mm/page_alloc.h"
-#include "../mm/physmem.h"
-#include "../mm/slab.h"
 
 /* Zones as "name: value" keys. */
 static const char *const zone_key[NR_ZONES] = { "dma", "normal", "highmem" };
@@ -232,21 +231,18 @@ static int cmd_meminfo(int argc, char **argv)
     (void)argv;
     memory_stats_t heap;
     memory_get_stats(&heap);
-    uint64_t total = physmem_total_usable();
+    struct mem_info mi;
+    mem_info_get(&mi);
     uint64_t buddy_free_bytes = (uint64_t)get_free_pages() * PAGE_SIZE;
-    uint64_t free = buddy_free_bytes + heap.free_heap;
     uint32_t managed = 0;
     /* The specification's get_memory_stats, in bytes. */
-    kprintf("total_memory: %llu\n", total);
-    kprintf("free_memory: %llu\n", free);
-    kprintf("used_memory: %llu\n", total - free);
-    /* Free slab objects and the page cache: memory a kernel with a disk
-     * could drop. Linux's Cached is the page cache alone; KOS adds what its
-     * slabs keep. */
-    kprintf("cached_memory: %u\n", slab_cached_bytes() + pagecache_frames * PAGE_SIZE);
-    kprintf("buffer_memory: %u\n", 0u);
-    kprintf("swap_total: %u\n", 0u);
-    kprintf("swap_free: %u\n", 0u);
+    kprintf("total_memory: %llu\n", mi.total_memory);
+    kprintf("free_memory: %llu\n", mi.free_memory);
+    kprintf("used_memory: %llu\n", mi.used_memory);
+    kprintf("cached_memory: %llu\n", mi.cached_memory);
+    kprintf("buffer_memory: %llu\n", mi.buffer_memory);
+    kprintf("swap_total: %llu\n", mi.swap_total);
+    kprintf("swap_free: %llu\n", mi.swap_free);
     /* Where those come from. */
     kprintf("buddy_free: %llu\n", buddy_free_bytes);
     kprintf("heap_free: %u\n", heap.free_heap);

@@ -1,7 +1,7 @@
 /* cmd_vm.c — shell commands over the shell's own user address space:
- * mmap (anonymous or of a file), munmap, mprotect, msync, maps (also of any
- * process), exec and vmstat (peek and poke, in
- * cmd_memory.c, reach user addresses through the same fault-safe path).
+ * mmap (anonymous or of a file), munmap, mprotect, msync, maps (also of
+ * any process), exec, vmstat and wx (peek and poke, in cmd_memory.c, reach
+ * user addresses through the same fault-safe path).
  * Failures print "cmd: error ENAME (-N)" and a line saying why. */
 #include <stdint.h>
 #include "shell.h"
@@ -325,3 +325,35 @@ static int cmd_vmstat(int argc, char **argv)
     return 0;
 }
 SHELL_COMMAND(vmstat, "", "the shell address space's counters", cmd_vmstat);
+
+/* The W^X policy (mm.h, mmap.c) of process PID's address space, or of the
+ * shell's own without a PID. */
+static int cmd_wx(int argc, char **argv)
+{
+    struct mm *mm;
+    int arg = 1;
+    if (argc > 1 && argv[1][0] >= '0' && argv[1][0] <= '9') {
+        uint32_t pid;
+        if (shell_arg_u32(argv, 1, "PID", UINT32_MAX, &pid))
+            return 1;
+        struct proc *p = proc_find(pid);
+        if (!p || p->state == PROC_ZOMBIE)
+            return refused(argv[0], -ESRCH, "no such process");
+        if (!p->mm)
+            return refused(argv[0], -EINVAL, "a kernel thread has no user address space");
+        mm = p->mm;
+        arg = 2;
+    } else if (!(mm = shell_mm(argv[0]))) {
+        return 1;
+    }
+    if (argc == arg + 1 && strcmp(argv[arg], "on") == 0)
+        mm_set_policy(mm, mm->policy | MM_POLICY_WX);
+    else if (argc == arg + 1 && strcmp(argv[arg], "off") == 0)
+        mm_set_policy(mm, mm->policy & ~MM_POLICY_WX);
+    else if (argc != arg)
+        return shell_usage(argv[0]);
+    kprintf("wx: %s\n", (mm->policy & MM_POLICY_WX) ? "on" : "off");
+    kprintf("policy_refusals: %u\n", mm->policy_refusals);
+    return 0;
+}
+SHELL_COMMAND(wx, "[PID] [on|off]", "W^X for a process's address space (the shell's without PID)", cmd_wx);

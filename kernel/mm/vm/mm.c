@@ -83,6 +83,19 @@ void mm_activate(struct mm *mm)
     paging_load(mm ? (uint32_t)mm->pdpt : paging_kernel_pdpt());
 }
 
+int mm_set_policy(struct mm *mm, uint32_t policy)
+{
+    if (policy & ~MM_POLICY_WX)
+        return -EINVAL;
+    mm->policy = policy;
+    return 0;
+}
+
+void mm_set_limit_as(struct mm *mm, uint32_t bytes)
+{
+    mm->limit_as = bytes;
+}
+
 void vm_init(void)
 {
     pte_t *pd[3] = { boot_pd[0], boot_pd[1], boot_pd[2] };

@@ -23,6 +23,10 @@
 #define VM_GROWSDOWN  0x2u    /* a stack: a fault just below grows it */
 #define VM_LOCKED     0x4u    /* MAP_LOCKED: populated at mmap, counted locked */
 #define VM_MAYWRITE   0x8u    /* a file mapping mprotect may make writable (Linux's VM_MAYWRITE) */
+#define VM_WAS_WRITE  0x10u   /* has been writable: under W^X it never becomes executable */
+
+/* mm.policy: the address space's memory policy, off by default. */
+#define MM_POLICY_WX  0x1u    /* W^X: no mapping is writable and executable, nor executable after writable */
 
 /* The backing object of a shared anonymous mapping: its frames by page
  * index. Every VMA that maps part of it holds one reference; the frames go
@@ -123,6 +127,8 @@ struct mm {
     uint32_t limit_stack;        /* how far a GROWSDOWN VMA may reach below its end */
     struct vm_fault_report last_fault;
     const char *why;             /* the reason of the last refused mmap, munmap or mprotect */
+    uint32_t policy;             /* MM_POLICY_* */
+    uint32_t policy_refusals;    /* mmap and mprotect calls the policy refused */
 };
 
 #define MM_DEFAULT_STACK_LIMIT  0x800000u   /* 8 MiB, Linux's RLIMIT_STACK */
@@ -146,6 +152,11 @@ struct mm *mm_create(void);
 void mm_destroy(struct mm *mm);
 /* Load mm's page tables. */
 void mm_activate(struct mm *mm);
+/* Set the memory policy (MM_POLICY_* bits; others are refused with
+ * -EINVAL) and the address-space limit in bytes (RLIMIT_AS: mappings that
+ * would pass it fail with ENOMEM; mappings already there stay). */
+int mm_set_policy(struct mm *mm, uint32_t policy);
+void mm_set_limit_as(struct mm *mm, uint32_t bytes);
 
 /* The shared page of zeros that unwritten private pages map read-only. */
 uint32_t vm_zero_page(void);
@@ -180,6 +191,17 @@ void vm_unmap_file_pages(struct mm *mm, struct vm_mapping *file, uint32_t from_p
  * or file. get: 0 or -ENOMEM. */
 int vma_get_backing(struct mm *mm, struct vma *v);
 void vma_put_backing(struct mm *mm, struct vma *v);
+
+/* Copy between buf and [addr, addr + len) of mm, which need not be the
+ * loaded address space (access.c, Linux's access_process_vm): each page is
+ * resolved by vm_fault for the access, as a CPU access would be, then its
+ * frame is copied through kmap; written frames are marked dirty. 0, or
+ * -EFAULT when a page cannot be had (mm->last_fault says why); the bytes
+ * before it are copied. */
+int vm_access(struct mm *mm, uint32_t addr, void *buf, uint32_t len, int write);
+/* The frame mapped at va in mm (present or not), or NULL for none or the
+ * zero page. */
+struct page *vm_page_at(struct mm *mm, uint32_t va);
 
 /* Resolve a fault at addr (fault.c): 0, or the kind of failure (also kept
  * in mm->last_fault and counted in mm->faults). */

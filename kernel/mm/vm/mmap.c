@@ -3,7 +3,10 @@
  * API; KOS is stricter than Linux in refusing unknown bits. Private
  * anonymous mappings own their frames through their page table entries,
  * shared ones share one vm_object; file mappings reach the file's frames
- * through their vm_ops (filemap.c).
+ * through their vm_ops (filemap.c). Under the address space's W^X
+ * policy (MM_POLICY_WX) both refuse, with EACCES, a protection that is
+ * writable and executable, and mprotect refuses to make executable a VMA
+ * that was ever writable (VM_WAS_WRITE), as OpenBSD and PaX do.
  */
 #include <stdint.h>
 #include "mm.h"
@@ -16,6 +19,18 @@ static int refuse(struct mm *mm, int err, const char *why)
 {
     mm->why = why;
     return err;
+}
+
+/* A refusal of the memory policy: EACCES, counted. */
+static int refuse_policy(struct mm *mm, const char *why)
+{
+    mm->policy_refusals++;
+    return refuse(mm, -EACCES, why);
+}
+
+static int wx_refuses(const struct mm *mm, uint32_t prot)
+{
+    return (mm->policy & MM_POLICY_WX) && (prot & PROT_WRITE) && (prot & PROT_EXEC);
 }
 
 static uint32_t page_round_up(uint32_t len)
@@ -112,6 +127,8 @@ static int32_t do_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot
         return refuse(mm, -EINVAL, "a fixed address must be page aligned");
     if (len > USER_END - USER_START)
         return refuse(mm, -ENOMEM, "longer than user space");
+    if (wx_refuses(mm, prot))
+        return refuse_policy(mm, "W^X: a mapping may not be writable and executable");
     uint32_t size = page_round_up(len);
 
     uint32_t start;
@@ -140,6 +157,8 @@ static int32_t do_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot
         v.flags |= VM_GROWSDOWN;
     if (flags & MAP_LOCKED)
         v.flags |= VM_LOCKED;
+    if (prot & PROT_WRITE)
+        v.flags |= VM_WAS_WRITE;
     if (file) {
         v.file = file->mapping;
         v.pgoff = file->pgoff;
@@ -225,6 +244,16 @@ static void merge_range(struct mm *mm, uint32_t start, uint32_t end)
         i = vma_merge(mm, i) + 1;
 }
 
+/* Was any VMA in [start, end) ever writable? Checked before mprotect
+ * changes anything, so a refusal leaves the range as it was. */
+static int was_writable(struct mm *mm, uint32_t start, uint32_t end)
+{
+    for (uint32_t i = vma_index_after(mm, start); i < mm->nr_vmas && mm->vmas[i].start < end; i++)
+        if (mm->vmas[i].flags & VM_WAS_WRITE)
+            return 1;
+    return 0;
+}
+
 int vm_mprotect(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot)
 {
     if (addr & (PAGE_SIZE - 1))
@@ -238,6 +267,12 @@ int vm_mprotect(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot)
     uint32_t end = addr + page_round_up(len);
     if (!vma_find(mm, addr))
         return refuse(mm, -ENOMEM, "no mapping at the start of the range");
+    if (mm->policy & MM_POLICY_WX) {
+        if (wx_refuses(mm, prot))
+            return refuse_policy(mm, "W^X: a mapping may not be writable and executable");
+        if ((prot & PROT_EXEC) && was_writable(mm, addr, end))
+            return refuse_policy(mm, "W^X: a page that was writable never becomes executable");
+    }
     int err = boundary(mm, addr);
     uint32_t va = addr;
     while (!err && va < end) {
@@ -257,6 +292,8 @@ int vm_mprotect(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot)
         }
         struct vma *v = &mm->vmas[i];
         v->prot = (uint16_t)prot;
+        if (prot & PROT_WRITE)
+            v->flags |= VM_WAS_WRITE;
         pgtable_protect(mm, v, v->start, v->end);
         va = v->end;
     }

@@ -29,8 +29,9 @@ from kos import paths
 from kos.target.abi import Abi, Value, load
 
 __all__ = [
-    "Kernel", "abi", "boot_kernel", "call", "call64", "call_out", "default_kernel", "fits_u32", "read",
-    "resolve", "s32", "set_default_kernel", "split64", "u32", "use_kernel", "with_bytes", "write",
+    "Kernel", "abi", "boot_kernel", "call", "call64", "call_lock", "call_out", "default_kernel",
+    "fits_u32", "output_mark", "output_since", "read", "resolve", "s32", "set_default_kernel", "split64",
+    "u32", "use_kernel", "with_bytes", "write",
 ]
 
 
@@ -58,6 +59,13 @@ _lock = threading.Lock()
 # One guest CPU: calls from several Python threads take turns (the API is
 # thread-safe as the specification asks; each kernel call is atomic).
 _call_lock = threading.RLock()
+
+
+def call_lock() -> threading.RLock:
+    """The lock every kernel call takes: hold it across a series of calls
+    that must not interleave with another thread's (a debug switch set
+    around an allocation, a copy in several pieces)."""
+    return _call_lock
 
 
 def call(kernel: Kernel, symbol: str, *args: int) -> int:
@@ -108,12 +116,28 @@ def call_out(kernel: Kernel, symbol: str, type_name: str, *args: int) -> tuple[i
     return result, layout.unpack(data)
 
 
+def output_mark(kernel: Kernel) -> int:
+    """Where the kernel's serial output stands now, for output_since: what
+    a call printed (its report of a refused free, say) without draining
+    the line. 0 for a kernel whose output cannot be read."""
+    out = getattr(kernel, "serial_output", None)
+    return len(out()) if callable(out) else 0
+
+
+def output_since(kernel: Kernel, mark: int) -> str:
+    """The kernel's serial output after mark, stripped ("" if none or unreadable)."""
+    out = getattr(kernel, "serial_output", None)
+    return str(out())[mark:].strip() if callable(out) else ""
+
+
 def boot_kernel(memory: str = "64M", elf: Path | None = None) -> Kernel:
     """Boot KOS in this process under unicorn to its shell prompt, ready for
-    direct calls (a kos.machine.unicorn.UnicornKernel)."""
+    direct calls (a kos.machine.unicorn.UnicornKernel), with build/initrd.tar
+    as its initrd when it is there (the programs processes run)."""
     from kos.machine.unicorn import boot
 
-    return boot(elf or paths.KERNEL_ELF, memory)
+    modules = [paths.INITRD.read_bytes()] if paths.INITRD.exists() else []
+    return boot(elf or paths.KERNEL_ELF, memory, modules=modules)
 
 
 def default_kernel() -> Kernel:

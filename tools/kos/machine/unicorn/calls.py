@@ -23,7 +23,7 @@ from unicorn.unicorn import UcContext
 
 from kos import paths
 from kos.machine.unicorn.cpu import EFLAGS_RESERVED, PageFault
-from kos.machine.unicorn.engine import SENTINEL, VEC_UD, Engine, GuestFault, KernelExited
+from kos.machine.unicorn.engine import SENTINEL, VEC_UD, Engine, GuestFault, KernelExited, Stop
 
 SCRATCH = 0xF0100
 SCRATCH_SIZE = 0xF00
@@ -144,6 +144,8 @@ class CallEngine(Engine):
             fmt.pack_into(self.ram, CALL_SP, SENTINEL, *args)
         except struct.error:
             fmt.pack_into(self.ram, CALL_SP, SENTINEL, *(a & 0xFFFFFFFF for a in args))
+        if uc.reg_read(x86.UC_X86_REG_CS) & 3:
+            self._to_kernel_mode()
         uc.context_update(self._kstate)
         self.in_call = True
         try:
@@ -165,6 +167,19 @@ class CallEngine(Engine):
             raise CallError(f"{fn} stopped at {eip:#010x} ({self.image.function_at(eip)}) "
                             "instead of returning")
         return eax
+
+    def _to_kernel_mode(self, patience: float = 5.0) -> None:
+        """The guest was stopped in a user program: let it run until the CPU
+        is in the kernel (a system call, a fault or an interrupt being
+        served, or idle), where a call may borrow it. CallError if that
+        takes more than patience seconds."""
+        deadline = time.monotonic() + patience
+        while self.uc.reg_read(x86.UC_X86_REG_CS) & 3:
+            if self.step() in (Stop.EXITED, Stop.SHUTDOWN):
+                raise KernelExited(self.exit_status if self.exit_status is not None else -1)
+            if time.monotonic() > deadline:
+                raise CallError(f"a user program kept the CPU for {patience:g} s: no moment in the "
+                                "kernel to make the call in")
 
     def call64(self, fn: str | int, *args: int) -> int:
         """call() of a function returning a 64-bit value (a physical
