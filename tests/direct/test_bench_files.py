@@ -46,4 +46,4 @@ def test_exec_maps_the_text_from_the_page_cache_without_new_frames(figures):
     assert figures["exec_text_pages"] >= 1
     assert figures["exec_text_shared"]                       # the same frames in both address spaces
     assert figures["exec_text_fault_frames"][1] <= 1         # a page table at most, no text frame
-    assert figures["exec_frames"][0] == figures["exec_frames"][1]
+    assert figures["exec_frames"][1] <= figures["exec_frames"][0]   # the first read the file in
