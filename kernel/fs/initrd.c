@@ -6,6 +6,7 @@
 #include "../include/errno.h"
 #include "../include/layout.h"
 #include "../lib/kprintf.h"
+#include "../lib/string.h"
 #include "../mm/physmem.h"
 
 static const uint8_t *archive;
@@ -24,6 +25,18 @@ void initrd_init(const struct multiboot_info *mbi)
     if (end < start || !physmem_is_usable(start, end)) {
         kprintf("initrd: refused: module 0x%08x - 0x%08x is not in usable RAM\n", start, end);
         return;
+    }
+    /* GRUB puts the module above its own data past the kernel, where a
+     * larger archive runs into the heap at HEAP_START. Nothing of the
+     * loader's is read after this point, so move the archive down next to
+     * the kernel image when it fits there. */
+    uint32_t low = ((uint32_t)__kernel_end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+    if (overlaps(start, end, HEAP_START, STACK_REGION_END) && start > low &&
+        end - start <= HEAP_START - low && physmem_is_usable(low, low + (end - start))) {
+        memmove((void *)low, (const void *)start, end - start);
+        kprintf("initrd: moved from 0x%08x down to 0x%08x, clear of the heap\n", start, low);
+        end = low + (end - start);
+        start = low;
     }
     /* Reserve first: even a refused module must not be handed out while it
      * is still being read. */

@@ -210,10 +210,11 @@ int32_t sys_sysinfo(struct regs *r)
     struct sysinfo32 info;
     memset(&info, 0, sizeof(info));
     info.uptime = (int32_t)(pit_ticks() / PIT_HZ);
-    info.totalram = (buddy_zone_managed(ZONE_DMA) + buddy_zone_managed(ZONE_NORMAL) +
-                     buddy_zone_managed(ZONE_HIGHMEM)) << PAGE_SHIFT;
-    info.freeram = get_free_pages() << PAGE_SHIFT;
+    /* In pages (mem_unit): with HighMem, bytes would not fit 32 bits. */
+    info.totalram = buddy_zone_managed(ZONE_DMA) + buddy_zone_managed(ZONE_NORMAL) +
+                    buddy_zone_managed(ZONE_HIGHMEM);
+    info.freeram = get_free_pages();
     info.procs = (uint16_t)proc_count();
-    info.mem_unit = 1;
+    info.mem_unit = PAGE_SIZE;
     return copy_to_user(r->ebx, &info, sizeof(info));
 }

@@ -4,8 +4,8 @@
 A program is linked from crt0, its own object and every runtime object,
 with ld directly (no compiler driver, so no libgcc and no host C library),
 at 0x40000000 by user/linker.ld. build/initrd.tar is a POSIX ustar archive
-of user/root/ plus /bin, plus /bad: copies of /bin/hello broken one way
-each (MALFORMED), which execve must refuse. It is written
+of user/root/ plus /bin, plus /bad: a minimal valid executable broken one
+way each (MALFORMED), which execve must refuse. It is written
 deterministically: sorted names, mtime 0, owner 0, fixed modes, so the same
 tree always gives the same bytes.
 """
@@ -112,6 +112,20 @@ def _phdr(elf: bytes, i: int) -> int:
     return int(struct.unpack_from("<I", elf, E_PHOFF)[0]) + i * PHDR_SIZE
 
 
+def minimal_elf() -> bytes:
+    """The smallest executable KOS runs (it exits with status 0): the ELF
+    header, two PT_LOAD program headers and the code in one R+X segment of
+    a page, and four bytes of data in an R+W segment on the next page."""
+    entry = 0x40000000 + 52 + 2 * PHDR_SIZE
+    header = b"\x7fELF" + bytes([1, 1, 1]) + bytes(9) + struct.pack(
+        "<HHIIIIIHHHHHH", 2, 3, 1, entry, 52, 0, 0, 52, PHDR_SIZE, 2, 40, 0, 0)
+    text = struct.pack("<8I", 1, 0, 0x40000000, 0x40000000, 0x80, 0x1000, 5, 0x1000)
+    data = struct.pack("<8I", 1, 0x80, 0x40001080, 0x40001080, 4, 8, 6, 0x1000)
+    code = bytes.fromhex("b801000000" "31db" "cd80")      # exit(0)
+    body = header + text + data + code
+    return body + bytes(0x80 - len(body)) + b"data"
+
+
 def _outside_user_space(elf: bytes) -> bytes:
     at = _phdr(elf, 0)
     vaddr = struct.unpack_from("<I", elf, at + P_VADDR)[0]
@@ -145,9 +159,8 @@ def initrd_files(binaries: dict[str, Path]) -> dict[str, tuple[bytes, int]]:
             files[p.relative_to(paths.INITRD_TREE).as_posix()] = (p.read_bytes(), 0o644)
     for name, elf in sorted(binaries.items()):
         files[f"bin/{name}"] = (elf.read_bytes(), 0o755)
-    hello = binaries["hello"].read_bytes()
     for name, (breaker, _) in MALFORMED.items():
-        files[f"bad/{name}"] = (breaker(hello), 0o755)
+        files[f"bad/{name}"] = (breaker(minimal_elf()), 0o755)
     return files
 
 

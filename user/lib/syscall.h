@@ -127,7 +127,7 @@ struct rlimit {
 };
 
 /* Linux's struct sysinfo (i386); KOS fills uptime, totalram, freeram,
- * procs and mem_unit (1: the RAM figures are bytes). */
+ * procs and mem_unit (4096: the RAM figures are pages). */
 struct sysinfo {
     long uptime;
     unsigned long loads[3];

@@ -19,37 +19,47 @@
 #include "../page.h"
 #include "../page_alloc.h"
 
+/* A frame a user entry maps is RAM the buddy allocator manages: its struct
+ * page is found by index, without page_lookup's checks. */
+static struct page *frame_page(phys_addr_t frame)
+{
+    return pfn_to_page((uint32_t)(frame >> PAGE_SHIFT));
+}
+
 void vm_frame_put(phys_addr_t frame)
 {
-    struct page *p = page_lookup(frame);
+    struct page *p = frame_page(frame);
     if (p->refcount > 0)
         page_put(p);
     else
         free_page(p);
 }
 
-/* Share the private frames of v from src with dst. 0 or -ENOMEM. */
+/* Share the private frames of v from src with dst, one page table (2 MiB)
+ * at a time. 0 or -ENOMEM. */
 static int share_private(struct mm *dst, struct mm *src, const struct vma *v)
 {
     phys_addr_t zero = vm_zero_page();
-    for (uint32_t va = v->start; va < v->end; va += PAGE_SIZE) {
-        pte_t *s = pgtable_entry(src, va, 0);
-        if (!s) {
-            va = (va | (BIG_PAGE - 1)) - PAGE_SIZE + 1;   /* no table: skip to its end */
-            continue;
+    for (uint32_t va = v->start; va < v->end;) {
+        uint32_t base = va & ~(BIG_PAGE - 1), stop = base + BIG_PAGE;
+        if (stop == 0 || stop > v->end)
+            stop = v->end;
+        pte_t *st = pgtable_entry(src, base, 0), *dt = 0;
+        for (; st && va < stop; va += PAGE_SIZE) {
+            uint32_t i = (va >> PAGE_SHIFT) & (PT_ENTRIES - 1);
+            phys_addr_t frame = st[i] & PTE_ADDR;
+            if (!frame)
+                continue;
+            if (!dt && !(dt = pgtable_entry(dst, base, 1)))
+                return -1;
+            if (frame != zero) {
+                page_get(frame_page(frame));
+                st[i] = (st[i] & ~PTE_WRITE) | PTE_COW;
+                dst->resident_pages++;
+            }
+            dt[i] = st[i];
         }
-        phys_addr_t frame = *s & PTE_ADDR;
-        if (!frame)
-            continue;
-        pte_t *d = pgtable_entry(dst, va, 1);
-        if (!d)
-            return -1;
-        if (frame != zero) {
-            page_get(page_lookup(frame));
-            *s = (*s & ~PTE_WRITE) | PTE_COW;
-            dst->resident_pages++;
-        }
-        *d = *s;
+        va = stop;
     }
     return 0;
 }
@@ -91,7 +101,7 @@ struct mm *mm_clone(struct mm *src)
 enum vm_fault_kind vm_cow_break(struct mm *mm, const struct vma *v, pte_t *pte, uint32_t page)
 {
     phys_addr_t frame = *pte & PTE_ADDR;
-    struct page *old = page_lookup(frame);
+    struct page *old = frame_page(frame);
     pte_t bits = pgtable_prot_bits(v->prot);
     if (old->refcount > 0) {
         struct page *copy = alloc_page(VM_GFP_USER);

@@ -22,7 +22,7 @@ static uint32_t own_frames(struct mm *mm, uint32_t start, uint32_t end)
     uint32_t n = 0;
     for (uint32_t va = start; va < end; va += PAGE_SIZE) {
         pte_t *pte = pgtable_entry(mm, va, 0);
-        uint32_t frame = pte ? (uint32_t)(*pte & PTE_ADDR) : 0;
+        phys_addr_t frame = pte ? *pte & PTE_ADDR : 0;
         n += frame && frame != vm_zero_page();
     }
     return n;
@@ -45,7 +45,7 @@ int vm_mlock(struct mm *mm, uint32_t addr, uint32_t len, int lock)
             enum vm_access access = (v->prot & PROT_WRITE) ? ACCESS_WRITE : ACCESS_READ;
             for (uint32_t va = v->start; va < v->end && !err && v->prot != PROT_NONE; va += PAGE_SIZE) {
                 pte_t *pte = pgtable_entry(mm, va, 0);
-                uint32_t frame = pte ? (uint32_t)(*pte & PTE_ADDR) : 0;
+                phys_addr_t frame = pte ? *pte & PTE_ADDR : 0;
                 if ((!frame || frame == vm_zero_page()) && vm_fault(mm, va, access) != FAULT_NONE)
                     err = -ENOMEM;
             }

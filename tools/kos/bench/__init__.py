@@ -77,7 +77,7 @@ def host_bench(workdir: Path = WORKDIR, callgrind: bool | None = None) -> dict[s
     }
 
 
-PARTS = ("heap", "guest", "kernel_mm", "vm", "files", "calls", "boot")
+PARTS = ("heap", "guest", "kernel_mm", "vm", "proc", "files", "calls", "boot")
 
 
 def run_bench(out_json: Path = DEFAULT_OUT, parts: tuple[str, ...] = PARTS) -> dict[str, Any]:
@@ -86,10 +86,11 @@ def run_bench(out_json: Path = DEFAULT_OUT, parts: tuple[str, ...] = PARTS) -> d
     heap: the traces on the host build (callgrind); guest: the same traces
     through the kernel's kmalloc under unicorn; kernel_mm: buddy and slab
     instructions per call; vm: mmap/munmap/mprotect/fault instructions and
-    VMA and page-table costs; files: read() from the page cache, a shared
-    file fault, the frames a second text mapping costs; calls: direct calls per second; boot: boot time
-    and idle CPU on each available emulator."""
-    from kos.bench import boot, calls, files, guest, kernel_mm, vm
+    VMA and page-table costs; proc: getpid, context switch, fork, exec
+    and COW fault instructions; files: read() from the page cache, a shared
+    file fault, the frames a second text mapping costs; calls: direct calls
+    per second; boot: boot time and idle CPU on each available emulator."""
+    from kos.bench import boot, calls, files, guest, kernel_mm, proc, vm
     from kos.machine import qemu_available
 
     result: dict[str, Any] = {}
@@ -117,6 +118,10 @@ def run_bench(out_json: Path = DEFAULT_OUT, parts: tuple[str, ...] = PARTS) -> d
         if qemu_available():
             result["vm"]["qemu_touch_64mib"] = vm.measure_qemu_touch()
         print("\n" + vm.report(result["vm"]))
+    if "proc" in parts:
+        say("bench proc: system call, switch, fork, exec and COW instructions under unicorn")
+        result["proc"] = proc.measure()
+        print("\n" + proc.report(result["proc"]))
     if "files" in parts:
         say("bench files: page-cache read, shared file fault, text frames")
         result["files"] = files.measure()

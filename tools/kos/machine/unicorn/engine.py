@@ -41,6 +41,14 @@ from kos.machine.unicorn.watchdog import Watchdog
 SENTINEL = 0xF0000
 HLT = 0xF4
 MAX_SLICE = 0.010                  # seconds of guest time between device checks when busy
+# While an interrupt request waits (interrupts off, or behind another just
+# taken), the guest runs in slices this short, so that the interrupt is
+# taken soon after the guest can take it, as the CPU would take it at once.
+# Without it a lower-priority IRQ waits behind every timer tick of a
+# program busy in ring 3 (it never halts), and is never taken. (A count of
+# instructions would be exact, but unicorn counts only in blocks translated
+# after the count was set.)
+IRQ_WAIT_SLICE = 0.0005
 OPEN_BUS = b"\xff" * 0x1000
 IDLE_TICK_BATCH = 0.05
 
@@ -250,9 +258,12 @@ class Engine:
                 ret = eip + 1 if self.cpu.virt_byte(eip) == HLT else eip
                 self.cpu.deliver(vector, None, ret, from_hook=False)
                 eip = regs.read(x86.UC_X86_REG_EIP)
+            waiting = self.pics.has_request()
             deadline = now + max_slice
             if self.pit.next_tick is not None:
                 deadline = min(deadline, max(self.pit.next_tick, now + 0.001))
+            if waiting:
+                deadline = min(deadline, now + IRQ_WAIT_SLICE)
             if self._watchdog is None:
                 self._slice = Slice(uc)
                 self._watchdog = Watchdog(self._slice.expire)

@@ -43,10 +43,18 @@ class UnicornKernel(CallEngine):
         self.console = Console(self._child)
 
     def boot(self, timeout: float = 10.0) -> UnicornKernel:
-        """Run the kernel to its first shell prompt; the boot log stays in
+        """Run the kernel to its first shell prompt, and on until it idles
+        (the shell asleep for input, idle halted with interrupts on: the
+        state direct calls and snapshots start from, rather than wherever
+        the prompt's output stopped it); the boot log stays in
         serial_output() until drained."""
         self.console.expect(_PROMPT_RE, timeout, what="kos> ")
         self._child.buffer = self._child.before + self._child.after + self._child.buffer
+        deadline = time.monotonic() + timeout
+        while self.step() is not Stop.IDLE:
+            if self.stopped or time.monotonic() > deadline:
+                raise RuntimeError("the kernel did not go idle after its first prompt")
+        self._child.buffer += self.line.take()
         return self
 
     # The serial line as bytes. Output the console has read but not matched

@@ -5,11 +5,11 @@ write to a read-only page under CR0.WP), port I/O, HLT, #UD, a code
 hook added after translation, a time slice ended by slice.py, a PAE store
 to RAM mapped above 4 GiB, and an IRET to ring 3. From the faults it finds
 where unicorn's saved context keeps env->error_code and
-env->old_exception, from the IRET where it keeps
-env->hflags (whose low two bits are the CPL) (cpu.Quirks); it proves that
-resetting old_exception stops the next fault from being escalated to #DF,
-and that clearing the CPL there lets the kernel's SS and CS be loaded from
-ring 3. Any surprise fails with a message naming what broke.
+env->old_exception, from the IRET where it keeps env->hflags (whose low
+two bits are the CPL) (cpu.Quirks); it proves that resetting old_exception
+stops the next fault from being escalated to #DF, and that clearing the
+CPL there lets the kernel's SS and CS be loaded from ring 3. Any surprise
+fails with a message naming what broke.
 """
 
 from __future__ import annotations
@@ -217,9 +217,32 @@ def check_unicorn() -> Quirks:
             raise fail(f"ud2 ended with {e} at {uc.reg_read(x86.UC_X86_REG_EIP):#x}") from None
     # The slice first: finding hflags leaves other page tables loaded.
     _check_slice(uc, fail)
-    hflags = _find_hflags(uc, baseline, fail)
     _check_ram_above_4g(fail)
+    hflags = _find_hflags(uc, baseline, fail)
     return Quirks(error_code=err_offsets[0], old_exception=seen.old_exception, hflags=hflags)
+
+
+def _check_slice(uc: Uc, fail: Callable[[str], UnicornUnsupported]) -> None:
+    """An expired slice (slice.py) stops emulation before the next block
+    runs any of its instructions, and the next start runs that block."""
+    from unicorn import x86_const as x86
+
+    from kos.machine.unicorn.slice import Slice
+
+    sl = Slice(uc)
+    try:
+        uc.reg_write(x86.UC_X86_REG_EAX, 0)
+        sl.expire()
+        uc.emu_start(AFTER_HLT, 0x300000)
+        eip, eax = uc.reg_read(x86.UC_X86_REG_EIP), uc.reg_read(x86.UC_X86_REG_EAX)
+        if (eip, eax) != (AFTER_HLT, 0) or not sl.take():
+            raise fail(f"an expired time slice did not stop emulation before its block "
+                       f"(eip {eip:#x}, eax {eax})")
+        uc.emu_start(AFTER_HLT, 0x300000)
+        if uc.reg_read(x86.UC_X86_REG_EAX) != 1 or sl.take():
+            raise fail("the block after an ended time slice did not run once")
+    finally:
+        sl.close()
 
 
 # Ring 3 at USER_CODE: `int 0x80`, reached by an IRET from RING3_ENTRY.
@@ -278,26 +301,3 @@ def _find_hflags(uc: Uc, ring0: tuple[int, ...], fail: Callable[[str], UnicornUn
     except UcError as e:
         raise fail(f"loading the kernel's SS and CS after clearing the CPL: {e}") from None
     return hits[0]
-
-
-def _check_slice(uc: Uc, fail: Callable[[str], UnicornUnsupported]) -> None:
-    """An expired slice (slice.py) stops emulation before the next block
-    runs any of its instructions, and the next start runs that block."""
-    from unicorn import x86_const as x86
-
-    from kos.machine.unicorn.slice import Slice
-
-    sl = Slice(uc)
-    try:
-        uc.reg_write(x86.UC_X86_REG_EAX, 0)
-        sl.expire()
-        uc.emu_start(AFTER_HLT, 0x300000)
-        eip, eax = uc.reg_read(x86.UC_X86_REG_EIP), uc.reg_read(x86.UC_X86_REG_EAX)
-        if (eip, eax) != (AFTER_HLT, 0) or not sl.take():
-            raise fail(f"an expired time slice did not stop emulation before its block "
-                       f"(eip {eip:#x}, eax {eax})")
-        uc.emu_start(AFTER_HLT, 0x300000)
-        if uc.reg_read(x86.UC_X86_REG_EAX) != 1 or sl.take():
-            raise fail("the block after an ended time slice did not run once")
-    finally:
-        sl.close()

@@ -127,6 +127,11 @@ class PicPair:
     def has_interrupt(self) -> bool:
         return self.master.output
 
+    def has_request(self) -> bool:
+        """An unmasked line is requesting, whether or not an interrupt in
+        service holds it back for now."""
+        return any(p.irr & ~p.imr & 0xFF for p in (self.master, self.slave))
+
     def acknowledge(self) -> int:
         """The interrupt acknowledge cycle: the vector to deliver (a spurious
         IRQ 7 or 15 when nothing is pending any more, as on the real chip)."""
