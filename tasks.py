@@ -96,7 +96,8 @@ def debug(c: Context, memory: str = "64M") -> None:
     script = (paths.ROOT / "tools" / "kos" / "gdb" / "kos.py").relative_to(paths.ROOT)
     print(f"debug: in another terminal: gdb -x {script} -ex 'target remote :1234' -ex 'break kmain' "
           f"{elf.relative_to(paths.ROOT)}")
-    print("debug: gdb commands kos-heap, kos-buddyinfo, kos-slabinfo show the kernel's allocators")
+    print("debug: gdb commands kos-heap, kos-buddyinfo, kos-slabinfo show the kernel's allocators, "
+          "kos-ps and kos-maps [PID] its processes")
     c.run(" ".join(cmd), pty=True, warn=True)
 
 

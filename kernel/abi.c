@@ -19,6 +19,8 @@
 #include "mm/page.h"
 #include "mm/paging.h"
 #include "mm/slab.h"
+#include "mm/vm/mm.h"
+#include "proc/proc.h"
 
 enum abi_layout {
     ABI_PAGE_SIZE = PAGE_SIZE,
@@ -104,6 +106,14 @@ enum abi_slab {
     ABI_SLAB_MAX_OBJECT = SLAB_MAX_OBJECT,
 };
 
+enum abi_proc {
+    ABI_VM_SHARED = VM_SHARED,
+    ABI_VM_GROWSDOWN = VM_GROWSDOWN,
+    ABI_PID_SHELL = PID_SHELL,
+    ABI_RLIMIT_AS = RLIMIT_AS,
+    ABI_RLIM_INFINITY = RLIM_INFINITY,
+};
+
 enum abi_fs {
     ABI_O_RDONLY = O_RDONLY,
     ABI_O_WRONLY = O_WRONLY,
@@ -136,6 +146,7 @@ struct abi_constants {
     enum abi_pages pages;
     enum abi_paging paging;
     enum abi_slab slab;
+    enum abi_proc proc;
     enum abi_fs fs;
     /* Layouts Python reads that no kernel object has as a type. */
     struct stat64 stat64;

@@ -52,12 +52,23 @@ def _failed(request: pytest.FixtureRequest) -> bool:
                for w in ("setup", "call"))
 
 
+# The test folders, in the order they run (pyproject.toml's testpaths).
+LAYERS = ("toolchain", "host", "emulator", "direct", "console")
+
 # Tests in these folders run the kernel in-process under unicorn.
 UNICORN_FOLDERS = ("emulator", "direct")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
+    # The layers stay in testpaths' order, fastest first; inside a layer its
+    # `slow` tests go first, so that on parallel workers they run beside the
+    # short ones instead of being the last tests left, which one worker runs
+    # while the others have nothing to do.
+    layer = {p: i for i, p in enumerate(here / f for f in LAYERS)}
+    items.sort(key=lambda item: (next((i for p, i in layer.items() if p in Path(item.fspath).parents),
+                                      len(layer)),
+                                 item.get_closest_marker("slow") is None))
     for item in items:
         if any(here / f in Path(item.fspath).parents for f in UNICORN_FOLDERS):
             item.add_marker(pytest.mark.unicorn)

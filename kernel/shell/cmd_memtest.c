@@ -11,6 +11,7 @@
 #include "../lib/kprintf.h"
 #include "../lib/string.h"
 #include "../mm/memory.h"
+#include "../test/mem_check.h"
 
 static unsigned passed, failed;
 
@@ -21,20 +22,6 @@ static void check(const char *what, int ok)
         passed++;
     else
         failed++;
-}
-
-static int in_heap(const void *p, uint32_t size)
-{
-    uint32_t a = (uint32_t)p;
-    return a >= HEAP_START && a + size <= HEAP_END && a + size > a;
-}
-
-static int filled(const uint8_t *p, uint32_t n, uint8_t v)
-{
-    for (uint32_t i = 0; i < n; i++)
-        if (p[i] != v)
-            return 0;
-    return 1;
 }
 
 static void test_kmalloc(void)

@@ -4,6 +4,7 @@
  * were before its first case (nothing leaked). */
 #include <stdint.h>
 #include "ktest.h"
+#include "mem_check.h"
 #include "../lib/string.h"
 #include "../mm/memory.h"
 
@@ -12,20 +13,6 @@ static memory_stats_t at_start;
 static void heap_snapshot(void)
 {
     memory_get_stats(&at_start);
-}
-
-static int in_heap(const void *p, uint32_t size)
-{
-    uint32_t a = (uint32_t)p;
-    return a >= HEAP_START && a + size <= HEAP_END && a + size > a;
-}
-
-static int filled(const uint8_t *p, uint32_t n, uint8_t v)
-{
-    for (uint32_t i = 0; i < n; i++)
-        if (p[i] != v)
-            return 0;
-    return 1;
 }
 
 static void kmalloc_returns_aligned_heap_memory(struct ktest *t)

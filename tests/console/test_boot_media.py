@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kos import iso, paths
+from kos import iso, ktap, ktest, paths
 from kos.machine import EXIT_FAILURE, EXIT_SUCCESS, Machine, make_machine, qemu_available
 from kos.machine.bochs import bochs_missing
 
@@ -98,4 +98,31 @@ def test_fault_exits_with_the_failure_status(kernel, name):
         out = m.console.expect_text("exit status 35", timeout=30)
         assert "*** CPU exception 6: invalid opcode" in out
         assert m.wait(timeout=30) == EXIT_FAILURE
+    _remove_logs(m)
+
+
+@pytest.mark.parametrize("name", _media_params()[:1])
+def test_the_menus_ktest_entry_runs_the_in_kernel_suites_and_exits(kernel, name):
+    """The ISO's second entry, picked by its hotkey typed while the BIOS runs
+    (the menu itself stays hidden), boots with ktest=all: every suite the
+    image registers but the manual ones passes, and the machine exits 33."""
+    log = paths.LOGS / f"boot-media-ktest-{name}.log"
+    with make_machine(name, kernel, "64M", log) as m:
+        console = m.start(wait_prompt=False)
+        for _ in range(int(BOOT_TIMEOUT / 0.05)):
+            console.send(iso.KTEST_HOTKEY)
+            try:
+                console.expect(re.compile(rb"KTAP version 1|kos> "), timeout=0.05)
+                break
+            except AssertionError:
+                continue
+        else:
+            pytest.fail(f"no KTAP and no prompt within {BOOT_TIMEOUT:g}s")
+        assert m.child.after == b"KTAP version 1", "GRUB booted the first entry"
+        console.wait_exit(timeout=BOOT_TIMEOUT)
+        out = "KTAP version 1" + console.output_so_far()
+        assert m.wait(timeout=30) == EXIT_SUCCESS
+    doc = ktap.parse(out)
+    assert doc.ok, ktap.summary(doc)
+    assert [t.name for t in doc.tests] == [s.name for s in ktest.image_suites(kernel) if not s.manual]
     _remove_logs(m)

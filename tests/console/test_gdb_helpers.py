@@ -53,7 +53,7 @@ class Debugged:
 @pytest.fixture
 def debugged(kernel, request) -> Iterator[Debugged]:
     port = _free_port()
-    cmd = [*qemu_command(kernel), "-gdb", f"tcp:127.0.0.1:{port}", "-S"]
+    cmd = [*qemu_command(kernel, initrd=paths.INITRD), "-gdb", f"tcp:127.0.0.1:{port}", "-S"]
     log_path = paths.LOGS / "gdb-helpers.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
@@ -78,7 +78,7 @@ def _after(out: str, marker: str) -> str:
 
 def test_gdb_commands_print_what_the_shell_prints(debugged):
     c = debugged.console
-    booted = c.kv("memstats")           # the blocks the boot keeps (the console file)
+    at_start = c.kv("memstats")
     kept = [c.kv(f"kmalloc {n}")["kmalloc"] for n in (24, 100, 5000, 70000)]
     c.run(f"kfree {kept[1]:#x}")
     big = c.kv("slab create big 2048")["id"]
@@ -96,11 +96,9 @@ def test_gdb_commands_print_what_the_shell_prints(debugged):
 
     out = debugged.gdb("kos-heap", "kos-buddyinfo", "kos-slabinfo")
     heap = parse_kv(out[:out.index("Node 0")])
-    for name in ("total_heap", "used_heap", "num_allocations", "peak_heap", "allocs", "frees",
-                 "failed_allocs", "double_frees", "invalid_frees", "heap_extent"):
-        assert heap[name] == memstats[name], name
-    assert heap["num_allocations"] == int(booted["num_allocations"]) + 3
-    assert heap["frees"] == int(booted["frees"]) + 1
+    assert heap == memstats                      # every line memstats prints, and only those
+    assert heap["num_allocations"] == at_start["num_allocations"] + 3
+    assert heap["frees"] == at_start["frees"] + 1
 
     gdb_buddy = out[out.index("Node 0"):out.index("slabinfo - version")]
     assert gdb_buddy.split() == shell_buddy.split()
@@ -115,5 +113,43 @@ def test_gdb_commands_print_what_the_shell_prints(debugged):
     # The machine goes on after gdb leaves, and gdb sees the change it makes.
     c.run(f"kfree {kept[0]:#x}")
     again = parse_kv(debugged.gdb("kos-heap"))
-    assert again["frees"] == int(booted["frees"]) + 2
-    assert again["num_allocations"] == int(booted["num_allocations"]) + 2
+    assert again["frees"] == at_start["frees"] + 2
+    assert again["num_allocations"] == at_start["num_allocations"] + 2
+
+
+def test_gdb_ps_and_maps_print_what_the_shell_prints(debugged):
+    c = debugged.console
+    started = c.run("run /bin/sleeper 300 1 &")
+    pid = int(re.search(r"run: pid (\d+) in the background", started).group(1))
+    c.expect_text(f"sleeper {pid}: 0")                  # it has printed and gone to sleep
+    c.run("")                                           # a fresh prompt after its line
+    c.run("mmap 0 8192 rw private,anonymous")           # the shell's own map has something in it
+    shell_ps = c.run("ps")
+    shell_maps = c.run("maps")
+    child_maps = c.run(f"maps {pid}")
+
+    out = debugged.gdb("kos-ps", "echo ==maps\\n", "kos-maps", f"echo =={pid}\\n", f"kos-maps {pid}")
+    gdb_ps, rest = _after(out, "  PID  PPID").split("==maps\n")
+    gdb_maps, gdb_child = rest.split(f"=={pid}\n")
+    gdb_child = gdb_child.split("[Inferior")[0]
+    def table(text):
+        lines = text.strip().splitlines()
+        return lines[0].split(), {line.split()[0]: line.split() for line in lines[1:]}
+
+    (gdb_head, gdb_rows), (shell_head, shell_rows) = table(gdb_ps), table(shell_ps)
+    assert gdb_head == shell_head and gdb_rows.keys() == shell_rows.keys()
+    # The shell ran while it printed ps; stopped by gdb, it waits for a line.
+    assert shell_rows["1"][2] == "R" and gdb_rows["1"][2] == "S"
+    shell_rows["1"][2] = "S"
+    assert gdb_rows == shell_rows
+    assert gdb_rows[str(pid)][2:4] == ["S", "sleeper"]       # state and name
+    assert gdb_maps.split() == shell_maps.split() and gdb_maps.strip()
+    assert gdb_child.split() == child_maps.split()
+    # The program's text, mapped from its file, and its stack.
+    assert "r-xp" in gdb_child and "/bin/sleeper" in gdb_child and "[stack]" in gdb_child
+
+    refused = subprocess.run(
+        ["gdb", "-batch", "-nx", "-x", str(SCRIPT), "-ex", f"target remote 127.0.0.1:{debugged.port}",
+         "-ex", "kos-maps 999", "-ex", "detach", str(debugged.kernel)],
+        capture_output=True, text=True, timeout=60)
+    assert "kos-maps: no such process: 999" in refused.stderr

@@ -113,7 +113,27 @@ def test_bench_plots_show_the_benchmarks_numbers(kernel, tmp_path):
 def test_invoke_plot_draws_every_picture(kernel, tmp_path):
     made = plot.live_plots(kernel, tmp_path, trace_name="binary")
     names = sorted(f.name for f in made.files)
-    assert names == ["buddy-boot.png", "buddy.png", "heap-binary.png", "slab.png", "trace-binary.png"]
+    assert names == ["address-space.png", "buddy-boot.png", "buddy.png", "heap-binary.png", "slab.png",
+                     "trace-binary.png"]
     for f in made.files:
         assert f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f.stat().st_size > 10_000
     assert len(made.data["blocks"]) == made.data["heap"]["num_allocations"] + made.data["heap"]["free_blocks"]
+
+
+def test_address_map_is_what_maps_prints(fresh, tmp_path):
+    plot.exercise_address_space(fresh)
+    vmas = data.address_space(fresh)
+    shell = []
+    for line in fresh.console.run("maps").splitlines():
+        f = line.split()
+        lo, hi = f[0].split("-")
+        shell.append(data.Vma(int(lo, 16), int(hi, 16), f[1], f[-1] == "[stack]"))
+    assert vmas == shell
+    # Every kind the workload made, and the splits of its munmap and mprotect.
+    assert {"r-xp", "rw-p", "r--p", "rw-s", "r--s"} <= {v.perms for v in vmas}
+    assert sum(v.stack for v in vmas) == 1
+    rows = render.address_map_rows(vmas)
+    assert [(start, length) for start, length, _, _ in rows] == [(v.start, v.end - v.start) for v in vmas]
+    assert len({colour for _, _, colour, _ in rows}) == len({v.perms[:3] for v in vmas})
+    png = render.address_map(vmas, tmp_path / "maps.png", "test")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

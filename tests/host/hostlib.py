@@ -51,8 +51,8 @@ def libasan() -> str | None:
 
 def rerun_under_asan(build: Callable[[], object], modules: list[str], env: dict[str, str]) -> None:
     """Build the ASan library, then run the test modules (file names in
-    tests/host) in a child pytest with libasan preloaded and env added; fail
-    with its output if any test fails."""
+    tests/host) but their `build` tests in a child pytest with libasan
+    preloaded and env added; fail with its output if any test fails."""
     preload = libasan()
     if preload is None:
         pytest.skip("the compiler has no libasan")
@@ -64,7 +64,7 @@ def rerun_under_asan(build: Callable[[], object], modules: list[str], env: dict[
         ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:halt_on_error=1",
         UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1",
     )
-    cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+    cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-m", "not build",
            *(str(HERE / m) for m in modules)]
     proc = subprocess.run(cmd, check=False, env=child_env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]

@@ -11,6 +11,7 @@ from formats_lib import build
 from hostlib import rerun_under_asan
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("KOS_FORMATS_LIB") == "asan", reason="already the ASan run")
 def test_parser_tests_pass_under_address_sanitizer() -> None:
     rerun_under_asan(lambda: build("asan"), ["test_ustar.py", "test_elf.py"],

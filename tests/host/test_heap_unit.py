@@ -421,6 +421,7 @@ CFLAGS_32 = [
 ]
 
 
+@pytest.mark.build
 @pytest.mark.parametrize("opt", ["-O2", "-Os", "-O3"])
 def test_i386_kernel_build_needs_no_symbol_from_outside(tmp_path: object, opt: str) -> None:
     if shutil.which("gcc") is None or shutil.which("nm") is None:
@@ -432,6 +433,7 @@ def test_i386_kernel_build_needs_no_symbol_from_outside(tmp_path: object, opt: s
     assert undefined.stdout.split() == []
 
 
+@pytest.mark.build
 def test_i386_build_runs_random_operations_soundly(tmp_path: object) -> None:
     """The kernel's i386 build of the heap, linked with a freestanding driver
     (tests/host/heap_i386_smoke.c) into a static Linux program, checks
@@ -450,6 +452,7 @@ def test_i386_build_runs_random_operations_soundly(tmp_path: object) -> None:
     assert run.stdout == "i386 heap smoke: ok\n"
 
 
+@pytest.mark.build
 def test_plain_host_build_is_warning_free(tmp_path: object) -> None:
     obj = f"{tmp_path}/heap.o"
     subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-r", *map(str, HEAP_SOURCES),

@@ -32,8 +32,11 @@ def test_iso_holds_the_kernel_and_a_serial_grub_config(kernel, tmp_path):
     lines = [line.strip() for line in cfg.splitlines()]
     assert "serial --unit=0 --speed=115200" in lines
     assert "terminal_input serial" in lines and "terminal_output serial" in lines
-    assert "set timeout=0" in lines
+    assert "set timeout=0" in lines and "set timeout_style=hidden" in lines
     assert "multiboot /boot/kernel.elf" in lines
+    # The second entry, on its hotkey: the in-kernel suites at boot.
+    assert f'menuentry "{iso.KTEST_ENTRY}" --hotkey={iso.KTEST_HOTKEY} {{' in lines
+    assert "multiboot /boot/kernel.elf ktest=all" in lines
     assert not any(line.startswith("module") for line in lines)
     assert "/boot/initrd.tar" not in _files(image)
 

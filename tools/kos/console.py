@@ -20,6 +20,11 @@ PROMPT = "kos> "
 # The prompt starts a line: after a newline, or after `clear` homed the cursor.
 _PROMPT_RE = re.compile(rb"(?:\n|(?<=\x1b\[H))kos> ")
 _KV_RE = re.compile(r"^\s*([A-Za-z_][\w.]*):\s+(\S.*?)\s*$")
+# A wait searches only the newest this many bytes of output, so waiting
+# through a megabyte of echo costs linear time (pexpect otherwise searches
+# everything since the last match again after every read). What is waited
+# for is a prompt or one line of text.
+SEARCH_WINDOW = 4096
 
 
 class ConsoleError(AssertionError):
@@ -66,14 +71,15 @@ class Console:
         )
 
     def expect(self, pattern: str | bytes | re.Pattern[bytes], timeout: float | None = None,
-               what: str | None = None) -> bytes:
-        """Wait for pattern (a regex); return everything before it. `what`
-        names the pattern in failure messages (default: the regex)."""
+               what: str | None = None, window: int = SEARCH_WINDOW) -> bytes:
+        """Wait for pattern (a regex matching within the newest `window`
+        bytes); return everything before it. `what` names the pattern in
+        failure messages (default: the regex)."""
         t = self.default_timeout if timeout is None else timeout
         pat = pattern.encode() if isinstance(pattern, str) else pattern
         name = what if what is not None else _show(pat)
         try:
-            self.child.expect(pat, timeout=t)
+            self.child.expect(pat, timeout=t, searchwindowsize=window)
         except pexpect.TIMEOUT:
             raise self._fail(name, t, ended=False) from None
         except pexpect.EOF:
@@ -83,7 +89,9 @@ class Console:
 
     def expect_text(self, text: str, timeout: float | None = None) -> str:
         """Wait for a literal text; return the normalised output before it."""
-        return normalise(self.expect(re.compile(re.escape(text.encode())), timeout, what=text))
+        raw = text.encode()
+        return normalise(self.expect(re.compile(re.escape(raw)), timeout, what=text,
+                                     window=max(SEARCH_WINDOW, 2 * len(raw))))
 
     def wait_prompt(self, timeout: float | None = None) -> str:
         """Wait for the shell prompt; return the output before it."""

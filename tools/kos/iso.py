@@ -2,8 +2,9 @@
 
 GRUB talks on COM1 only (serial at 115200, `terminal_input serial;
 terminal_output serial`), so the whole boot, menu included, is on the same
-serial console the kernel uses, and it boots the only entry at once. The
-initrd becomes a Multiboot module when build/initrd.tar exists.
+serial console the kernel uses, and it boots the first entry at once; the
+second (hotkey `t`) boots with ktest=all. The initrd becomes a Multiboot
+module of both when build/initrd.tar exists.
 """
 
 from __future__ import annotations
@@ -34,20 +35,33 @@ def missing_tools() -> list[str]:
     return missing
 
 
+# The menu's second entry runs the in-kernel suites at boot and exits (33
+# when all pass), like `./kos ktest`. The menu stays hidden (timeout 0):
+# the first entry boots unless its hotkey or Esc is already waiting on the
+# serial line when GRUB looks (send it while the BIOS runs).
+KTEST_ENTRY = "KOS in-kernel tests (ktest=all)"
+KTEST_HOTKEY = "t"
+
+
 def grub_config(kernel_name: str, initrd_name: str | None = None, cmdline: str = "") -> str:
-    """grub.cfg for the CD: serial console, no menu delay, one entry."""
-    entry = [f"    multiboot /boot/{kernel_name} {cmdline}".rstrip()]
-    if initrd_name:
-        entry.append(f"    module /boot/{initrd_name} {initrd_name}")
-    entry.append("    boot")
+    """grub.cfg for the CD: serial console, no menu delay, the kernel
+    (with cmdline) and the in-kernel tests as a second entry."""
+    module = [f"    module /boot/{initrd_name} {initrd_name}"] if initrd_name else []
+
+    def entry(title: str, options: str, hotkey: str = "") -> list[str]:
+        key = f" --hotkey={hotkey}" if hotkey else ""
+        return [f'menuentry "{title}"{key} {{', f"    multiboot /boot/{kernel_name} {options}".rstrip(),
+                *module, "    boot", "}"]
+
     return "\n".join([
         "serial --unit=0 --speed=115200",
         "terminal_input serial",
         "terminal_output serial",
+        "set timeout_style=hidden",
         "set timeout=0",
-        'menuentry "KOS" {',
-        *entry,
-        "}",
+        *entry("KOS", cmdline),
+        *entry(KTEST_ENTRY, " ".join([*(o for o in cmdline.split() if not o.startswith("ktest=")),
+                                      "ktest=all"]), KTEST_HOTKEY),
         "",
     ])
 

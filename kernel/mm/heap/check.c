@@ -128,7 +128,7 @@ static void check_run(struct checker *c, uint32_t roff, uint32_t bsz, size_t *li
         violation(c, "run slot count does not match its class", roff);
     unsigned open = 0, avail = 0;
     for (unsigned w = 0; w < RUN_WORDS; w++) {
-        uint32_t starts = h->starts[r->cls][w];
+        uint32_t starts = class_starts[r->cls][w];
         if (r->live[w] & ~starts)
             violation(c, "run live bit off a slot start", roff);
         uint32_t free_starts = starts & ~r->live[w];

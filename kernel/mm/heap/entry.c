@@ -46,7 +46,7 @@ int heap_lookup(const struct heap *h, const void *p, uint32_t *ref)
         }
         /* A slot start not live is a double free; anything else in the run
          * is an interior or foreign pointer. */
-        uint32_t starts = h->starts[r->cls % NCLS][(a / (32 * GRAIN)) % RUN_WORDS];
+        uint32_t starts = class_starts[r->cls % NCLS][(a / (32 * GRAIN)) % RUN_WORDS];
         return starts & live_bit(a) ? HEAP_E_DOUBLE : HEAP_E_INVALID;
     }
     int e = block_validate(h, p, ref);
@@ -78,7 +78,6 @@ struct heap *heap_init(void *base, size_t size)
     h->lo = al + first + HDR;
     set_top(h, first);
     heap_set_debug(h, 0);
-    run_init_classes(h);
     return h;
 }
 

@@ -14,7 +14,8 @@
  * returns codes and calls the report callback.
  *
  * A class's first run waits for demand: until the class has a run, or
- * class_demand(c) live blocks of its size (a run would be half full), or
+ * class_demand(c) live blocks of its size (they take a run's bytes, so
+ * the run costs no more space than they do), or
  * the heap has RUN_HEAP_MIN bytes in use (a run per class is then small
  * next to it), its requests are blocks (8 bytes of header each). So a small
  * heap does not pay a 2 KiB run for each of the two dozen classes it
@@ -23,7 +24,7 @@
  *
  * Region (all offsets are from the start of struct heap, 8-aligned):
  *
- *   0      struct heap: bins, bitmaps, run lists, class table, statistics
+ *   0      struct heap: bins, bitmaps, run lists, class counts, statistics
  *   first  block | block | ... | block
  *   top    wilderness up to `size`: free, never written, not in any bin
  *
@@ -53,14 +54,19 @@
  *   seeing PFREE, can find this header. With DBG the bytes [+16, size-4) are
  *   POISON_FREE (0x6B).
  *
- * Bins: bin_index(size) = (size >> (f - 5)) + (f - 8) * 32 with f = fls(size)
- * raised to 8, i.e. fl = index / 32, sl = index % 32: sizes below 256 have
- * one list per 8 bytes (fl 0), every larger power of two 32 lists.
+ * Bins: bin_index(size) = (size >> (f - 4)) + (f - 7) * 16 with f = fls(size)
+ * raised to 7, i.e. fl = index / 16, sl = index % 16: sizes below 128 have
+ * one list per 8 bytes (fl 0), every larger power of two 16 lists (a block
+ * taken from the next list is at most 1/16 too big; carving splits the
+ * rest off). 16 lists, not 32, halve the list heads in struct heap.
  *
  * Reserve block: a block that has to move to grow by a small step (at most
  * a quarter: an append) gets room for a quarter more; one that was a
- * reserve block already (it keeps growing) gets half more. A buffer grown
- * step by step thus moves O(log n) times, not n times. Its last 8 bytes are
+ * reserve block already (it keeps growing) gets as much again, and a
+ * reserve block that grows in place into a free successor or the
+ * wilderness takes half more there, so its next steps stay within its own
+ * block. A buffer grown step by step thus moves O(log n) times, not n
+ * times, and copies O(n) bytes in all. Its last 8 bytes are
  * not usable payload: the last word holds the rounded request, which
  * heap_realloc updates in place.
  *
@@ -82,7 +88,8 @@
  *   r+16 live[8]: one bit per 8-byte grain of the run, set when a live slot
  *        starts there; bits of grains where no slot starts stay clear.
  *   r+48 slot 0, slot 1, ... (RUN_OBJ, the same for every class)
- *   The heap keeps, per class, starts[8]: the grains where its slots start.
+ *   class_starts[c] (a constant table, not heap state): the grains where
+ *   class c's slots start.
  *   A slot is found as the first set bit of starts[w] & ~live[w] in the
  *   first word w with an avail bit, so the lowest free slot is used first.
  *   A run's block is RUN_BYTES long (payload RUN_SPAN), so runs carved one
@@ -91,7 +98,9 @@
  *
  * Lookup of a pointer p (heap_free, heap_realloc): p must be 8-aligned and
  * in [first + 8, top) (one comparison: the distance rotated right by 3); it
- * is in a run iff the run seal holds at r = p & ~(RUN_BYTES-1); then it is a
+ * is in a run iff r = p & ~(RUN_BYTES-1) is at or above lo (the control
+ * data is smaller than a run, so r may fall in it) and the run seal holds at
+ * r; then it is a
  * live slot iff its live bit, bit (p / 8) % 256 of r's map, is set. No
  * division: the grain index is the slot's bit. A clear bit is a double free
  * where a slot starts, an interior pointer elsewhere.
@@ -144,19 +153,19 @@
  *   marked free before it merges), so a double free is caught by the header
  *   seal even after the block was absorbed.
  *
- * Worked example (i386, key left out): heap at 0x200000, first = 0xEE0
- * (sizeof(struct heap) = 3808). A 100-byte request goes to class
+ * Worked example (i386, key left out): heap at 0x200000, first = 0x728
+ * (sizeof(struct heap) = 1828). A 100-byte request goes to class
  * (100-1)>>3 = 12 (104-byte slots, 19 to a run). Once the class has demand
- * for a run (9 live blocks of its size, or 128 KiB in use), its first run's
- * block, carved on an otherwise empty heap, sits at 0xFF8 so that its
- * payload r = 0x201000 is 2 KiB-aligned (the 280-byte prefix at 0xEE0
+ * for a run (18 live blocks of its size, or 64 KiB in use), its first run's
+ * block, carved on an otherwise empty heap, sits at 0x7F8 so that its
+ * payload r = 0x200800 is 2 KiB-aligned (the 208-byte prefix at 0x728
  * stays free), and the first slot is
- * r + 48 = 0x201030, grain 6: live[0] bit 6. Class 12's starts are grains
- * 6, 19, 32, ...: starts[0] = 0x00080040. Freeing 0x201030 reads the seal
- * at 0x201004, then bit (0x201030 / 8) % 256 = 6 of live[0]. A 300-byte
- * request needs a block of 304 + 8 = 312 bytes: bin_index(312) = 39 (fl 1,
- * sl 7); a 1000-byte block (1008 bytes) maps to (1008 >> 4) + 32 = 95 (fl 2,
- * sl 31).
+ * r + 48 = 0x200830, grain 6: live[0] bit 6. Class 12's starts are grains
+ * 6, 19, 32, ...: class_starts[12][0] = 0x00080040. Freeing 0x200830 reads
+ * the seal at 0x200804, then bit (0x200830 / 8) % 256 = 6 of live[0]. A
+ * 300-byte request needs a block of 304 + 8 = 312 bytes: bin_index(312) =
+ * 35 (fl 2, sl 3); a 1000-byte block (1008 bytes) maps to (1008 >> 5) + 32
+ * = 63 (fl 3, sl 15).
  */
 
 #ifndef KOS_HEAP_INTERNAL_H
@@ -171,11 +180,11 @@
 
 #define SMALL_MAX   192u   /* largest request served from runs */
 #define RUN_BYTES   2048u  /* span and alignment of a run */
-#define SL_LOG      5      /* log2 of the second-level lists per power of two */
+#define SL_LOG      4      /* log2 of the second-level lists per power of two */
 #define SPLIT_MIN   32u    /* smallest remainder split off as a free block */
 #define PROBE       4      /* entries tried in the request's own bin */
 #define ALIGN_TRIES 8      /* free blocks an aligned request looks at for a spot */
-#define RUN_HEAP_MIN (128u * 1024)  /* in use from here on, every class gets runs */
+#define RUN_HEAP_MIN (64u * 1024)  /* in use from here on, every class gets runs */
 
 /* ---- derived constants -------------------------------------------------- */
 
@@ -296,13 +305,12 @@ struct heap {
     uint32_t fl_map;
     uint32_t sl_map[FL_COUNT];
     uint32_t bins[FL_COUNT * SL_COUNT];
-    uint32_t starts[NCLS][RUN_WORDS];  /* bit g: class slots start at r + 8g */
 };
 
-/* A run's header is found by rounding a slot address down to RUN_BYTES; any
- * payload address lies at least RUN_BYTES past the heap start, so that never
- * reads below the region. */
-_Static_assert(sizeof(struct heap) + HDR >= RUN_BYTES, "control data spans a run");
+/* Bit g of class_starts[c][w]: a slot of class c starts at grain 32w + g of
+ * a run (the same in every run). Constant: see run.c. */
+extern const uint32_t class_starts[NCLS][RUN_WORDS];
+
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -428,10 +436,12 @@ static inline unsigned class_slots(unsigned c)
 }
 
 /* Live blocks of class c's size after which the class gets its first run:
- * by then a run would be half full. */
+ * by then the blocks take as many bytes as a run (headers and the 24-byte
+ * minimum included), so the run costs no more space than they do. */
 static inline unsigned class_demand(unsigned c)
 {
-    return class_slots(c) / 2;
+    unsigned block = (c + 1) * GRAIN + HDR < MIN_FREE ? MIN_FREE : (c + 1) * GRAIN + HDR;
+    return RUN_BYTES / block;
 }
 
 /* ---- shared by the modules ------------------------------------------------ */

@@ -2,8 +2,8 @@
  * class; a block is resized in place (within its tail or growth reserve,
  * into a free successor or the wilderness, or shrunk by splitting) when it
  * can, else moved. A block that grows by appends moves with a growth reserve
- * (a quarter more, half more once it has one) so that a buffer grown step by
- * step moves O(log n) times. Every refusal is validated before anything
+ * (a quarter more, as much again once it has one) so that a buffer grown
+ * step by step moves O(log n) times. Every refusal is validated before anything
  * moves or is freed.
  */
 #include "../../lib/string.h"
@@ -11,8 +11,10 @@
 #include "run.h"
 
 /* Resize the plain (non-debug) block at off in place to `need` bytes while
- * no debug flag is on. Returns 1 if it now has room, 0 if it must move. */
-static int resize_in_place(struct heap *h, uint32_t off, uint32_t need, uint32_t pay)
+ * no debug flag is on; a block that grows takes up to `want` (>= need: its
+ * next growth reserve) when the space after it holds that much. Returns 1 if
+ * it now has room, 0 if it must move. */
+static int resize_in_place(struct heap *h, uint32_t off, uint32_t need, uint32_t want, uint32_t pay)
 {
     uint32_t sf = blk(h, off)->sf;
     uint32_t size = bsize(sf);
@@ -24,9 +26,10 @@ static int resize_in_place(struct heap *h, uint32_t off, uint32_t need, uint32_t
         if (next == h->top) {
             if (h->size - off < need)
                 return 0;
+            uint32_t take = h->size - off < want ? need : want;
             block_count(h, off, -1);
-            set_top(h, off + need);
-            set_hdr(h, off, need | F_USED | keep);
+            set_top(h, off + take);
+            set_hdr(h, off, take | F_USED | keep);
         } else {
             uint32_t nsf = blk(h, next)->sf;
             uint32_t nsize = bsize(nsf);
@@ -35,11 +38,12 @@ static int resize_in_place(struct heap *h, uint32_t off, uint32_t need, uint32_t
             block_count(h, off, -1);
             bin_remove(h, next);
             uint32_t total = size + nsize;
-            uint32_t rem = total - need;
+            uint32_t take = total < want ? need : want;
+            uint32_t rem = total - take;
             if (rem >= SPLIT_MIN) {
-                set_hdr(h, off, need | F_USED | keep);
-                mark_free(h, off + need, rem, bin_index(rem), 0);
-                mark_pfree(h, off + need + rem);
+                set_hdr(h, off, take | F_USED | keep);
+                mark_free(h, off + take, rem, bin_index(rem), 0);
+                mark_pfree(h, off + take + rem);
             } else {
                 set_hdr(h, off, total | F_USED | keep | (resv ? 0 : (rem / GRAIN) << TAIL_SHIFT));
                 flip_flags(blk(h, off + total), F_PFREE);
@@ -62,6 +66,16 @@ static int resize_in_place(struct heap *h, uint32_t off, uint32_t need, uint32_t
         *(uint32_t *)at(h, off + bsize(blk(h, off)->sf) - 4) = pay;
     block_count(h, off, 1);
     return 1;
+}
+
+/* The growth reserve of a block of pay bytes that grows by appends: when it
+ * moves, a quarter more the first time and as much again once it keeps
+ * growing (so a buffer that keeps growing moves about log2 n times and
+ * copies about n bytes in all); when it grows in place, half more. */
+static uint32_t grow_reserve(uint32_t pay, int moving, uint32_t again)
+{
+    uint32_t r = !again ? pay / 4 : moving ? pay : pay / 2;
+    return (r + GRAIN - 1) & ~(GRAIN - 1);
 }
 
 /* heap_realloc of a pointer that is not a live allocation: refused. */
@@ -91,8 +105,9 @@ static NOINLINE void *block_realloc(struct heap *h, void *p, size_t size, uintpt
     }
     uint32_t sf = blk(h, off)->sf;
     if (!h->debug && !(sf & F_DBG) && size > SMALL_MAX) {
-        uint32_t resv = sf & F_RESV;
-        if (resize_in_place(h, off, HDR + pay + (resv ? GRAIN : 0), pay))
+        uint32_t need = HDR + pay + ((sf & F_RESV) ? GRAIN : 0);
+        uint32_t want = (sf & F_RESV) ? need + grow_reserve(pay, 0, 1) : need;
+        if (resize_in_place(h, off, need, want, pay))
             return p;
     }
     if ((sf & F_DBG) && debug_redzone_bad(h, off)) {
@@ -109,8 +124,7 @@ static NOINLINE void *block_realloc(struct heap *h, void *p, size_t size, uintpt
     if (!h->debug && size > SMALL_MAX && pay > old && growing && pay <= SIZE_MASK / 2) {
         /* Grown by a small step (an append) or grown before: take a reserve
          * so the next steps happen in place. */
-        uint32_t reserve = (((sf & F_RESV) ? pay / 2 : pay / 4) + GRAIN - 1) & ~(GRAIN - 1);
-        q = block_alloc_reserve(h, HDR + pay + reserve + GRAIN, pay);
+        q = block_alloc_reserve(h, HDR + pay + grow_reserve(pay, 1, sf & F_RESV) + GRAIN, pay);
         if (!q) {
             h->failed--;  /* not the caller's failure: retry without reserve */
             q = block_alloc(h, pay);
@@ -143,7 +157,9 @@ static INLINE void *block_realloc_fast(struct heap *h, void *p, size_t size, uin
         if (sf & F_RESV) {
             uint32_t need = HDR + pay + GRAIN;
             uint32_t *len = (uint32_t *)at(h, off + bs - 4);
-            if (need <= bs && (bs - need) * 2 <= bs && *len > SMALL_MAX) {
+            /* Growing within the reserve, or shrinking while at least half
+             * of it stays in use. */
+            if (need <= bs && (pay >= *len || (bs - need) * 2 <= bs) && *len > SMALL_MAX) {
                 h->block_payload = h->block_payload - *len + pay;
                 *len = pay;
                 return p;

@@ -43,7 +43,7 @@ static uint32_t run_new(struct heap *h, unsigned c)
     unsigned avail = 0;
     for (unsigned w = 0; w < RUN_WORDS; w++) {
         r->live[w] = 0;
-        if (h->starts[c][w])
+        if (class_starts[c][w])
             avail |= 1u << w;
     }
     r->avail = (uint8_t)avail;
@@ -116,14 +116,29 @@ size_t run_release_empty(struct heap *h)
     return bytes;
 }
 
-/* Every class's slot starts within a run (the same for every run). */
-void run_init_classes(struct heap *h)
-{
-    for (unsigned c = 0; c < NCLS; c++) {
-        unsigned q = c + 1, n = class_slots(c);
-        for (unsigned i = 0; i < n; i++) {
-            unsigned g = RUN_OBJ / GRAIN + i * q;
-            h->starts[c][g >> 5] |= 1u << (g & 31);
-        }
-    }
-}
+/* class_starts, worked out by the compiler: grain g of a run starts a slot
+ * of class c (q = c + 1 grains a slot) when it is RUN_OBJ / GRAIN + i * q
+ * for a slot i below class_slots(c). One row per class, one word per 32
+ * grains. */
+#define SLOT0 (RUN_OBJ / GRAIN)
+#define STARTS_SLOT(c, g) \
+    ((g) >= SLOT0 && ((g) - SLOT0) % ((c) + 1) == 0 && \
+     ((g) - SLOT0) / ((c) + 1) < (RUN_SPAN - RUN_OBJ) / (((c) + 1) * GRAIN))
+#define STARTS_BIT(c, w, b) (STARTS_SLOT(c, 32 * (w) + (b)) ? 1u << (b) : 0u)
+#define STARTS_4(c, w, b) \
+    (STARTS_BIT(c, w, b) | STARTS_BIT(c, w, b + 1) | STARTS_BIT(c, w, b + 2) | STARTS_BIT(c, w, b + 3))
+#define STARTS_WORD(c, w) \
+    (STARTS_4(c, w, 0) | STARTS_4(c, w, 4) | STARTS_4(c, w, 8) | STARTS_4(c, w, 12) | \
+     STARTS_4(c, w, 16) | STARTS_4(c, w, 20) | STARTS_4(c, w, 24) | STARTS_4(c, w, 28))
+#define STARTS_ROW(c) \
+    { STARTS_WORD(c, 0), STARTS_WORD(c, 1), STARTS_WORD(c, 2), STARTS_WORD(c, 3), \
+      STARTS_WORD(c, 4), STARTS_WORD(c, 5), STARTS_WORD(c, 6), STARTS_WORD(c, 7) }
+
+_Static_assert(RUN_WORDS == 8 && NCLS == 24, "class_starts spells out 24 rows of 8 words");
+
+const uint32_t class_starts[NCLS][RUN_WORDS] = {
+    STARTS_ROW(0),  STARTS_ROW(1),  STARTS_ROW(2),  STARTS_ROW(3),  STARTS_ROW(4),  STARTS_ROW(5),
+    STARTS_ROW(6),  STARTS_ROW(7),  STARTS_ROW(8),  STARTS_ROW(9),  STARTS_ROW(10), STARTS_ROW(11),
+    STARTS_ROW(12), STARTS_ROW(13), STARTS_ROW(14), STARTS_ROW(15), STARTS_ROW(16), STARTS_ROW(17),
+    STARTS_ROW(18), STARTS_ROW(19), STARTS_ROW(20), STARTS_ROW(21), STARTS_ROW(22), STARTS_ROW(23),
+};

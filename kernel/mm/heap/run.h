@@ -18,7 +18,7 @@ static INLINE void *slot_take(struct heap *h, unsigned c, uint32_t roff)
     unsigned avail = r->avail;
     unsigned w = ffs32(avail);
     uint32_t live = r->live[w];
-    uint32_t open = h->starts[c][w] & ~live;
+    uint32_t open = class_starts[c][w] & ~live;
     unsigned b = ffs32(open);
     r->live[w] = live | (1u << b);
     r->nlive++;
@@ -42,11 +42,15 @@ static INLINE void *slot_take(struct heap *h, unsigned c, uint32_t roff)
 }
 
 /* The run whose RUN_BYTES span holds the payload address a (in_heap(a)),
- * or NULL: a run iff the run seal holds at the boundary below a. */
+ * or NULL: a run iff the run seal holds at the boundary below a. A run's
+ * address is a payload address, so a boundary below lo (in the control
+ * data, or below the region) is none. */
 static inline struct run *run_of(const struct heap *h, uintptr_t a)
 {
-    struct run *r = (struct run *)(a & ~(uintptr_t)(RUN_BYTES - 1));
-    return r->seal == run_seal(h, r) ? r : NULL;
+    uintptr_t r = a & ~(uintptr_t)(RUN_BYTES - 1);
+    if (r < h->lo)
+        return NULL;
+    return ((struct run *)r)->seal == run_seal(h, (struct run *)r) ? (struct run *)r : NULL;
 }
 
 /* The live-map word and bit of payload address a in its run. */
@@ -64,7 +68,6 @@ static inline uint32_t live_bit(uintptr_t a)
 int run_changed(struct heap *h, struct run *r);
 void *small_alloc_slow(struct heap *h, unsigned c);
 size_t run_release_empty(struct heap *h);
-void run_init_classes(struct heap *h);
 
 /* Free the slot at payload address a of run r, whose live bit is set. */
 static INLINE int slot_free(struct heap *h, struct run *r, uintptr_t a)

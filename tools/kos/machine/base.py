@@ -5,6 +5,7 @@ serial port, driven through pexpect."""
 from __future__ import annotations
 
 import os
+import signal
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -17,6 +18,10 @@ from kos.console import Console
 # Exit statuses a kernel can produce through the debug-exit port.
 EXIT_SUCCESS = 33
 EXIT_FAILURE = 35
+
+# How long a machine gets to end on SIGHUP (as a closed terminal would send)
+# before it is killed.
+STOP_GRACE = 2.0
 
 
 class Machine(ABC):
@@ -49,7 +54,12 @@ class Machine(ABC):
         self.child = pexpect.spawn(cmd[0], cmd[1:], timeout=timeout, echo=False,
                                    dimensions=(24, 200), env=self.environment())
         self.child.logfile_read = self._log
-        self.child.delaybeforesend = None     # pexpect sleeps 50 ms before every send by default
+        # pexpect sleeps 50 ms before every send by default, 0.1 ms (at
+        # least one scheduler tick) after every read, and 100 ms in every
+        # close (stop() and wait() reap the child first).
+        self.child.delaybeforesend = None
+        self.child.delayafterread = None
+        self.child.ptyproc.delayafterclose = 0
         self.console = Console(self.child, self.log_path)
         if wait_prompt:
             self.console.wait_prompt(timeout)
@@ -66,6 +76,7 @@ class Machine(ABC):
             return None
         if self.console is not None:
             self.console.wait_exit(timeout)
+        _end(self.child, hang_up=False)
         self.child.close()
         return self.exit_status
 
@@ -81,8 +92,7 @@ class Machine(ABC):
     def stop(self) -> int | None:
         """Stop the machine (killing it if it still runs); return its exit status."""
         if self.child is not None:
-            if self.child.isalive():
-                self.child.terminate(force=True)
+            _end(self.child)
             self.child.close()
         if self._log is not None:
             self._log.close()
@@ -94,3 +104,21 @@ class Machine(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _end(child: pexpect.spawn, hang_up: bool = True) -> None:
+    """Wait for child to exit, after a SIGHUP if hang_up (without: it is
+    ending by itself, and a signal could replace its exit status); SIGKILL
+    once STOP_GRACE has passed. Polls rather than sleeping pexpect's fixed
+    100 ms steps: a machine usually ends within a few milliseconds."""
+    if not child.isalive():
+        return
+    if hang_up:
+        child.kill(signal.SIGHUP)
+    deadline = time.monotonic() + STOP_GRACE
+    while child.isalive():
+        if time.monotonic() > deadline:
+            child.kill(signal.SIGKILL)
+            child.wait()
+            return
+        time.sleep(0.002)

@@ -5,8 +5,9 @@
 generated trace through kmalloc/krealloc/kfree (utilization and
 fragmentation over its operations), draws the heap as a strip map at the
 trace's peak, then runs a small seeded page and slab workload and draws the
-buddy allocator's free blocks and the slab caches' occupancy. The numbers
-come from kos.plot.data; tests compare them with the shell's.
+buddy allocator's free blocks and the slab caches' occupancy, and maps a
+few regions into the shell's address space to draw its map of VMAs. The
+numbers come from kos.plot.data; tests compare them with the shell's.
 """
 
 from __future__ import annotations
@@ -48,6 +49,30 @@ def exercise_pages(k: Any, seed: int = 1) -> None:
             mm_wrapper.buddy_free(addr, order, kernel=k)
 
 
+def exercise_address_space(k: Any) -> None:
+    """Mappings of every kind in the shell's address space (private and
+    shared, read-only, writable and executable, a stack that grows down),
+    with a hole punched in one and part of another made read-only, so the
+    map shows splits as well as whole regions."""
+    from kos.kernel import abi, s32
+
+    c = abi(k).constant
+    mm = k.call("mm_current")
+    private, anon = c("MAP_PRIVATE"), c("MAP_ANONYMOUS")
+    r, w, x = c("PROT_READ"), c("PROT_WRITE"), c("PROT_EXEC")
+    page = 1 << c("PAGE_SHIFT")
+    regions = [(16 * page, r | x, private), (64 * page, r | w, private), (8 * page, r, private),
+               (256 * page, r | w, c("MAP_SHARED")), (32 * page, r | w, private | c("MAP_GROWSDOWN"))]
+    starts = []
+    for size, prot, flags in regions:
+        addr = s32(k.call("vm_mmap", mm, 0, size, prot, flags | anon))
+        if addr < 0:
+            raise RuntimeError(f"vm_mmap of {size} bytes failed ({addr})")
+        starts.append(addr)
+    k.call("vm_munmap", mm, starts[1] + 16 * page, 8 * page)
+    k.call("vm_mprotect", mm, starts[3], 64 * page, r)
+
+
 def trace_path(name: str) -> Path:
     """A generated benchmark trace's file (the traces are generated when missing)."""
     from kos.bench import WORKDIR, gen
@@ -77,7 +102,7 @@ def live_plots(kernel: Path = paths.KERNEL_ELF, out: Path = OUT, trace_name: str
     ops = trace_ops(trace_name)
     peak = data.peak_op(ops)
     result = Plots()
-    with Progress("plot", 5, "pictures") as p, UnicornKernel(kernel, memory) as k:
+    with Progress("plot", 6, "pictures") as p, UnicornKernel(kernel, memory) as k:
         k.boot()
         fresh = k.snapshot()
         with Progress(f"plot: replaying {trace_name}", SAMPLES + 1, "samples") as rp:
@@ -108,6 +133,11 @@ def live_plots(kernel: Path = paths.KERNEL_ELF, out: Path = OUT, trace_name: str
         result.data["slab"] = data.slab_occupancy(k)
         result.files.append(render.slab_bars(result.data["slab"], out / "slab.png"))
         p.advance(note="slab caches")
+        exercise_address_space(k)
+        result.data["maps"] = data.address_space(k)
+        result.files.append(render.address_map(result.data["maps"], out / "address-space.png",
+                                               "the shell's address space (maps)"))
+        p.advance(note="address-space map")
     return result
 
 

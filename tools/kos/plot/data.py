@@ -3,11 +3,13 @@ calls. Each function returns plain data (tested against the kernel's own
 numbers); render.py draws it.
 
 - heap_blocks: every block of the kmalloc heap in address order, as the
-  heap's walker (heap_walk) reports it.
+  heap's public walker (memory_walk) reports it.
 - trace_series: utilization and fragmentation after each step of a trace
   replayed through kmalloc/krealloc/kfree.
 - buddy_free_blocks: free blocks per order and zone (buddyinfo's numbers).
 - slab_occupancy: each slab cache's allocated and total objects (slabinfo's).
+- address_space: a struct mm's VMAs by address with their protections
+  (maps' lines), read from the kernel's memory through the DWARF layouts.
 """
 
 from __future__ import annotations
@@ -34,13 +36,15 @@ class HeapBlock:
     kind: str       # USED, SMALL or FREE
 
 
-def heap_blocks(k: Any) -> list[HeapBlock]:
-    """Every block the heap's walker visits, in address order.
+# A RET in the emulator's scratch area: memory_walk's callback. A code hook
+# at it reads each block before it returns to the walker.
+_VISIT = b"\xc3"
 
-    memory_print_leaks() walks the heap with heap_walk(heap, print_live, ..),
-    and heap_walk hands print_live every block, free ones included. A code
-    hook at print_live's entry reads the struct heap_block it is given (its
-    layout from the DWARF); what print_live prints is drained and dropped."""
+
+def heap_blocks(k: Any) -> list[HeapBlock]:
+    """Every block in address order, through the public walker: memory_walk
+    (memory.h) calls back for each struct heap_block (its layout from the
+    DWARF), free ones included."""
     from unicorn import UC_HOOK_CODE
     from unicorn.x86_const import UC_X86_REG_ESP
 
@@ -55,16 +59,13 @@ def heap_blocks(k: Any) -> list[HeapBlock]:
         kind = FREE if not used else SMALL if nbytes <= SMALL_OBJECT else USED
         blocks.append(HeapBlock(payload, nbytes, kind))
 
-    entry = k.symbol("print_live")
-    k.drain_serial()
-    hook = k.uc.hook_add(UC_HOOK_CODE, on_visit, None, entry, entry)
-    k.uc.ctl_flush_tb()
+    visit = k.scratch
+    k.write(visit, _VISIT)
+    hook = k.uc.hook_add(UC_HOOK_CODE, on_visit, None, visit, visit)
     try:
-        k.call("memory_print_leaks")
+        k.call("memory_walk", visit, 0)
     finally:
         k.uc.hook_del(hook)
-        k.uc.ctl_flush_tb()
-        k.drain_serial()
     return blocks
 
 
@@ -172,3 +173,35 @@ def heap_base(k: Any) -> int:
 def heap_summary(k: Any) -> dict[str, int]:
     """memory_get_stats and memory_get_counters in one dict (the plots' captions)."""
     return {**memory_stats(kernel=k), **memory_counters(kernel=k)}
+
+
+@dataclass(frozen=True)
+class Vma:
+    start: int
+    end: int
+    perms: str        # as maps prints them: "rw-p", "r-xs", ...
+    stack: bool       # VM_GROWSDOWN: maps' [stack]
+
+
+def address_space(k: Any, mm: int | None = None) -> list[Vma]:
+    """The VMAs of struct mm at mm (default: the shell's, mm_current()),
+    in address order: struct mm and struct vma as the DWARF lays them out,
+    the PROT_* and VM_* bits from the image's constants."""
+    image = load(k.image.path)
+    mm_t, vma_t = image.struct("mm"), image.struct("vma")
+    addr = mm if mm is not None else k.call("mm_current")
+    if not addr:
+        return []
+    m = mm_t.unpack(k.read(addr, mm_t.size))
+    bits = [(image.constant("PROT_READ"), "r"), (image.constant("PROT_WRITE"), "w"),
+            (image.constant("PROT_EXEC"), "x")]
+    shared, growsdown = image.constant("VM_SHARED"), image.constant("VM_GROWSDOWN")
+    n, table = int(m["nr_vmas"]), int(m["vmas"])  # type: ignore[call-overload]
+    raw = k.read(table, n * vma_t.size) if n else b""
+    out = []
+    for i in range(n):
+        v = vma_t.unpack(raw, i * vma_t.size)
+        prot, flags = int(v["prot"]), int(v["flags"])  # type: ignore[call-overload]
+        perms = "".join(c if prot & bit else "-" for bit, c in bits) + ("s" if flags & shared else "p")
+        out.append(Vma(int(v["start"]), int(v["end"]), perms, bool(flags & growsdown)))  # type: ignore[call-overload]
+    return out

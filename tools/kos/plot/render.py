@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
-from kos.plot.data import FREE, SMALL, USED, CacheUse, HeapBlock, TraceSeries
+from kos.plot.data import FREE, SMALL, USED, CacheUse, HeapBlock, TraceSeries, Vma
 
 COLOURS = {USED: "#c0392b", SMALL: "#e67e22", FREE: "#27ae60"}
 LABELS = {USED: "allocated block", SMALL: "small object (run slot)", FREE: "free block"}
@@ -128,4 +128,51 @@ def bench_bars(series: dict[str, dict[str, float]], path: Path, title: str, ylab
         ax.set_yscale("log")
     ax.set_title(title)
     ax.legend()
+    return _save(fig, path)
+
+
+# Colours of VMAs by their protection (maps' first three letters).
+PROT_COLOURS = {"r--": "#3498db", "rw-": "#c0392b", "r-x": "#27ae60", "rwx": "#8e44ad",
+                "-w-": "#e67e22", "--x": "#16a085", "-wx": "#d35400", "---": "#95a5a6"}
+
+
+def address_map_rows(vmas: list[Vma]) -> list[tuple[int, int, str, str]]:
+    """One row per VMA, in address order: (start, length, colour, label);
+    the label is what maps prints for it, plus its size."""
+    rows = []
+    for v in vmas:
+        size = v.end - v.start
+        human = f"{size // 1024} KiB" if size < 1 << 20 else f"{size / (1 << 20):g} MiB"
+        label = f"{v.start:08x}-{v.end:08x} {v.perms} {human}" + (" [stack]" if v.stack else "")
+        rows.append((v.start, size, PROT_COLOURS[v.perms[:3]], label))
+    return rows
+
+
+def address_map(vmas: list[Vma], path: Path, title: str) -> Path:
+    """A process's address space: one row per VMA in address order, its bar
+    at its place on the address axis (at least a sliver wide, so a page
+    among gigabytes still shows), coloured by protection, hatched when
+    shared, with what maps prints beside it."""
+    rows = address_map_rows(vmas)
+    fig, ax = plt.subplots(figsize=(12, 0.4 * max(1, len(rows)) + 1.8))
+    lo = min((v.start for v in vmas), default=0)
+    hi = max((v.end for v in vmas), default=lo + 4096)
+    sliver = (hi - lo) / 300
+    for r, (start, size, colour, label) in enumerate(rows):
+        shared = vmas[r].perms[3] == "s"
+        ax.broken_barh([(start, max(size, sliver))], (r - 0.4, 0.8), facecolors=colour,
+                       hatch="//" if shared else None, edgecolor="black" if shared else colour)
+        ax.text(hi + (hi - lo) * 0.01, r, label, va="center", fontsize=8, family="monospace")
+    ax.set_xlim(lo, hi)
+    ticks = [lo + i * (hi - lo) // 4 for i in range(5)]
+    ax.set_xticks(ticks, [f"{t:#010x}" for t in ticks])
+    ax.set_yticks([])
+    ax.invert_yaxis()
+    ax.set_xlabel("virtual address (hatched: shared)")
+    ax.set_title(title if rows else f"{title}: no mappings")
+    used = [p for p in PROT_COLOURS if any(v.perms[:3] == p for v in vmas)]
+    if used:
+        ax.legend([plt.Rectangle((0, 0), 1, 1, color=PROT_COLOURS[p]) for p in used], used,
+                  loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / max(1, len(rows))),
+                  ncol=len(used), title="protection", frameon=False)
     return _save(fig, path)

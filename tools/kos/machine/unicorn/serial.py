@@ -61,6 +61,7 @@ class SerialChild(SpawnBase):  # type: ignore[misc]
 
     def __init__(self, engine: Engine, timeout: float = 10.0) -> None:
         super().__init__(timeout=timeout, maxread=65536)
+        self.delayafterread = None          # reads run the guest: nothing to wait for
         self.engine = engine
 
     def read_nonblocking(self, size: int = 1, timeout: float | None = -1) -> bytes:
