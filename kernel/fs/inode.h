@@ -1,8 +1,11 @@
 /* inode.h — the in-memory filesystem (ramfs): inodes, directory entries,
  * and the page cache that holds regular files' data.
  *
- * The one filesystem type is a ramfs whose starting tree is a copy of the
- * initrd's archive (ramfs.c). A regular file's bytes live only in its page
+ * The one filesystem type is a ramfs whose starting tree is the initrd's
+ * archive (ramfs.c), taken in as it is used: a directory of the archive
+ * gets its entries at its first lookup, a file's page its frame, filled
+ * from the archive, at its first read, store or mapping; so a boot costs
+ * no frame and no heap block. A regular file's bytes live only in its page
  * cache (pagecache.c): frames indexed by page number in inode->pages, each
  * frame's struct page naming the inode and the index (page.h's mapping and
  * index), so a lookup is one array load and a frame knows its file.
@@ -54,12 +57,17 @@ struct inode {
     /* directories */
     struct dentry *entries;
     uint32_t nentries;
+    const char *initrd_dir;      /* a directory whose archive entries are not in yet (its
+                                    archive path), else NULL */
     struct inode *parent;        /* the directory naming it (".." of a directory; the root is
                                     its own; NULL for a file no directory names) */
     /* regular files: the page cache */
     struct page **pages;         /* pages[index]: the frame or NULL (a hole reads as zeros) */
     uint32_t npages;             /* slots in pages */
     uint32_t cached;             /* frames in pages */
+    const uint8_t *backing;      /* the archive's bytes of the file (backing_size of them):
+                                    what a page not yet cached holds */
+    uint32_t backing_size;
     struct inode_mapper *mappers;
     struct vm_mapping vm;        /* what file VMAs point at (ops: fs/mmap.c's file_vm_ops) */
 };
@@ -81,6 +89,10 @@ struct inode *inode_alloc(uint32_t mode);
 struct inode *inode_get(struct inode *ino);
 void inode_put(struct inode *ino);
 
+/* Take in a directory's archive entries if they are not in yet: 0 or
+ * -ENOSPC. The dir_* calls below do it first. */
+int dir_populate(struct inode *dir);
+
 /* Directory entries. lookup: the inode (not referenced) or NULL. link: 0,
  * -EEXIST or -ENOSPC (no memory); the entry counts in ino->nlink. unlink:
  * drops the entry (nlink - 1; freeing the inode if nothing holds it). */
@@ -95,8 +107,9 @@ const char *dir_entry_at(struct inode *dir, uint32_t pos, struct inode **ino);
 /* Frames in every page cache (meminfo's cached_memory). */
 extern uint32_t pagecache_frames;
 
-/* The frame for page index of ino, allocating a zeroed one if create: the
- * frame, or NULL (none there, no memory). O(1) when it is cached. */
+/* The frame for page index of ino, allocating one if create (filled from
+ * the archive for a page of an initrd file, else zeroed): the frame, or
+ * NULL (none there, no memory). O(1) when it is cached. */
 struct page *pagecache_page(struct inode *ino, uint32_t index, int create);
 /* Copy n bytes at off between the file and buf (read: out of the file;
  * write: into it, dirtying the frames). The bytes moved, or -EFAULT /

@@ -47,7 +47,16 @@ struct page *pagecache_page(struct inode *ino, uint32_t index, int create)
     struct page *p = alloc_page(GFP_HIGHMEM);
     if (!p)
         return 0;
-    clear_page_frame(p);
+    uint32_t from = index << PAGE_SHIFT;
+    if (from < ino->backing_size) {
+        uint32_t n = ino->backing_size - from < PAGE_SIZE ? ino->backing_size - from : PAGE_SIZE;
+        uint8_t *va = kmap(p);
+        memcpy(va, ino->backing + from, n);
+        memset(va + n, 0, PAGE_SIZE - n);
+        kunmap(va);
+    } else {
+        clear_page_frame(p);
+    }
     p->mapping = ino;
     p->index = index;
     ino->pages[index] = p;
@@ -78,12 +87,15 @@ int32_t pagecache_read(struct inode *ino, uint32_t off, struct iobuf buf, uint32
     while (done < n) {
         uint32_t pos = off + done, poff = pos & (PAGE_SIZE - 1);
         uint32_t chunk = PAGE_SIZE - poff < n - done ? PAGE_SIZE - poff : n - done;
-        struct page *p = pagecache_page(ino, pos >> PAGE_SHIFT, 0);
+        /* A page of the archive comes in now; a hole stays one. */
+        struct page *p = pagecache_page(ino, pos >> PAGE_SHIFT, pos < ino->backing_size);
         int err;
         if (p) {
             uint8_t *va = kmap(p);
             err = io_copy_out(buf, done, va + poff, chunk);
             kunmap(va);
+        } else if (pos < ino->backing_size) {
+            return done ? (int32_t)done : -ENOSPC;
         } else {
             err = io_copy_out(buf, done, zeros, chunk);
         }
@@ -132,6 +144,8 @@ void pagecache_resize(struct inode *ino, uint32_t size)
     for (uint32_t i = keep; i < ino->npages; i++)
         drop_page(ino, i);
     zero_tail(ino, size < ino->size ? size : ino->size);
+    if (ino->backing_size > size)
+        ino->backing_size = size;          /* what is cut off never comes back */
     ino->size = size;
 }
 

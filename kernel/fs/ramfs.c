@@ -7,7 +7,6 @@
 #include "mmap.h"
 #include "../include/errno.h"
 #include "../lib/kprintf.h"
-#include "../lib/panic.h"
 #include "../lib/string.h"
 #include "../mm/memory.h"
 
@@ -37,11 +36,13 @@ void inode_put(struct inode *ino)
     if (--ino->refs || ino->nlink)
         return;
     pagecache_release(ino);
+    kfree((void *)ino->initrd_dir);
     kfree(ino);
 }
 
 struct inode *dir_lookup(struct inode *dir, const char *name)
 {
+    dir_populate(dir);
     for (struct dentry *d = dir->entries; d; d = d->next)
         if (strcmp(d->name, name) == 0)
             return d->inode;
@@ -50,6 +51,9 @@ struct inode *dir_lookup(struct inode *dir, const char *name)
 
 int dir_link(struct inode *dir, const char *name, struct inode *ino)
 {
+    int err = dir_populate(dir);
+    if (err)
+        return err;
     if (dir_lookup(dir, name))
         return -EEXIST;
     uint32_t len = strlen(name);
@@ -75,6 +79,7 @@ int dir_link(struct inode *dir, const char *name, struct inode *ino)
 
 void dir_unlink(struct inode *dir, const char *name)
 {
+    dir_populate(dir);
     for (struct dentry **pp = &dir->entries; *pp; pp = &(*pp)->next) {
         struct dentry *d = *pp;
         if (strcmp(d->name, name) != 0)
@@ -105,6 +110,7 @@ const char *dir_entry_at(struct inode *dir, uint32_t pos, struct inode **ino)
         *ino = dir->parent;
         return "..";
     }
+    dir_populate(dir);
     struct dentry *d = dir->entries;
     for (uint32_t i = 2; d && i < pos; i++)
         d = d->next;
@@ -116,14 +122,6 @@ const char *dir_entry_at(struct inode *dir, uint32_t pos, struct inode **ino)
 
 /* ---- the starting tree ---------------------------------------------------- */
 
-struct copy {
-    struct inode *dir;
-    int err;
-    uint32_t files, bytes;
-};
-
-static void copy_entry(const struct initrd_file *f, void *arg);
-
 /* The last component of an initrd path. */
 static const char *base_name(const char *path)
 {
@@ -134,57 +132,72 @@ static const char *base_name(const char *path)
     return name;
 }
 
-static void copy_entry(const struct initrd_file *f, void *arg)
+struct fill {
+    struct inode *dir;
+    int err;
+};
+
+/* One archive entry into the directory being populated: a file names its
+ * bytes in the archive, a directory its archive path (for its own turn). */
+static void fill_entry(const struct initrd_file *f, void *arg)
 {
-    struct copy *c = arg;
+    struct fill *c = arg;
     if (c->err)
         return;
     struct inode *ino = inode_alloc((f->is_dir ? S_IFDIR : S_IFREG) | (f->mode & 07777));
-    if (!ino) {
+    char *path = 0;
+    if (ino && f->is_dir) {
+        uint32_t n = strlen(f->path) + 1;
+        if ((path = kmalloc(n)) != 0)
+            memcpy(path, f->path, n);
+        ino->initrd_dir = path;
+    } else if (ino) {
+        ino->backing = f->data;
+        ino->backing_size = ino->size = f->size;
+    }
+    if (!ino || (f->is_dir && !path)) {
         c->err = -ENOSPC;
-        return;
+    } else {
+        struct inode *dir = c->dir;
+        const char *pending = dir->initrd_dir;
+        dir->initrd_dir = 0;                   /* dir_link must not populate again */
+        c->err = dir_link(dir, base_name(f->path), ino);
+        dir->initrd_dir = pending;
     }
-    int err = dir_link(c->dir, base_name(f->path), ino);
-    if (!err && !f->is_dir && f->size) {
-        int32_t n = pagecache_write(ino, 0, io_kernel((void *)f->data), f->size);
-        err = n < 0 ? n : 0;
-        if (!err) {
-            ino->size = f->size;
-            c->files++;
-            c->bytes += f->size;
-        }
-    } else if (!err && !f->is_dir) {
-        c->files++;
-    }
-    if (!err && f->is_dir) {
-        struct inode *parent = c->dir;
-        c->dir = ino;
-        int r = initrd_foreach(f->path, copy_entry, c);
-        c->dir = parent;
-        if (r < 0 && !c->err)
-            c->err = r;
-    }
-    if (err)
-        c->err = err;
-    inode_put(ino);
+    if (ino)
+        inode_put(ino);                        /* the entry holds it now, or it is gone */
 }
+
+int dir_populate(struct inode *dir)
+{
+    const char *path = dir->initrd_dir;
+    if (!path)
+        return 0;
+    struct fill c = { .dir = dir };
+    initrd_foreach(path, fill_entry, &c);
+    if (c.err)
+        return c.err;                          /* tried again at the next lookup */
+    dir->initrd_dir = 0;
+    if (dir != fs_root)
+        kfree((void *)path);
+    return 0;
+}
+
+static struct inode root;
 
 void ramfs_init(void)
 {
-    fs_root = inode_alloc(S_IFDIR | 0755);
-    if (!fs_root)
-        panic("ramfs_init: no memory for the root directory");
-    fs_root->parent = fs_root;
-    fs_root->nlink = 2;
+    root.ino = next_ino++;
+    root.mode = S_IFDIR | 0755;
+    root.nlink = 2;
+    root.refs = 1;
+    root.parent = &root;
+    root.vm.ops = &file_vm_ops;
+    fs_root = &root;
     if (!initrd_present()) {
         kprintf("ramfs: empty root (no initrd)\n");
         return;
     }
-    struct copy c = { .dir = fs_root };
-    initrd_foreach("/", copy_entry, &c);
-    if (c.err)
-        kprintf("ramfs: error %s (%d) copying the initrd: the tree is partial\n",
-                errno_name(c.err), c.err);
-    kprintf("ramfs: / from the initrd: %u files, %u bytes in %u cached frames\n", c.files,
-            c.bytes, pagecache_frames);
+    root.initrd_dir = "/";
+    kprintf("ramfs: / is the initrd's tree, taken in as it is used\n");
 }

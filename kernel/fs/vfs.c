@@ -206,6 +206,9 @@ int vfs_rmdir(const char *cwd, const char *path)
         return name[0] && strcmp(name, "..") == 0 ? -ENOTEMPTY : name[0] ? -EINVAL : -EBUSY;
     if (!S_ISDIR(ino->mode))
         return -ENOTDIR;
+    err = dir_populate(ino);
+    if (err)
+        return err;
     if (ino->nentries)
         return -ENOTEMPTY;
     dir_unlink(dir, name);

@@ -116,6 +116,8 @@ def test_cp_and_cat_programs_copy_and_print_files(console: Console):
 
 
 def test_files_a_program_wrote_stay_and_free_frames_come_back(console: Console):
+    console.run("run /bin/cp /bin/hello /warm", timeout=60)     # /bin/hello and cp in the page cache
+    console.run("rm /warm")
     before = int(kv(console, "meminfo")["free_frames"])
     out = console.run("run /bin/cp /bin/hello /h2", timeout=60)
     assert re.search(r"run: pid \d+ exited with status 0", out)

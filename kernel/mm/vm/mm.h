@@ -9,7 +9,8 @@
  * VMAs live in a sorted array, by address, without overlaps: lookup is a
  * binary search, insertion and removal a binary search and one memmove.
  * Files: vma.c (the array), pgtable.c (user page tables), mmap.c (mmap,
- * munmap, mprotect), fault.c (the page-fault handler), uaccess.S/.c.
+ * munmap, mprotect), fault.c (the page-fault handler), filemap.c (file
+ * mappings: their faults, msync, truncation), uaccess.S/.c.
  */
 #ifndef KOS_VM_MM_H
 #define KOS_VM_MM_H
@@ -161,8 +162,8 @@ void mm_set_limit_as(struct mm *mm, uint32_t bytes);
 /* The shared page of zeros that unwritten private pages map read-only. */
 uint32_t vm_zero_page(void);
 
-/* mmap, munmap, mprotect with Linux's semantics (mm/vm/mmap.c); anonymous
- * mappings only. mmap returns the address or a negative errno (an address
+/* mmap, munmap, mprotect with Linux's semantics (mm/vm/mmap.c); vm_mmap
+ * maps anonymous memory (files: vm_mmap_file below). mmap returns the address or a negative errno (an address
  * at or above 2 GiB is negative as an int32_t too: vm_mmap_failed tells). */
 int32_t vm_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, uint32_t flags);
 static inline int vm_mmap_failed(int32_t r) { return (uint32_t)r >= (uint32_t)-4095; }
