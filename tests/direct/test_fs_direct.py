@@ -12,7 +12,16 @@ import tarfile
 from collections.abc import Iterator
 
 import pytest
-from fs_helpers import PAGE, boot_with_initrd, cached_page, fault_kind, file_inode, user_read, user_write
+from fs_helpers import (
+    PAGE,
+    boot_with_initrd,
+    cached_page,
+    fault_kind,
+    file_inode,
+    read_every_file,
+    user_read,
+    user_write,
+)
 
 from kos import paths
 from kos.fs import VirtualFileSystem
@@ -28,20 +37,6 @@ def fsk() -> Iterator[UnicornKernel]:
     k = boot_with_initrd()
     yield k
     k.close()
-
-
-def read_every_file(v: VirtualFileSystem, path: str = "/") -> None:
-    """Bring the whole initrd tree into the ramfs and the page cache, so that
-    a test's frame count is not moved by the first read of an archive file."""
-    for name in v.listdir(path):
-        full = path.rstrip("/") + "/" + name
-        if v.stat(full).st_mode & 0o170000 == 0o040000:
-            read_every_file(v, full)
-        else:
-            fd = v.open(full)
-            while v.read(fd, 65536):
-                pass
-            v.close(fd)
 
 
 @pytest.fixture(scope="module")

@@ -61,6 +61,20 @@ def _check(result: int, path: str | None = None) -> int:
     return value
 
 
+class KernelFd(int):
+    """A kernel descriptor as VirtualFileSystem.open returns it: an int (the
+    slot in that file system's fd table) that remembers its table, so that
+    MemoryManager.mmap(..., fd, offset) tells it from a host descriptor and
+    maps the kernel file, as the specification's example does."""
+
+    vfs: VirtualFileSystem
+
+    def __new__(cls, fd: int, vfs: VirtualFileSystem) -> KernelFd:
+        self = super().__new__(cls, fd)
+        self.vfs = vfs
+        return self
+
+
 class VirtualFileSystem:
     """A kernel fd table and a working directory, and the file operations
     over them. close_all() (or the with block's end) closes every descriptor
@@ -124,9 +138,9 @@ class VirtualFileSystem:
 
     # ---- the operations ---------------------------------------------------
 
-    def open(self, path: str, mode: str | int = "r", perm: int = 0o644) -> int:
+    def open(self, path: str, mode: str | int = "r", perm: int = 0o644) -> KernelFd:
         """A kernel descriptor for path."""
-        return self._path_call("fs_open", path, self.flags(mode), perm, table=True)
+        return KernelFd(self._path_call("fs_open", path, self.flags(mode), perm, table=True), self)
 
     def read(self, fd: int, n: int) -> bytes:
         """Up to n bytes from fd's position (b"" at the end)."""
@@ -153,8 +167,8 @@ class VirtualFileSystem:
     def close(self, fd: int) -> None:
         _check(call(self.kernel, "fs_close", self.fdtable, fd))
 
-    def dup(self, fd: int) -> int:
-        return _check(call(self.kernel, "fdtable_dup", self.fdtable, fd))
+    def dup(self, fd: int) -> KernelFd:
+        return KernelFd(_check(call(self.kernel, "fdtable_dup", self.fdtable, fd)), self)
 
     def truncate(self, fd: int, length: int) -> None:
         """ftruncate(fd, length)."""

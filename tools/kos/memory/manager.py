@@ -54,6 +54,7 @@ from typing import Any
 
 from kos import kernel as kk
 from kos.exceptions import KOSError, MappingError, MemoryError, ProtectionError
+from kos.fs import KernelFd
 from kos.kernel import Kernel, call, call_lock, call_out, s32, u32
 from kos.memory import constants as C
 from kos.memory import hostfile
@@ -433,8 +434,9 @@ class MemoryManager:
              vfs: Any = None) -> int:
         """Memory map operation in the manager's address space: the mapped
         address, or -1 on error (last_error: EINVAL, ENOMEM, EACCES, EBADF).
-        fd is -1 (anonymous), a host descriptor, or with vfs= a descriptor
-        of that kos.fs.VirtualFileSystem (a kernel fd, mapped by fs_mmap)."""
+        fd is -1 (anonymous), a descriptor from kos.fs.VirtualFileSystem.open
+        (a kernel fd, mapped by fs_mmap; vfs= names the file system of a
+        plain int), or else a host descriptor."""
         for name, v in (("addr", addr), ("length", length), ("prot", prot), ("flags", flags),
                         ("fd", fd), ("offset", offset)):
             _int(name, v)
@@ -448,6 +450,8 @@ class MemoryManager:
             if fd == -1:
                 r = s32(call(k, "vm_mmap", mm, addr, length, prot, flags))
                 return self._refused(r) if r < 0 and r > -4096 else u32(r)
+            if vfs is None and isinstance(fd, KernelFd):
+                vfs = fd.vfs
             if vfs is not None:
                 if vfs.kernel is not k:
                     self._fail(C.EBADF, "the file system is another kernel's")
