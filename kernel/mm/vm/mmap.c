@@ -236,10 +236,10 @@ static int may_write(const struct vma *v)
     return !v->file || !(v->flags & VM_SHARED) || (v->flags & VM_MAYWRITE);
 }
 
-/* Merge what mprotect may have made mergeable around [start, end). */
-static void merge_range(struct mm *mm, uint32_t start, uint32_t end)
+/* Merge what mprotect may have made mergeable: the VMAs from index i (the
+ * one before the range, if any) up to the one that starts at end. */
+static void merge_from(struct mm *mm, uint32_t i, uint32_t end)
 {
-    uint32_t i = vma_index_after(mm, start > PAGE_SIZE ? start - PAGE_SIZE : start);
     while (i < mm->nr_vmas && mm->vmas[i].start <= end)
         i = vma_merge(mm, i) + 1;
 }
@@ -265,7 +265,9 @@ int vm_mprotect(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot)
     if (addr < USER_START || len > USER_END - addr || page_round_up(len) > USER_END - addr)
         return refuse(mm, -ENOMEM, "the range is outside user space (0x40000000-0xfffff000)");
     uint32_t end = addr + page_round_up(len);
-    if (!vma_find(mm, addr))
+    /* One lookup: the VMAs of the range follow this one in the array. */
+    uint32_t i = vma_index_after(mm, addr);
+    if (i == mm->nr_vmas || mm->vmas[i].start > addr)
         return refuse(mm, -ENOMEM, "no mapping at the start of the range");
     if (mm->policy & MM_POLICY_WX) {
         if (wx_refuses(mm, prot))
@@ -273,10 +275,15 @@ int vm_mprotect(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot)
         if ((prot & PROT_EXEC) && was_writable(mm, addr, end))
             return refuse_policy(mm, "W^X: a page that was writable never becomes executable");
     }
-    int err = boundary(mm, addr);
+    if (mm->vmas[i].start < addr) {
+        if (vma_split(mm, i, addr))
+            return refuse(mm, -ENOMEM, "out of memory for the VMA table");
+        i++;
+    }
+    uint32_t first = i;
+    int err = 0;
     uint32_t va = addr;
-    while (!err && va < end) {
-        uint32_t i = vma_index_after(mm, va);
+    for (; va < end; i++) {
         if (i == mm->nr_vmas || mm->vmas[i].start != va) {
             err = refuse(mm, -ENOMEM, "a hole in the range: the pages before it were changed");
             break;
@@ -297,6 +304,6 @@ int vm_mprotect(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot)
         pgtable_protect(mm, v, v->start, v->end);
         va = v->end;
     }
-    merge_range(mm, addr, va);
+    merge_from(mm, first ? first - 1 : 0, va);
     return err;
 }
