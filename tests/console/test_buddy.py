@@ -39,6 +39,8 @@ POPULATED = {
     "64M": {"dma", "normal"},
     "256M": {"dma", "normal"},
     "1G": {"dma", "normal", "highmem"},
+    "2G": {"dma", "normal", "highmem"},
+    "3G": {"dma", "normal", "highmem"},
 }
 
 
