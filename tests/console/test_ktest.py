@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
+from ktap_runs import Run
 
 from kos import build as kbuild
 from kos import ktap, paths
@@ -32,14 +32,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
     cases = [(s.name, c) for s in image_suites(kbuild.build()) if not s.manual for c in s.cases]
     metafunc.parametrize("ktest_case", cases, ids=[f"{s}.{c}" for s, c in cases])
-
-
-@dataclass
-class Run:
-    document: ktap.Document
-    output: str
-    log_path: object
-    failed: bool = False
 
 
 @pytest.fixture(scope="module")

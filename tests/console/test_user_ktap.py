@@ -11,9 +11,9 @@ report the program's normal exit afterwards.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
+from ktap_runs import Run
 
 from kos import build as kbuild
 from kos import ktap, paths, userland
@@ -31,14 +31,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     kbuild.build()
     cases = [(p, c) for p in PROGRAMS for c in userland.ktap_cases(paths.USER_BUILD / "bin" / p)]
     metafunc.parametrize("user_case", cases, ids=[f"{p}.{c}" for p, c in cases])
-
-
-@dataclass
-class Run:
-    document: ktap.Document
-    output: str
-    log_path: object
-    failed: bool = False
 
 
 @pytest.fixture(scope="module")
