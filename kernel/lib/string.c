@@ -2,10 +2,20 @@
  * calls to memset/memcpy/memmove/memcmp itself, so these names are fixed). */
 #include "string.h"
 
+/* A word at a time, as memcpy: emulators run a rep string instruction one
+ * iteration at a time, so clearing a page takes 1,024 steps instead of 4,096. */
 void *memset(void *dst, int c, size_t n)
 {
     void *d = dst;
-    __asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+    uint32_t byte = (uint8_t)c;
+    uint32_t word = byte * 0x01010101u;
+    size_t words = n / 4, rest = n % 4;
+    __asm__ volatile("rep stosl\n\t"
+                     "movl %[rest], %%ecx\n\t"
+                     "rep stosb"
+                     : "+D"(d), "+c"(words)
+                     : "a"(word), [rest] "r"((uint32_t)rest)
+                     : "memory");
     return dst;
 }
 

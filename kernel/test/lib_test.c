@@ -53,6 +53,23 @@ static void memset_fills_exactly_the_range(struct ktest *t)
     KTEST_EXPECT_TRUE(t, ok);
 }
 
+/* Every length 0..24 at every alignment 0..3, with a value whose int has
+ * bits above the byte (only the byte is stored, in every position). */
+static void memset_every_length_and_alignment(struct ktest *t)
+{
+    uint8_t b[32];
+    int bad = 0;
+    for (unsigned off = 0; off < 4; off++)
+        for (unsigned n = 0; n <= 24; n++) {
+            for (int i = 0; i < 32; i++)
+                b[i] = 0x11;
+            memset(b + off, 0x3A5, n);
+            for (unsigned i = 0; i < 32; i++)
+                bad += b[i] != ((i >= off && i < off + n) ? 0xA5 : 0x11);
+        }
+    KTEST_EXPECT_EQ(t, bad, 0);
+}
+
 static void memcpy_copies_every_length_and_alignment(struct ktest *t)
 {
     uint8_t src[40], dst[48];
@@ -99,6 +116,7 @@ static const struct ktest_case lib_cases[] = {
     KTEST_CASE(ksnprintf_formats_pointers_strings_chars),
     KTEST_CASE(ksnprintf_cuts_to_size_and_returns_the_full_length),
     KTEST_CASE(memset_fills_exactly_the_range),
+    KTEST_CASE(memset_every_length_and_alignment),
     KTEST_CASE(memcpy_copies_every_length_and_alignment),
     KTEST_CASE(memmove_handles_overlap_both_ways),
     KTEST_CASE(memcmp_and_strcmp_order_by_the_first_difference),
