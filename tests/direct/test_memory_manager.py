@@ -36,6 +36,7 @@ def live(kernel: Path) -> Iterator[UnicornKernel]:
     k = boot(kernel, modules=[paths.INITRD.read_bytes()])
     with VirtualFileSystem(kernel=k) as v:
         read_every_file(v)          # the ramfs takes the initrd in as it is used
+        v.mkdir(hostfile.HOST_DIR)  # made by the first host mapping, and kept
     yield k
     k.close()
 

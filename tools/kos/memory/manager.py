@@ -120,16 +120,6 @@ class _Block:
     order: int = 0
 
 
-@dataclass
-class _HostMapping:
-    start: int
-    end: int
-    fd: int               # a duplicate the mapping owns, closed when its last page goes
-    offset: int           # file offset of start
-    shared: bool
-    path: str             # the kernel file it maps (kos.memory.hostfile)
-
-
 def _int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, not {type(value).__name__}")
@@ -171,7 +161,7 @@ class MemoryManager:
         self._pid = 0
         self._blocks: dict[int, _Block] = {}
         self._freed: dict[int, _Block] = {}
-        self._host: list[_HostMapping] = []
+        self._host = hostfile.HostMappings()
         self.last_error: LastError | None = None
 
     # Life cycle.
@@ -242,8 +232,8 @@ class MemoryManager:
         with call_lock():
             if not self._mm:
                 return
-            for m in list(self._host):
-                self.munmap(m.start, m.end - m.start)
+            for start, end in self._host.ranges():
+                self.munmap(start, end - start)
             for addr, block in list(self._blocks.items()):
                 self.deallocate(addr, block.size)
             if self._pid:
@@ -479,7 +469,7 @@ class MemoryManager:
             self._fail(C.EACCES, f"fd {fd} is not open for reading")
             return -1
         k = self.kernel
-        if not any(m.path == path for m in self._host):
+        if not self._host.maps(path):
             err = hostfile.import_host_file(k, fd)
             if err:
                 self._fail(err, f"bringing host fd {fd} into {path} failed")
@@ -492,11 +482,11 @@ class MemoryManager:
         start = self.mmap_kernel_file(addr, length, prot, flags, f, offset)
         call(k, "file_put", f)           # the mapping holds its own reference
         if start == -1:
-            if not any(m.path == path for m in self._host):
+            if not self._host.maps(path):
                 hostfile.unlink_kernel_file(k, path)
             return -1
         end = start + (length + C.PAGE_SIZE - 1) // C.PAGE_SIZE * C.PAGE_SIZE
-        self._host.append(_HostMapping(start, end, os.dup(fd), offset, bool(flags & C.MAP_SHARED), path))
+        self._host.add(hostfile.HostMapping(start, end, os.dup(fd), offset, bool(flags & C.MAP_SHARED), path))
         return start
 
     def mmap_kernel_file(self, addr: int, length: int, prot: int, flags: int, file: int, offset: int) -> int:
@@ -514,29 +504,6 @@ class MemoryManager:
             r = s32(call(self.kernel, "fs_mmap_file", self.mm, file, addr, length, prot, flags, offset))
             return self._refused(r) if r < 0 and r > -4096 else u32(r)
 
-    def _frame(self, va: int) -> int:
-        """The struct page of the frame mapped at va in the manager's space, or 0."""
-        return u32(call(self.kernel, "vm_page_at", self._mm, va))
-
-    def _write_back(self, start: int, end: int) -> None:
-        """Write the dirty pages of the shared host mappings in [start, end) to their files."""
-        k = self.kernel
-        for m in self._host:
-            lo, hi = max(start, m.start), min(end, m.end)
-            if not m.shared or lo >= hi:
-                continue
-            call(k, "vm_msync", self._mm, lo, hi - lo, C.MS_SYNC)   # CPU writes: PTE dirty bits to frames
-            size = os.fstat(m.fd).st_size
-            for va in range(lo, hi, C.PAGE_SIZE):
-                page = self._frame(va)
-                if not page or not u32(call(k, "page_flags", page)) & C.PG_DIRTY:
-                    continue
-                pos = m.offset + va - m.start
-                n = max(0, min(C.PAGE_SIZE, size - pos))
-                if n:
-                    os.pwrite(m.fd, self.read(va, n), pos)
-                call(k, "page_clear_dirty", page)
-
     def msync(self, addr: int, length: int) -> int:
         """Write the pages of shared file mappings in the range that were
         written back to their files: 0, or -1 (EINVAL: addr not page aligned)."""
@@ -547,7 +514,7 @@ class MemoryManager:
             if addr % C.PAGE_SIZE:
                 self._fail(C.EINVAL, "the address must be page aligned")
                 return -1
-            self._write_back(addr, addr + length)
+            self._host.write_back(self.kernel, self._mm, self.read, addr, addr + length)
             return 0
 
     def munmap(self, addr: int, length: int) -> int:
@@ -563,26 +530,12 @@ class MemoryManager:
                 return -1
             end = addr + (length + C.PAGE_SIZE - 1) // C.PAGE_SIZE * C.PAGE_SIZE
             if addr % C.PAGE_SIZE == 0:
-                self._write_back(addr, end)
+                self._host.write_back(k, mm, self.read, addr, end)
             r = s32(call(k, "vm_munmap", mm, addr, length))
             if r:
                 return self._refused(r)
-            self._forget_host(addr, end)
+            self._host.forget(k, addr, end)
             return 0
-
-    def _forget_host(self, start: int, end: int) -> None:
-        kept = []
-        for m in self._host:
-            pieces = [(m.start, min(m.end, start)), (max(m.start, end), m.end)]
-            pieces = [(a, b) for a, b in pieces if a < b]
-            if not pieces:
-                os.close(m.fd)
-            for i, (a, b) in enumerate(pieces):
-                fd = m.fd if i == 0 else os.dup(m.fd)
-                kept.append(_HostMapping(a, b, fd, m.offset + a - m.start, m.shared, m.path))
-        for path in {m.path for m in self._host} - {m.path for m in kept}:
-            hostfile.unlink_kernel_file(self.kernel, path)
-        self._host = kept
 
     def mprotect(self, addr: int, length: int, prot: int) -> int:
         """Change memory protection: 0 on success, -1 on error (EACCES when
