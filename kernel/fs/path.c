@@ -27,6 +27,23 @@ static int join(const char *cwd, const char *path, char out[FS_PATH_MAX])
     return 0;
 }
 
+/* The next component at *p: its start (NULL at the end of the path) and
+ * its length in *len; *p moves past it. */
+static const char *next_component(const char **p, uint32_t *len)
+{
+    const char *s = *p;
+    while (*s == '/')
+        s++;
+    if (!*s)
+        return 0;
+    const char *e = s;
+    while (*e && *e != '/')
+        e++;
+    *p = e;
+    *len = (uint32_t)(e - s);
+    return s;
+}
+
 /* Walk full (absolute). parent: stop before the last component and copy
  * it to last. */
 static int walk(const char *full, int parent, struct inode **out, char *last)
@@ -37,14 +54,10 @@ static int walk(const char *full, int parent, struct inode **out, char *last)
     if (last)
         last[0] = 0;
     for (;;) {
-        while (*p == '/')
-            p++;
-        if (!*p)
+        uint32_t len;
+        const char *s = next_component(&p, &len);
+        if (!s)
             break;
-        const char *s = p;
-        while (*p && *p != '/')
-            p++;
-        uint32_t len = (uint32_t)(p - s);
         if (len > FS_NAME_MAX)
             return -ENAMETOOLONG;
         memcpy(name, s, len);
@@ -100,14 +113,10 @@ int path_canonical(const char *cwd, const char *path, char out[FS_PATH_MAX])
     const char *p = full;
     out[0] = '/';
     for (;;) {
-        while (*p == '/')
-            p++;
-        if (!*p)
+        uint32_t len;
+        const char *s = next_component(&p, &len);
+        if (!s)
             break;
-        const char *s = p;
-        while (*p && *p != '/')
-            p++;
-        uint32_t len = (uint32_t)(p - s);
         if (len == 1 && s[0] == '.')
             continue;
         if (len == 2 && s[0] == '.' && s[1] == '.') {

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include "page_alloc.h"
 #include "../include/errno.h"
+#include "../lib/string.h"
 
 struct page *alloc_pages(unsigned gfp, unsigned order)
 {
@@ -32,4 +33,12 @@ int free_page(struct page *p)
 uint32_t get_free_pages(void)
 {
     return buddy_free_pages_total();
+}
+
+struct page *alloc_table_page(void)
+{
+    struct page *p = alloc_page(GFP_KERNEL);
+    if (p)
+        memset(page_address(p), 0, PAGE_SIZE);
+    return p;
 }

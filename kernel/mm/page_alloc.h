@@ -27,6 +27,10 @@ struct page *alloc_page(unsigned gfp);
 int free_pages(struct page *p, unsigned order);
 int free_page(struct page *p);
 
+/* One zeroed frame from low memory (GFP_KERNEL), for page tables: their
+ * walkers reach them through the identity map. NULL if none is free. */
+struct page *alloc_table_page(void);
+
 /* Free frames, all zones. */
 uint32_t get_free_pages(void);
 

@@ -9,7 +9,6 @@
 #include "paging.h"
 #include "../arch/cpu.h"
 #include "../include/errno.h"
-#include "../lib/string.h"
 
 #define GUARD_SIZE PAGE_SIZE
 
@@ -47,10 +46,9 @@ static pte_t *window_entry(uint32_t va, int alloc)
     if (!(*pde & PTE_PRESENT)) {
         if (!alloc)
             return 0;
-        struct page *p = alloc_page(GFP_KERNEL);
+        struct page *p = alloc_table_page();
         if (!p)
             return 0;
-        memset((void *)(uint32_t)p->phys, 0, PAGE_SIZE);     /* low memory: identity mapped */
         *pde = (pte_t)p->phys | PTE_PRESENT | PTE_WRITE;
         stats.pt_pages++;
     }

@@ -134,6 +134,14 @@ static int parse_range(char **argv, uint32_t *addr, uint32_t *len)
     return 0;
 }
 
+/* ADDR LEN, then the shell's address space: NULL after saying what is wrong. */
+static struct mm *range_in_shell_mm(char **argv, uint32_t *addr, uint32_t *len)
+{
+    if (parse_range(argv, addr, len))
+        return 0;
+    return shell_mm(argv[0]);
+}
+
 /* Map PATH: opened read-write when the mapping is shared and writable,
  * else read-only, as a program would open it. */
 static int32_t mmap_path(struct mm *mm, char **argv, int argc, uint32_t addr, uint32_t len,
@@ -188,9 +196,7 @@ static int cmd_msync(int argc, char **argv)
     uint32_t addr, len;
     if (argc != 3)
         return shell_usage(argv[0]);
-    if (parse_range(argv, &addr, &len))
-        return 1;
-    struct mm *mm = shell_mm(argv[0]);
+    struct mm *mm = range_in_shell_mm(argv, &addr, &len);
     if (!mm)
         return 1;
     int err = vm_msync(mm, addr, len, MS_SYNC);
@@ -208,9 +214,7 @@ static int cmd_munmap(int argc, char **argv)
     uint32_t addr, len;
     if (argc != 3)
         return shell_usage(argv[0]);
-    if (parse_range(argv, &addr, &len))
-        return 1;
-    struct mm *mm = shell_mm(argv[0]);
+    struct mm *mm = range_in_shell_mm(argv, &addr, &len);
     if (!mm)
         return 1;
     int err = vm_munmap(mm, addr, len);

@@ -9,6 +9,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+/* The kernel's own lists of errnos and of PROT_/MAP_/MS_ flags. */
+#include "../../kernel/include/errno.h"
+#include "../../kernel/include/mman.h"
 
 #define SYS_exit          1
 #define SYS_fork          2
@@ -46,18 +49,6 @@
 #define SYS_fstat64       197
 #define SYS_getdents64    220
 
-#define PROT_NONE  0x0
-#define PROT_READ  0x1
-#define PROT_WRITE 0x2
-#define PROT_EXEC  0x4
-
-#define MAP_SHARED    0x01
-#define MAP_PRIVATE   0x02
-#define MAP_FIXED     0x10
-#define MAP_ANONYMOUS 0x20
-#define MAP_GROWSDOWN 0x0100
-#define MAP_LOCKED    0x2000
-#define MAP_POPULATE  0x8000
 #define MAP_FAILED    ((void *)-1)
 
 #define WNOHANG 1
@@ -86,35 +77,12 @@
 #define SEEK_CUR 1
 #define SEEK_END 2
 
-#define MS_ASYNC 1
-#define MS_SYNC  4
-
 #define SIGBUS 7
 
 #define S_IFMT  0170000
 #define S_IFDIR 0040000
 #define S_IFREG 0100000
 
-#define EPERM   1
-#define ENOENT  2
-#define ESRCH   3
-#define ENOEXEC 8
-#define EBADF   9
-#define ECHILD 10
-#define EAGAIN 11
-#define ENOMEM 12
-#define EACCES 13
-#define EFAULT 14
-#define EEXIST 17
-#define ENODEV 19
-#define ENOTDIR 20
-#define EISDIR 21
-#define EINVAL 22
-#define ESPIPE 29
-#define ERANGE 34
-#define ENAMETOOLONG 36
-#define ENOSYS 38
-#define ENOTEMPTY 39
 
 struct timespec {
     long tv_sec;

@@ -6,7 +6,6 @@
 #include "../page_alloc.h"
 #include "../memory.h"
 #include "../../include/errno.h"
-#include "../../lib/string.h"
 
 static struct mm *current;
 
@@ -20,14 +19,6 @@ static uint8_t zero_page[PAGE_SIZE] __attribute__((aligned(4096)));
 
 struct mm *mm_current(void) { return current; }
 uint32_t vm_zero_page(void) { return (uint32_t)zero_page; }
-
-static struct page *zeroed_table(void)
-{
-    struct page *p = alloc_page(VM_GFP_TABLE);
-    if (p)
-        memset(page_address(p), 0, PAGE_SIZE);
-    return p;
-}
 
 /* Fill in a zeroed mm around its (zeroed) PDPT and page directories. */
 static void mm_setup(struct mm *mm, pte_t *pdpt, pte_t *pd[3])
@@ -46,7 +37,7 @@ static void mm_setup(struct mm *mm, pte_t *pdpt, pte_t *pd[3])
 struct mm *mm_create(void)
 {
     struct mm *mm = kcalloc(1, sizeof(*mm));
-    struct page *f[4] = { zeroed_table(), zeroed_table(), zeroed_table(), zeroed_table() };
+    struct page *f[4] = { alloc_table_page(), alloc_table_page(), alloc_table_page(), alloc_table_page() };
     if (!mm || !f[0] || !f[1] || !f[2] || !f[3]) {
         for (unsigned i = 0; i < 4; i++)
             free_page(f[i]);

@@ -136,10 +136,9 @@ struct mm {
 
 /* User pages prefer HighMem: the kernel touches their bytes only through
  * kmap (highmem.h), and leaves low memory to what it must reach directly.
- * Page tables (the PDPT, directories and tables) come from low memory: the
- * kernel walks them through the identity map. */
+ * Page tables (the PDPT, directories and tables) come from low memory
+ * (alloc_table_page): the kernel walks them through the identity map. */
 #define VM_GFP_USER   GFP_HIGHMEM
-#define VM_GFP_TABLE  GFP_KERNEL
 
 /* Bring up the VM: the first user address space (the shell's), loaded. */
 void vm_init(void);

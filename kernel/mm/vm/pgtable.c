@@ -12,7 +12,6 @@
 #include "../page_alloc.h"
 #include "../../include/errno.h"
 #include "../../include/mman.h"
-#include "../../lib/string.h"
 
 /* Above this many pages a flush reloads CR3 instead of invlpg page by page. */
 #define FLUSH_ALL_PAGES 32u
@@ -28,10 +27,9 @@ pte_t *pgtable_entry(struct mm *mm, uint32_t va, int alloc)
     if (!(*pde & PTE_PRESENT)) {
         if (!alloc)
             return 0;
-        struct page *p = alloc_page(VM_GFP_TABLE);
+        struct page *p = alloc_table_page();
         if (!p)
             return 0;
-        memset(page_address(p), 0, PAGE_SIZE);
         /* The directory allows everything; the page table entries decide. */
         *pde = p->phys | PTE_PRESENT | PTE_WRITE | PTE_USER;
         mm->pt_pages++;
