@@ -21,6 +21,7 @@ from kos import paths
 from kos.console import Console
 from kos.machine import Machine, make_machine, qemu_available
 from kos.machine.unicorn.kernel import Snapshot, UnicornKernel, boot
+from kos.machine.unicorn.resident import ResidentMachine
 from kos.memory import constants
 
 # Console tests run on every machine listed here.
@@ -121,12 +122,37 @@ def machine_factory(request: pytest.FixtureRequest, kernel: Path, emulator: str
             m.log_path.unlink(missing_ok=True)
 
 
+@pytest.fixture(scope="session")
+def resident_unicorn(kernel: Path) -> Iterator[ResidentMachine]:
+    """The worker's in-process unicorn machine with 64 MiB and the initrd,
+    booted by its first test and put back at its first prompt for each
+    later one (the whole machine: RAM, CPU and devices)."""
+    m = ResidentMachine(kernel)
+    yield m
+    m.close()
+
+
 @pytest.fixture
-def machine(machine_factory: Callable[..., Machine]) -> Machine:
-    """A booted machine with 64 MiB, at its first prompt."""
-    m = machine_factory()
-    m.start()
-    return m
+def machine(request: pytest.FixtureRequest, emulator: str,
+            machine_factory: Callable[..., Machine]) -> Iterator[Machine]:
+    """A booted machine with 64 MiB and the initrd, at its first prompt and
+    with nothing left of an earlier test: under QEMU a fresh one, under
+    unicorn the worker's resident machine put back at its first prompt
+    (after a failed test the next one boots afresh)."""
+    if emulator != "unicorn":
+        m = machine_factory()
+        m.start()
+        yield m
+        return
+    resident: ResidentMachine = request.getfixturevalue("resident_unicorn")
+    resident.log_path = _log_path(request, "-0")
+    resident.start()
+    yield resident
+    resident.stop()
+    if _failed(request):
+        resident.close()
+    else:
+        resident.log_path.unlink(missing_ok=True)
 
 
 @pytest.fixture

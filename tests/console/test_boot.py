@@ -55,9 +55,11 @@ def test_uptime_advances_with_the_timer(console):
     assert later >= ticks + 10                        # 100 Hz: 0.3 s is ~30 ticks
 
 
-def test_idle_machine_halts_instead_of_spinning(machine: Machine):
+def test_idle_machine_halts_instead_of_spinning(machine_factory):
     """At the prompt the kernel halts until an interrupt: the emulator process
     must not burn a core. A polling idle loop uses ~100%."""
+    machine: Machine = machine_factory()
+    machine.start()
     assert machine.child is not None
     time.sleep(0.5)
     before = cpu_seconds(machine.child.pid)

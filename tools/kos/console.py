@@ -122,8 +122,13 @@ class Console:
         A plain blocking send can deadlock: once the pty's input buffer is
         full we wait for the emulator, while the emulator waits for us to read
         its output. Here we write only when the pty has room and drain output
-        whenever there is some."""
+        whenever there is some. A line with no pty (the in-process
+        machine's, kos.machine.unicorn.serial) queues everything at once and
+        runs the guest only while output is awaited: no deadlock to avoid."""
         fd = self.child.child_fd
+        if fd < 0:
+            self.send(data)
+            return
         view = memoryview(data)
         flags = fcntl.fcntl(fd, fcntl.F_GETFL)
         fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)

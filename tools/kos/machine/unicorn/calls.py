@@ -37,11 +37,26 @@ class CallError(RuntimeError):
 
 
 @dataclass
+class DeviceState:
+    """The devices and what the engine knows of the run, in a Snapshot."""
+
+    uart: dict[str, object]
+    pics: tuple[dict[str, object], dict[str, object]]
+    pit: dict[str, object]
+    pending: tuple[int, int | None, int, int | None] | None
+    open_bus: list[int]
+
+
+@dataclass
 class Snapshot:
-    """CPU state and copies of guest RAM ranges, for CallEngine.restore()."""
+    """CPU state and copies of guest RAM ranges, for CallEngine.restore();
+    with devices, the whole machine: the devices' state (UART with its
+    FIFO and the bytes queued for it, PICs, PIT), what the engine knows
+    of the run (exit status, pending exception) and the open-bus pages."""
 
     context: UcContext
     ranges: list[tuple[int, bytes]]
+    devices: DeviceState | None = None
 
 
 class CallEngine(Engine):
@@ -87,16 +102,24 @@ class CallEngine(Engine):
         """struct.unpack of guest memory at addr (e.g. "<6I")."""
         return struct.unpack_from(fmt, self.ram, addr)
 
-    def snapshot(self, ranges: list[tuple[int, int]] | None = None) -> Snapshot:
+    def snapshot(self, ranges: list[tuple[int, int]] | None = None, devices: bool = False) -> Snapshot:
         """Save the CPU state and the RAM in ranges ([start, end) pairs;
-        default: all of it). Device state is not saved: this is for direct
-        calls, which do not touch devices except to print."""
+        default: all of it). Device state is saved only with devices: direct
+        calls do not touch devices except to print, while a machine whose
+        tests run through its serial port must be put back whole."""
         spans = ranges if ranges is not None else [(0, len(self.ram))]
-        return Snapshot(self.uc.context_save(), [(a, bytes(self.ram[a:b])) for a, b in spans])
+        snap = Snapshot(self.uc.context_save(), [(a, bytes(self.ram[a:b])) for a, b in spans])
+        if devices:
+            snap.devices = DeviceState(self.uart.save(), self.pics.save(), self.pit.save(), self._pending,
+                                       list(self.open_bus))
+        return snap
 
     def restore(self, snap: Snapshot) -> None:
         """Put back what snapshot() saved and empty the serial output. Code
-        in the saved ranges must not have changed (translated code is kept)."""
+        in the saved ranges must not have changed (translated code is kept),
+        unless the snapshot has the devices: the whole machine comes back,
+        translated code and the TLB are dropped, and open-bus pages mapped
+        since are unmapped again."""
         for addr, data in snap.ranges:
             self.ram[addr:addr + len(data)] = data
         self.uc.context_restore(snap.context)
@@ -104,6 +127,23 @@ class CallEngine(Engine):
         self.exit_status = None
         self.shutdown_reason = None
         self.halted = False
+        if snap.devices is not None:
+            self._restore_devices(snap.devices)
+
+    def _restore_devices(self, state: DeviceState) -> None:
+        self.uart.load(state.uart)
+        self.pics.load(state.pics)
+        self.pit.load(state.pit)
+        self._pending = state.pending
+        for page in self.open_bus:
+            if page not in state.open_bus:
+                self.uc.mem_unmap(page, 0x1000)
+        self.open_bus = list(state.open_bus)
+        # RAM was written behind unicorn's back: code translated from it,
+        # and the TLB's translations through the page tables that were
+        # there, may no longer hold.
+        self.uc.ctl_flush_tb()
+        self.uc.ctl(uc_const.UC_CTL_TLB_FLUSH, uc_const.UC_CTL_IO_WRITE)
 
     # Direct calls.
     def _address(self, fn: str | int) -> int:

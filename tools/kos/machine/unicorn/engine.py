@@ -126,6 +126,8 @@ class Engine:
         self.exit_status: int | None = None
         self.shutdown_reason: str | None = None
         self.halted = False
+        # Pages of open bus mapped when the guest first touched them (_on_unmapped).
+        self.open_bus: list[int] = []
         # Set while a direct call runs (calls.py): an exception then ends the call.
         self.in_call = False
         # An exception the hook saw, delivered once emu_start has returned:
@@ -191,6 +193,7 @@ class Engine:
         page = addr & ~0xFFF
         uc.mem_map(page, 0x1000, uc_const.UC_PROT_ALL)
         uc.mem_write(page, OPEN_BUS)
+        self.open_bus.append(page)
         return True
 
     def _on_exception(self, uc: Uc, intno: int, _: object) -> None:

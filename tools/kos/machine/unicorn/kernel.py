@@ -80,7 +80,11 @@ class UnicornKernel(CallEngine):
 
     def restore(self, snap: Snapshot) -> None:
         super().restore(snap)
-        self._child.buffer = b""
+        child = self._child
+        child.buffer = b""
+        child.before = b""
+        child.after = None
+        child.flag_eof = False
 
     def __enter__(self) -> UnicornKernel:
         return self

@@ -30,6 +30,13 @@ class Pic8259:
         self.single = False
         self.output = False
 
+    # Machine snapshots: the registers, not the wiring.
+    def save(self) -> dict[str, object]:
+        return {k: v for k, v in vars(self).items() if k != "on_output"}
+
+    def load(self, state: dict[str, object]) -> None:
+        vars(self).update(state)
+
     @staticmethod
     def _priority(bits: int) -> int:
         """The highest-priority line in bits (0 is highest), 8 if none."""
@@ -113,6 +120,13 @@ class PicPair:
     def __init__(self) -> None:
         self.slave = Pic8259(False, lambda level: self.master.set_irq(self.CASCADE, level))
         self.master = Pic8259(True, lambda level: None)
+
+    def save(self) -> tuple[dict[str, object], dict[str, object]]:
+        return self.master.save(), self.slave.save()
+
+    def load(self, state: tuple[dict[str, object], dict[str, object]]) -> None:
+        self.master.load(state[0])
+        self.slave.load(state[1])
 
     def set_irq(self, irq: int, level: bool) -> None:
         if irq < 8:

@@ -64,6 +64,22 @@ class Pit8254:
         else:
             self.next_tick = None
 
+    # Machine snapshots: the registers, and the count's start and next
+    # tick as times from the moment of the save, so that a machine put back
+    # later goes on from where its timer was, not from a tick long past.
+    def save(self) -> dict[str, object]:
+        state = {k: v for k, v in vars(self).items() if k not in ("pics", "clock")}
+        state["saved_at"] = self.clock()
+        return state
+
+    def load(self, state: dict[str, object]) -> None:
+        saved = dict(state)
+        shift = self.clock() - float(saved.pop("saved_at"))   # type: ignore[arg-type]
+        vars(self).update(saved)
+        self.start += shift
+        if self.next_tick is not None:
+            self.next_tick += shift
+
     def write(self, port: int, value: int) -> None:
         value &= 0xFF
         if port == PIT_CMD:

@@ -63,6 +63,16 @@ class Uart16550:
             self.rx.append(self.pending.popleft())
         self._update()
 
+    # Machine snapshots: the registers and both queues, not the wiring.
+    def save(self) -> dict[str, object]:
+        state = {k: v for k, v in vars(self).items() if k not in ("pics", "on_tx", "irq")}
+        state["rx"], state["pending"] = deque(self.rx), deque(self.pending)
+        return state
+
+    def load(self, state: dict[str, object]) -> None:
+        vars(self).update(state)
+        self.rx, self.pending = deque(self.rx), deque(self.pending)
+
     # Guest registers.
     def _iir(self) -> int:
         fifo = 0xC0 if self.fifo_enabled else 0
