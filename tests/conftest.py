@@ -20,8 +20,9 @@ from kos import build as kbuild
 from kos import paths
 from kos.console import Console
 from kos.machine import Machine, make_machine, qemu_available
+from kos.machine.qemu_resident import ResidentQemu
 from kos.machine.unicorn.kernel import Snapshot, UnicornKernel, boot
-from kos.machine.unicorn.resident import ResidentMachine
+from kos.machine.unicorn.resident import ResidentUnicorn
 from kos.memory import constants
 
 # Console tests run on every machine listed here.
@@ -123,36 +124,36 @@ def machine_factory(request: pytest.FixtureRequest, kernel: Path, emulator: str
 
 
 @pytest.fixture(scope="session")
-def resident_unicorn(kernel: Path) -> Iterator[ResidentMachine]:
-    """The worker's in-process unicorn machine with 64 MiB and the initrd,
+def resident_machines(kernel: Path) -> Iterator[dict[str, ResidentQemu | ResidentUnicorn]]:
+    """The worker's machine of each emulator, with 64 MiB and the initrd,
     booted by its first test and put back at its first prompt for each
-    later one (the whole machine: RAM, CPU and devices)."""
-    m = ResidentMachine(kernel)
-    yield m
-    m.close()
+    later one: the whole machine, RAM, CPU and devices (unicorn in this
+    process from its own snapshot, QEMU with savevm/loadvm)."""
+    made: dict[str, ResidentQemu | ResidentUnicorn] = {}
+    yield made
+    for m in made.values():
+        m.close()
 
 
 @pytest.fixture
-def machine(request: pytest.FixtureRequest, emulator: str,
-            machine_factory: Callable[..., Machine]) -> Iterator[Machine]:
+def machine(request: pytest.FixtureRequest, kernel: Path, emulator: str,
+            resident_machines: dict[str, ResidentQemu | ResidentUnicorn]) -> Iterator[Machine]:
     """A booted machine with 64 MiB and the initrd, at its first prompt and
-    with nothing left of an earlier test: under QEMU a fresh one, under
-    unicorn the worker's resident machine put back at its first prompt
-    (after a failed test the next one boots afresh)."""
-    if emulator != "unicorn":
-        m = machine_factory()
-        m.start()
-        yield m
-        return
-    resident: ResidentMachine = request.getfixturevalue("resident_unicorn")
-    resident.log_path = _log_path(request, "-0")
-    resident.start()
-    yield resident
-    resident.stop()
+    with nothing left of an earlier test: the worker's resident machine of
+    the emulator put back (a fresh one after a test that failed or ended
+    the machine)."""
+    m = resident_machines.get(emulator)
+    if m is None:
+        kind = ResidentQemu if emulator == "qemu" else ResidentUnicorn
+        m = resident_machines[emulator] = kind(kernel)
+    m.log_path = _log_path(request, "-0")
+    m.start()
+    yield m
+    m.stop()
     if _failed(request):
-        resident.close()
+        m.close()
     else:
-        resident.log_path.unlink(missing_ok=True)
+        m.log_path.unlink(missing_ok=True)
 
 
 @pytest.fixture

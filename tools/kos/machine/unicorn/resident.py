@@ -1,4 +1,4 @@
-"""ResidentMachine: the embedded emulator as a Machine that lives in this
+"""ResidentUnicorn: the embedded emulator as a Machine that lives in this
 process, booted once and put back at its first prompt by every start().
 
 A console test on a fresh UnicornMachine pays for a child process that
@@ -26,7 +26,7 @@ from kos.machine.unicorn.kernel import Snapshot, UnicornKernel
 from kos.machine.unicorn.machine import unicorn_command
 
 
-class ResidentMachine(Machine):
+class ResidentUnicorn(Machine):
     name = "unicorn"
 
     def __init__(self, kernel: Path = paths.KERNEL_ELF, memory: str = "64M",
@@ -35,6 +35,7 @@ class ResidentMachine(Machine):
         self.session: UnicornKernel | None = None
         self._first_prompt: Snapshot | None = None
         self._boot_log = b""
+        self.boots = 0
 
     def command(self) -> list[str]:
         """The command of the child process this machine stands for."""
@@ -54,6 +55,7 @@ class ResidentMachine(Machine):
             self._boot_log = session.take_tx()
             self._first_prompt = session.snapshot(devices=True)
             self.session = session
+            self.boots += 1
         else:
             self.session.restore(self._first_prompt)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
