@@ -118,7 +118,12 @@ def test(c: Context, k: str = "", m: str = "", args: str = "", jobs: int = 0) ->
         opts.append(f"-k '{k}'")
     if m:
         opts.append(f"-m '{m}'")
-    res = c.run(f"{sys.executable} -m pytest {' '.join(opts)}", warn=True, pty=False)
+    # Compiled modules are kept under build/, never beside the sources, even
+    # where the environment asks for no bytecode at all: otherwise every
+    # worker compiles the tools and rewrites every test module's asserts
+    # again (5 s of CPU each), and so does every emulator and task a test starts.
+    env = {"PYTHONDONTWRITEBYTECODE": "", "PYTHONPYCACHEPREFIX": str(paths.BUILD / "pycache")}
+    res = c.run(f"{sys.executable} -m pytest {' '.join(opts)}", warn=True, pty=False, env=env)
     sys.exit(res.exited)
 
 
