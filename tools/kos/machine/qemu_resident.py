@@ -80,13 +80,15 @@ class ResidentQemu(QemuMachine):
     def _put_back(self) -> bool:
         if not self.snapshots or self._monitor is None:
             return False
-        assert self.console is not None
-        self._hmp("stop")
+        assert self.console is not None and self.child is not None
+        try:
+            self._hmp("stop")
+            self.console.drain()
+            self._hmp(f"loadvm {SNAPSHOT}")
+            self._hmp("cont")
+        except (MonitorError, OSError):
+            return False
         self.console.drain()
-        self._hmp(f"loadvm {SNAPSHOT}")
-        self._hmp("cont")
-        self.console.drain()
-        assert self.child is not None
         readable, _, _ = select.select([self.child.child_fd], [], [], QUIET)
         self.child.buffer = b""
         self.child.before = b""
