@@ -31,6 +31,10 @@ from unicorn import x86_const as x86
 
 from kos.machine.unicorn.fastregs import FastRegs
 
+# Page-table entries as the walker reads them from RAM.
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
+
 EFLAGS_TF = 0x100
 EFLAGS_IF = 0x200
 EFLAGS_NT = 0x4000
@@ -178,10 +182,14 @@ class Cpu:
             self.ram[addr:addr + len(data)] = data
 
     def phys_u32(self, addr: int) -> int:
-        return int(struct.unpack("<I", self.phys_read(addr, 4))[0])
+        if 0 <= addr <= len(self.ram) - 4:
+            return int(_U32.unpack_from(self.ram, addr)[0])
+        return int(_U32.unpack(self.phys_read(addr, 4))[0])
 
     def phys_u64(self, addr: int) -> int:
-        return int(struct.unpack("<Q", self.phys_read(addr, 8))[0])
+        if 0 <= addr <= len(self.ram) - 8:
+            return int(_U64.unpack_from(self.ram, addr)[0])
+        return int(_U64.unpack(self.phys_read(addr, 8))[0])
 
     # Paging.
     def translate(self, va: int, write: bool = False, user: bool = False,
@@ -262,6 +270,8 @@ class Cpu:
         return pa
 
     def virt_read(self, va: int, n: int) -> bytes:
+        if n <= 0x1000 - (va & 0xFFF):
+            return self.phys_read(self.translate(va), n)
         out = b""
         while n > 0:
             chunk = min(n, 0x1000 - (va & 0xFFF))

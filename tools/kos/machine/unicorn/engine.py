@@ -220,7 +220,7 @@ class Engine:
         the #PF it never raised behind: CR2 = until - 1 and old_exception =
         14, which would turn the next page fault into a #DF. Put both back
         (a page fault the hook saw keeps its own CR2 in _pending)."""
-        if self.uc.reg_read(x86.UC_X86_REG_CS) & 3 != 3:
+        if self.regs.read(x86.UC_X86_REG_CS) & 3 != 3:
             return
         self.uc.reg_write(x86.UC_X86_REG_CR2, cr2)
         self.cpu.patch.end_of_delivery()
@@ -271,7 +271,7 @@ class Engine:
                 self._slice = Slice(uc)
                 self._watchdog = Watchdog(self._slice.expire)
             self._watchdog.arm(deadline)
-            cr2 = uc.reg_read(x86.UC_X86_REG_CR2)
+            cr2 = regs.read(x86.UC_X86_REG_CR2)
             try:
                 uc.emu_start(eip, SENTINEL)
             except UcError as e:
