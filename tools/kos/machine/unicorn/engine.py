@@ -51,6 +51,8 @@ MAX_SLICE = 0.010                  # seconds of guest time between device checks
 IRQ_WAIT_SLICE = 0.0005
 OPEN_BUS = b"\xff" * 0x1000
 IDLE_TICK_BATCH = 0.05
+# How long a read of the serial line goes on gathering output (run_until_output).
+GATHER_TIME = 0.005
 
 VEC_UD = 6
 VEC_PF = 14
@@ -335,11 +337,15 @@ class Engine:
         halted with interrupts off."""
         return self.exit_status is not None or self.shutdown_reason is not None or self.halted
 
-    def run_until_output(self, deadline: float | None) -> bool:
+    def run_until_output(self, deadline: float | None, gather: int = 0) -> bool:
         """Run until the kernel has sent something on the serial line; False
         if it stopped for good or the deadline (time.monotonic()) passed
         first. Idle time is skipped: an idle kernel with no input waiting
-        gets its next timer tick at once."""
+        gets its next timer tick at once. With gather, go on while the
+        kernel is busy or has input to read, until gather bytes are waiting
+        or GATHER_TIME has passed: a reader then takes a long exchange in
+        pieces of many bytes instead of one per time slice (and a pexpect
+        reader searches its window again after every piece)."""
         while not self.line.output:
             if self.stopped or (deadline is not None and time.monotonic() >= deadline):
                 return False
@@ -348,6 +354,13 @@ class Engine:
                 self.halted = True
             elif stop is Stop.IDLE and not self.line.input_waiting() and self.pit.next_tick is not None:
                 self.pit.next_tick = self.clock()
+        end = time.monotonic() + GATHER_TIME
+        while len(self.line.output) < gather and not self.stopped and time.monotonic() < end:
+            stop = self.step()
+            if stop is Stop.HALTED:
+                self.halted = True
+            elif stop is Stop.IDLE and not self.line.input_waiting():
+                break
         return True
 
     def symbol(self, name: str) -> int:

@@ -68,7 +68,7 @@ class SerialChild(SpawnBase):  # type: ignore[misc]
         if timeout == -1:
             timeout = self.timeout
         deadline = None if timeout is None else time.monotonic() + timeout
-        if not self.engine.run_until_output(deadline):
+        if not self.engine.run_until_output(deadline, gather=size):
             if self.engine.stopped:
                 self.flag_eof = True
                 raise EOF("the machine stopped")

@@ -110,10 +110,7 @@ class Uart16550:
         if reg == 4:
             return self.mcr
         if reg == 5:
-            if not self.listening and not self.mcr & 0x10:
-                self.listening = True
-                self.refill()
-            return 0x60 | (0x01 if self.rx else 0)
+            return self.read_lsr(port)
         if reg == 6:
             if self.mcr & 0x10:                    # loopback: outputs wired to inputs
                 m = self.mcr
@@ -162,5 +159,25 @@ class Uart16550:
             self.scr = value
         self._update()
 
+    # What a driver does for every byte: poll LSR, send a byte. The general
+    # read() and write() do the same, after finding the register.
+    def read_lsr(self, port: int) -> int:
+        if not self.listening and not self.mcr & 0x10:
+            self.listening = True
+            self.refill()
+        return 0x60 | (0x01 if self.rx else 0)
+
+    def write_data(self, port: int, value: int) -> None:
+        if self.lcr & 0x80 or self.mcr & 0x10:
+            self.write(port, value)
+            return
+        self.on_tx(value & 0xFF)
+        self.thr_interrupt = True
+        if self.ier & 0x02:
+            self._update()
+
     def ports(self) -> Ports:
-        return {COM1 + r: (self.read, self.write) for r in range(8)}
+        ports = {COM1 + r: (self.read, self.write) for r in range(8)}
+        ports[COM1] = (self.read, self.write_data)
+        ports[COM1 + 5] = (self.read_lsr, self.write)
+        return ports
