@@ -64,6 +64,8 @@ int vma_insert(struct mm *mm, const struct vma *v)
 
 void vma_remove(struct mm *mm, uint32_t i, uint32_t n)
 {
+    if (n == 0)
+        return;                       /* a munmap of a range no VMA covers moves nothing */
     memmove(&mm->vmas[i], &mm->vmas[i + n], (mm->nr_vmas - i - n) * sizeof(struct vma));
     mm->nr_vmas -= n;
 }
