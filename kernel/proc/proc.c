@@ -94,7 +94,9 @@ struct proc *proc_alloc(const char *name, int *err)
     if (!p || stack_count() >= stack_slots_in_ram())
         return 0;
     uint32_t pid = next_pid;
-    void *top = stack_alloc(pid);
+    /* Uncleared: the first frames (stack_switch_frame, proc_stack_user)
+     * are written explicitly, and nothing reads the rest before writing it. */
+    void *top = stack_alloc_uncleared(pid);
     if (!top)
         return 0;
     next_pid++;

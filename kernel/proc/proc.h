@@ -16,7 +16,7 @@
  * out, the callee-saved registers context_switch pushed (p->esp).
  *
  * Files: proc.c (table, creation, exit, wait, kill, fault reports),
- * sched.c (run queue, wait queues, sleep, the tick), exec.c (ELF loading,
+ * sched.c (the run queue, wait queues, sleep, the tick), exec.c (ELF loading,
  * the initial stack), switch.S, syscall.c (the table), sys_*.c, console.c
  * (fds 0–2), fd.c (the fd table).
  */
@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include "fd.h"
 #include "../arch/regs.h"
+#include "../lib/list.h"
 
 #define PROC_NAME_MAX   16
 #define PROC_TABLE_SIZE 64         /* live, zombie and the two fixed processes */
@@ -77,6 +78,7 @@ struct proc {
     struct proc_fds fds;
     struct rlimit rlim[RLIM_NLIMITS];
     uint32_t brk_start, brk;     /* the brk heap: [brk_start, brk) */
+    struct list_head run_link;   /* runnable, not running: in the run queue (sched.c) */
     uint32_t slice;              /* ticks left of the time slice */
     uint32_t wake_tick;          /* sleeping in nanosleep: when to wake */
     struct wait_queue *waiting_on;
@@ -141,8 +143,8 @@ uint32_t proc_count(void);
 
 /* ---- sched.c ------------------------------------------------------------ */
 
-/* Give up the CPU: run the next runnable process (round robin by pid), or
- * idle. Call with interrupts off; returns when this process runs again. */
+/* Give up the CPU: run the next runnable process (the front of the run
+ * queue; this one goes to its back if it can still run), or idle. Call with interrupts off; returns when this process runs again. */
 void schedule(void);
 /* Put the current process to sleep on wq until wake_up. Call with
  * interrupts off, in a loop that re-checks the condition. */
