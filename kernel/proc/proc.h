@@ -48,6 +48,7 @@ struct rlimit {
 };
 
 /* Signals KOS delivers (only as a cause of death): Linux numbers. */
+#define SIGINT  2
 #define SIGILL  4
 #define SIGBUS  7
 #define SIGFPE  8
@@ -104,7 +105,10 @@ struct proc *proc_find(uint32_t pid);
 void proc_foreach(void (*fn)(struct proc *p, void *arg), void *arg);
 const char *proc_state_name(enum proc_state s);
 
-/* A kernel thread running fn(arg); its return value is its exit code.
+/* A kernel thread running fn(arg) with interrupts on; its return value is
+ * its exit code. It is preempted on timer ticks like a program, except
+ * inside irq_save sections. It is not stopped by a kill: fn sees
+ * current->killed and returns, and the thread dies of that signal.
  * Returns the pid, or -EAGAIN (no kernel stack or table slot), -ENOMEM. */
 int32_t kthread_create(int (*fn)(void *arg), void *arg, const char *name);
 
@@ -124,6 +128,9 @@ int32_t proc_wait(int32_t pid, int *status, int options);
 /* Mark p to die of sig; a sleeping process is woken for it. 0 or -ESRCH,
  * -EPERM for pid 0 and 1. */
 int proc_kill(uint32_t pid, int sig);
+/* The same for pid and every process descended from it (the job a
+ * foreground program makes); callable from interrupt context. */
+int proc_kill_tree(uint32_t pid, int sig);
 
 /* Set a limit (0 or -EINVAL, -EPERM when raising cur above max); the
  * address-space and stack limits go to the mm too. */

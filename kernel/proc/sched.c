@@ -8,10 +8,16 @@
  * the number of processes. Idle is never queued: it runs when the queue is
  * empty.
  *
- * Preemption happens only on the way back to ring 3 (or out of idle): the
- * kernel runs system calls with interrupts off and is never switched away
- * in the middle of one except where it sleeps, so kernel data needs no
- * locks beyond irq_save. Everything here runs with interrupts off.
+ * Preemption happens on the way back to ring 3, out of idle, and out of a
+ * kernel thread that was interrupted with interrupts on. System calls run
+ * with interrupts off and are never switched away in the middle except
+ * where they sleep, so kernel data needs no locks beyond irq_save: an
+ * irq_save section is exactly where no tick can arrive, so a kernel thread
+ * is never preempted inside one (nor inside an interrupt handler, which
+ * runs with interrupts off). The shell is not preempted in the kernel: its
+ * commands read other processes' tables and address spaces with interrupts
+ * on, relying on no exit freeing them meanwhile. Everything here runs with
+ * interrupts off.
  */
 #include <stdint.h>
 #include "proc.h"
@@ -146,11 +152,18 @@ void sched_tick(void)
 
 void proc_die_if_killed(struct regs *r);
 
+/* May the interrupt that r records switch away from current? */
+static int preemptible(const struct regs *r)
+{
+    if ((r->cs & 3) == 3 || current->pid == PID_IDLE)
+        return 1;
+    return !current->user && current->pid != PID_SHELL && (r->eflags & EFLAGS_IF);
+}
+
 void sched_interrupt_exit(struct regs *r)
 {
-    int to_user = (r->cs & 3) == 3;
-    if (to_user)
+    if ((r->cs & 3) == 3)
         proc_die_if_killed(r);
-    if (need_resched && (to_user || current->pid == PID_IDLE))
+    if (need_resched && preemptible(r))
         schedule();
 }
