@@ -6,9 +6,10 @@
 #include <stdint.h>
 #include "../include/layout.h"
 
-/* A STACK_SIZE stack for process pid, cleared. Returns its top (the initial stack
- * pointer; the stack grows down to stack_get_base), or NULL if pid already
- * has one, all MAX_PROCESS_STACKS are in use, or the slot is not in RAM. */
+/* A STACK_SIZE stack for process pid, cleared. Returns its top (the
+ * initial stack pointer; the stack grows down to stack_get_base), or NULL
+ * if pid already has one, all MAX_PROCESS_STACKS are in use, or the slot
+ * is not in RAM. */
 void *stack_alloc(uint32_t pid);
 /* The same without clearing the stack (the slot holds whatever its last
  * owner left), for a caller that writes every word it will read: the

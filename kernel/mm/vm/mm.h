@@ -149,6 +149,9 @@ struct mm *mm_current(void);
 
 /* A fresh, empty address space, or NULL without memory. */
 struct mm *mm_create(void);
+/* The page directory covering va (user space), made if alloc. NULL if
+ * there is none (or no memory for it). */
+pte_t *mm_directory(struct mm *mm, uint32_t va, int alloc);
 /* Unmap everything and free the page tables and the mm itself. */
 void mm_destroy(struct mm *mm);
 /* Load mm's page tables. */
@@ -261,9 +264,6 @@ void vm_file_unmap_frame(const struct vma *v, phys_addr_t phys, int pte_dirty);
 
 /* ---- pgtable.c: user page tables ------------------------------------------ */
 
-/* The page directory covering va (user space), made if alloc (mm.c). NULL
- * if there is none (or no memory for it). */
-pte_t *mm_directory(struct mm *mm, uint32_t va, int alloc);
 /* The entry for va (user space), allocating its page table if alloc. NULL
  * if there is none (or no memory for it). */
 pte_t *pgtable_entry(struct mm *mm, uint32_t va, int alloc);
