@@ -150,9 +150,15 @@ def test_missing_program_is_enoent(console: Console):
 def test_ps_maps_limit_and_kill_of_a_background_program(sh: Shell):
     pid = sh.spawn("/bin/sleeper 300 1")
     sh.expect(f"sleeper {pid}: 0")
-    ps = sh("ps")
+    # Between its line and its nanosleep the sleeper is still runnable (the
+    # keystrokes of "ps" may preempt it there): ask again until it sleeps.
+    for _ in range(10):
+        ps = sh("ps")
+        line = re.search(rf"^\s+{pid}\s+1 S\s+sleeper\s+(\d+)\s+(\d+)\s+unlimited\s+(\d+)", ps, re.M)
+        if line:
+            break
+        time.sleep(0.2)
     assert re.search(r"^\s+0\s+0 R\s+idle", ps, re.M) and re.search(r"^\s+1\s+0 R\s+shell", ps, re.M)
-    line = re.search(rf"^\s+{pid}\s+1 S\s+sleeper\s+(\d+)\s+(\d+)\s+unlimited\s+(\d+)", ps, re.M)
     assert line, ps
     assert int(line.group(1)) > 0 and 0 < int(line.group(2)) <= int(line.group(1))
     assert int(line.group(3)) > 0
