@@ -66,7 +66,7 @@ static uint32_t run_release(struct heap *h, unsigned c, uint32_t roff)
     uint32_t b = roff - HDR;
     uint32_t size = bsize(blk(h, b)->sf);
     h->run_bytes -= size;
-    release_block(h, b, size, 1);
+    release_block(h, b, size, 1, 0);
     return size;
 }
 
