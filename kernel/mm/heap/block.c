@@ -68,9 +68,10 @@ static INLINE void *plain_block(struct heap *h, uint32_t need, uint32_t pay, uin
         h->failed++;
         return NULL;
     }
+    uint32_t sf = blk(h, off)->sf;
     if (resv)
-        *(uint32_t *)at(h, off + bsize(blk(h, off)->sf) - 4) = pay;
-    block_count_at(h, off, 1);
+        *(uint32_t *)at(h, off + bsize(sf) - 4) = pay;
+    block_count(h, sf, pay, 1);
     h->allocs++;
     return at(h, off + HDR);
 }
@@ -115,7 +116,7 @@ NOINLINE void *block_alloc_any(struct heap *h, size_t size, size_t align, uintpt
     }
     if (flags & F_DBG)
         debug_arm(h, off, size, site);
-    block_count_at(h, off, 1);
+    block_count(h, blk(h, off)->sf, pay, 1);
     h->allocs++;
     return at(h, off + HDR);
 }
