@@ -42,6 +42,7 @@ void kmain(uint32_t magic, const struct multiboot_info *mbi)
     paging_init();
     memory_init();
     memory_init_frames();
+    initrd_scan();
     ramfs_init();
     idt_set_page_fault_handler(vm_page_fault);
     vm_init();

@@ -1,18 +1,51 @@
 /* initrd.c — the initial ramdisk: finding the first Multiboot module,
- * keeping its frames away from the allocators, and path lookup over its
- * ustar entries (no copies: the archive is the storage). */
+ * putting it where no allocator reaches and reserving its frames, checking
+ * the archive, and path lookup over an index of its ustar entries (no
+ * copies of the data: the archive is the storage). */
 #include <stdint.h>
 #include "initrd.h"
 #include "../include/errno.h"
 #include "../include/layout.h"
 #include "../lib/kprintf.h"
 #include "../lib/string.h"
+#include "../mm/memory.h"
+#include "../mm/page.h"
 #include "../mm/physmem.h"
 
-static const uint8_t *archive;
-static uint32_t archive_len;
+/* The module, placed and reserved by initrd_init, not yet checked. */
+static uint32_t module_start, module_end;
+
+/* The index: one record per archive entry, in archive order, written by
+ * the one walk that checks the archive (initrd_scan). Lookups and listings
+ * read only this, so each header is parsed and checksummed once per boot
+ * however many directories are taken in afterwards. */
+struct entry {
+    uint32_t path;            /* offset in names of the normalized path */
+    const uint8_t *data;
+    uint32_t size;
+    uint16_t mode;
+    uint16_t is_dir;
+};
+
+static const uint8_t *archive;     /* set once the archive passed its check */
+static struct entry *entries;
+static uint32_t nentries;
+static char *names;
 
 static int overlaps(uint32_t a, uint32_t b, uint32_t c, uint32_t d) { return a < d && c < b; }
+
+/* Move [start, end) to dst (page aligned) if RAM is there: 1 if moved. */
+static int move_to(uint32_t *start, uint32_t *end, uint32_t dst, const char *where)
+{
+    uint32_t len = *end - *start;
+    if (!physmem_is_usable(dst, (uint64_t)dst + len))
+        return 0;
+    memmove((void *)dst, (const void *)*start, len);
+    kprintf("initrd: moved from 0x%08x %s to 0x%08x, clear of the heap\n", *start, where, dst);
+    *start = dst;
+    *end = dst + len;
+    return 1;
+}
 
 void initrd_init(const struct multiboot_info *mbi)
 {
@@ -26,51 +59,41 @@ void initrd_init(const struct multiboot_info *mbi)
         kprintf("initrd: refused: module 0x%08x - 0x%08x is not in usable RAM\n", start, end);
         return;
     }
-    /* GRUB puts the module above its own data past the kernel, where a
-     * larger archive runs into the heap at HEAP_START. Nothing of the
-     * loader's is read after this point, so move the archive down next to
-     * the kernel image when it fits there. */
+    /* Loaders put the module just past the kernel (GRUB above its own data
+     * there), so a larger archive runs into the heap at HEAP_START, which
+     * memory_init is about to format, and no frame allocator exists yet to
+     * copy it into. Nothing of the loader's is read after this point, so
+     * the archive is moved: down next to the kernel image when it fits
+     * below the heap, else up into the low memory just past the stack
+     * region, which is identity mapped (the archive is read through plain
+     * pointers) and reserved below before buddy takes the rest of RAM. */
+    uint32_t len = end - start;
     uint32_t low = ((uint32_t)__kernel_end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-    if (overlaps(start, end, HEAP_START, STACK_REGION_END) && start > low &&
-        end - start <= HEAP_START - low && physmem_is_usable(low, low + (end - start))) {
-        memmove((void *)low, (const void *)start, end - start);
-        kprintf("initrd: moved from 0x%08x down to 0x%08x, clear of the heap\n", start, low);
-        end = low + (end - start);
-        start = low;
+    if (overlaps(start, end, HEAP_START, STACK_REGION_END)) {
+        int moved = 0;
+        if (start > low && len <= HEAP_START - low)
+            moved = move_to(&start, &end, low, "down");
+        if (!moved && len <= ZONE_NORMAL_END - STACK_REGION_END)
+            moved = move_to(&start, &end, STACK_REGION_END, "up");
+        if (!moved) {
+            kprintf("initrd: refused: module 0x%08x - 0x%08x (%u KiB) overlaps the heap or stacks, "
+                    "and no low memory past them holds it\n", start, end, (len + 1023) / 1024);
+            return;
+        }
     }
-    /* Reserve first: even a refused module must not be handed out while it
-     * is still being read. */
+    if (overlaps(start, end, (uint32_t)__kernel_start, (uint32_t)__kernel_end)) {
+        kprintf("initrd: refused: module 0x%08x - 0x%08x overlaps the kernel\n", start, end);
+        return;
+    }
+    /* Reserved before anything reads it: the check comes after the
+     * allocators are up (initrd_scan), and they must not hand it out. */
     if (physmem_reserve(start & ~(PAGE_SIZE - 1), end) < 0) {
         kprintf("initrd: refused: the memory map has no room to reserve it\n");
         return;
     }
-    if (overlaps(start, end, (uint32_t)__kernel_start, (uint32_t)__kernel_end) ||
-        overlaps(start, end, HEAP_START, STACK_REGION_END)) {
-        kprintf("initrd: refused: module 0x%08x - 0x%08x overlaps the kernel, heap or stacks\n",
-                start, end);
-        return;
-    }
-    uint32_t entries, bad;
-    int r = ustar_check((const void *)start, end - start, &entries, &bad);
-    if (r < 0) {
-        kprintf("initrd: refused: %s (header at offset %u); booting without it\n",
-                ustar_strerror(r), bad);
-        return;
-    }
-    archive = (const uint8_t *)start;
-    archive_len = end - start;
-
-    struct ustar_iter it;
-    struct ustar_entry e;
-    uint32_t files = 0;
-    ustar_iter_init(&it, archive, archive_len);
-    while (ustar_next(&it, &e) == USTAR_ENTRY)
-        files += e.type == USTAR_REGULAR;
-    kprintf("initrd: 0x%08x - 0x%08x (%u KiB, %u files)\n", start, end,
-            (archive_len + 1023) / 1024, files);
+    module_start = start;
+    module_end = end;
 }
-
-int initrd_present(void) { return archive != 0; }
 
 /* "./bin/", "bin" and "/bin" all become "/bin"; "." and "./" become "/". */
 static void normalize(const char *name, char *out)
@@ -90,20 +113,90 @@ static void normalize(const char *name, char *out)
     out[o] = 0;
 }
 
-static int same(const char *a, const char *b)
+/* Append e to the index, growing its arrays by doubling. 0 or -ENOMEM. */
+static int index_add(const struct ustar_entry *e, uint32_t *cap, uint32_t *names_len, uint32_t *names_cap)
 {
-    while (*a && *a == *b)
-        a++, b++;
-    return *a == *b;
+    char path[USTAR_NAME_MAX + 1];
+    normalize(e->name, path);
+    uint32_t n = strlen(path) + 1;
+    if (nentries == *cap) {
+        uint32_t c = *cap ? *cap * 2 : 16;
+        struct entry *a = krealloc(entries, c * sizeof(*a));
+        if (!a)
+            return -ENOMEM;
+        entries = a;
+        *cap = c;
+    }
+    if (*names_len + n > *names_cap) {
+        uint32_t c = *names_cap ? *names_cap * 2 : 512;
+        while (*names_len + n > c)
+            c *= 2;
+        char *a = krealloc(names, c);
+        if (!a)
+            return -ENOMEM;
+        names = a;
+        *names_cap = c;
+    }
+    memcpy(names + *names_len, path, n);
+    entries[nentries++] = (struct entry){
+        .path = *names_len, .data = e->data, .size = e->size, .mode = (uint16_t)e->mode,
+        .is_dir = e->type == USTAR_DIRECTORY,
+    };
+    *names_len += n;
+    return 0;
 }
 
-static void fill(struct initrd_file *f, const struct ustar_entry *e)
+static void index_drop(void)
 {
-    normalize(e->name, f->path);
+    kfree(entries);
+    kfree(names);
+    entries = 0;
+    names = 0;
+    nentries = 0;
+}
+
+void initrd_scan(void)
+{
+    if (!module_end)
+        return;
+    const uint8_t *base = (const uint8_t *)module_start;
+    uint32_t len = module_end - module_start;
+    struct ustar_iter it;
+    struct ustar_entry e;
+    uint32_t cap = 0, names_len = 0, names_cap = 0, files = 0;
+    int r;
+    ustar_iter_init(&it, base, len);
+    while ((r = ustar_next(&it, &e)) == USTAR_ENTRY) {
+        if (index_add(&e, &cap, &names_len, &names_cap) < 0) {
+            kprintf("initrd: refused: out of memory for the index of its entries (%u so far); "
+                    "booting without it\n", nentries);
+            index_drop();
+            return;
+        }
+        files += e.type == USTAR_REGULAR;
+    }
+    if (r < 0) {
+        kprintf("initrd: refused: %s (header at offset %u); booting without it\n",
+                ustar_strerror(r), it.offset);
+        index_drop();
+        return;
+    }
+    archive = base;
+    kprintf("initrd: 0x%08x - 0x%08x (%u KiB, %u files)\n", module_start, module_end,
+            (len + 1023) / 1024, files);
+}
+
+int initrd_present(void) { return archive != 0; }
+
+static void fill(struct initrd_file *f, const struct entry *e)
+{
+    const char *p = names + e->path;
+    uint32_t n = strlen(p) + 1;
+    memcpy(f->path, p, n);
     f->data = e->data;
     f->size = e->size;
     f->mode = e->mode;
-    f->is_dir = e->type == USTAR_DIRECTORY;
+    f->is_dir = e->is_dir;
 }
 
 static int path_ok(const char *path, char *norm)
@@ -124,7 +217,7 @@ int initrd_find(const char *path, struct initrd_file *f)
         return r;
     if (!archive)
         return -ENOENT;
-    if (same(want, "/")) {
+    if (strcmp(want, "/") == 0) {
         f->path[0] = '/';
         f->path[1] = 0;
         f->data = 0;
@@ -133,14 +226,11 @@ int initrd_find(const char *path, struct initrd_file *f)
         f->is_dir = 1;
         return 0;
     }
-    struct ustar_iter it;
-    struct ustar_entry e;
-    ustar_iter_init(&it, archive, archive_len);
-    while (ustar_next(&it, &e) == USTAR_ENTRY) {
-        fill(f, &e);
-        if (same(f->path, want))
+    for (uint32_t i = 0; i < nentries; i++)
+        if (strcmp(names + entries[i].path, want) == 0) {
+            fill(f, &entries[i]);
             return 0;
-    }
+        }
     return -ENOENT;
 }
 
@@ -170,17 +260,14 @@ int initrd_foreach(const char *dir, void (*fn)(const struct initrd_file *f, void
         return r;
     if (!d.is_dir)
         return -ENOTDIR;
-    struct ustar_iter it;
-    struct ustar_entry e;
     struct initrd_file f;
     int calls = 0;
-    ustar_iter_init(&it, archive, archive_len);
-    while (ustar_next(&it, &e) == USTAR_ENTRY) {
-        fill(&f, &e);
-        if (is_child(d.path, f.path)) {
-            fn(&f, arg);
-            calls++;
-        }
+    for (uint32_t i = 0; i < nentries; i++) {
+        if (!is_child(d.path, names + entries[i].path))
+            continue;
+        fill(&f, &entries[i]);
+        fn(&f, arg);
+        calls++;
     }
     return calls;
 }

@@ -3,7 +3,8 @@
  *
  * Paths are absolute ("/etc/motd"); "/" is the root directory. The module's
  * frames stay reserved in the memory map, so the data pointers are valid for
- * as long as the kernel runs.
+ * as long as the kernel runs. Lookups go through an index of the entries
+ * that the boot's one check of the archive builds in the heap.
  */
 #ifndef KOS_INITRD_H
 #define KOS_INITRD_H
@@ -20,10 +21,17 @@ struct initrd_file {
     int is_dir;
 };
 
-/* Record the first module, reserve its frames in the memory map, check the
- * archive and print one line. Call after physmem_init and before anything
- * allocates frames. A missing or garbage module is reported and ignored. */
+/* Find the first module, move it clear of the heap and stack regions if
+ * it lies in them, and reserve its frames in the memory map. Call after
+ * physmem_init and before the heap and the frame allocators start. A
+ * missing module, or one that cannot be placed, is reported and ignored. */
 void initrd_init(const struct multiboot_info *mbi);
+
+/* Check the archive initrd_init placed, header by header, indexing its
+ * entries as it goes (in the heap: call after memory_init), and print one
+ * line. A garbage archive, or no memory for the index, is reported and
+ * the kernel goes on without an initrd. */
+void initrd_scan(void);
 
 /* Is an archive in use? */
 int initrd_present(void);

@@ -5,10 +5,11 @@
  * archive (ramfs.c), taken in as it is used: a directory of the archive
  * gets its entries at its first lookup, a file's page its frame, filled
  * from the archive, at its first read, store or mapping; so a boot costs
- * no frame and no heap block. A regular file's bytes live only in its page
- * cache (pagecache.c): frames indexed by page number in inode->pages, each
- * frame's struct page naming the inode and the index (page.h's mapping and
- * index), so a lookup is one array load and a frame knows its file.
+ * no frame, and of the heap only the initrd's index. A regular file's
+ * bytes live only in its page cache (pagecache.c): frames indexed by page
+ * number in inode->pages, each frame's struct page naming the inode and
+ * the index (page.h's mapping and index), so a lookup is one array load
+ * and a frame knows its file.
  *
  * Lifetime: an inode lives while a directory entry names it (nlink) or
  * something holds it (refs: open files, mappings, a walk in progress);

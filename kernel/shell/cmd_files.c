@@ -1,14 +1,14 @@
-/* cmd_files.c — shell commands over the filesystem: ls, cat, write, rm,
- * mkdir, rmdir, stat (the ramfs, relative paths from "/"), and elfinfo
- * over the initrd's archive. */
+/* cmd_files.c — shell commands over the filesystem (the ramfs, relative
+ * paths from "/"): ls, cat, write, rm, mkdir, rmdir, stat, and elfinfo,
+ * which checks an executable as execve would. */
 #include <stdint.h>
 #include "shell.h"
 #include "../dev/serial.h"
-#include "../fs/initrd.h"
 #include "../fs/vfs.h"
 #include "../include/errno.h"
 #include "../lib/kprintf.h"
 #include "../lib/string.h"
+#include "../mm/memory.h"
 #include "../proc/elf.h"
 
 static int report(const char *cmd, int err, const char *reason, const char *path)
@@ -183,16 +183,6 @@ static int cmd_stat(int argc, char **argv)
 }
 SHELL_COMMAND(stat, "PATH", "a file's inode, size and page-cache frames (cached, dirty)", cmd_stat);
 
-static int find_or_report(const char *cmd, const char *path, struct initrd_file *f)
-{
-    int r = initrd_find(path, f);
-    if (r == -ENOENT)
-        return report(cmd, r, initrd_present() ? "no such file in the initrd" : "no initrd", path);
-    if (r < 0)
-        return report(cmd, r, "path too long", path);
-    return 0;
-}
-
 static const char *prot_string(uint32_t prot, char *buf)
 {
     buf[0] = (prot & ELF_PROT_READ) ? 'r' : '-';
@@ -202,17 +192,46 @@ static const char *prot_string(uint32_t prot, char *buf)
     return buf;
 }
 
+/* The whole of a regular file, read through the VFS into a kmalloc'd
+ * buffer: elf_plan checks every segment against the file's length. 0, or
+ * the error reported. */
+static int read_whole(const char *cmd, const char *path, uint8_t **image, uint32_t *size)
+{
+    struct file *f;
+    int err = vfs_open("/", path, O_RDONLY, 0, &f);
+    if (!err && S_ISDIR(f->inode->mode)) {
+        file_put(f);
+        err = -EISDIR;
+    }
+    if (err)
+        return path_error(cmd, err, path);
+    *size = f->inode->size;
+    *image = kmalloc(*size ? *size : 1);
+    int32_t got = *image ? f->ops->read(f, io_kernel(*image), *size) : -ENOMEM;
+    file_put(f);
+    if (got == (int32_t)*size)
+        return 0;
+    kfree(*image);
+    if (got == -ENOMEM)
+        return report(cmd, got, "out of memory for the file", path);
+    return report(cmd, got < 0 ? got : -EIO, "the file could not be read whole", path);
+}
+
 static int cmd_elfinfo(int argc, char **argv)
 {
     if (argc != 2)
         return shell_usage(argv[0]);
-    struct initrd_file f;
-    if (find_or_report("elfinfo", argv[1], &f))
+    char path[FS_PATH_MAX];
+    int err = path_canonical("/", argv[1], path);
+    if (err)
+        return path_error("elfinfo", err, argv[1]);
+    uint8_t *image;
+    uint32_t size;
+    if (read_whole("elfinfo", path, &image, &size))
         return 1;
-    if (f.is_dir)
-        return report("elfinfo", -EISDIR, "is a directory", argv[1]);
     struct elf_plan plan;
-    int r = elf_plan(f.data, f.size, &plan);
+    int r = elf_plan(image, size, &plan);
+    kfree(image);
     if (r < 0) {
         if (plan.bad_segment >= 0)
             kprintf("elfinfo: error %s (%d): %s (program header %d): %s\n", errno_name(-ENOEXEC),
@@ -221,7 +240,7 @@ static int cmd_elfinfo(int argc, char **argv)
             report("elfinfo", -ENOEXEC, elf_strerror(r), argv[1]);
         return 1;
     }
-    kprintf("%s: static i386 executable, entry 0x%08x, %u segments, brk 0x%08x\n", f.path,
+    kprintf("%s: static i386 executable, entry 0x%08x, %u segments, brk 0x%08x\n", path,
             plan.entry, plan.nsegments, plan.brk_start);
     for (uint32_t i = 0; i < plan.nsegments; i++) {
         const struct elf_segment *s = &plan.seg[i];
@@ -231,4 +250,4 @@ static int cmd_elfinfo(int argc, char **argv)
     }
     return 0;
 }
-SHELL_COMMAND(elfinfo, "PATH", "check an executable of the initrd and print its load plan", cmd_elfinfo);
+SHELL_COMMAND(elfinfo, "PATH", "check an executable and print its load plan", cmd_elfinfo);

@@ -1,7 +1,10 @@
 """The initrd over the console: the boot line, ls, cat and elfinfo against
-the archive the build wrote (ls and cat read the ramfs copied from it),
-errors for paths that are not there, and garbage archives refused at boot
-with the kernel still reaching its prompt, on an empty root."""
+the archive the build wrote (all three read the ramfs taken in from it, so
+elfinfo sees files written at runtime too), errors for paths that are not
+there, an archive too large for the room below the heap moved past the
+stack region and read back whole (QEMU -initrd, the embedded emulator, and
+GRUB from the ISO), and garbage archives, or one no low memory can hold,
+refused at boot with the kernel still reaching its prompt, on an empty root."""
 
 from __future__ import annotations
 
@@ -12,7 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from kos import paths
+from kos import iso, paths
+from kos.machine import Machine, qemu_available
+from kos.machine.iso import QemuIsoMachine, qemu_iso_command
+from kos.machine.qemu import QemuMachine
+from kos.memory.constants import HEAP_START, STACK_REGION_END
 
 BLOCK = 512
 
@@ -83,6 +90,111 @@ def test_elfinfo_prints_the_plan_of_a_program(console):
     assert "elfinfo: error ENOEXEC (-8): not an ELF file (bad magic): /etc/motd" in bad
 
 
+def test_elfinfo_reads_files_written_at_runtime(console):
+    plan = console.run("elfinfo /bin/hello").replace("/bin/hello:", "PATH:")
+    copied = console.run("run /bin/cp /bin/hello /hello2")
+    assert "bytes from /bin/hello to /hello2" in copied and "exited with status 0" in copied
+    copy = console.run("elfinfo hello2")
+    assert copy.replace("/hello2:", "PATH:") == plan and copy.startswith("/hello2: static i386")
+    console.run("write /hello2 no longer a program")
+    bad = console.run("elfinfo /hello2")
+    assert "elfinfo: error ENOEXEC (-8): not an ELF file (bad magic): /hello2" in bad
+    console.run("rm /hello2")
+    assert "elfinfo: error ENOENT (-2): no such file or directory: /hello2" in console.run("elfinfo /hello2")
+    assert "elfinfo: error EISDIR (-21): is a directory: /bin" in console.run("elfinfo /bin")
+
+
+BIG = 1 << 20     # with the build's archive, more than the room between the kernel and the heap
+
+
+def big_initrd(path: Path, size: int) -> str:
+    """Write the build's initrd plus /data/big.txt, size bytes of numbered
+    lines, last in the archive; return the file's text."""
+    body = "".join(f"{i:07d}\n" for i in range(size // 8))
+    buf = io.BytesIO()
+    with tarfile.open(paths.INITRD) as src, \
+            tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for m in src.getmembers():
+            tar.addfile(m, src.extractfile(m) if m.isfile() else None)
+        info = tarfile.TarInfo("data/big.txt")
+        info.size, info.mode = len(body), 0o644
+        tar.addfile(info, io.BytesIO(body.encode()))
+    path.write_bytes(buf.getvalue())
+    return body
+
+
+def check_big_initrd(m: Machine, archive: Path, body: str) -> None:
+    """The archive did not fit below the heap, sits past the stack region,
+    reserved, and every byte of its last file reads back."""
+    m.start(wait_prompt=False)
+    assert m.console is not None
+    boot = m.console.wait_prompt(timeout=90)
+    image = re.search(r"KOS i386 kernel 0x[0-9a-f]{8}-(0x[0-9a-f]{8})", boot)
+    assert image, boot
+    assert archive.stat().st_size > HEAP_START - int(image.group(1), 16)
+    moved = rf"initrd: moved from 0x[0-9a-f]{{8}} up to {STACK_REGION_END:#010x}, clear of the heap"
+    assert re.search(moved, boot), boot
+    found = re.search(r"initrd: (0x[0-9a-f]{8}) - (0x[0-9a-f]{8}) \((\d+) KiB, (\d+) files\)", boot)
+    assert found, boot
+    start, end = int(found.group(1), 16), int(found.group(2), 16)
+    assert start == STACK_REGION_END and end - start == archive.stat().st_size
+    for lo, hi in re.findall(r"buddy: managed (0x[0-9a-f]+)-(0x[0-9a-f]+)", boot):
+        assert int(hi, 16) <= start or int(lo, 16) >= end
+    assert f"[mem 0x{start:016x}-0x{end - 1:016x}] reserved" in m.console.run("memmap")
+    out = m.console.run("cat /data/big.txt", timeout=300).replace("\r\n", "\n")
+    assert out.rstrip("\n") == body.rstrip("\n")
+    assert m.console.run("cat /etc/motd").replace("\r\n", "\n").strip("\n") == motd().decode().strip("\n")
+    assert "run: pid 2 exited with status 0" in m.console.run("run /bin/hello")
+
+
+def test_an_initrd_too_large_for_below_the_heap_moves_past_the_stacks(machine_factory, tmp_path: Path):
+    archive = tmp_path / "big.tar"
+    body = big_initrd(archive, BIG)
+    check_big_initrd(machine_factory(initrd=archive), archive, body)
+
+
+class _IsoMachine(QemuIsoMachine):
+    """GRUB from an ISO of its own (build/kos.iso is the build's), with this initrd."""
+
+    def __init__(self, kernel: Path, image: Path, log_path: Path, initrd: Path) -> None:
+        super().__init__(kernel, "64M", log_path, initrd)
+        self.image = image
+
+    def command(self) -> list[str]:
+        QemuMachine.command(self)      # the check that QEMU is installed
+        return qemu_iso_command(iso.build_iso(self.kernel, out=self.image, initrd=self.initrd), self.memory)
+
+
+@pytest.mark.qemu
+@pytest.mark.skipif(not qemu_available() or bool(iso.missing_tools()),
+                    reason=f"needs qemu-system-i386 (apt-get install qemu-system-x86) and grub-mkrescue "
+                           f"({iso.APT_LINE})")
+def test_grub_loads_an_initrd_too_large_for_below_the_heap(kernel, tmp_path: Path):
+    archive = tmp_path / "big.tar"
+    body = big_initrd(archive, BIG)
+    m = _IsoMachine(kernel, tmp_path / "big.iso", paths.LOGS / "test_initrd.grub-big.log", archive)
+    try:
+        check_big_initrd(m, archive, body)
+    finally:
+        m.stop()
+    m.log_path.unlink(missing_ok=True)        # kept only when the test failed
+
+
+def test_an_initrd_no_low_memory_can_hold_is_refused(machine_factory, tmp_path: Path):
+    archive = tmp_path / "huge.tar"
+    size = 40 << 20               # fits in 64 MiB after the kernel, not past the stack region
+    big_initrd(archive, size)
+    m = machine_factory(initrd=archive)
+    m.start(wait_prompt=False)
+    assert m.console is not None
+    boot = m.console.wait_prompt(timeout=90)
+    assert re.search(r"initrd: refused: module 0x[0-9a-f]{8} - 0x[0-9a-f]{8} \(\d+ KiB\) overlaps the heap "
+                     r"or stacks, and no low memory past them holds it", boot), boot
+    assert "ramfs: empty root (no initrd)" in boot
+    assert "ls: error ENOENT (-2)" in m.console.run("ls /bin")
+    assert "free_frames" in m.console.run("meminfo")
+
+
 def fix_checksum(header: bytearray) -> None:
     header[148:156] = b" " * 8
     header[148:156] = b"%06o\0 " % sum(header[:BLOCK])
@@ -131,7 +243,8 @@ def test_a_garbage_initrd_is_refused_and_the_kernel_comes_up(machine_factory, tm
     assert "booting without it" in boot
     assert "ramfs: empty root (no initrd)" in boot
     assert "cat: error ENOENT (-2): no such file or directory: /etc/motd" in m.console.run("cat /etc/motd")
-    assert "elfinfo: error ENOENT (-2): no initrd: /bin/hello" in m.console.run("elfinfo /bin/hello")
+    missing = m.console.run("elfinfo /bin/hello")
+    assert "elfinfo: error ENOENT (-2): no such file or directory: /bin/hello" in missing
     assert "free_frames" in m.console.run("meminfo")
 
 

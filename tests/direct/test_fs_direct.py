@@ -1,4 +1,5 @@
-"""The filesystem through direct calls: kos.fs.VirtualFileSystem over a
+"""The filesystem through direct calls: each initrd header parsed once a
+boot, however much of the tree is taken in; kos.fs.VirtualFileSystem over a
 kernel fd table, the Linux errnos, the page cache's frames and dirty flags,
 file mappings (shared, private, SIGBUS, ftruncate and unlink while mapped,
 the EACCES/ENODEV/EINVAL refusals), and the frames all back after
@@ -22,6 +23,7 @@ from fs_helpers import (
     user_read,
     user_write,
 )
+from unicorn import unicorn_const
 
 from kos import paths
 from kos.fs import VirtualFileSystem
@@ -82,6 +84,31 @@ def test_the_initrd_tree_is_the_root(vfs: VirtualFileSystem):
     st = vfs.stat("/etc/motd")
     assert st.st_size == len(expect) and st.st_mode & 0o170000 == 0o100000 and st.st_nlink == 1
     assert vfs.stat("/etc").st_mode & 0o170000 == 0o040000
+
+
+def test_each_archive_header_is_parsed_once_a_boot():
+    """ustar_next (one header parsed, its checksum checked) runs once per
+    entry and once for the end marker at boot, and never again while the
+    whole tree is listed and read."""
+    with tarfile.open(paths.INITRD) as tar:
+        entries = len(tar.getmembers())
+    k = UnicornKernel(paths.KERNEL_ELF, "64M", modules=[paths.INITRD.read_bytes()])
+    parsed = [0]
+
+    def count(*_: object) -> None:
+        parsed[0] += 1
+
+    at = k.symbol("ustar_next")
+    k.uc.hook_add(unicorn_const.UC_HOOK_CODE, count, begin=at, end=at)
+    try:
+        k.boot()
+        assert parsed[0] == entries + 1
+        with VirtualFileSystem(kernel=k) as v:
+            read_every_file(v)
+            assert v.listdir("/bin") and v.stat("/data/numbers.txt").st_size > 0
+        assert parsed[0] == entries + 1
+    finally:
+        k.close()
 
 
 def test_modes_create_truncate_and_append(vfs: VirtualFileSystem):

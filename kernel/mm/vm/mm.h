@@ -7,7 +7,8 @@
  * when a munmap empties them), and its VMAs.
  *
  * VMAs live in a sorted array, by address, without overlaps: lookup is a
- * binary search, insertion and removal a binary search and one memmove.
+ * binary search, insertion and removal (of one VMA or of a whole range of
+ * them) a binary search and one memmove.
  * Files: vma.c (the array), pgtable.c (user page tables), mmap.c (mmap,
  * munmap, mprotect), fault.c (the page-fault handler), filemap.c (file
  * mappings: their faults, msync, truncation), uaccess.S/.c.
@@ -241,8 +242,9 @@ struct vma *vma_find(struct mm *mm, uint32_t addr);
 uint32_t vma_index_after(const struct mm *mm, uint32_t addr);
 /* Insert v (which must not overlap any VMA). Returns its index or -ENOMEM. */
 int vma_insert(struct mm *mm, const struct vma *v);
-/* Remove the VMA at index i. */
-void vma_remove(struct mm *mm, uint32_t i);
+/* Remove the n VMAs from index i on, with one move of the entries after
+ * them (their backing is the caller's to put). */
+void vma_remove(struct mm *mm, uint32_t i, uint32_t n);
 /* Split the VMA at index i at addr (inside it, page aligned): i keeps the
  * lower part. 0 or -ENOMEM. */
 int vma_split(struct mm *mm, uint32_t i, uint32_t addr);

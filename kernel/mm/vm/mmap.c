@@ -218,14 +218,16 @@ int vm_munmap(struct mm *mm, uint32_t addr, uint32_t len)
         err = boundary(mm, end);
     if (err)
         return err;
-    uint32_t i = vma_index_after(mm, addr);
-    while (i < mm->nr_vmas && mm->vmas[i].start < end) {
-        struct vma v = mm->vmas[i];
-        pgtable_unmap(mm, &v, v.start, v.end);
-        mm->total_pages -= (v.end - v.start) >> PAGE_SHIFT;
-        vma_remove(mm, i);
-        vma_put_backing(mm, &v);
+    /* The VMAs of the range are now whole and adjacent in the array,
+     * [first, last): emptied one by one, then removed with one move. */
+    uint32_t first = vma_index_after(mm, addr), last = first;
+    for (; last < mm->nr_vmas && mm->vmas[last].start < end; last++) {
+        struct vma *v = &mm->vmas[last];
+        pgtable_unmap(mm, v, v->start, v->end);
+        mm->total_pages -= (v->end - v->start) >> PAGE_SHIFT;
+        vma_put_backing(mm, v);
     }
+    vma_remove(mm, first, last - first);
     return 0;
 }
 
