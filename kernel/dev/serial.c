@@ -110,17 +110,26 @@ int serial_init(void)
 }
 
 static void (*rx_notify)(void);
+static int (*rx_filter)(uint8_t b);
 
 void serial_set_rx_notify(void (*fn)(void))
 {
     rx_notify = fn;
 }
 
+void serial_set_rx_filter(int (*fn)(uint8_t b))
+{
+    rx_filter = fn;
+}
+
 static void serial_irq(struct regs *r)
 {
     (void)r;
     while (inb(COM1 + REG_LSR) & LSR_DATA_READY) {
-        rx_put(inb(COM1 + REG_DATA));
+        uint8_t b = inb(COM1 + REG_DATA);
+        if (rx_filter && rx_filter(b))
+            continue;
+        rx_put(b);
         if (rx_head - rx_tail >= RX_HIGH_WATER) {
             outb(COM1 + REG_IER, 0);
             rx_throttled = 1;

@@ -25,6 +25,11 @@ int serial_rx_pending(void);
  * console's readers sleep until then. */
 void serial_set_rx_notify(void (*fn)(void));
 
+/* Show fn (in interrupt context) every received byte before it is queued;
+ * a byte for which it returns 1 is taken by it and never queued (the
+ * console's interrupt key). */
+void serial_set_rx_filter(int (*fn)(uint8_t b));
+
 /* Bytes lost because the receive ring was full. */
 uint32_t serial_rx_dropped(void);
 

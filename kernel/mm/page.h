@@ -164,6 +164,40 @@ int page_unlock(struct page *p);                 /* -EINVAL if not locked */
 int page_map_virtual(struct page *p, uint32_t va);
 int page_unmap_virtual(struct page *p);          /* virt = 0; -EINVAL if unmapped */
 
+/*
+ * The reference count of a frame the caller already holds and knows to be
+ * a whole order-0 block (a user frame that a page table maps: the VM
+ * allocates those one at a time), without page_get's search for the block
+ * and its checks. The frame is its own head, so its busy is 1 exactly when
+ * its state differs from a fresh frame's: always while it is referenced.
+ * Anything else (a frame of a larger block) takes the checked path.
+ */
+static inline int page_is_single(const struct page *p)
+{
+    return (p->flags & (PG_head | PG_reserved | PG_slab)) == PG_head && p->order == 0;
+}
+
+static inline void page_ref_inc(struct page *p)
+{
+    if (!page_is_single(p)) {
+        page_get(p);
+        return;
+    }
+    p->refcount++;
+    p->busy = 1;
+}
+
+/* Drop a holder of a held frame (its refcount is above 0). */
+static inline void page_ref_dec(struct page *p)
+{
+    if (!page_is_single(p)) {
+        page_put(p);
+        return;
+    }
+    if (--p->refcount == 0)
+        p->busy = (p->flags & (PG_dirty | PG_locked)) || p->virt != page_home_virt(p);
+}
+
 /* Field readers, for the shell and for direct calls from Python. */
 phys_addr_t page_phys(const struct page *p);
 uint32_t page_virt(const struct page *p);

@@ -50,6 +50,14 @@ static int find(uint32_t pid)
 
 void *stack_alloc(uint32_t pid)
 {
+    uint8_t *top = stack_alloc_uncleared(pid);
+    if (top)
+        memset(top - STACK_SIZE, 0, STACK_SIZE);
+    return top;
+}
+
+void *stack_alloc_uncleared(uint32_t pid)
+{
     int have = find(pid);
     if (have >= 0) {
         kprintf("stack_alloc: pid %u: already has a stack at %p\n", pid, (void *)slot_base(have));
@@ -62,7 +70,6 @@ void *stack_alloc(uint32_t pid)
         slots[i].used = 1;
         slots[i].pid = pid;
         used_count++;
-        memset((void *)slot_base(i), 0, STACK_SIZE);
         return (void *)(slot_base(i) + STACK_SIZE);
     }
     if (slots_in_ram == 0)

@@ -2,17 +2,39 @@
  * process): write sends the bytes to COM1; read sleeps on the console's
  * wait queue until the receive interrupt brings input, then returns what
  * has arrived (at least one byte, at most n). The shell waits for its
- * input on the same queue. */
+ * input on the same queue.
+ *
+ * While the shell waits for a foreground program, Ctrl-C (0x03) is a
+ * terminal's interrupt key: taken from the input as it arrives, it sends
+ * SIGINT to that program and its descendants. Otherwise it is input like
+ * any byte (the shell's line editor drops the line on it). */
 #include <stdint.h>
 #include "proc.h"
 #include "../arch/cpu.h"
 #include "../dev/serial.h"
 #include "../fs/file.h"
 #include "../include/errno.h"
+#include "../lib/kprintf.h"
 
 #define CHUNK 64u
+#define CTRL_C 0x03
 
 static struct wait_queue readers;
+static uint32_t foreground;
+
+void console_set_foreground(uint32_t pid)
+{
+    foreground = pid;
+}
+
+static int interrupt_key(uint8_t b)
+{
+    if (b != CTRL_C || !foreground)
+        return 0;
+    kprintf("^C\n");
+    proc_kill_tree(foreground, SIGINT);
+    return 1;
+}
 
 static void input_arrived(void)
 {
@@ -85,4 +107,5 @@ struct file *console_file(void)
 void console_init(void)
 {
     serial_set_rx_notify(input_arrived);
+    serial_set_rx_filter(interrupt_key);
 }

@@ -34,6 +34,8 @@ int fds_close(struct proc_fds *t, int32_t fd);
  * until input arrives and whose write goes to the serial port. */
 struct file *console_file(void);
 void console_init(void);
+/* The program the shell waits for (0: none), which Ctrl-C interrupts. */
+void console_set_foreground(uint32_t pid);
 /* Sleep until console input is waiting (or the process is killed). */
 void console_wait_input(void);
 

@@ -94,7 +94,9 @@ struct proc *proc_alloc(const char *name, int *err)
     if (!p || stack_count() >= stack_slots_in_ram())
         return 0;
     uint32_t pid = next_pid;
-    void *top = stack_alloc(pid);
+    /* Uncleared: the first frames (stack_switch_frame, proc_stack_user)
+     * are written explicitly, and nothing reads the rest before writing it. */
+    void *top = stack_alloc_uncleared(pid);
     if (!top)
         return 0;
     next_pid++;
@@ -150,11 +152,13 @@ int32_t kthread_create(int (*fn)(void *arg), void *arg, const char *name)
     return p ? (int32_t)p->pid : err;
 }
 
+/* A kernel thread killed while it ran (it saw current->killed and
+ * returned) dies of the signal, as a program would. */
 void kthread_return(int code);
 void kthread_return(int code)
 {
     cpu_cli();
-    proc_exit((code & 0xFF) << 8);
+    proc_exit(current->killed ? current->killed & 0x7F : (code & 0xFF) << 8);
 }
 
 int32_t proc_spawn(const char *path, char *const argv[], char *const envp[], const char **why)
@@ -299,6 +303,15 @@ int32_t proc_wait(int32_t pid, int *status, int options)
     return result;
 }
 
+/* The first signal is the one p dies of. */
+static void signal_proc(struct proc *p, int sig)
+{
+    if (!p->killed) {
+        p->killed = sig;
+        proc_wake(p);
+    }
+}
+
 int proc_kill(uint32_t pid, int sig)
 {
     if (pid == PID_IDLE || pid == PID_SHELL)
@@ -306,11 +319,34 @@ int proc_kill(uint32_t pid, int sig)
     uint32_t f = irq_save();
     struct proc *p = proc_find(pid);
     int err = 0;
-    if (!p || p->state == PROC_ZOMBIE) {
+    if (!p || p->state == PROC_ZOMBIE)
         err = -ESRCH;
-    } else if (!p->killed) {
-        p->killed = sig;
-        proc_wake(p);
+    else
+        signal_proc(p, sig);
+    irq_restore(f);
+    return err;
+}
+
+static int descends_from(const struct proc *p, uint32_t pid)
+{
+    for (; p; p = p->parent)
+        if (p->pid == pid)
+            return 1;
+    return 0;
+}
+
+int proc_kill_tree(uint32_t pid, int sig)
+{
+    if (pid == PID_IDLE || pid == PID_SHELL)
+        return -EPERM;
+    uint32_t f = irq_save();
+    int err = -ESRCH;
+    for (uint32_t i = 2; i < PROC_TABLE_SIZE; i++) {
+        struct proc *p = &proc_table[i];
+        if (p->state != PROC_UNUSED && p->state != PROC_ZOMBIE && descends_from(p, pid)) {
+            signal_proc(p, sig);
+            err = 0;
+        }
     }
     irq_restore(f);
     return err;

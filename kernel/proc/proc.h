@@ -16,7 +16,7 @@
  * out, the callee-saved registers context_switch pushed (p->esp).
  *
  * Files: proc.c (table, creation, exit, wait, kill, fault reports),
- * sched.c (run queue, wait queues, sleep, the tick), exec.c (ELF loading,
+ * sched.c (the run queue, wait queues, sleep, the tick), exec.c (ELF loading,
  * the initial stack), switch.S, syscall.c (the table), sys_*.c, console.c
  * (fds 0–2), fd.c (the fd table).
  */
@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include "fd.h"
 #include "../arch/regs.h"
+#include "../lib/list.h"
 
 #define PROC_NAME_MAX   16
 #define PROC_TABLE_SIZE 64         /* live, zombie and the two fixed processes */
@@ -47,6 +48,7 @@ struct rlimit {
 };
 
 /* Signals KOS delivers (only as a cause of death): Linux numbers. */
+#define SIGINT  2
 #define SIGILL  4
 #define SIGBUS  7
 #define SIGFPE  8
@@ -77,6 +79,7 @@ struct proc {
     struct proc_fds fds;
     struct rlimit rlim[RLIM_NLIMITS];
     uint32_t brk_start, brk;     /* the brk heap: [brk_start, brk) */
+    struct list_head run_link;   /* runnable, not running: in the run queue (sched.c) */
     uint32_t slice;              /* ticks left of the time slice */
     uint32_t wake_tick;          /* sleeping in nanosleep: when to wake */
     struct wait_queue *waiting_on;
@@ -102,7 +105,10 @@ struct proc *proc_find(uint32_t pid);
 void proc_foreach(void (*fn)(struct proc *p, void *arg), void *arg);
 const char *proc_state_name(enum proc_state s);
 
-/* A kernel thread running fn(arg); its return value is its exit code.
+/* A kernel thread running fn(arg) with interrupts on; its return value is
+ * its exit code. It is preempted on timer ticks like a program, except
+ * inside irq_save sections. It is not stopped by a kill: fn sees
+ * current->killed and returns, and the thread dies of that signal.
  * Returns the pid, or -EAGAIN (no kernel stack or table slot), -ENOMEM. */
 int32_t kthread_create(int (*fn)(void *arg), void *arg, const char *name);
 
@@ -122,6 +128,9 @@ int32_t proc_wait(int32_t pid, int *status, int options);
 /* Mark p to die of sig; a sleeping process is woken for it. 0 or -ESRCH,
  * -EPERM for pid 0 and 1. */
 int proc_kill(uint32_t pid, int sig);
+/* The same for pid and every process descended from it (the job a
+ * foreground program makes); callable from interrupt context. */
+int proc_kill_tree(uint32_t pid, int sig);
 
 /* Set a limit (0 or -EINVAL, -EPERM when raising cur above max); the
  * address-space and stack limits go to the mm too. */
@@ -141,8 +150,8 @@ uint32_t proc_count(void);
 
 /* ---- sched.c ------------------------------------------------------------ */
 
-/* Give up the CPU: run the next runnable process (round robin by pid), or
- * idle. Call with interrupts off; returns when this process runs again. */
+/* Give up the CPU: run the next runnable process (the front of the run
+ * queue; this one goes to its back if it can still run), or idle. Call with interrupts off; returns when this process runs again. */
 void schedule(void);
 /* Put the current process to sleep on wq until wake_up. Call with
  * interrupts off, in a loop that re-checks the condition. */

@@ -1,11 +1,23 @@
-/* sched.c — the scheduler: round robin over the process table on PIT
- * ticks with a fixed time slice, wait queues, timed sleep, and the idle
- * process that halts when nothing can run.
+/* sched.c — the scheduler: round robin over a run queue on PIT ticks with
+ * a fixed time slice, wait queues, timed sleep, and the idle process that
+ * halts when nothing can run.
  *
- * Preemption happens only on the way back to ring 3 (or out of idle): the
- * kernel runs system calls with interrupts off and is never switched away
- * in the middle of one except where it sleeps, so kernel data needs no
- * locks beyond irq_save. Everything here runs with interrupts off.
+ * The run queue holds the runnable processes that are not running, in the
+ * order they became runnable: schedule() puts the one it leaves (if it can
+ * still run) at the back and takes the front, so a pick is O(1) whatever
+ * the number of processes. Idle is never queued: it runs when the queue is
+ * empty.
+ *
+ * Preemption happens on the way back to ring 3, out of idle, and out of a
+ * kernel thread that was interrupted with interrupts on. System calls run
+ * with interrupts off and are never switched away in the middle except
+ * where they sleep, so kernel data needs no locks beyond irq_save: an
+ * irq_save section is exactly where no tick can arrive, so a kernel thread
+ * is never preempted inside one (nor inside an interrupt handler, which
+ * runs with interrupts off). The shell is not preempted in the kernel: its
+ * commands read other processes' tables and address spaces with interrupts
+ * on, relying on no exit freeing them meanwhile. Everything here runs with
+ * interrupts off.
  */
 #include <stdint.h>
 #include "proc.h"
@@ -19,35 +31,42 @@ extern struct proc proc_table[PROC_TABLE_SIZE];
 struct proc *current;
 static int need_resched;
 static uint32_t switches;
+static struct list_head run_queue = { &run_queue, &run_queue };
 
 uint32_t sched_switches(void) { return switches; }
 
-void sched_add(struct proc *p)
+/* p becomes runnable: at the back of the queue. */
+static void enqueue(struct proc *p)
 {
     p->state = PROC_RUNNABLE;
-    p->slice = TIME_SLICE_TICKS;
+    list_add_tail(&p->run_link, &run_queue);
 }
 
-/* The next runnable process after current in table order, or idle. */
+void sched_add(struct proc *p)
+{
+    p->slice = TIME_SLICE_TICKS;
+    enqueue(p);
+}
+
+/* The front of the queue (taken off it), or idle. */
 static struct proc *pick_next(void)
 {
-    uint32_t start = (uint32_t)(current - proc_table);
-    for (uint32_t k = 1; k <= PROC_TABLE_SIZE; k++) {
-        struct proc *p = &proc_table[(start + k) % PROC_TABLE_SIZE];
-        if (p->pid != PID_IDLE && (p->state == PROC_RUNNABLE ||
-                                   (p == current && p->state == PROC_RUNNING)))
-            return p;
-    }
-    return &proc_table[PID_IDLE];
+    if (list_empty(&run_queue))
+        return &proc_table[PID_IDLE];
+    struct list_head *e = run_queue.next;
+    list_del(e);
+    return list_entry(e, struct proc, run_link);
 }
 
 void schedule(void)
 {
     need_resched = 0;
     struct proc *prev = current;
-    struct proc *next = pick_next();
-    if (prev->state == PROC_RUNNING)
+    if (prev->state == PROC_RUNNING && prev->pid != PID_IDLE)
+        enqueue(prev);
+    else if (prev->state == PROC_RUNNING)
         prev->state = PROC_RUNNABLE;
+    struct proc *next = pick_next();
     next->state = PROC_RUNNING;
     next->slice = TIME_SLICE_TICKS;
     if (next == prev)
@@ -95,7 +114,7 @@ void proc_wake(struct proc *p)
         return;
     unlink(p);
     p->wake_tick = 0;
-    p->state = PROC_RUNNABLE;
+    enqueue(p);
     need_resched = 1;
 }
 
@@ -133,11 +152,18 @@ void sched_tick(void)
 
 void proc_die_if_killed(struct regs *r);
 
+/* May the interrupt that r records switch away from current? */
+static int preemptible(const struct regs *r)
+{
+    if ((r->cs & 3) == 3 || current->pid == PID_IDLE)
+        return 1;
+    return !current->user && current->pid != PID_SHELL && (r->eflags & EFLAGS_IF);
+}
+
 void sched_interrupt_exit(struct regs *r)
 {
-    int to_user = (r->cs & 3) == 3;
-    if (to_user)
+    if ((r->cs & 3) == 3)
         proc_die_if_killed(r);
-    if (need_resched && (to_user || current->pid == PID_IDLE))
+    if (need_resched && preemptible(r))
         schedule();
 }

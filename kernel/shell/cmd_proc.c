@@ -1,8 +1,10 @@
 /* cmd_proc.c — shell commands over processes: run (foreground or in the
- * background with a trailing &), ps, kill and limit; the report of
+ * background with a trailing &), ps, kill, kspin and limit; the report of
  * background programs that ended, printed before the next prompt. */
 #include <stdint.h>
 #include "shell.h"
+#include "../arch/cpu.h"
+#include "../arch/pit.h"
 #include "../include/errno.h"
 #include "../lib/kprintf.h"
 #include "../lib/string.h"
@@ -14,6 +16,7 @@ static char *const default_env[] = { "PATH=/bin", "HOME=/", 0 };
 static const char *signal_name(int sig)
 {
     switch (sig) {
+    case SIGINT: return "SIGINT";
     case SIGILL: return "SIGILL";
     case SIGBUS: return "SIGBUS";
     case SIGFPE: return "SIGFPE";
@@ -59,7 +62,9 @@ static int cmd_run(int argc, char **argv)
         return 0;
     }
     int status = 0;
+    console_set_foreground((uint32_t)pid);
     int32_t got = proc_wait(pid, &status, 0);
+    console_set_foreground(0);
     if (got != pid) {
         kprintf("run: error %s (%d): lost pid %d\n", errno_name(got), got, pid);
         return 1;
@@ -114,6 +119,37 @@ static int cmd_kill(int argc, char **argv)
     return 0;
 }
 SHELL_COMMAND(kill, "PID [SIG]", "end a process (SIGTERM unless SIG says otherwise)", cmd_kill);
+
+/* A kernel thread that never sleeps: only preemption lets anything else
+ * run beside it. It counts the timer ticks it sees go by until killed. */
+static int kspin_thread(void *arg)
+{
+    (void)arg;
+    uint32_t seen = 0, last = pit_ticks();
+    while (!current->killed) {
+        uint32_t now = pit_ticks();
+        seen += now != last;
+        last = now;
+    }
+    uint32_t f = irq_save();
+    kprintf("kspin %u: saw %u ticks\n", current->pid, seen);
+    irq_restore(f);
+    return 0;
+}
+
+static int cmd_kspin(int argc, char **argv)
+{
+    if (argc != 1)
+        return shell_usage(argv[0]);
+    int32_t pid = kthread_create(kspin_thread, 0, "kspin");
+    if (pid < 0) {
+        kprintf("kspin: error %s (%d): no kernel stack left for a thread\n", errno_name(pid), pid);
+        return 1;
+    }
+    kprintf("kspin: pid %d spins in the kernel until killed\n", pid);
+    return 0;
+}
+SHELL_COMMAND(kspin, "", "start a kernel thread that busy-loops until killed (kernel preemption)", cmd_kspin);
 
 static int cmd_limit(int argc, char **argv)
 {

@@ -1,5 +1,6 @@
 /* page_test.c — page frames through page.h: fresh frames from the
- * frame allocator, the reference count, dirty and lock bits, and that a
+ * frame allocator, the reference count (checked, and the VM's inline
+ * count of frames it holds), dirty and lock bits, and that a
  * referenced or locked block cannot be freed. The one call that names the
  * allocation API is get_block, so the suite follows it when it changes.
  * The suite ends with buddy_check, the checker of the frames' owner. */
@@ -73,6 +74,42 @@ static void dirty_bit_sets_and_clears(struct ktest *t)
     KTEST_EXPECT_EQ(t, free_pages(p, 0), 0);
 }
 
+/* page_ref_inc/dec, the VM's count for frames it holds: inline for a
+ * single frame, the checked path for a frame inside a larger block; either
+ * way the block's busy count says whether a frame differs from a fresh one. */
+static void held_frames_count_inline_and_keep_busy_right(struct ktest *t)
+{
+    struct page *p = get_block(0);
+    KTEST_ASSERT_NOT_NULL(t, p);
+    page_ref_inc(p);
+    page_ref_inc(p);
+    KTEST_EXPECT_EQ(t, page_ref_count(p), 2);
+    KTEST_EXPECT_EQ(t, p->busy, 1);
+    KTEST_EXPECT_EQ(t, free_pages(p, 0), -EBUSY);
+    page_ref_dec(p);
+    page_ref_dec(p);
+    KTEST_EXPECT_EQ(t, page_ref_count(p), 0);
+    KTEST_EXPECT_EQ(t, p->busy, 0);
+    /* A dirty frame stays busy when its last extra holder goes. */
+    KTEST_EXPECT_EQ(t, page_set_dirty(p), 0);
+    page_ref_inc(p);
+    page_ref_dec(p);
+    KTEST_EXPECT_EQ(t, p->busy, 1);
+    KTEST_EXPECT_EQ(t, page_clear_dirty(p), 0);
+    KTEST_EXPECT_EQ(t, p->busy, 0);
+    KTEST_EXPECT_EQ(t, free_pages(p, 0), 0);
+
+    struct page *head = get_block(1);
+    KTEST_ASSERT_NOT_NULL(t, head);
+    page_ref_inc(head + 1);
+    KTEST_EXPECT_EQ(t, page_ref_count(head + 1), 1);
+    KTEST_EXPECT_EQ(t, head->busy, 1);
+    KTEST_EXPECT_EQ(t, free_pages(head, 1), -EBUSY);
+    page_ref_dec(head + 1);
+    KTEST_EXPECT_EQ(t, head->busy, 0);
+    KTEST_EXPECT_EQ(t, free_pages(head, 1), 0);
+}
+
 static void frames_outside_the_allocator_are_refused(struct ktest *t)
 {
     struct page *heap = page_lookup(HEAP_START);
@@ -93,6 +130,7 @@ static const struct ktest_case page_cases[] = {
     KTEST_CASE(referenced_frames_cannot_be_freed),
     KTEST_CASE(locked_frames_cannot_be_freed),
     KTEST_CASE(dirty_bit_sets_and_clears),
+    KTEST_CASE(held_frames_count_inline_and_keep_busy_right),
     KTEST_CASE(frames_outside_the_allocator_are_refused),
     {0}
 };

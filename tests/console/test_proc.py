@@ -2,8 +2,9 @@
 in the background, exit statuses, every fault segv makes killing only segv
 while the shell and a background program go on, memhog stopping at its
 address-space limit, 32 processes and the 33rd refused, malformed ELFs
-refused without a leak, ps, kill, limit and maps of a process, and a busy
-program that does not starve the shell."""
+refused without a leak, ps, kill, limit and maps of a process, a busy
+program and a busy kernel thread that do not starve the shell, and Ctrl-C
+ending the foreground job with SIGINT."""
 
 from __future__ import annotations
 
@@ -149,9 +150,15 @@ def test_missing_program_is_enoent(console: Console):
 def test_ps_maps_limit_and_kill_of_a_background_program(sh: Shell):
     pid = sh.spawn("/bin/sleeper 300 1")
     sh.expect(f"sleeper {pid}: 0")
-    ps = sh("ps")
+    # Between its line and its nanosleep the sleeper is still runnable (the
+    # keystrokes of "ps" may preempt it there): ask again until it sleeps.
+    for _ in range(10):
+        ps = sh("ps")
+        line = re.search(rf"^\s+{pid}\s+1 S\s+sleeper\s+(\d+)\s+(\d+)\s+unlimited\s+(\d+)", ps, re.M)
+        if line:
+            break
+        time.sleep(0.2)
     assert re.search(r"^\s+0\s+0 R\s+idle", ps, re.M) and re.search(r"^\s+1\s+0 R\s+shell", ps, re.M)
-    line = re.search(rf"^\s+{pid}\s+1 S\s+sleeper\s+(\d+)\s+(\d+)\s+unlimited\s+(\d+)", ps, re.M)
     assert line, ps
     assert int(line.group(1)) > 0 and 0 < int(line.group(2)) <= int(line.group(1))
     assert int(line.group(3)) > 0
@@ -182,3 +189,63 @@ def test_spin_does_not_starve_the_shell(sh: Shell):
     sh(f"kill {pid}")
     sh("")
     assert f"run: pid {pid} killed by SIGTERM" in sh.transcript
+
+
+def test_a_spinning_kernel_thread_does_not_starve_the_shell(sh: Shell):
+    # kspin never sleeps and runs in ring 0: only a timer tick preempting
+    # the kernel lets the shell answer beside it.
+    m = re.search(r"kspin: pid (\d+) spins in the kernel until killed", sh("kspin"))
+    assert m, sh.transcript[-500:]
+    pid = int(m.group(1))
+    for _ in range(5):
+        start = time.monotonic()
+        assert "free_frames" in sh("meminfo", timeout=30)
+        assert time.monotonic() - start < 20
+    assert re.search(rf"^\s+{pid}\s+1 R\s+kspin\s+0\s+0\s", sh("ps"), re.M), sh.transcript[-500:]
+    time.sleep(1)
+    assert f"kill: pid {pid} sent SIGTERM" in sh(f"kill {pid}")
+    sh.expect(f"kspin {pid}: saw ", timeout=60)
+    sh.expect(" ticks", timeout=10)
+    sh("")
+    # It ran through timer ticks, and died of the signal it was sent.
+    ticks = re.search(rf"kspin {pid}: saw (\d+) ticks", sh.transcript)
+    assert ticks and int(ticks.group(1)) > 0, sh.transcript[-500:]
+    assert f"run: pid {pid} killed by SIGTERM" in sh.transcript
+
+
+def test_ctrl_c_kills_a_busy_foreground_program_with_sigint(sh: Shell):
+    sh.console.sendline("run /bin/spin")
+    m = re.search(r"spin (\d+): round 0", sh.console.expect_text(": round 0", timeout=180) + ": round 0")
+    assert m, sh.console.output_so_far()[-500:]
+    sh.console.send("\x03")
+    out = sh.console.wait_prompt(60)
+    assert "^C" in out and f"run: pid {m.group(1)} killed by SIGINT" in out, out
+    assert "hello from pid" in sh("run /bin/hello")
+
+
+def test_ctrl_c_kills_a_sleeping_foreground_job_and_its_children(sh: Shell):
+    before = sh.free_frames()
+    sh.console.sendline("run /bin/sleeper 300 1 2")
+    seen = ""
+    while len(set(re.findall(r"sleeper (\d+): 0", seen))) < 3:
+        seen += sh.console.expect_text(": 0", timeout=60) + ": 0"
+    parent = min(int(p) for p in re.findall(r"sleeper (\d+): 0", seen))
+    sh.console.send("\x03")
+    out = sh.console.wait_prompt(60)
+    sh.transcript += out
+    assert f"run: pid {parent} killed by SIGINT" in out, out
+    # The children were sent SIGINT too: the shell reaps them as orphans
+    # (each ends when it next runs, perhaps after this prompt).
+    children = [f"run: pid {c} killed by SIGINT" for c in (parent + 1, parent + 2)]
+    for _ in range(10):
+        if all(c in sh.transcript for c in children):
+            break
+        time.sleep(0.5)
+        sh("")
+    assert all(c in sh.transcript for c in children), sh.transcript[-500:]
+    assert not re.search(r"\bsleeper\b", sh("ps"))
+    assert sh.free_frames() == before
+    # At the prompt Ctrl-C is the line editor's again: it drops the line.
+    sh.console.send("kill 1\x03")
+    out = sh.console.wait_prompt(30)
+    assert "kill 1^C" in out and "kill: error" not in out, out

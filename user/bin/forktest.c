@@ -1,6 +1,7 @@
 /* forktest — fork from ring 3, as KTAP v1: return values and exit status,
  * a fork tree, copy-on-write isolation of data, heap and stack, MAP_SHARED
- * memory that stays shared, free frames back to their baseline, 32
+ * memory that stays shared, free frames back to their baseline, pages at
+ * the deep end of every GiB of user space through two generations, 32
  * processes at once with the 33rd refused (EAGAIN), and a bounded fork bomb. */
 #include "ktap.h"
 #include "stdio.h"
@@ -147,6 +148,77 @@ KTAP_CASE(frames_return_to_baseline)
     }
     unsigned long after = free_bytes();
     printf("# free before %lu after %lu\n", before, after);
+    KTAP_EXPECT(before != 0 && after == before, "free bytes went from %lu to %lu", before, after);
+}
+
+/* A page near the top of each GiB of user space (in 2-3 GiB below the
+ * stack's reach): the kernel makes a page directory for a GiB when
+ * something is first mapped there, in the parent and in a copy. */
+static char *const deep_pages[] = { (char *)0x7FFFF000ul, (char *)0xBE000000ul, (char *)0xFFFFE000ul };
+#define DEEP_PAGES 3
+
+static int map_deep_pages(void)
+{
+    for (int i = 0; i < DEEP_PAGES; i++) {
+        void *p = mmap(deep_pages[i], PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        if (p != deep_pages[i])
+            return 0;
+        deep_pages[i][0] = (char)('a' + i);
+        deep_pages[i][PAGE - 1] = (char)('A' + i);
+    }
+    return 1;
+}
+
+static void unmap_deep_pages(void)
+{
+    for (int i = 0; i < DEEP_PAGES; i++)
+        munmap(deep_pages[i], PAGE);
+}
+
+/* Do the deep pages hold what map_deep_pages wrote, shifted by delta? */
+static int deep_pages_hold(int delta)
+{
+    for (int i = 0; i < DEEP_PAGES; i++)
+        if (deep_pages[i][0] != (char)('a' + i + delta) || deep_pages[i][PAGE - 1] != (char)('A' + i))
+            return 0;
+    return 1;
+}
+
+/* The child writes its copies and forks a grandchild that checks them:
+ * each process's kernel stack and directories carry a system call, a
+ * copy-on-write fault and a fork of its own. */
+static int deep_child(void)
+{
+    if (!deep_pages_hold(0))
+        return 1;
+    for (int i = 0; i < DEEP_PAGES; i++)
+        deep_pages[i][0]++;
+    long pid = fork();
+    if (pid == 0)
+        exit(deep_pages_hold(1) && getpid() > 1 ? 0 : 2);
+    int status = -1;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid)
+        return 3;
+    return status == 0 && deep_pages_hold(1) ? 0 : 4;
+}
+
+KTAP_CASE(fork_copies_deep_pages_in_every_gib)
+{
+    /* The directories, once made, stay with the address space: warm up so
+     * that the baseline has them. */
+    KTAP_EXPECT(map_deep_pages(), "mmap at the deep pages failed");
+    unmap_deep_pages();
+    unsigned long before = free_bytes();
+    KTAP_EXPECT(map_deep_pages(), "mmap at the deep pages failed");
+    long pid = fork();
+    if (pid == 0)
+        exit(deep_child());
+    int status = -1;
+    KTAP_EXPECT(waitpid(pid, &status, 0) == pid, "no child");
+    KTAP_EXPECT(status == 0, "the child or grandchild saw the wrong bytes (status 0x%x)", status);
+    KTAP_EXPECT(deep_pages_hold(0), "the child's writes reached the parent");
+    unmap_deep_pages();
+    unsigned long after = free_bytes();
     KTAP_EXPECT(before != 0 && after == before, "free bytes went from %lu to %lu", before, after);
 }
 

@@ -30,36 +30,53 @@ void vm_frame_put(phys_addr_t frame)
 {
     struct page *p = frame_page(frame);
     if (p->refcount > 0)
-        page_put(p);
+        page_ref_dec(p);
     else
         free_page(p);
 }
 
-/* Share the private frames of v from src with dst, one page table (2 MiB)
- * at a time. 0 or -ENOMEM. */
+/* Share the n entries from st with dt: each private frame gains a holder
+ * and both entries become read-only and COW; the zero page is copied as
+ * it is. Returns the frames shared. */
+static uint32_t share_entries(pte_t *st, pte_t *dt, uint32_t n, uint32_t zero_pfn)
+{
+    uint32_t shared = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        pte_t e = st[i];
+        uint32_t pfn = (uint32_t)((e & PTE_ADDR) >> PAGE_SHIFT);
+        if (!pfn)
+            continue;
+        if (pfn != zero_pfn) {
+            page_ref_inc(pfn_to_page(pfn));
+            e = (e & ~PTE_WRITE) | PTE_COW;
+            st[i] = e;
+            shared++;
+        }
+        dt[i] = e;
+    }
+    return shared;
+}
+
+/* Share the private frames of v from src with dst, a page table (2 MiB)
+ * at a time: one walk finds each table, and the child's table is made
+ * only where the parent's maps something in v. 0 or -ENOMEM. */
 static int share_private(struct mm *dst, struct mm *src, const struct vma *v)
 {
-    phys_addr_t zero = vm_zero_page();
-    for (uint32_t va = v->start; va < v->end;) {
-        uint32_t base = va & ~(BIG_PAGE - 1), stop = base + BIG_PAGE;
+    uint32_t zero_pfn = vm_zero_page() >> PAGE_SHIFT;
+    for (uint32_t va = v->start, stop; va < v->end; va = stop) {
+        stop = (va | (BIG_PAGE - 1)) + 1;
         if (stop == 0 || stop > v->end)
             stop = v->end;
-        pte_t *st = pgtable_entry(src, base, 0), *dt = 0;
-        for (; st && va < stop; va += PAGE_SIZE) {
-            uint32_t i = (va >> PAGE_SHIFT) & (PT_ENTRIES - 1);
-            phys_addr_t frame = st[i] & PTE_ADDR;
-            if (!frame)
-                continue;
-            if (!dt && !(dt = pgtable_entry(dst, base, 1)))
-                return -1;
-            if (frame != zero) {
-                page_get(frame_page(frame));
-                st[i] = (st[i] & ~PTE_WRITE) | PTE_COW;
-                dst->resident_pages++;
-            }
-            dt[i] = st[i];
-        }
-        va = stop;
+        pte_t *st = pgtable_entry(src, va, 0);
+        uint32_t n = st ? (stop - va) >> PAGE_SHIFT : 0, first = 0;
+        while (first < n && !(st[first] & PTE_ADDR))
+            first++;
+        if (first == n)
+            continue;
+        pte_t *dt = pgtable_entry(dst, va, 1);
+        if (!dt)
+            return -1;
+        dst->resident_pages += share_entries(st + first, dt + first, n - first, zero_pfn);
     }
     return 0;
 }
@@ -108,7 +125,7 @@ enum vm_fault_kind vm_cow_break(struct mm *mm, const struct vma *v, pte_t *pte, 
         if (!copy)
             return FAULT_OOM;
         copy_page_frame(copy, old);
-        page_put(old);
+        page_ref_dec(old);
         frame = copy->phys;
     }
     *pte = frame | bits;

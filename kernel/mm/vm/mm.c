@@ -20,33 +20,51 @@ static uint8_t zero_page[PAGE_SIZE] __attribute__((aligned(4096)));
 struct mm *mm_current(void) { return current; }
 uint32_t vm_zero_page(void) { return (uint32_t)zero_page; }
 
-/* Fill in a zeroed mm around its (zeroed) PDPT and page directories. */
-static void mm_setup(struct mm *mm, pte_t *pdpt, pte_t *pd[3])
+/* Fill in a zeroed mm around its PDPT: the kernel's GiB, and the page
+ * directories in pd (boot) or none yet (pgtable_entry makes them). */
+static void mm_setup(struct mm *mm, pte_t *pdpt, pte_t *const pd[3])
 {
     mm->pdpt = pdpt;
     mm->pdpt[0] = paging_kernel_pdpte();
+    mm->pt_pages = 1;
     for (unsigned i = 0; i < 3; i++) {
-        mm->pd[i] = pd[i];
-        mm->pdpt[i + 1] = (uint32_t)pd[i] | PTE_PRESENT;
+        mm->pd[i] = pd ? pd[i] : 0;
+        mm->pdpt[i + 1] = pd ? ((uint32_t)pd[i] | PTE_PRESENT) : 0;
+        mm->pt_pages += pd != 0;
     }
-    mm->pt_pages = 4;
     mm->limit_as = 0xFFFFFFFFu;
     mm->limit_stack = MM_DEFAULT_STACK_LIMIT;
 }
 
+/* The PDPT takes a frame of its own but is not cleared: the CPU reads its
+ * four entries only, and mm_setup writes them. */
 struct mm *mm_create(void)
 {
     struct mm *mm = kcalloc(1, sizeof(*mm));
-    struct page *f[4] = { alloc_table_page(), alloc_table_page(), alloc_table_page(), alloc_table_page() };
-    if (!mm || !f[0] || !f[1] || !f[2] || !f[3]) {
-        for (unsigned i = 0; i < 4; i++)
-            free_page(f[i]);
+    struct page *pdpt = mm ? alloc_page(GFP_KERNEL) : 0;
+    if (!pdpt) {
         kfree(mm);
         return 0;
     }
-    pte_t *pd[3] = { page_address(f[1]), page_address(f[2]), page_address(f[3]) };
-    mm_setup(mm, page_address(f[0]), pd);
+    mm_setup(mm, page_address(pdpt), 0);
     return mm;
+}
+
+pte_t *mm_directory(struct mm *mm, uint32_t va, int alloc)
+{
+    unsigned i = (va >> PDPT_SHIFT) - 1;
+    if (mm->pd[i] || !alloc)
+        return mm->pd[i];
+    struct page *p = alloc_table_page();
+    if (!p)
+        return 0;
+    mm->pd[i] = page_address(p);
+    mm->pdpt[i + 1] = p->phys | PTE_PRESENT;
+    mm->pt_pages++;
+    /* PAE: the CPU reads the PDPT entries when CR3 is loaded. */
+    if (mm == current)
+        paging_load((uint32_t)mm->pdpt);
+    return mm->pd[i];
 }
 
 void mm_destroy(struct mm *mm)
@@ -64,7 +82,8 @@ void mm_destroy(struct mm *mm)
         return;
     free_page(page_lookup((uint32_t)mm->pdpt));
     for (unsigned i = 0; i < 3; i++)
-        free_page(page_lookup((uint32_t)mm->pd[i]));
+        if (mm->pd[i])
+            free_page(page_lookup((uint32_t)mm->pd[i]));
     kfree(mm);
 }
 
@@ -89,7 +108,7 @@ void mm_set_limit_as(struct mm *mm, uint32_t bytes)
 
 void vm_init(void)
 {
-    pte_t *pd[3] = { boot_pd[0], boot_pd[1], boot_pd[2] };
+    pte_t *const pd[3] = { boot_pd[0], boot_pd[1], boot_pd[2] };
     mm_setup(&boot_mm, boot_pdpt, pd);
     mm_activate(&boot_mm);
 }

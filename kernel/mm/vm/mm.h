@@ -1,10 +1,11 @@
 /* mm.h — address spaces: struct mm (one per address space) and struct vma
  * (one per mapped range), and the operations on them.
  *
- * The kernel's first GiB is shared (paging.h); an mm owns the rest: its PDPT
- * and three page directories (1–4 GiB, allocated with the mm so PDPT entries
- * never change), the page tables under them (allocated on first use, freed
- * when a munmap empties them), and its VMAs.
+ * The kernel's first GiB is shared (paging.h); an mm owns the rest: its PDPT,
+ * up to three page directories (1–4 GiB, each made when the first page
+ * table under it is, and kept until the mm goes: a new one reloads CR3,
+ * since PAE reads the PDPT entries at the load), the page tables under them
+ * (allocated on first use, freed when a munmap empties them), and its VMAs.
  *
  * VMAs live in a sorted array, by address, without overlaps: lookup is a
  * binary search, insertion and removal (of one VMA or of a whole range of
@@ -113,7 +114,7 @@ struct vm_fault_report {
 
 struct mm {
     pte_t *pdpt;                 /* a page: 4 entries used (physical == virtual, low memory) */
-    pte_t *pd[3];                /* the page directories of 1–2, 2–3, 3–4 GiB */
+    pte_t *pd[3];                /* the page directories of 1–2, 2–3, 3–4 GiB, or NULL: none yet */
     struct vma *vmas;            /* sorted by start */
     uint32_t nr_vmas, cap_vmas;
     /* Counters. */
@@ -149,6 +150,9 @@ struct mm *mm_current(void);
 
 /* A fresh, empty address space, or NULL without memory. */
 struct mm *mm_create(void);
+/* The page directory covering va (user space), made if alloc. NULL if
+ * there is none (or no memory for it). */
+pte_t *mm_directory(struct mm *mm, uint32_t va, int alloc);
 /* Unmap everything and free the page tables and the mm itself. */
 void mm_destroy(struct mm *mm);
 /* Load mm's page tables. */

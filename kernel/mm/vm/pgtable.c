@@ -16,14 +16,12 @@
 /* Above this many pages a flush reloads CR3 instead of invlpg page by page. */
 #define FLUSH_ALL_PAGES 32u
 
-static pte_t *pd_of(struct mm *mm, uint32_t va)
-{
-    return mm->pd[(va >> PDPT_SHIFT) - 1];
-}
-
 pte_t *pgtable_entry(struct mm *mm, uint32_t va, int alloc)
 {
-    pte_t *pde = &pd_of(mm, va)[(va >> PD_SHIFT) & (PT_ENTRIES - 1)];
+    pte_t *pd = mm_directory(mm, va, alloc);
+    if (!pd)
+        return 0;
+    pte_t *pde = &pd[(va >> PD_SHIFT) & (PT_ENTRIES - 1)];
     if (!(*pde & PTE_PRESENT)) {
         if (!alloc)
             return 0;
@@ -52,8 +50,9 @@ pte_t pgtable_prot_bits(uint16_t prot)
 
 void pgtable_trim(struct mm *mm, uint32_t va)
 {
-    pte_t *pde = &pd_of(mm, va)[(va >> PD_SHIFT) & (PT_ENTRIES - 1)];
-    if (!(*pde & PTE_PRESENT))
+    pte_t *pd = mm_directory(mm, va, 0);
+    pte_t *pde = pd ? &pd[(va >> PD_SHIFT) & (PT_ENTRIES - 1)] : 0;
+    if (!pde || !(*pde & PTE_PRESENT))
         return;
     const pte_t *pt = (const pte_t *)(uint32_t)(*pde & PTE_ADDR);
     for (uint32_t i = 0; i < PT_ENTRIES; i++)

@@ -65,6 +65,7 @@ def _exec(k: Any, path: str, read_access: int) -> dict[str, Any]:
     assert isinstance(first, int)
     text = vma.unpack(k.read(first, vma.size))               # the lowest VMA: the text
     start, end = int(text["start"]), int(text["end"])
+    tables = int(a.struct("mm").unpack(k.read(mm, a.struct("mm").size))["pt_pages"])
     free = call(k, "get_free_pages")
     text_frames = []
     for va in range(start, end, PAGE):
@@ -72,8 +73,10 @@ def _exec(k: Any, path: str, read_access: int) -> dict[str, Any]:
             raise RuntimeError(f"a fault on {path}'s text at {va:#x} failed")
         pte = u32(call(k, "pgtable_entry", mm, va, 0))
         text_frames.append(int.from_bytes(k.read(pte, 8), "little") & ~(PAGE - 1) & ((1 << 52) - 1))
+    tables = int(a.struct("mm").unpack(k.read(mm, a.struct("mm").size))["pt_pages"]) - tables
     result = {"frames": frames, "text_pages": (end - start) // PAGE,
-              "text_fault_frames": free - call(k, "get_free_pages"), "text_frames": text_frames}
+              "text_fault_frames": free - call(k, "get_free_pages"), "text_fault_tables": tables,
+              "text_frames": text_frames}
     call(k, "mm_destroy", mm)
     call(k, "kfree", out)
     call(k, "kfree", why)
@@ -147,6 +150,7 @@ def measure(kernel: Any | None = None) -> dict[str, Any]:
         "exec_frames": [e["frames"] for e in execs],
         "exec_text_pages": execs[1]["text_pages"],
         "exec_text_fault_frames": [e["text_fault_frames"] for e in execs],
+        "exec_text_fault_tables": [e["text_fault_tables"] for e in execs],
         "exec_text_shared": execs[0]["text_frames"] == execs[1]["text_frames"],
     }
 
@@ -161,7 +165,7 @@ def report(r: dict[str, Any]) -> str:
         ("frames per exec of /bin/hello", f"{r['exec_frames'][0]}, then {r['exec_frames'][1]}"),
         ("frames to touch its text, 1st and 2nd", f"{r['exec_text_fault_frames'][0]} and "
                                                   f"{r['exec_text_fault_frames'][1]} ({r['exec_text_pages']} "
-                                                  "pages; a page table each)"),
+                                                  "pages; page tables and directories only)"),
         ("text frames shared by the two", "yes" if r["exec_text_shared"] else "no"),
     ]
     return "\n".join(f"{name:<40} {value}" for name, value in rows)
