@@ -137,3 +137,20 @@ def test_a_buffer_grown_by_appends_copies_about_its_final_size() -> None:
     final = sum(size for _, size in bufs)
     assert 4 * copied <= 7 * final
     sound(h)
+
+
+def test_a_remainder_of_one_minimum_free_block_is_split_off_and_reused() -> None:
+    """A block carved from a hole that leaves exactly a minimum free block
+    (24 bytes: header, two links, footer) splits it off instead of keeping
+    it as tail slack, so the next small request fills it."""
+    h = Heap(64 * 1024)
+    a = h.alloc(104)  # a 112-byte block
+    guard = h.alloc(104)
+    assert a is not None and guard is not None
+    assert h.free(a) == HEAP_OK
+    b = h.alloc(80)  # 88 bytes of the 112: 24 left over
+    assert b == a
+    assert h.usable(b) == 80
+    c = h.alloc(16)  # a 24-byte block: the remainder
+    assert c == a + 88
+    sound(h)

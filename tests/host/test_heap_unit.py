@@ -169,6 +169,22 @@ def test_corrupted_header_is_detected_and_survived(heap: Heap) -> None:
     assert heap.free(a) == HEAP_E_CORRUPT  # a's successor header is damaged
 
 
+def test_damaged_footer_below_a_block_refuses_its_free_and_changes_nothing(heap: Heap) -> None:
+    """The free of a block whose free predecessor's footer was overwritten
+    is refused before anything is written: the footer is checked where the
+    release reads it, ahead of the first write."""
+    a = heap.alloc(500)
+    b = heap.alloc(500)
+    heap.alloc(500)
+    assert a is not None and b is not None
+    assert heap.free(a) == HEAP_OK  # a is now b's free predecessor, its size in the footer
+    heap.write(b - 12, b"\x10\x00\x00\x00")  # the footer, just below b's header
+    before = frozen(heap)
+    assert heap.free(b) == HEAP_E_CORRUPT
+    assert frozen(heap) == before
+    assert heap.check() != []  # the checker names the damaged footer too
+
+
 def test_realloc_grows_in_place_into_a_free_successor(heap: Heap) -> None:
     a = heap.alloc(300)
     b = heap.alloc(600)

@@ -68,9 +68,10 @@ static INLINE void *plain_block(struct heap *h, uint32_t need, uint32_t pay, uin
         h->failed++;
         return NULL;
     }
+    uint32_t sf = blk(h, off)->sf;
     if (resv)
-        *(uint32_t *)at(h, off + bsize(blk(h, off)->sf) - 4) = pay;
-    block_count(h, off, 1);
+        *(uint32_t *)at(h, off + bsize(sf) - 4) = pay;
+    block_count(h, sf, pay, 1);
     h->allocs++;
     return at(h, off + HDR);
 }
@@ -115,22 +116,42 @@ NOINLINE void *block_alloc_any(struct heap *h, size_t size, size_t align, uintpt
     }
     if (flags & F_DBG)
         debug_arm(h, off, size, site);
-    block_count(h, off, 1);
+    block_count(h, blk(h, off)->sf, pay, 1);
     h->allocs++;
     return at(h, off + HDR);
 }
 
-/* heap_free of a payload address outside the runs: validated (a refusal
- * changes nothing), then freed; a debug block, or any block while a debug
- * flag is on, goes through debug_block_free (red zone, poisoning). */
-NOINLINE int block_free(struct heap *h, void *p)
+/* heap_free of a block pointer the fast test below did not pass: validated
+ * in full (a refusal changes nothing); a debug block, or any block while a
+ * debug flag is on, goes through debug_block_free (red zone, poisoning). */
+static NOINLINE int block_free_checked(struct heap *h, void *p)
 {
     uint32_t off;
     int e = block_validate(h, p, &off);
-    if (UNLIKELY(e))
+    if (e)
         return heap_refuse(h, e, p);
-    if (UNLIKELY(h->debug || (blk(h, off)->sf & F_DBG)))
+    if (h->debug || (blk(h, off)->sf & F_DBG))
         return debug_block_free(h, off);
     block_free_at(h, off, 0);
+    return HEAP_OK;
+}
+
+/* heap_free of a payload address outside the runs. The common case, a
+ * sealed plain live block with no debug flag on, is checked once: its own
+ * header here, its neighbours' tags where release_block reads them (before
+ * it writes anything). Everything else takes block_free_checked. */
+NOINLINE int block_free(struct heap *h, void *p)
+{
+    uint32_t off = offset_of(h, p) - HDR;
+    const struct blk *b = blk(h, off);
+    uint32_t sf = b->sf, size = bsize(sf);
+    if (UNLIKELY(b->seal != (off ^ sf ^ h->key) || (sf & (F_USED | F_RUN | F_DBG)) != F_USED ||
+                 h->debug || size < MIN_FREE || size > h->top - off))
+        return block_free_checked(h, p);
+    uint32_t pay = block_payload_of(h, off);
+    if (UNLIKELY(release_block(h, off, size, 0, 1)))
+        return heap_refuse(h, HEAP_E_CORRUPT, p);
+    block_count(h, sf, pay, -1);
+    h->frees++;
     return HEAP_OK;
 }

@@ -36,26 +36,36 @@ static INLINE void mark_pfree(struct heap *h, uint32_t off)
 
 /* Return [off, off + size) to the free space, coalescing with both
  * neighbours; next to the wilderness it becomes wilderness. The header at off
- * must be valid (used, or about to become free). */
-static INLINE void release_block(struct heap *h, uint32_t off, uint32_t size, int debug)
+ * must be valid (used, or about to become free). With `check` (a constant,
+ * like debug) the neighbours' boundary tags it reads are verified before
+ * anything is written: HEAP_E_CORRUPT, and nothing changed, if one is not
+ * sound. Returns HEAP_OK otherwise. */
+static INLINE int release_block(struct heap *h, uint32_t off, uint32_t size, int debug, int check)
 {
     uint32_t sf = blk(h, off)->sf;
-    uint32_t next = off + size, psize = 0;
+    uint32_t next = off + size, psize = 0, nsf = 0;
+    if (next != h->top) {
+        nsf = blk(h, next)->sf;
+        if (check && (!hdr_ok(h, next) || (nsf & F_PFREE)))
+            return HEAP_E_CORRUPT;
+    }
+    if (sf & F_PFREE) {
+        psize = footer(h, off);
+        if (check && (psize < MIN_FREE || psize > off - h->first || (psize & 7) ||
+                      !hdr_ok(h, off - psize) || (blk(h, off - psize)->sf & ~F_DBG) != psize))
+            return HEAP_E_CORRUPT;
+    }
     /* Mark it free first: a stale header left inside a merged block, or
      * above top, must read free so a later double free is recognised. */
     set_hdr(h, off, size);
-    if (sf & F_PFREE) {
-        psize = footer(h, off);
-        off -= psize;
-        size += psize;
-    }
+    off -= psize;
+    size += psize;
     if (next == h->top) {
         if (psize)
             bin_remove(h, off);
         set_top(h, off);
-        return;
+        return HEAP_OK;
     }
-    uint32_t nsf = blk(h, next)->sf;
     if (nsf & F_USED) {
         mark_pfree(h, next);
     } else {
@@ -70,11 +80,12 @@ static INLINE void release_block(struct heap *h, uint32_t off, uint32_t size, in
             !(debug && (h->debug & HEAP_DEBUG_POISON))) {
             set_hdr(h, off, size);
             set_footer(h, off, size);
-            return;
+            return HEAP_OK;
         }
         bin_remove(h, off);
     }
     mark_free(h, off, size, i, debug);
+    return HEAP_OK;
 }
 
 /* Bytes to skip from free block off so that the payload after them is
@@ -146,22 +157,34 @@ static INLINE uint32_t block_payload_of(const struct heap *h, uint32_t off)
     return bsize(sf) - HDR - ((sf & TAIL_MASK) >> TAIL_SHIFT) * GRAIN;
 }
 
-/* Count the live block at off in (dir 1) or out (dir -1) of the statistics:
- * its bytes, its payload, and its class's block count when a run could
- * have held it. */
-static INLINE void block_count(struct heap *h, uint32_t off, int dir)
+/* Count a live block in (dir 1) or out (dir -1) of the statistics: its
+ * bytes, its payload (pay, the rounded request: block_payload_of), and its
+ * class's block count when a run could have held it. dir is a constant at
+ * every call, so each call is the plain additions or the plain
+ * subtractions. */
+static INLINE void block_count(struct heap *h, uint32_t sf, uint32_t pay, int dir)
 {
-    uint32_t sf = blk(h, off)->sf;
-    uint32_t pay = block_payload_of(h, off);
-    h->block_bytes += (size_t)(dir * (int32_t)bsize(sf));
-    h->block_payload += (size_t)(dir * (int32_t)pay);
-    if (pay <= SMALL_MAX && !(sf & F_DBG))
-        h->class_blocks[(pay - 1) / GRAIN] += (uint32_t)dir;
+    int in_class = pay <= SMALL_MAX && !(sf & F_DBG);
     if (dir > 0) {
+        h->block_bytes += bsize(sf);
+        h->block_payload += pay;
+        if (in_class)
+            h->class_blocks[(pay - 1) / GRAIN]++;
         size_t used = h->slot_bytes + h->block_bytes;
         if (used > h->peak_used)
             h->peak_used = used;
+    } else {
+        h->block_bytes -= bsize(sf);
+        h->block_payload -= pay;
+        if (in_class)
+            h->class_blocks[(pay - 1) / GRAIN]--;
     }
+}
+
+/* block_count of the live block at off, as its header stands. */
+static INLINE void block_count_at(struct heap *h, uint32_t off, int dir)
+{
+    block_count(h, blk(h, off)->sf, block_payload_of(h, off), dir);
 }
 
 /* Validate p, a payload address (in_heap) outside any run, as the payload
@@ -208,9 +231,9 @@ static INLINE int block_validate(const struct heap *h, const void *p, uint32_t *
  * released. */
 static INLINE void block_free_at(struct heap *h, uint32_t off, int debug)
 {
-    block_count(h, off, -1);
+    block_count_at(h, off, -1);
     h->frees++;
-    release_block(h, off, bsize(blk(h, off)->sf), debug);
+    release_block(h, off, bsize(blk(h, off)->sf), debug, 0);
 }
 
 /* block.c */

@@ -175,12 +175,12 @@ static uint32_t reserve_trim(struct heap *h, uint32_t off)
     uint32_t need = HDR + pay + GRAIN;
     if (size - need < SPLIT_MIN)
         return 0;
-    block_count(h, off, -1);
+    block_count_at(h, off, -1);
     set_hdr(h, off, need | (sf & ~SIZE_MASK));
     *(uint32_t *)at(h, off + need - 4) = pay;
-    block_count(h, off, 1);
+    block_count_at(h, off, 1);
     set_hdr(h, off + need, (size - need) | F_USED);
-    release_block(h, off + need, size - need, 1);
+    release_block(h, off + need, size - need, 1, 0);
     return size - need;
 }
 

@@ -44,7 +44,8 @@
  *                     request is kept in the block's last word (size-4)
  *   bit 31     RUN    used: the payload is a small-object run
  *
- * Free block (USED clear; at least MIN_FREE = 24 bytes):
+ * Free block (USED clear; at least MIN_FREE = 24 bytes, and a remainder of
+ * MIN_FREE is split off, not kept as TAIL: SPLIT_MIN = MIN_FREE):
  *
  *   +0 sf | +4 seal | +8 next | +12 prev | +16 ... poison ... | size-4 footer
  *
@@ -153,12 +154,12 @@
  *   marked free before it merges), so a double free is caught by the header
  *   seal even after the block was absorbed.
  *
- * Worked example (i386, key left out): heap at 0x200000, first = 0x728
- * (sizeof(struct heap) = 1828). A 100-byte request goes to class
+ * Worked example (i386, key left out): heap at 0x200000, first = 0x6D0
+ * (sizeof(struct heap) = 1740). A 100-byte request goes to class
  * (100-1)>>3 = 12 (104-byte slots, 19 to a run). Once the class has demand
  * for a run (18 live blocks of its size, or 64 KiB in use), its first run's
  * block, carved on an otherwise empty heap, sits at 0x7F8 so that its
- * payload r = 0x200800 is 2 KiB-aligned (the 208-byte prefix at 0x728
+ * payload r = 0x200800 is 2 KiB-aligned (the 296-byte prefix at 0x6D0
  * stays free), and the first slot is
  * r + 48 = 0x200830, grain 6: live[0] bit 6. Class 12's starts are grains
  * 6, 19, 32, ...: class_starts[12][0] = 0x00080040. Freeing 0x200830 reads
@@ -181,7 +182,7 @@
 #define SMALL_MAX   192u   /* largest request served from runs */
 #define RUN_BYTES   2048u  /* span and alignment of a run */
 #define SL_LOG      4      /* log2 of the second-level lists per power of two */
-#define SPLIT_MIN   32u    /* smallest remainder split off as a free block */
+#define SPLIT_MIN   24u    /* smallest remainder split off as a free block */
 #define PROBE       4      /* entries tried in the request's own bin */
 #define ALIGN_TRIES 8      /* free blocks an aligned request looks at for a spot */
 #define RUN_HEAP_MIN (64u * 1024)  /* in use from here on, every class gets runs */
@@ -229,7 +230,8 @@ _Static_assert(SPLIT_MIN >= MIN_FREE && (SPLIT_MIN - GRAIN) + (MIN_FREE - HDR - 
 _Static_assert((RUN_BYTES & (RUN_BYTES - 1)) == 0, "RUN_BYTES is a power of two");
 _Static_assert(RUN_WORDS <= 8, "a run's avail map is one byte");
 _Static_assert((RUN_SPAN - RUN_OBJ) / SMALL_MAX >= 2, "every run holds at least two slots");
-_Static_assert(SL_LOG <= 5, "a second-level bitmap is one 32-bit word");
+_Static_assert(SL_LOG <= 4, "a second-level bitmap is one 16-bit word");
+_Static_assert(MAX_REGION / RUN_BYTES <= 0xFFFFu, "a class's run count fits in 16 bits");
 
 struct blk {
     uint32_t sf;
@@ -301,9 +303,9 @@ struct heap {
     uint32_t nfree;       /* free blocks in the bins */
 
     uint32_t class_blocks[NCLS];  /* live plain blocks whose payload is in class c */
-    uint32_t class_runs[NCLS];    /* runs of class c */
+    uint16_t class_runs[NCLS];    /* runs of class c */
     uint32_t fl_map;
-    uint32_t sl_map[FL_COUNT];
+    uint16_t sl_map[FL_COUNT];    /* bit sl: list fl * SL_COUNT + sl is non-empty */
     uint32_t bins[FL_COUNT * SL_COUNT];
 };
 

@@ -27,7 +27,7 @@ static int resize_in_place(struct heap *h, uint32_t off, uint32_t need, uint32_t
             if (h->size - off < need)
                 return 0;
             uint32_t take = h->size - off < want ? need : want;
-            block_count(h, off, -1);
+            block_count_at(h, off, -1);
             set_top(h, off + take);
             set_hdr(h, off, take | F_USED | keep);
         } else {
@@ -35,7 +35,7 @@ static int resize_in_place(struct heap *h, uint32_t off, uint32_t need, uint32_t
             uint32_t nsize = bsize(nsf);
             if ((nsf & F_USED) || size + nsize < need)
                 return 0;
-            block_count(h, off, -1);
+            block_count_at(h, off, -1);
             bin_remove(h, next);
             uint32_t total = size + nsize;
             uint32_t take = total < want ? need : want;
@@ -51,20 +51,20 @@ static int resize_in_place(struct heap *h, uint32_t off, uint32_t need, uint32_t
         }
     } else {
         uint32_t rem = size - need;
-        block_count(h, off, -1);
+        block_count_at(h, off, -1);
         if (resv && rem * 2 <= size) {
             /* Shrinking within the reserve: keep it. */
         } else if (rem >= SPLIT_MIN) {
             set_hdr(h, off, need | F_USED | keep);
             set_hdr(h, off + need, rem | F_USED);
-            release_block(h, off + need, rem, 0);
+            release_block(h, off + need, rem, 0, 0);
         } else {
             set_hdr(h, off, size | F_USED | keep | (resv ? 0 : (rem / GRAIN) << TAIL_SHIFT));
         }
     }
     if (resv)
         *(uint32_t *)at(h, off + bsize(blk(h, off)->sf) - 4) = pay;
-    block_count(h, off, 1);
+    block_count_at(h, off, 1);
     return 1;
 }
 

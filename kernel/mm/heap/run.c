@@ -66,7 +66,7 @@ static uint32_t run_release(struct heap *h, unsigned c, uint32_t roff)
     uint32_t b = roff - HDR;
     uint32_t size = bsize(blk(h, b)->sf);
     h->run_bytes -= size;
-    release_block(h, b, size, 1);
+    release_block(h, b, size, 1, 0);
     return size;
 }
 
@@ -85,17 +85,24 @@ NOINLINE int run_changed(struct heap *h, struct run *r)
     return HEAP_OK;
 }
 
+/* The first slot of a new run of class c, or a block when no run fits.
+ * Out of line, so that small_alloc_slow's block path stays a leaf. */
+static NOINLINE void *run_alloc(struct heap *h, unsigned c)
+{
+    uint32_t roff = run_new(h, c);
+    if (roff)
+        return slot_take(h, c, roff);
+    return block_alloc(h, (c + 1) * GRAIN);
+}
+
 /* Class c has no run with room. Until it has demand for a run (see
  * internal.h) the request is a block; else a new run, or a block when no
  * run fits. */
 NOINLINE void *small_alloc_slow(struct heap *h, unsigned c)
 {
     if (h->class_runs[c] || h->class_blocks[c] >= class_demand(c) ||
-        h->slot_bytes + h->block_bytes >= RUN_HEAP_MIN) {
-        uint32_t roff = run_new(h, c);
-        if (roff)
-            return slot_take(h, c, roff);
-    }
+        h->slot_bytes + h->block_bytes >= RUN_HEAP_MIN)
+        return run_alloc(h, c);
     return block_alloc(h, (c + 1) * GRAIN);
 }
 
