@@ -122,5 +122,7 @@ int32_t pagecache_write(struct inode *ino, uint32_t off, struct iobuf buf, uint3
 void pagecache_resize(struct inode *ino, uint32_t size);
 /* Free every frame (the inode is going). */
 void pagecache_release(struct inode *ino);
+/* Register the page cache's shrinker with the page allocator (ramfs_init). */
+void pagecache_init(void);
 
 #endif

@@ -8,6 +8,13 @@
  * frame is spent. The bytes of the last page beyond the size are zeros
  * whenever the size changes, so growing a file never shows what a mapping
  * stored past the old end.
+ *
+ * Reclaim: when an allocation finds no free block, the page cache's
+ * shrinker gives back frames it can remake: a page of the archive's bytes
+ * (below backing_size) that is clean (a dirty page is the only copy of its
+ * bytes: the ramfs has no backing store) and that nothing but the cache
+ * holds (refcount 0: no mapping, no copy in progress). The next read,
+ * store or fault fills a new frame from the archive, as the first did.
  */
 #include <stdint.h>
 #include "inode.h"
@@ -91,9 +98,12 @@ int32_t pagecache_read(struct inode *ino, uint32_t off, struct iobuf buf, uint32
         struct page *p = pagecache_page(ino, pos >> PAGE_SHIFT, pos < ino->backing_size);
         int err;
         if (p) {
+            /* Held, so that a fault in the copy, allocating, does not reclaim it. */
+            page_ref_inc(p);
             uint8_t *va = kmap(p);
             err = io_copy_out(buf, done, va + poff, chunk);
             kunmap(va);
+            page_ref_dec(p);
         } else if (pos < ino->backing_size) {
             return done ? (int32_t)done : -ENOSPC;
         } else {
@@ -115,12 +125,15 @@ int32_t pagecache_write(struct inode *ino, uint32_t off, struct iobuf buf, uint3
         struct page *p = pagecache_page(ino, pos >> PAGE_SHIFT, 1);
         if (!p)
             return done ? (int32_t)done : -ENOSPC;
+        page_ref_inc(p);
         uint8_t *va = kmap(p);
         int err = io_copy_in(va + poff, buf, done, chunk);
         kunmap(va);
+        if (!err)
+            page_set_dirty(p);
+        page_ref_dec(p);
         if (err)
             return done ? (int32_t)done : err;
-        page_set_dirty(p);
         done += chunk;
     }
     return (int32_t)done;
@@ -156,4 +169,37 @@ void pagecache_release(struct inode *ino)
     kfree(ino->pages);
     ino->pages = 0;
     ino->npages = 0;
+}
+
+/* Whether the frame can go and come back the same: see the top. */
+static int reclaimable(const struct page *p)
+{
+    const struct inode *ino = p->mapping;
+    return ino && !(p->flags & (PG_dirty | PG_locked)) && p->refcount == 0
+        && (p->index << PAGE_SHIFT) < ino->backing_size;
+}
+
+/* A clock over mem_map: each scan goes on where the last one stopped, so
+ * the frames dropped are not always the lowest. */
+static uint32_t clock_hand;
+
+static uint32_t pagecache_scan(uint32_t want)
+{
+    uint32_t freed = 0;
+    for (uint32_t seen = 0; seen < mem_map_pages && freed < want; seen++) {
+        struct page *p = &mem_map[clock_hand];
+        clock_hand = clock_hand + 1 < mem_map_pages ? clock_hand + 1 : 0;
+        if (reclaimable(p)) {
+            drop_page(p->mapping, p->index);
+            freed++;
+        }
+    }
+    return freed;
+}
+
+static struct shrinker pagecache_shrinker = { .scan = pagecache_scan };
+
+void pagecache_init(void)
+{
+    register_shrinker(&pagecache_shrinker);
 }

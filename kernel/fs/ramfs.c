@@ -194,6 +194,7 @@ void ramfs_init(void)
     root.parent = &root;
     root.vm.ops = &file_vm_ops;
     fs_root = &root;
+    pagecache_init();
     if (!initrd_present()) {
         kprintf("ramfs: empty root (no initrd)\n");
         return;

@@ -1,13 +1,41 @@
 /* page_alloc.c — alloc_pages and friends over the buddy allocator: the
  * frame-level checks (reserved and slab frames are not the buddy
- * allocator's to take back) and the specification's names. */
+ * allocator's to take back), the specification's names, and the shrinkers
+ * an allocation asks for frames before it fails. */
 #include <stdint.h>
 #include "page_alloc.h"
 #include "../include/errno.h"
 #include "../lib/string.h"
 
+static struct shrinker *shrinkers;
+
+void register_shrinker(struct shrinker *s)
+{
+    s->next = shrinkers;
+    shrinkers = s;
+}
+
+/* Ask the shrinkers for want frames: how many they freed. */
+static uint32_t shrink(uint32_t want)
+{
+    uint32_t freed = 0;
+    for (struct shrinker *s = shrinkers; s && freed < want; s = s->next)
+        freed += s->scan(want - freed);
+    return freed;
+}
+
+static int gfp_valid(unsigned gfp)
+{
+    return !(gfp & ~GFP_MASK) && (gfp & (GFP_DMA | GFP_HIGHMEM)) != (GFP_DMA | GFP_HIGHMEM);
+}
+
 struct page *alloc_pages(unsigned gfp, unsigned order)
 {
+    struct page *p = buddy_alloc_pages(order, gfp);
+    /* Freed frames need not be contiguous or in gfp's zones: one retry
+     * says whether they were enough. */
+    if (p || order > MAX_ORDER || !gfp_valid(gfp) || !shrink(1u << order))
+        return p;
     return buddy_alloc_pages(order, gfp);
 }
 

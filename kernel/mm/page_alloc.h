@@ -5,6 +5,11 @@
  *
  * Every frame of a new block is fresh: refcount 0, clean, unlocked, mapped
  * at its physical address. Nothing here prints; errors are returned.
+ *
+ * Reclaim: a cache above mm (the page cache, fs/) whose frames can be
+ * remade registers a shrinker; when no block is free, alloc_pages asks the
+ * shrinkers for frames once, then tries again. mm knows nothing of what a
+ * shrinker frees, so it includes nothing above it.
  */
 #ifndef KOS_PAGE_ALLOC_H
 #define KOS_PAGE_ALLOC_H
@@ -15,7 +20,8 @@
 
 /* 2^order contiguous frames from the zones gfp allows (GFP_KERNEL: Normal,
  * then DMA). The head's struct page, or NULL if order > MAX_ORDER, gfp is
- * invalid, or no block is free. */
+ * invalid, or no block is free even after the shrinkers freed what they
+ * could. */
 struct page *alloc_pages(unsigned gfp, unsigned order);
 struct page *alloc_page(unsigned gfp);
 
@@ -30,6 +36,18 @@ int free_page(struct page *p);
 /* One zeroed frame from low memory (GFP_KERNEL), for page tables: their
  * walkers reach them through the identity map. NULL if none is free. */
 struct page *alloc_table_page(void);
+
+/* A cache that can give frames back. scan frees up to want frames (of any
+ * zone: a retry for a zone the cache does not use may still fail) and
+ * returns how many it freed. It must not allocate. */
+struct shrinker {
+    uint32_t (*scan)(uint32_t want);
+    struct shrinker *next;       /* the registered shrinkers (page_alloc.c's) */
+};
+
+/* Add s to the shrinkers alloc_pages asks, most recently registered first.
+ * s must outlive the kernel (shrinkers are never unregistered). */
+void register_shrinker(struct shrinker *s);
 
 /* Free frames, all zones. */
 uint32_t get_free_pages(void);

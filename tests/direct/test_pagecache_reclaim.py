@@ -1,0 +1,129 @@
+"""Page-cache reclaim through direct calls: with every free frame taken,
+alloc_page still succeeds, once per clean archive page that nothing maps,
+because the page cache's shrinker gives those frames back; a page written
+at runtime (dirty: the only copy) and a mapped page stay; and every file
+reads back byte for byte from the archive afterwards."""
+
+from __future__ import annotations
+
+import tarfile
+from collections.abc import Iterator
+
+import pytest
+from fs_helpers import PAGE, boot_with_initrd, cached_page, file_inode, read_every_file, user_read
+
+from kos import paths
+from kos.fs import VirtualFileSystem
+from kos.kernel import abi, call, u32
+from kos.machine.unicorn.kernel import UnicornKernel
+from kos.memory import constants as c
+
+pytestmark = pytest.mark.unicorn
+
+RUNTIME = "/data/runtime.bin"
+RUNTIME_DATA = bytes(range(256)) * 48          # 3 pages, written at runtime: dirty
+
+
+@pytest.fixture(scope="module")
+def k() -> Iterator[UnicornKernel]:
+    k = boot_with_initrd()
+    yield k
+    k.close()
+
+
+def archive_files() -> dict[str, bytes]:
+    with tarfile.open(paths.INITRD) as tar:
+        return {"/" + m.name: tar.extractfile(m).read()  # type: ignore[union-attr]
+                for m in tar.getmembers() if m.isfile()}
+
+
+def cache_frames(k: UnicornKernel) -> int:
+    return k.read_u32(k.symbol("pagecache_frames"))
+
+
+def drain_free_frames(k: UnicornKernel) -> list[tuple[int, int]]:
+    """Take every free block straight from buddy (no shrinker asked), largest
+    first: the (struct page, order) of each."""
+    taken = []
+    gfp = abi(k).constant("GFP_HIGHMEM")
+    for order in range(abi(k).constant("MAX_ORDER"), -1, -1):
+        while p := u32(call(k, "buddy_alloc_pages", order, gfp)):
+            taken.append((p, order))
+    assert call(k, "get_free_pages") == 0
+    return taken
+
+
+def test_pressure_drops_only_clean_unmapped_archive_pages(k: UnicornKernel):
+    files = archive_files()
+    archive_pages = sum((len(d) + PAGE - 1) // PAGE for d in files.values())
+    v = VirtualFileSystem(kernel=k)
+    read_every_file(v)
+    fd = v.open(RUNTIME, "w")
+    assert v.write(fd, RUNTIME_DATA) == len(RUNTIME_DATA)
+    v.close(fd)
+    mm = u32(call(k, "mm_current"))
+    mfd = v.open("/bin/filetest")
+    mapped = v.mmap(mm, 0, PAGE, c.PROT_READ, c.MAP_SHARED, mfd)
+    assert user_read(k, mm, mapped, 16) == files["/bin/filetest"][:16]
+    inode = file_inode(k, v.fdtable, mfd)
+    mapped_page = cached_page(k, inode, 0)
+    cached = cache_frames(k)
+    assert cached == archive_pages + len(RUNTIME_DATA) // PAGE
+
+    taken = drain_free_frames(k)
+    reclaimed = []
+    while p := u32(call(k, "alloc_page", abi(k).constant("GFP_HIGHMEM"))):
+        reclaimed.append(p)
+        assert cache_frames(k) == cached - len(reclaimed)   # each one a cache frame given back
+        assert call(k, "get_free_pages") == 0
+    # Every archive page but the mapped one went; the runtime file's and the mapped page stayed.
+    assert len(reclaimed) == archive_pages - 1
+    assert cache_frames(k) == len(RUNTIME_DATA) // PAGE + 1
+    assert cached_page(k, inode, 0) == mapped_page
+
+    for p in reclaimed:
+        assert call(k, "free_page", p) == 0
+    for head, order in taken:
+        assert call(k, "free_pages", head, order) == 0
+    for path, data in files.items():
+        fd = v.open(path)
+        assert v.read(fd, len(data) + 1) == data, path
+        v.close(fd)
+    fd = v.open(RUNTIME)
+    assert v.read(fd, len(RUNTIME_DATA) + 1) == RUNTIME_DATA
+    v.close(fd)
+    assert cache_frames(k) == cached
+    assert user_read(k, mm, mapped, PAGE) == files["/bin/filetest"][:PAGE]
+    assert call(k, "vm_munmap", mm, mapped, PAGE) == 0
+    v.close_all()
+
+
+def test_dirty_pages_are_kept_and_then_the_allocation_fails(k: UnicornKernel):
+    """With only pages written at runtime left in the cache there is nothing
+    to reclaim: alloc_page fails, and the written bytes are intact."""
+    v = VirtualFileSystem(kernel=k)
+    read_every_file(v)
+    fd = v.open("/data/kept.bin", "w")
+    assert v.write(fd, RUNTIME_DATA) == len(RUNTIME_DATA)
+    v.close(fd)
+    inode_pages = [0, 1, 2]
+    fd = v.open("/data/kept.bin")
+    inode = file_inode(k, v.fdtable, fd)
+    frames = [cached_page(k, inode, i) for i in inode_pages]
+    assert all(frames)
+    taken = drain_free_frames(k)
+    gfp = abi(k).constant("GFP_HIGHMEM")
+    reclaimed = []
+    while p := u32(call(k, "alloc_page", gfp)):
+        reclaimed.append(p)
+    assert reclaimed                                    # the archive pages went
+    left = cache_frames(k)
+    assert u32(call(k, "alloc_page", gfp)) == 0
+    assert cache_frames(k) == left
+    assert [cached_page(k, inode, i) for i in inode_pages] == frames
+    for p in reclaimed:
+        assert call(k, "free_page", p) == 0
+    for head, order in taken:
+        assert call(k, "free_pages", head, order) == 0
+    assert v.read(fd, len(RUNTIME_DATA) + 1) == RUNTIME_DATA
+    v.close_all()
