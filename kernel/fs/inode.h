@@ -6,7 +6,9 @@
  * gets its entries at its first lookup, a file's page its frame, filled
  * from the archive, at its first read, store or mapping; so a boot costs
  * no frame, and of the heap only the initrd's index. A regular file's
- * bytes live only in its page cache (pagecache.c): frames indexed by page
+ * bytes live in its page cache (pagecache.c; a clean page of the archive's
+ * bytes may be given back under pressure and filled again from the
+ * archive at its next use): frames indexed by page
  * number in inode->pages, each frame's struct page naming the inode and
  * the index (page.h's mapping and index), so a lookup is one array load
  * and a frame knows its file.

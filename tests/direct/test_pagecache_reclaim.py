@@ -32,9 +32,13 @@ def k() -> Iterator[UnicornKernel]:
 
 
 def archive_files() -> dict[str, bytes]:
+    files = {}
     with tarfile.open(paths.INITRD) as tar:
-        return {"/" + m.name: tar.extractfile(m).read()  # type: ignore[union-attr]
-                for m in tar.getmembers() if m.isfile()}
+        for m in tar.getmembers():
+            f = tar.extractfile(m) if m.isfile() else None
+            if f:
+                files["/" + m.name] = f.read()
+    return files
 
 
 def cache_frames(k: UnicornKernel) -> int:
@@ -99,14 +103,21 @@ def test_pressure_drops_only_clean_unmapped_archive_pages(k: UnicornKernel):
 
 
 def test_dirty_pages_are_kept_and_then_the_allocation_fails(k: UnicornKernel):
-    """With only pages written at runtime left in the cache there is nothing
-    to reclaim: alloc_page fails, and the written bytes are intact."""
+    """Pages written at runtime (a new file's, and an archive file's page
+    overwritten: the archive no longer holds its bytes) stay under pressure;
+    with only those left there is nothing to reclaim: alloc_page fails, and
+    the written bytes are intact."""
+    numbers = archive_files()["/data/numbers.txt"]
+    changed = b"CHANGED" + numbers[7:]
     v = VirtualFileSystem(kernel=k)
     read_every_file(v)
+    nfd = v.open("/data/numbers.txt", "r+")
+    assert v.write(nfd, b"CHANGED") == 7
+    numbers_frame = cached_page(k, file_inode(k, v.fdtable, nfd), 0)
     fd = v.open("/data/kept.bin", "w")
     assert v.write(fd, RUNTIME_DATA) == len(RUNTIME_DATA)
     v.close(fd)
-    inode_pages = [0, 1, 2]
+    inode_pages = range(len(RUNTIME_DATA) // PAGE)
     fd = v.open("/data/kept.bin")
     inode = file_inode(k, v.fdtable, fd)
     frames = [cached_page(k, inode, i) for i in inode_pages]
@@ -121,9 +132,12 @@ def test_dirty_pages_are_kept_and_then_the_allocation_fails(k: UnicornKernel):
     assert u32(call(k, "alloc_page", gfp)) == 0
     assert cache_frames(k) == left
     assert [cached_page(k, inode, i) for i in inode_pages] == frames
+    assert cached_page(k, file_inode(k, v.fdtable, nfd), 0) == numbers_frame
     for p in reclaimed:
         assert call(k, "free_page", p) == 0
     for head, order in taken:
         assert call(k, "free_pages", head, order) == 0
     assert v.read(fd, len(RUNTIME_DATA) + 1) == RUNTIME_DATA
+    v.seek(nfd, 0)
+    assert v.read(nfd, len(changed) + 1) == changed
     v.close_all()
