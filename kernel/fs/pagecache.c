@@ -186,7 +186,7 @@ static uint32_t clock_hand;
 static uint32_t pagecache_scan(uint32_t want)
 {
     uint32_t freed = 0;
-    for (uint32_t seen = 0; seen < mem_map_pages && freed < want; seen++) {
+    for (uint32_t seen = 0; seen < mem_map_pages && freed < want && pagecache_frames; seen++) {
         struct page *p = &mem_map[clock_hand];
         clock_hand = clock_hand + 1 < mem_map_pages ? clock_hand + 1 : 0;
         if (reclaimable(p)) {

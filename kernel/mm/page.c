@@ -38,6 +38,8 @@ void page_map_init(struct page *map, uint32_t pages)
         p->order = 0;
         p->busy = 0;
         p->slab = 0;
+        p->mapping = 0;                /* the page cache's shrinker tells its frames by this */
+        p->index = 0;
     }
 }
 
