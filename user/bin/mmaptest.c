@@ -206,6 +206,30 @@ KTAP_CASE(rlimit_as_refuses_mmap_with_enomem)
     setrlimit(RLIMIT_AS, &old);
 }
 
+KTAP_CASE(a_gib_emptied_by_munmap_is_mapped_again)
+{
+    /* The only mapping of its GiB: the unmap frees its page table and
+     * directory while this address space is loaded (a CR3 reload), the
+     * next mapping makes both again. */
+    char *gib = (char *)0x80000000;
+    char *p = map(gib, 2 * PAGE, RW, ANON | MAP_FIXED);
+    KTAP_EXPECT(p == gib, "mmap at 2 GiB: %ld", (long)p);
+    if (p != gib)
+        return;
+    p[0] = 'a';
+    p[PAGE] = 'b';
+    KTAP_EXPECT(munmap(p, 2 * PAGE) == 0, "munmap failed");
+    KTAP_EXPECT(killed_by_segv(read_byte, p), "the unmapped page is still reachable");
+    p = map(gib, PAGE, RW, ANON | MAP_FIXED);
+    KTAP_EXPECT(p == gib, "mmap again: %ld", (long)p);
+    if (p != gib)
+        return;
+    KTAP_EXPECT(p[0] == 0, "the page came back with old contents: %d", p[0]);
+    p[0] = 'c';
+    KTAP_EXPECT(p[0] == 'c', "a write to the remade table is lost");
+    munmap(p, PAGE);
+}
+
 int main(void)
 {
     return ktap_run();

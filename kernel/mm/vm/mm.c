@@ -1,4 +1,5 @@
-/* mm.c — creating, loading and destroying address spaces, and the shared
+/* mm.c — creating, loading and destroying address spaces, their page
+ * directories (made on demand, freed with their last table), and the shared
  * zero page. The first address space is made at boot and belongs to the
  * shell. */
 #include <stdint.h>
@@ -65,6 +66,22 @@ pte_t *mm_directory(struct mm *mm, uint32_t va, int alloc)
     if (mm == current)
         paging_load((uint32_t)mm->pdpt);
     return mm->pd[i];
+}
+
+void mm_directory_trim(struct mm *mm, uint32_t va)
+{
+    unsigned i = (va >> PDPT_SHIFT) - 1;
+    if (!mm->pd[i] || mm->pd_tables[i] || mm == &boot_mm)
+        return;
+    free_page(page_lookup((uint32_t)mm->pd[i]));
+    mm->pd[i] = 0;
+    mm->pdpt[i + 1] = 0;
+    mm->pt_pages--;
+    /* The CPU keeps the PDPT entries it read at the last load: the freed
+     * directory stays in use until CR3 is loaded again (which flushes the
+     * TLB too). */
+    if (mm == current)
+        paging_load((uint32_t)mm->pdpt);
 }
 
 void mm_destroy(struct mm *mm)

@@ -3,9 +3,10 @@
  *
  * The kernel's first GiB is shared (paging.h); an mm owns the rest: its PDPT,
  * up to three page directories (1–4 GiB, each made when the first page
- * table under it is, and kept until the mm goes: a new one reloads CR3,
+ * table under it is and freed with its last; either change reloads CR3,
  * since PAE reads the PDPT entries at the load), the page tables under them
  * (allocated on first use, freed when a munmap empties them), and its VMAs.
+ * The boot address space's directories are static and stay.
  *
  * VMAs live in a sorted array, by address, without overlaps: lookup is a
  * binary search, insertion and removal (of one VMA or of a whole range of
@@ -115,6 +116,7 @@ struct vm_fault_report {
 struct mm {
     pte_t *pdpt;                 /* a page: 4 entries used (physical == virtual, low memory) */
     pte_t *pd[3];                /* the page directories of 1–2, 2–3, 3–4 GiB, or NULL: none yet */
+    uint16_t pd_tables[3];       /* page tables under each directory: it goes with its last */
     struct vma *vmas;            /* sorted by start */
     uint32_t nr_vmas, cap_vmas;
     /* Counters. */
@@ -153,6 +155,9 @@ struct mm *mm_create(void);
 /* The page directory covering va (user space), made if alloc. NULL if
  * there is none (or no memory for it). */
 pte_t *mm_directory(struct mm *mm, uint32_t va, int alloc);
+/* Free the page directory covering va if no page table is left under it
+ * (pgtable_trim calls it after freeing a table). */
+void mm_directory_trim(struct mm *mm, uint32_t va);
 /* Unmap everything and free the page tables and the mm itself. */
 void mm_destroy(struct mm *mm);
 /* Load mm's page tables. */
@@ -269,7 +274,8 @@ void vm_file_unmap_frame(const struct vma *v, phys_addr_t phys, int pte_dirty);
 /* The entry for va (user space), allocating its page table if alloc. NULL
  * if there is none (or no memory for it). */
 pte_t *pgtable_entry(struct mm *mm, uint32_t va, int alloc);
-/* Free the page table covering va if all its entries are 0. */
+/* Free the page table covering va if all its entries are 0, and its
+ * directory with its last table. */
 void pgtable_trim(struct mm *mm, uint32_t va);
 /* The entry bits for a VMA's protection (present, user, write, NX). */
 pte_t pgtable_prot_bits(uint16_t prot);

@@ -31,6 +31,7 @@ pte_t *pgtable_entry(struct mm *mm, uint32_t va, int alloc)
         /* The directory allows everything; the page table entries decide. */
         *pde = p->phys | PTE_PRESENT | PTE_WRITE | PTE_USER;
         mm->pt_pages++;
+        mm->pd_tables[(va >> PDPT_SHIFT) - 1]++;
     }
     pte_t *pt = (pte_t *)(uint32_t)(*pde & PTE_ADDR);
     return &pt[(va >> PAGE_SHIFT) & (PT_ENTRIES - 1)];
@@ -61,6 +62,8 @@ void pgtable_trim(struct mm *mm, uint32_t va)
     free_page(page_lookup(*pde & PTE_ADDR));
     *pde = 0;
     mm->pt_pages--;
+    mm->pd_tables[(va >> PDPT_SHIFT) - 1]--;
+    mm_directory_trim(mm, va);
 }
 
 /* The next 2 MiB boundary above va, capped at end. */
