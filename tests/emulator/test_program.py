@@ -167,6 +167,41 @@ def test_a_fault_the_idt_cannot_take_is_a_triple_fault(kernel: Path):
         assert k.step() is Stop.SHUTDOWN
 
 
+def test_serve_holds_piped_input_until_the_kernel_first_idles(kernel: Path):
+    # Sent during boot, a byte can land between the driver's drain and its
+    # switching the FIFO on, which empties it: input waits for the first idle.
+    k = UnicornKernel(kernel)
+    steps: list[Stop] = []
+    sent_after: list[list[Stop]] = []
+    step, send = k.step, k.send
+
+    def recording_step() -> Stop:
+        steps.append(step())
+        return steps[-1]
+
+    def recording_send(data: bytes | str) -> None:
+        sent_after.append(list(steps))
+        send(data)
+
+    k.step, k.send = recording_step, recording_send      # type: ignore[method-assign]
+    rin, win = os.pipe()
+    rout, wout = os.pipe()
+    os.write(win, b"help\rhalt\r")
+    os.close(win)
+    with k, HostTerminal(False, rin, wout) as term:
+        status = serve(k, term)
+    os.close(wout)
+    output = b""
+    while chunk := os.read(rout, 65536):
+        output += chunk
+    os.close(rin)
+    os.close(rout)
+    assert status == 33
+    assert b"commands:" in output and b"kernel stopped: halt" in output
+    assert Stop.BUSY in steps[:1], "the boot took no time slice: nothing was held"
+    assert sent_after and all(Stop.IDLE in before for before in sent_after)
+
+
 def test_serve_shuts_down_with_status_0_on_a_triple_fault(kernel: Path, capfd: pytest.CaptureFixture[str]):
     k = UnicornKernel(kernel).boot()
     corrupt_the_idt(k)

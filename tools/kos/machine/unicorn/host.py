@@ -124,7 +124,15 @@ class HostTerminal:
 
 def serve(kernel: UnicornKernel, term: HostTerminal) -> int:
     """Run the kernel with its serial port on term until it stops; return
-    the exit status QEMU would give."""
+    the exit status QEMU would give.
+
+    Input is held until the kernel first waits for an interrupt (its idle
+    HLT): the driver's start-up drains the receiver and then switches the
+    FIFO on, which empties it (on a 16550 and on QEMU's), and a byte that
+    arrived between the two would be lost. Held, it arrives once the kernel
+    is up, as typed input would."""
+    held = b""
+    up = False
     try:
         while True:
             stop = kernel.step()
@@ -137,14 +145,17 @@ def serve(kernel: UnicornKernel, term: HostTerminal) -> int:
                 sys.stderr.write(f"unicorn: {kernel.shutdown_reason}; shutting down\n")
                 return 0
             if stop is Stop.IDLE:
+                up = True
                 timeout = kernel.idle_wait()
             elif stop is Stop.HALTED:
                 timeout = None
             else:
                 timeout = 0.0
-            data = term.read(timeout)
-            if data:
-                kernel.send(data)
+            if not (held and up):
+                held += term.read(timeout)
+            if held and up:
+                kernel.send(held)
+                held = b""
     except Quit as q:
         out = kernel.take_tx()
         if out:
