@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from fs_helpers import PAGE, user_read, user_write
+from mm_helpers import directories, mm_field
 
 from kos import paths
 from kos.kernel import abi, call, u32
@@ -31,15 +32,6 @@ def k() -> Iterator[UnicornKernel]:
     kernel = boot(paths.KERNEL_ELF, "64M")
     yield kernel
     kernel.close()
-
-
-def mm_field(k: UnicornKernel, mm: int, name: str) -> int:
-    return k.read_u32(mm + abi(k).struct("mm").offsetof(name))
-
-
-def directories(k: UnicornKernel, mm: int) -> list[int]:
-    at = mm + abi(k).struct("mm").offsetof("pd")
-    return [k.read_u32(at + 4 * i) for i in range(3)]
 
 
 def has_table(k: UnicornKernel, mm: int, va: int) -> bool:

@@ -167,6 +167,23 @@ def test_a_fault_the_idt_cannot_take_is_a_triple_fault(kernel: Path):
         assert k.step() is Stop.SHUTDOWN
 
 
+def serve_piped(k: UnicornKernel, data: bytes) -> tuple[int, bytes]:
+    """serve() with data on a pipe for stdin: its status and all it wrote."""
+    rin, win = os.pipe()
+    rout, wout = os.pipe()
+    os.write(win, data)
+    os.close(win)
+    with k, HostTerminal(False, rin, wout) as term:
+        status = serve(k, term)
+    os.close(wout)
+    output = b""
+    while chunk := os.read(rout, 65536):
+        output += chunk
+    os.close(rin)
+    os.close(rout)
+    return status, output
+
+
 def test_serve_holds_piped_input_until_the_kernel_first_idles(kernel: Path):
     # Sent during boot, a byte can land between the driver's drain and its
     # switching the FIFO on, which empties it: input waits for the first idle.
@@ -184,18 +201,7 @@ def test_serve_holds_piped_input_until_the_kernel_first_idles(kernel: Path):
         send(data)
 
     k.step, k.send = recording_step, recording_send      # type: ignore[method-assign]
-    rin, win = os.pipe()
-    rout, wout = os.pipe()
-    os.write(win, b"help\rhalt\r")
-    os.close(win)
-    with k, HostTerminal(False, rin, wout) as term:
-        status = serve(k, term)
-    os.close(wout)
-    output = b""
-    while chunk := os.read(rout, 65536):
-        output += chunk
-    os.close(rin)
-    os.close(rout)
+    status, output = serve_piped(k, b"help\rhalt\r")
     assert status == 33
     assert b"commands:" in output and b"kernel stopped: halt" in output
     assert Stop.BUSY in steps[:1], "the boot took no time slice: nothing was held"
@@ -205,18 +211,7 @@ def test_serve_holds_piped_input_until_the_kernel_first_idles(kernel: Path):
 def test_serve_shuts_down_with_status_0_on_a_triple_fault(kernel: Path, capfd: pytest.CaptureFixture[str]):
     k = UnicornKernel(kernel).boot()
     corrupt_the_idt(k)
-    rin, win = os.pipe()
-    rout, wout = os.pipe()
-    os.write(win, b"crash null\r")
-    os.close(win)
-    with k, HostTerminal(False, rin, wout) as term:
-        status = serve(k, term)
-    os.close(wout)
-    output = b""
-    while chunk := os.read(rout, 65536):
-        output += chunk
-    os.close(rin)
-    os.close(rout)
+    status, output = serve_piped(k, b"crash null\r")
     assert status == 0
     assert b"crash: reading address 0" in output
     err = capfd.readouterr().err
