@@ -171,25 +171,26 @@ void pagecache_release(struct inode *ino)
     ino->npages = 0;
 }
 
-/* Whether the frame can go and come back the same: see the top. */
-static int reclaimable(const struct page *p)
+/* Whether the frame can go and come back the same (see the top), and is
+ * of use to an allocation with gfp once it has gone. */
+static int reclaimable(const struct page *p, unsigned gfp)
 {
     const struct inode *ino = p->mapping;
     return ino && !(p->flags & (PG_dirty | PG_locked)) && p->refcount == 0
-        && (p->index << PAGE_SHIFT) < ino->backing_size;
+        && (p->index << PAGE_SHIFT) < ino->backing_size && buddy_gfp_allows(gfp, page_zone(p));
 }
 
 /* A clock over mem_map: each scan goes on where the last one stopped, so
  * the frames dropped are not always the lowest. */
 static uint32_t clock_hand;
 
-static uint32_t pagecache_scan(uint32_t want)
+static uint32_t pagecache_scan(uint32_t want, unsigned gfp)
 {
     uint32_t freed = 0;
     for (uint32_t seen = 0; seen < mem_map_pages && freed < want && pagecache_frames; seen++) {
         struct page *p = &mem_map[clock_hand];
         clock_hand = clock_hand + 1 < mem_map_pages ? clock_hand + 1 : 0;
-        if (reclaimable(p)) {
+        if (reclaimable(p, gfp)) {
             drop_page(p->mapping, p->index);
             freed++;
         }

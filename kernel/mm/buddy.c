@@ -317,6 +317,16 @@ static struct page *zone_alloc(struct zone *z, unsigned order)
     return p;
 }
 
+int buddy_gfp_allows(unsigned gfp, unsigned zone)
+{
+    if (gfp > GFP_MASK || zone >= NR_ZONES)
+        return 0;
+    for (struct zone *const *z = zonelists[gfp]; *z; z++)
+        if (*z == &buddy_zones[zone])
+            return 1;
+    return 0;
+}
+
 struct page *buddy_alloc_pages(unsigned order, unsigned gfp)
 {
     struct page *p = 0;

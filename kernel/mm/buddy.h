@@ -84,6 +84,10 @@ int buddy_free(phys_addr_t addr, unsigned order);
 
 /* Block-level forms of the two above, for page_alloc.c. */
 struct page *buddy_alloc_pages(unsigned order, unsigned gfp);
+
+/* Whether an allocation with gfp may take a frame of zone (ZONE_*): what a
+ * shrinker frees for it is of use only in those zones. 0 for invalid gfp. */
+int buddy_gfp_allows(unsigned gfp, unsigned zone);
 int buddy_free_pages(struct page *page, unsigned order);
 
 /* Why buddy_free(addr, order) was just refused, in words (e.g. "already

@@ -15,12 +15,12 @@ void register_shrinker(struct shrinker *s)
     shrinkers = s;
 }
 
-/* Ask the shrinkers for want frames: how many they freed. */
-static uint32_t shrink(uint32_t want)
+/* Ask the shrinkers for want frames that gfp may use: how many they freed. */
+static uint32_t shrink(uint32_t want, unsigned gfp)
 {
     uint32_t freed = 0;
     for (struct shrinker *s = shrinkers; s && freed < want; s = s->next)
-        freed += s->scan(want - freed);
+        freed += s->scan(want - freed, gfp);
     return freed;
 }
 
@@ -34,7 +34,7 @@ struct page *alloc_pages(unsigned gfp, unsigned order)
     struct page *p = buddy_alloc_pages(order, gfp);
     /* Freed frames need not be contiguous or in gfp's zones: one retry
      * says whether they were enough. */
-    if (p || order > MAX_ORDER || !gfp_valid(gfp) || !shrink(1u << order))
+    if (p || order > MAX_ORDER || !gfp_valid(gfp) || !shrink(1u << order, gfp))
         return p;
     return buddy_alloc_pages(order, gfp);
 }

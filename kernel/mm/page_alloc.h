@@ -37,11 +37,12 @@ int free_page(struct page *p);
  * walkers reach them through the identity map. NULL if none is free. */
 struct page *alloc_table_page(void);
 
-/* A cache that can give frames back. scan frees up to want frames (of any
- * zone: a retry for a zone the cache does not use may still fail) and
- * returns how many it freed. It must not allocate. */
+/* A cache that can give frames back. scan frees up to want frames of the
+ * zones an allocation with gfp may use (buddy_gfp_allows: a frame of
+ * another zone would be dropped for nothing) and returns how many it
+ * freed. It must not allocate. */
 struct shrinker {
-    uint32_t (*scan)(uint32_t want);
+    uint32_t (*scan)(uint32_t want, unsigned gfp);
     struct shrinker *next;       /* the registered shrinkers (page_alloc.c's) */
 };
 

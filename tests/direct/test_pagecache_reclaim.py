@@ -2,7 +2,9 @@
 alloc_page still succeeds, once per clean archive page that nothing maps,
 because the page cache's shrinker gives those frames back; a page written
 at runtime (dirty: the only copy) and a mapped page stay; and every file
-reads back byte for byte from the archive afterwards."""
+reads back byte for byte from the archive afterwards. Only frames of the
+zones the failed request may use go: a HighMem frame is of no use to a
+GFP_KERNEL request."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from fs_helpers import PAGE, boot_with_initrd, cached_page, file_inode, read_eve
 from kos import paths
 from kos.fs import VirtualFileSystem
 from kos.kernel import abi, call, u32
-from kos.machine.unicorn.kernel import UnicornKernel
+from kos.machine.unicorn.kernel import UnicornKernel, boot
 from kos.memory import constants as c
 
 pytestmark = pytest.mark.unicorn
@@ -45,16 +47,20 @@ def cache_frames(k: UnicornKernel) -> int:
     return k.read_u32(k.symbol("pagecache_frames"))
 
 
-def drain_free_frames(k: UnicornKernel) -> list[tuple[int, int]]:
-    """Take every free block straight from buddy (no shrinker asked), largest
-    first: the (struct page, order) of each."""
+def drain_free_frames(k: UnicornKernel, gfp_name: str = "GFP_HIGHMEM") -> list[tuple[int, int]]:
+    """Take every free block gfp may use straight from buddy (no shrinker
+    asked), largest first: the (struct page, order) of each."""
     taken = []
-    gfp = abi(k).constant("GFP_HIGHMEM")
+    gfp = abi(k).constant(gfp_name)
     for order in range(abi(k).constant("MAX_ORDER"), -1, -1):
         while p := u32(call(k, "buddy_alloc_pages", order, gfp)):
             taken.append((p, order))
-    assert call(k, "get_free_pages") == 0
     return taken
+
+
+def zone_of(k: UnicornKernel, page: int) -> int:
+    flags = k.read_u32(page + abi(k).struct("page").offsetof("flags"))
+    return flags >> abi(k).constant("PG_ZONE_SHIFT")
 
 
 def test_pressure_drops_only_clean_unmapped_archive_pages(k: UnicornKernel):
@@ -75,6 +81,7 @@ def test_pressure_drops_only_clean_unmapped_archive_pages(k: UnicornKernel):
     assert cached == archive_pages + len(RUNTIME_DATA) // PAGE
 
     taken = drain_free_frames(k)
+    assert call(k, "get_free_pages") == 0
     reclaimed = []
     while p := u32(call(k, "alloc_page", abi(k).constant("GFP_HIGHMEM"))):
         reclaimed.append(p)
@@ -123,6 +130,7 @@ def test_dirty_pages_are_kept_and_then_the_allocation_fails(k: UnicornKernel):
     frames = [cached_page(k, inode, i) for i in inode_pages]
     assert all(frames)
     taken = drain_free_frames(k)
+    assert call(k, "get_free_pages") == 0
     gfp = abi(k).constant("GFP_HIGHMEM")
     reclaimed = []
     while p := u32(call(k, "alloc_page", gfp)):
@@ -141,3 +149,29 @@ def test_dirty_pages_are_kept_and_then_the_allocation_fails(k: UnicornKernel):
     v.seek(nfd, 0)
     assert v.read(nfd, len(changed) + 1) == changed
     v.close_all()
+
+
+def test_a_failed_low_memory_request_drops_no_highmem_frame():
+    """On 1 GiB the cache's frames are HighMem (GFP_HIGHMEM prefers it).
+    With Normal and DMA empty, a GFP_KERNEL request fails and the cache
+    keeps every frame; a GFP_HIGHMEM request is served as before."""
+    k = boot(paths.KERNEL_ELF, "1G", modules=[paths.INITRD.read_bytes()])
+    try:
+        v = VirtualFileSystem(kernel=k)
+        read_every_file(v)
+        fd = v.open("/bin/filetest")
+        inode = file_inode(k, v.fdtable, fd)
+        assert zone_of(k, cached_page(k, inode, 0)) == abi(k).constant("ZONE_HIGHMEM")
+        cached = cache_frames(k)
+        taken = drain_free_frames(k, "GFP_KERNEL")
+        assert u32(call(k, "alloc_page", abi(k).constant("GFP_KERNEL"))) == 0
+        assert cache_frames(k) == cached
+        high = u32(call(k, "alloc_page", abi(k).constant("GFP_HIGHMEM")))
+        assert high and zone_of(k, high) == abi(k).constant("ZONE_HIGHMEM")
+        assert cache_frames(k) == cached
+        assert call(k, "free_page", high) == 0
+        for head, order in taken:
+            assert call(k, "free_pages", head, order) == 0
+        v.close_all()
+    finally:
+        k.close()
