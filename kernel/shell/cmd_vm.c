@@ -123,6 +123,23 @@ static struct mm *shell_mm(const char *cmd)
     return mm;
 }
 
+/* The user address space of process argv[i], or NULL after saying why not
+ * (a bad PID, no such process, a kernel thread). */
+static struct mm *process_mm(char **argv, int i)
+{
+    uint32_t pid;
+    if (shell_arg_u32(argv, i, "PID", UINT32_MAX, &pid))
+        return 0;
+    struct proc *p = proc_find(pid);
+    if (!p || p->state == PROC_ZOMBIE) {
+        refused(argv[0], -ESRCH, "no such process");
+        return 0;
+    }
+    if (!p->mm)
+        refused(argv[0], -EINVAL, "a kernel thread has no user address space");
+    return p->mm;
+}
+
 static int parse_range(char **argv, uint32_t *addr, uint32_t *len)
 {
     if (parse_hex(argv[1], addr))
@@ -247,22 +264,11 @@ SHELL_COMMAND(mprotect, "ADDR LEN PROT", "change the protection of a range", cmd
 
 static int cmd_maps(int argc, char **argv)
 {
-    struct mm *mm;
     if (argc > 2)
         return shell_usage(argv[0]);
-    if (argc == 2) {
-        uint32_t pid;
-        if (shell_arg_u32(argv, 1, "PID", UINT32_MAX, &pid))
-            return 1;
-        struct proc *p = proc_find(pid);
-        if (!p || p->state == PROC_ZOMBIE)
-            return refused(argv[0], -ESRCH, "no such process");
-        if (!p->mm)
-            return refused(argv[0], -EINVAL, "a kernel thread has no user address space");
-        mm = p->mm;
-    } else if (!(mm = shell_mm(argv[0]))) {
+    struct mm *mm = argc == 2 ? process_mm(argv, 1) : shell_mm(argv[0]);
+    if (!mm)
         return 1;
-    }
     for (uint32_t i = 0; i < mm->nr_vmas; i++) {
         const struct vma *v = &mm->vmas[i];
         char prot[5], name[FS_PATH_MAX] = "";
@@ -337,19 +343,13 @@ static int cmd_wx(int argc, char **argv)
     struct mm *mm;
     int arg = 1;
     if (argc > 1 && argv[1][0] >= '0' && argv[1][0] <= '9') {
-        uint32_t pid;
-        if (shell_arg_u32(argv, 1, "PID", UINT32_MAX, &pid))
-            return 1;
-        struct proc *p = proc_find(pid);
-        if (!p || p->state == PROC_ZOMBIE)
-            return refused(argv[0], -ESRCH, "no such process");
-        if (!p->mm)
-            return refused(argv[0], -EINVAL, "a kernel thread has no user address space");
-        mm = p->mm;
+        mm = process_mm(argv, 1);
         arg = 2;
-    } else if (!(mm = shell_mm(argv[0]))) {
-        return 1;
+    } else {
+        mm = shell_mm(argv[0]);
     }
+    if (!mm)
+        return 1;
     if (argc == arg + 1 && strcmp(argv[arg], "on") == 0)
         mm_set_policy(mm, mm->policy | MM_POLICY_WX);
     else if (argc == arg + 1 && strcmp(argv[arg], "off") == 0)
