@@ -7,11 +7,9 @@ them takes none, and everything measured is given back."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fs_helpers import boot_with_initrd
 
 from kos.bench import files
 from kos.kernel import call
@@ -23,13 +21,6 @@ READ_BUDGET = 1500           # fs_read of 4 KiB from a cached page, the copy exc
 FAULT_BUDGET = 700           # vm_fault mapping a page-cache frame MAP_SHARED
 FIRST_LOOKUP_BUDGET = 40_000 # vfs_stat of /bin/hello taking in / and /bin (24,422 measured; 290,712
                              # when each directory's first lookup parsed the whole archive twice)
-
-
-@pytest.fixture(scope="module")
-def fsk() -> Iterator[UnicornKernel]:
-    k = boot_with_initrd()
-    yield k
-    k.close()
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 import pytest
 from fs_helpers import (
     PAGE,
-    boot_with_initrd,
     cached_page,
     fault_kind,
     file_inode,
@@ -32,13 +31,6 @@ from kos.machine.unicorn.kernel import Snapshot, UnicornKernel
 from kos.memory import constants as c
 
 pytestmark = pytest.mark.unicorn
-
-
-@pytest.fixture(scope="module")
-def fsk() -> Iterator[UnicornKernel]:
-    k = boot_with_initrd()
-    yield k
-    k.close()
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,8 @@ must be what they were."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from fs_helpers import PAGE, boot_with_initrd, fault_kind, user_read, user_write
+from fs_helpers import PAGE, fault_kind, user_read, user_write
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
@@ -170,13 +168,6 @@ class FileModel(RuleBasedStateMachine):
         self.vfs.close_all()
         self.vfs.unlink("/model")
         assert call(k, "get_free_pages") == self.free0
-
-
-@pytest.fixture(scope="module")
-def fsk() -> Iterator[UnicornKernel]:
-    k = boot_with_initrd()
-    yield k
-    k.close()
 
 
 @pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")

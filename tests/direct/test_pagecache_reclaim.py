@@ -9,10 +9,9 @@ GFP_KERNEL request."""
 from __future__ import annotations
 
 import tarfile
-from collections.abc import Iterator
 
 import pytest
-from fs_helpers import PAGE, boot_with_initrd, cached_page, file_inode, read_every_file, user_read
+from fs_helpers import PAGE, cached_page, file_inode, read_every_file, user_read
 
 from kos import paths
 from kos.fs import VirtualFileSystem
@@ -24,13 +23,6 @@ pytestmark = pytest.mark.unicorn
 
 RUNTIME = "/data/runtime.bin"
 RUNTIME_DATA = bytes(range(256)) * 48          # 3 pages, written at runtime: dirty
-
-
-@pytest.fixture(scope="module")
-def k() -> Iterator[UnicornKernel]:
-    k = boot_with_initrd()
-    yield k
-    k.close()
 
 
 def archive_files() -> dict[str, bytes]:
@@ -63,39 +55,39 @@ def zone_of(k: UnicornKernel, page: int) -> int:
     return flags >> abi(k).constant("PG_ZONE_SHIFT")
 
 
-def test_pressure_drops_only_clean_unmapped_archive_pages(k: UnicornKernel):
+def test_pressure_drops_only_clean_unmapped_archive_pages(fsk: UnicornKernel):
     files = archive_files()
     archive_pages = sum((len(d) + PAGE - 1) // PAGE for d in files.values())
-    v = VirtualFileSystem(kernel=k)
+    v = VirtualFileSystem(kernel=fsk)
     read_every_file(v)
     fd = v.open(RUNTIME, "w")
     assert v.write(fd, RUNTIME_DATA) == len(RUNTIME_DATA)
     v.close(fd)
-    mm = u32(call(k, "mm_current"))
+    mm = u32(call(fsk, "mm_current"))
     mfd = v.open("/bin/filetest")
     mapped = v.mmap(mm, 0, PAGE, c.PROT_READ, c.MAP_SHARED, mfd)
-    assert user_read(k, mm, mapped, 16) == files["/bin/filetest"][:16]
-    inode = file_inode(k, v.fdtable, mfd)
-    mapped_page = cached_page(k, inode, 0)
-    cached = cache_frames(k)
+    assert user_read(fsk, mm, mapped, 16) == files["/bin/filetest"][:16]
+    inode = file_inode(fsk, v.fdtable, mfd)
+    mapped_page = cached_page(fsk, inode, 0)
+    cached = cache_frames(fsk)
     assert cached == archive_pages + len(RUNTIME_DATA) // PAGE
 
-    taken = drain_free_frames(k)
-    assert call(k, "get_free_pages") == 0
+    taken = drain_free_frames(fsk)
+    assert call(fsk, "get_free_pages") == 0
     reclaimed = []
-    while p := u32(call(k, "alloc_page", abi(k).constant("GFP_HIGHMEM"))):
+    while p := u32(call(fsk, "alloc_page", abi(fsk).constant("GFP_HIGHMEM"))):
         reclaimed.append(p)
-        assert cache_frames(k) == cached - len(reclaimed)   # each one a cache frame given back
-        assert call(k, "get_free_pages") == 0
+        assert cache_frames(fsk) == cached - len(reclaimed)   # each one a cache frame given back
+        assert call(fsk, "get_free_pages") == 0
     # Every archive page but the mapped one went; the runtime file's and the mapped page stayed.
     assert len(reclaimed) == archive_pages - 1
-    assert cache_frames(k) == len(RUNTIME_DATA) // PAGE + 1
-    assert cached_page(k, inode, 0) == mapped_page
+    assert cache_frames(fsk) == len(RUNTIME_DATA) // PAGE + 1
+    assert cached_page(fsk, inode, 0) == mapped_page
 
     for p in reclaimed:
-        assert call(k, "free_page", p) == 0
+        assert call(fsk, "free_page", p) == 0
     for head, order in taken:
-        assert call(k, "free_pages", head, order) == 0
+        assert call(fsk, "free_pages", head, order) == 0
     for path, data in files.items():
         fd = v.open(path)
         assert v.read(fd, len(data) + 1) == data, path
@@ -103,48 +95,48 @@ def test_pressure_drops_only_clean_unmapped_archive_pages(k: UnicornKernel):
     fd = v.open(RUNTIME)
     assert v.read(fd, len(RUNTIME_DATA) + 1) == RUNTIME_DATA
     v.close(fd)
-    assert cache_frames(k) == cached
-    assert user_read(k, mm, mapped, PAGE) == files["/bin/filetest"][:PAGE]
-    assert call(k, "vm_munmap", mm, mapped, PAGE) == 0
+    assert cache_frames(fsk) == cached
+    assert user_read(fsk, mm, mapped, PAGE) == files["/bin/filetest"][:PAGE]
+    assert call(fsk, "vm_munmap", mm, mapped, PAGE) == 0
     v.close_all()
 
 
-def test_dirty_pages_are_kept_and_then_the_allocation_fails(k: UnicornKernel):
+def test_dirty_pages_are_kept_and_then_the_allocation_fails(fsk: UnicornKernel):
     """Pages written at runtime (a new file's, and an archive file's page
     overwritten: the archive no longer holds its bytes) stay under pressure;
     with only those left there is nothing to reclaim: alloc_page fails, and
     the written bytes are intact."""
     numbers = archive_files()["/data/numbers.txt"]
     changed = b"CHANGED" + numbers[7:]
-    v = VirtualFileSystem(kernel=k)
+    v = VirtualFileSystem(kernel=fsk)
     read_every_file(v)
     nfd = v.open("/data/numbers.txt", "r+")
     assert v.write(nfd, b"CHANGED") == 7
-    numbers_frame = cached_page(k, file_inode(k, v.fdtable, nfd), 0)
+    numbers_frame = cached_page(fsk, file_inode(fsk, v.fdtable, nfd), 0)
     fd = v.open("/data/kept.bin", "w")
     assert v.write(fd, RUNTIME_DATA) == len(RUNTIME_DATA)
     v.close(fd)
     inode_pages = range(len(RUNTIME_DATA) // PAGE)
     fd = v.open("/data/kept.bin")
-    inode = file_inode(k, v.fdtable, fd)
-    frames = [cached_page(k, inode, i) for i in inode_pages]
+    inode = file_inode(fsk, v.fdtable, fd)
+    frames = [cached_page(fsk, inode, i) for i in inode_pages]
     assert all(frames)
-    taken = drain_free_frames(k)
-    assert call(k, "get_free_pages") == 0
-    gfp = abi(k).constant("GFP_HIGHMEM")
+    taken = drain_free_frames(fsk)
+    assert call(fsk, "get_free_pages") == 0
+    gfp = abi(fsk).constant("GFP_HIGHMEM")
     reclaimed = []
-    while p := u32(call(k, "alloc_page", gfp)):
+    while p := u32(call(fsk, "alloc_page", gfp)):
         reclaimed.append(p)
     assert reclaimed                                    # the archive pages went
-    left = cache_frames(k)
-    assert u32(call(k, "alloc_page", gfp)) == 0
-    assert cache_frames(k) == left
-    assert [cached_page(k, inode, i) for i in inode_pages] == frames
-    assert cached_page(k, file_inode(k, v.fdtable, nfd), 0) == numbers_frame
+    left = cache_frames(fsk)
+    assert u32(call(fsk, "alloc_page", gfp)) == 0
+    assert cache_frames(fsk) == left
+    assert [cached_page(fsk, inode, i) for i in inode_pages] == frames
+    assert cached_page(fsk, file_inode(fsk, v.fdtable, nfd), 0) == numbers_frame
     for p in reclaimed:
-        assert call(k, "free_page", p) == 0
+        assert call(fsk, "free_page", p) == 0
     for head, order in taken:
-        assert call(k, "free_pages", head, order) == 0
+        assert call(fsk, "free_pages", head, order) == 0
     assert v.read(fd, len(RUNTIME_DATA) + 1) == RUNTIME_DATA
     v.seek(nfd, 0)
     assert v.read(nfd, len(changed) + 1) == changed
