@@ -317,6 +317,11 @@ static struct page *zone_alloc(struct zone *z, unsigned order)
     return p;
 }
 
+int buddy_gfp_valid(unsigned gfp)
+{
+    return gfp <= GFP_MASK && zonelists[gfp][0];
+}
+
 int buddy_gfp_allows(unsigned gfp, unsigned zone)
 {
     if (gfp > GFP_MASK || zone >= NR_ZONES)

@@ -85,8 +85,11 @@ int buddy_free(phys_addr_t addr, unsigned order);
 /* Block-level forms of the two above, for page_alloc.c. */
 struct page *buddy_alloc_pages(unsigned order, unsigned gfp);
 
-/* Whether an allocation with gfp may take a frame of zone (ZONE_*): what a
- * shrinker frees for it is of use only in those zones. 0 for invalid gfp. */
+/* Whether gfp names at least one zone (GFP_DMA | GFP_HIGHMEM, or bits
+ * outside GFP_MASK, name none), and whether an allocation with gfp may take
+ * a frame of zone (ZONE_*): what a shrinker frees for it is of use only in
+ * those zones. Both read the zone lists buddy_alloc_pages walks. */
+int buddy_gfp_valid(unsigned gfp);
 int buddy_gfp_allows(unsigned gfp, unsigned zone);
 int buddy_free_pages(struct page *page, unsigned order);
 

@@ -24,17 +24,12 @@ static uint32_t shrink(uint32_t want, unsigned gfp)
     return freed;
 }
 
-static int gfp_valid(unsigned gfp)
-{
-    return !(gfp & ~GFP_MASK) && (gfp & (GFP_DMA | GFP_HIGHMEM)) != (GFP_DMA | GFP_HIGHMEM);
-}
-
 struct page *alloc_pages(unsigned gfp, unsigned order)
 {
     struct page *p = buddy_alloc_pages(order, gfp);
-    /* Freed frames need not be contiguous or in gfp's zones: one retry
-     * says whether they were enough. */
-    if (p || order > MAX_ORDER || !gfp_valid(gfp) || !shrink(1u << order, gfp))
+    /* Freed frames need not be contiguous: one retry says whether they
+     * were enough. A request that can never succeed frees nothing. */
+    if (p || order > MAX_ORDER || !buddy_gfp_valid(gfp) || !shrink(1u << order, gfp))
         return p;
     return buddy_alloc_pages(order, gfp);
 }

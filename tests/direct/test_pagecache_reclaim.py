@@ -158,6 +158,10 @@ def test_a_failed_low_memory_request_drops_no_highmem_frame():
         taken = drain_free_frames(k, "GFP_KERNEL")
         assert u32(call(k, "alloc_page", abi(k).constant("GFP_KERNEL"))) == 0
         assert cache_frames(k) == cached
+        # A request no zone can serve is refused and drops nothing either.
+        invalid = abi(k).constant("GFP_DMA") | abi(k).constant("GFP_HIGHMEM")
+        assert u32(call(k, "alloc_page", invalid)) == 0
+        assert cache_frames(k) == cached
         high = u32(call(k, "alloc_page", abi(k).constant("GFP_HIGHMEM")))
         assert high and zone_of(k, high) == abi(k).constant("ZONE_HIGHMEM")
         assert cache_frames(k) == cached
