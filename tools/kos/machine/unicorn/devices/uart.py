@@ -24,8 +24,10 @@ class Uart16550:
     character times later). The IRQ line is not gated by MCR.OUT2, as in QEMU.
     Bytes wait on the host side until the guest has set the receiver up
     (enabled the receive interrupt, or polled LSR outside loopback), so
-    input piped in before the driver's FIFO reset and loopback self-test
-    neither gets lost nor spoils the self-test (on QEMU it can).
+    input piped in before the driver starts does not spoil its loopback
+    self-test. Switching the FIFO on or off empties it, as on the chip: a
+    byte moved in between a driver's drain and that switch is lost, which
+    is why the program's serve() holds input until the kernel first idles.
     Not modelled: line errors, break, the modem-status interrupt."""
 
     FIFO_SIZE = 16
