@@ -4,13 +4,14 @@
  * reference to their object or file and no page table entries (the child's
  * first touch maps the object's frame). A private file mapping's entries
  * that still map the file's frames are shared like private frames: the
- * frame gains a holder and the first write copies it. Private frames are shared: both entries
- * lose PTE_WRITE and gain PTE_COW, and the frame one more reference
- * (struct page refcount counts holders beyond the first). The first write
- * through either entry — from ring 3, or from the kernel in copy_to_user,
- * since CR0.WP makes read-only entries bind the kernel too — lands in
- * vm_cow_break: with no other holder left the entry is just made writable
- * again; otherwise the frame is copied and the old one loses a holder.
+ * frame gains a holder and the first write copies it. Private frames are
+ * shared: both entries lose PTE_WRITE and gain PTE_COW, and the frame one
+ * more reference (struct page refcount counts holders beyond the first).
+ * The first write through either entry — from ring 3, or from the kernel
+ * in copy_to_user, since CR0.WP makes read-only entries bind the kernel
+ * too — lands in vm_cow_break: with no other holder left the entry is just
+ * made writable again; otherwise the frame is copied and the old one loses
+ * a holder.
  * The shared zero page is never counted: it is copied only by writing it.
  */
 #include <stdint.h>
