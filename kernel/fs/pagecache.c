@@ -10,11 +10,13 @@
  * stored past the old end.
  *
  * Reclaim: when an allocation finds no free block, the page cache's
- * shrinker gives back frames it can remake: a page of the archive's bytes
- * (below backing_size) that is clean (a dirty page is the only copy of its
- * bytes: the ramfs has no backing store) and that nothing but the cache
- * holds (refcount 0: no mapping, no copy in progress). The next read,
- * store or fault fills a new frame from the archive, as the first did.
+ * shrinker gives back frames it can remake: a page never written since it
+ * came in (PG_written, which cleaning does not clear: once written, the
+ * frame is the only copy of its bytes, since the ramfs has no backing store
+ * and a host's write-back cannot be read back) and that nothing but the
+ * cache holds (refcount 0: no mapping, no copy in progress). The next read,
+ * store or fault fills a new frame as the first did: from the archive
+ * below backing_size, with zeros above it.
  */
 #include <stdint.h>
 #include "inode.h"
@@ -175,9 +177,8 @@ void pagecache_release(struct inode *ino)
  * of use to an allocation with gfp once it has gone. */
 static int reclaimable(const struct page *p, unsigned gfp)
 {
-    const struct inode *ino = p->mapping;
-    return ino && !(p->flags & (PG_dirty | PG_locked)) && p->refcount == 0
-        && (p->index << PAGE_SHIFT) < ino->backing_size && buddy_gfp_allows(gfp, page_zone(p));
+    return p->mapping && !(p->flags & (PG_dirty | PG_written | PG_locked)) && p->refcount == 0
+        && buddy_gfp_allows(gfp, page_zone(p));
 }
 
 /* A clock over mem_map: each scan goes on where the last one stopped, so

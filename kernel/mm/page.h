@@ -49,6 +49,9 @@ _Static_assert(ZONE_NORMAL_END % (PAGE_SIZE << MAX_ORDER) == 0, "NORMAL end spli
 #define PG_slab      0x0008u  /* part of a slab (slab.c owns it) */
 #define PG_dirty     0x0010u  /* written since it was last cleaned */
 #define PG_locked    0x0020u  /* pinned: cannot be freed until unlocked */
+#define PG_written   0x0040u  /* dirtied since it was allocated; cleaning keeps it, freeing
+                                 clears it: only a frame never written still holds what it
+                                 was filled from (the page cache reclaims no other) */
 #define PG_ZONE_SHIFT 30
 
 /*
@@ -195,7 +198,7 @@ static inline void page_ref_dec(struct page *p)
         return;
     }
     if (--p->refcount == 0)
-        p->busy = (p->flags & (PG_dirty | PG_locked)) || p->virt != page_home_virt(p);
+        p->busy = (p->flags & (PG_dirty | PG_written | PG_locked)) || p->virt != page_home_virt(p);
 }
 
 /* Field readers, for the shell and for direct calls from Python. */
