@@ -60,7 +60,8 @@ _Static_assert(ZONE_NORMAL_END % (PAGE_SIZE << MAX_ORDER) == 0, "NORMAL end spli
  *   field     valid                       meaning
  *   lru       PG_free                     links the block into its zone's free list for
  *                                         its order (it is first so that a list entry and its
- *                                         page share an address)
+ *                                         page share an address); in a page-cache frame
+ *                                         (mapping != NULL), the cache's reclaim lists
  *   slab_cache, slab_objects              in lru's place while PG_slab: the cache that owns
  *             PG_slab                     the slab and the address of its first object, so
  *                                         slab_free checks an address with one compare and

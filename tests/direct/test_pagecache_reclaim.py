@@ -239,3 +239,37 @@ def test_clean_pages_past_the_archive_go_and_come_back_as_zeros(fsk: UnicornKern
     v.seek(fd, 0)
     assert v.read(fd, 3 * PAGE + 1) == bytes(2 * PAGE + 5) + b"kept" + bytes(PAGE - 9)
     v.close_all()
+
+
+def test_a_failed_allocation_passes_over_each_written_frame_once(fsk: UnicornKernel):
+    """With nothing left to reclaim, a failed alloc_page costs fewer
+    instructions than mem_map has frames (the shrinker walks the cache's
+    list of never-written frames, not mem_map); frames written since then
+    are passed over by the next failure once, and the one after costs what
+    it did before they were written."""
+    v = VirtualFileSystem(kernel=fsk)
+    read_every_file(v)
+    gfp = abi(fsk).constant("GFP_HIGHMEM")
+    taken, reclaimed = reclaim_everything(fsk)
+    assert reclaimed
+    failed, settled = fsk.call_counted("alloc_page", gfp)
+    assert u32(failed) == 0
+    assert settled < fsk.read_u32(fsk.symbol("mem_map_pages"))
+
+    pages = 16
+    spare = pages + 24                  # the new inode's slab and page array may take some too
+    assert len(reclaimed) > spare
+    for p in reclaimed[:spare]:
+        assert call(fsk, "free_page", p) == 0
+    fd = v.open("/data/written.bin", "w")
+    assert v.write(fd, bytes(range(256)) * 16 * pages) == pages * PAGE
+    v.close(fd)
+    taken += drain_free_frames(fsk)     # what the write left free
+    failed, first = fsk.call_counted("alloc_page", gfp)
+    assert u32(failed) == 0 and first > settled
+    failed, again = fsk.call_counted("alloc_page", gfp)
+    assert u32(failed) == 0 and again <= settled + 16
+
+    give_back(fsk, taken, reclaimed[spare:])
+    v.unlink("/data/written.bin")
+    v.close_all()
