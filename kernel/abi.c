@@ -19,7 +19,7 @@
 #include "mm/heap/heap.h"
 #include "mm/page.h"
 #include "mm/paging.h"
-#include "mm/slab.h"
+#include "mm/slab/slab.h"
 #include "mm/vmalloc.h"
 #include "mm/vm/mm.h"
 #include "proc/proc.h"
