@@ -31,16 +31,19 @@ static int32_t reg_write(struct file *f, struct iobuf buf, uint32_t n)
         n = FS_FILE_MAX - f->pos;
     if (!n)
         return 0;
-    /* What a mapping stored past the end must not surface as file bytes. */
+    /* What a mapping stored past the end must not surface as file bytes
+     * (the gap up to f->pos is zeros, or holes, from here on). */
     pagecache_resize(ino, ino->size);
-    if (f->pos > ino->size)
-        pagecache_resize(ino, f->pos);
     int32_t r = pagecache_write(ino, f->pos, buf, n);
     if (r > 0) {
         f->pos += (uint32_t)r;
         if (f->pos > ino->size)
             ino->size = f->pos;
     }
+    /* A copy that faulted keeps the size it had and no frame it took
+     * beyond it. */
+    if (r < (int32_t)n)
+        pagecache_resize(ino, ino->size);
     return r;
 }
 

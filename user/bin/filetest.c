@@ -247,6 +247,18 @@ KTAP_CASE(unlink_while_mapped_keeps_the_pages)
     }
 }
 
+KTAP_CASE(a_failed_write_past_the_end_changes_nothing)
+{
+    long fd = make_file("/ft_efault", 'e', 10);
+    KTAP_EXPECT(lseek((int)fd, 3 * PAGE, SEEK_SET) == 3 * PAGE, "lseek past the end");
+    KTAP_EXPECT(write((int)fd, (const void *)0x10, 8) == -EFAULT, "write from a bad pointer");
+    struct stat64 st;
+    KTAP_EXPECT(fstat64((int)fd, &st) == 0 && st.st_size == 10, "size %ld", (long)st.st_size);
+    KTAP_EXPECT(st.st_blocks == PAGE / 512, "frames: %ld blocks", (long)st.st_blocks);
+    close((int)fd);
+    unlink("/ft_efault");
+}
+
 int main(void)
 {
     return ktap_run();
