@@ -63,7 +63,7 @@ struct inode {
     const char *initrd_dir;      /* a directory whose archive entries are not in yet (its
                                     archive path), else NULL */
     struct inode *parent;        /* the directory naming it (".." of a directory; the root is
-                                    its own; NULL for a file no directory names) */
+                                    its own; NULL once no directory names it) */
     /* regular files: the page cache */
     struct page **pages;         /* pages[index]: the frame or NULL (a hole reads as zeros) */
     uint32_t npages;             /* slots in pages */
@@ -102,7 +102,8 @@ int dir_populate(struct inode *dir);
 struct inode *dir_lookup(struct inode *dir, const char *name);
 int dir_link(struct inode *dir, const char *name, struct inode *ino);
 void dir_unlink(struct inode *dir, const char *name);
-/* The entry at position pos, counting "." as 0 and ".." as 1; NULL past the end. */
+/* The entry at position pos, counting "." as 0 and ".." as 1; NULL past the
+ * end, and for a removed directory (nlink 0), whose parent may be gone. */
 const char *dir_entry_at(struct inode *dir, uint32_t pos, struct inode **ino);
 
 /* ---- pagecache.c ---------------------------------------------------------- */

@@ -91,6 +91,7 @@ void dir_unlink(struct inode *dir, const char *name)
         if (S_ISDIR(ino->mode)) {
             dir->nlink--;
             ino->nlink = 0;
+            ino->parent = 0;          /* dir may go first while an open file holds ino */
         } else if (--ino->nlink == 0) {
             ino->parent = 0;
         }
@@ -102,6 +103,8 @@ void dir_unlink(struct inode *dir, const char *name)
 
 const char *dir_entry_at(struct inode *dir, uint32_t pos, struct inode **ino)
 {
+    if (!dir->nlink)
+        return 0;                     /* removed: not even "." and ".." */
     if (pos == 0) {
         *ino = dir;
         return ".";

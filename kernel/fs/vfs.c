@@ -310,6 +310,8 @@ int32_t fs_getdents64(struct fdtable *ft, int fd, struct iobuf buf, uint32_t n)
     struct inode *dir = fs_file_inode(f);
     if (!dir || !S_ISDIR(dir->mode))
         return -ENOTDIR;
+    if (!dir->nlink)
+        return -ENOENT;                  /* removed while open, as Linux says */
     uint32_t done = 0;
     for (;;) {
         struct inode *ino;

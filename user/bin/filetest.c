@@ -259,6 +259,18 @@ KTAP_CASE(a_failed_write_past_the_end_changes_nothing)
     unlink("/ft_efault");
 }
 
+KTAP_CASE(a_removed_directory_lists_nothing)
+{
+    KTAP_EXPECT(mkdir("/ft_outer", 0755) == 0 && mkdir("/ft_outer/in", 0755) == 0, "mkdir");
+    long d = open("/ft_outer/in", O_RDONLY | O_DIRECTORY, 0);
+    KTAP_EXPECT(d >= 0, "open %ld", d);
+    /* The parent goes too: ".." of the open directory names nothing now. */
+    KTAP_EXPECT(rmdir("/ft_outer/in") == 0 && rmdir("/ft_outer") == 0, "rmdir both");
+    char buf[256];
+    KTAP_EXPECT(getdents64((int)d, buf, sizeof(buf)) == -ENOENT, "getdents64 of a removed directory");
+    close((int)d);
+}
+
 int main(void)
 {
     return ktap_run();

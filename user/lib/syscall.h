@@ -72,6 +72,7 @@
 #define O_EXCL   0x80
 #define O_TRUNC  0x200
 #define O_APPEND 0x400
+#define O_DIRECTORY 0x10000
 
 #define SEEK_SET 0
 #define SEEK_CUR 1
