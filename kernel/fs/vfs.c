@@ -116,6 +116,8 @@ int vfs_open(const char *cwd, const char *path, uint32_t flags, uint32_t mode, s
         err = create(dir, name, S_IFREG | (mode & 0777), &ino);
     } else if (!err && (flags & O_CREAT) && (flags & O_EXCL)) {
         return -EEXIST;
+    } else if (!err && (flags & O_CREAT) && S_ISDIR(ino->mode)) {
+        return -EISDIR;
     }
     if (err)
         return err;

@@ -74,6 +74,12 @@ KTAP_CASE(paths_get_linux_errnos)
     memset(longname, 'n', sizeof(longname) - 1);
     longname[0] = '/';
     KTAP_EXPECT(open(longname, O_RDONLY, 0) == -ENAMETOOLONG, "ENAMETOOLONG");
+    KTAP_EXPECT(open("/etc", O_RDONLY | O_CREAT, 0644) == -EISDIR, "O_CREAT of a directory");
+    long fd = make_file("/ft_trunc", 't', 10);
+    KTAP_EXPECT(ftruncate((int)fd, (unsigned long)-1) == -EINVAL, "ftruncate to a negative length");
+    KTAP_EXPECT(ftruncate(27, (unsigned long)-1) == -EBADF, "ftruncate of a closed fd");
+    close((int)fd);
+    unlink("/ft_trunc");
 }
 
 KTAP_CASE(directories_getdents64_chdir_getcwd)
