@@ -99,6 +99,19 @@ KTAP_CASE(execve_replaces_the_program)
     KTAP_EXPECT(execve("/bin/none", 0, 0) == -ENOENT, "missing");
 }
 
+/* The runtime's printf, which every KTAP diagnostic goes through: a 64-bit
+ * argument is taken whole, so the ones after it are read right. */
+KTAP_CASE(snprintf_takes_64_bit_values)
+{
+    char buf[96];
+    int n = snprintf(buf, sizeof(buf), "%lld|%llu|%llx|%llX|%d", -5000000000LL,
+                     18446744073709551615ULL, 0x123456789abcdefULL, 0xFULL << 32, 7);
+    const char *want = "-5000000000|18446744073709551615|123456789abcdef|F00000000|7";
+    KTAP_EXPECT(n == (int)strlen(want) && strcmp(buf, want) == 0, "'%s' (%d)", buf, n);
+    n = snprintf(buf, sizeof(buf), "[%012lld][%-4llu]", -42LL, 0ULL);
+    KTAP_EXPECT(strcmp(buf, "[-00000000042][0   ]") == 0, "'%s'", buf);
+}
+
 int main(void)
 {
     return ktap_run();

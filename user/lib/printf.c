@@ -48,6 +48,29 @@ static size_t utoa(unsigned long v, unsigned base, int upper, char *tmp)
     return n;
 }
 
+/* v in decimal or hex, 64 bits without libgcc's division: long division
+ * 16 bits at a time (a remainder below 16 followed by 16 bits fits in 32). */
+static size_t utoa64(unsigned long long v, unsigned base, int upper, char *tmp)
+{
+    const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+    char rev[24];
+    size_t n = 0;
+    do {
+        unsigned long rem = 0;
+        unsigned long long q = 0;
+        for (int shift = 48; shift >= 0; shift -= 16) {
+            unsigned long cur = (rem << 16) | (unsigned long)((v >> shift) & 0xFFFF);
+            q |= (unsigned long long)(cur / base) << shift;
+            rem = cur % base;
+        }
+        rev[n++] = digits[rem];
+        v = q;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        tmp[i] = rev[n - 1 - i];
+    return n;
+}
+
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
     struct out o = { buf, size, 0 };
@@ -72,28 +95,34 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
         }
         for (; *fmt >= '0' && *fmt <= '9'; fmt++)
             width = width * 10 + (*fmt - '0');
-        if (*fmt == 'l')
-            fmt++;
+        int longs = 0;
+        for (; *fmt == 'l'; fmt++)
+            longs++;
         size_t n;
         switch (*fmt) {
         case 'd':
         case 'i': {
-            long v = va_arg(ap, long);
-            unsigned long mag = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
-            n = 0;
-            if (v < 0)
-                tmp[n++] = '-';
-            n += utoa(mag, 10, 0, tmp + n);
-            put_padded(&o, tmp, n, width, left, pad);
+            long long v = longs >= 2 ? va_arg(ap, long long) : va_arg(ap, long);
+            unsigned long long mag = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+            tmp[0] = '-';
+            n = utoa64(mag, 10, 0, tmp + 1);
+            if (v < 0 && pad == '0' && !left) {
+                put(&o, '-');              /* the sign before the zeros: -0042 */
+                put_padded(&o, tmp + 1, n, width - 1, left, pad);
+            } else {
+                put_padded(&o, v < 0 ? tmp : tmp + 1, n + (v < 0), width, left, pad);
+            }
             break;
         }
         case 'u':
-            n = utoa(va_arg(ap, unsigned long), 10, 0, tmp);
+            n = longs >= 2 ? utoa64(va_arg(ap, unsigned long long), 10, 0, tmp)
+                           : utoa(va_arg(ap, unsigned long), 10, 0, tmp);
             put_padded(&o, tmp, n, width, left, pad);
             break;
         case 'x':
         case 'X':
-            n = utoa(va_arg(ap, unsigned long), 16, *fmt == 'X', tmp);
+            n = longs >= 2 ? utoa64(va_arg(ap, unsigned long long), 16, *fmt == 'X', tmp)
+                           : utoa(va_arg(ap, unsigned long), 16, *fmt == 'X', tmp);
             put_padded(&o, tmp, n, width, left, pad);
             break;
         case 'p':

@@ -1,6 +1,7 @@
 /* stdio.h — formatted output of the user runtime, unbuffered, to a file
  * descriptor. Conversions: %d %i %u %x %X %p %s %c %%, with '-', '0' and a
- * field width (digits or '*'); an 'l' length is accepted (long is 32 bits). */
+ * field width (digits or '*'); an 'l' length is accepted (long is 32 bits),
+ * and 'll' takes a 64-bit value (%lld %llu %llx, e.g. st_size). */
 #ifndef USER_STDIO_H
 #define USER_STDIO_H
 
