@@ -113,11 +113,23 @@ static void normalize(const char *name, char *out)
     out[o] = 0;
 }
 
-/* Append e to the index, growing its arrays by doubling. 0 or -ENOMEM. */
+/* Append e to the index, growing its arrays by doubling. 0 or -ENOMEM.
+ * A path the archive held already takes the later entry's contents in the
+ * earlier one's place, as tar extracts an archive that `tar -r` appended
+ * to: one entry per path, so a directory never meets a name twice. */
 static int index_add(const struct ustar_entry *e, uint32_t *cap, uint32_t *names_len, uint32_t *names_cap)
 {
     char path[USTAR_NAME_MAX + 1];
     normalize(e->name, path);
+    for (uint32_t i = 0; i < nentries; i++) {
+        if (strcmp(names + entries[i].path, path) == 0) {
+            entries[i].data = e->data;
+            entries[i].size = e->size;
+            entries[i].mode = (uint16_t)e->mode;
+            entries[i].is_dir = e->type == USTAR_DIRECTORY;
+            return 0;
+        }
+    }
     uint32_t n = strlen(path) + 1;
     if (nentries == *cap) {
         uint32_t c = *cap ? *cap * 2 : 16;
@@ -163,7 +175,7 @@ void initrd_scan(void)
     uint32_t len = module_end - module_start;
     struct ustar_iter it;
     struct ustar_entry e;
-    uint32_t cap = 0, names_len = 0, names_cap = 0, files = 0;
+    uint32_t cap = 0, names_len = 0, names_cap = 0;
     int r;
     ustar_iter_init(&it, base, len);
     while ((r = ustar_next(&it, &e)) == USTAR_ENTRY) {
@@ -173,7 +185,6 @@ void initrd_scan(void)
             index_drop();
             return;
         }
-        files += e.type == USTAR_REGULAR;
     }
     if (r < 0) {
         kprintf("initrd: refused: %s (header at offset %u); booting without it\n",
@@ -182,6 +193,9 @@ void initrd_scan(void)
         return;
     }
     archive = base;
+    uint32_t files = 0;
+    for (uint32_t i = 0; i < nentries; i++)
+        files += !entries[i].is_dir;
     kprintf("initrd: 0x%08x - 0x%08x (%u KiB, %u files)\n", module_start, module_end,
             (len + 1023) / 1024, files);
 }

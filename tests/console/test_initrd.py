@@ -3,7 +3,8 @@ the archive the build wrote (all three read the ramfs taken in from it, so
 elfinfo sees files written at runtime too), errors for paths that are not
 there, an archive too large for the room below the heap moved past the
 stack region and read back whole (QEMU -initrd, the embedded emulator, and
-GRUB from the ISO), and garbage archives, or one no low memory can hold,
+GRUB from the ISO), a path appended to the archive a second time (the
+later entry wins, as tar extracts it), and garbage archives, or one no low memory can hold,
 refused at boot with the kernel still reaching its prompt, on an empty root."""
 
 from __future__ import annotations
@@ -151,6 +152,35 @@ def test_an_initrd_too_large_for_below_the_heap_moves_past_the_stacks(machine_fa
     archive = tmp_path / "big.tar"
     body = big_initrd(archive, BIG)
     check_big_initrd(machine_factory(initrd=archive), archive, body)
+
+
+def test_a_path_appended_again_takes_the_later_entry(machine_factory, tmp_path: Path, members):
+    """An archive `tar -r` added to holds a path twice; the later entry is
+    the file (as tar extracts it), its directory takes in every other entry
+    and new names, and the boot counts the file once."""
+    archive, buf = tmp_path / "appended.tar", io.BytesIO()
+    with tarfile.open(paths.INITRD) as src, \
+            tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for m in src.getmembers():
+            tar.addfile(m, src.extractfile(m) if m.isfile() else None)
+        for name, body in (("data/README", b"the second README\n"), ("data/after", b"after it\n")):
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(body), 0o644
+            tar.addfile(info, io.BytesIO(body))
+    archive.write_bytes(buf.getvalue())
+    m = machine_factory(initrd=archive)
+    m.start(wait_prompt=False)
+    assert m.console is not None
+    boot = m.console.wait_prompt(timeout=30)
+    files = sum(1 for t in members.values() if t.isfile()) + 1
+    assert re.search(rf"initrd: 0x[0-9a-f]{{8}} - 0x[0-9a-f]{{8}} \(\d+ KiB, {files} files\)", boot), boot
+    listing = m.console.run("ls /data")
+    assert re.findall(r"^-rw-r--r--\s+(\d+) README$", listing, re.M) == ["18"], listing
+    assert m.console.run("cat /data/README").strip() == "the second README"
+    assert m.console.run("cat /data/after").strip() == "after it"
+    assert m.console.run("write /data/new made here").strip() == "write: 9 bytes to /data/new"
+    assert m.console.run("mkdir /data/sub").strip() == ""
+    assert re.search(r"^-rw-r--r--\s+292 numbers.txt$", m.console.run("ls /data"), re.M)
 
 
 class _IsoMachine(QemuIsoMachine):
