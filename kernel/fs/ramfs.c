@@ -141,12 +141,18 @@ struct fill {
 };
 
 /* One archive entry into the directory being populated: a file names its
- * bytes in the archive, a directory its archive path (for its own turn). */
+ * bytes in the archive, a directory its archive path (for its own turn).
+ * A name the directory holds already came in at an earlier population that
+ * ran out of memory before its end (the index has one entry per path). */
 static void fill_entry(const struct initrd_file *f, void *arg)
 {
     struct fill *c = arg;
     if (c->err)
         return;
+    struct inode *dir = c->dir;
+    for (const struct dentry *d = dir->entries; d; d = d->next)
+        if (strcmp(d->name, base_name(f->path)) == 0)
+            return;
     struct inode *ino = inode_alloc((f->is_dir ? S_IFDIR : S_IFREG) | (f->mode & 07777));
     char *path = 0;
     if (ino && f->is_dir) {
@@ -161,7 +167,6 @@ static void fill_entry(const struct initrd_file *f, void *arg)
     if (!ino || (f->is_dir && !path)) {
         c->err = -ENOSPC;
     } else {
-        struct inode *dir = c->dir;
         const char *pending = dir->initrd_dir;
         dir->initrd_dir = 0;                   /* dir_link must not populate again */
         c->err = dir_link(dir, base_name(f->path), ino);
