@@ -15,8 +15,8 @@ int main(int argc, char **argv)
     }
     const char *end;
     unsigned long want = strtoul_size(argv[1], &end);
-    if (*end) {
-        printf("memhog: not a size: %s\n", argv[1]);
+    if (*end || end == argv[1]) {
+        printf("memhog: not a size below 4 GiB (decimal or 0x hex, K/M/G): %s\n", argv[1]);
         return 2;
     }
     unsigned long got = 0;

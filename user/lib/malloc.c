@@ -84,12 +84,14 @@ void free(void *p)
 
 unsigned long strtoul_size(const char *s, const char **end)
 {
+    const char *start = s;
     unsigned long v = 0;
     unsigned base = 10;
     if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
         base = 16;
         s += 2;
     }
+    const char *digits = s;
     for (;; s++) {
         unsigned d;
         if (*s >= '0' && *s <= '9')
@@ -100,13 +102,24 @@ unsigned long strtoul_size(const char *s, const char **end)
             d = (unsigned)(*s - 'A' + 10);
         else
             break;
+        if (v > (~0UL - d) / base)
+            break;                    /* one more digit would wrap: stop before it */
         v = v * base + d;
     }
-    switch (*s) {
-    case 'k': case 'K': v <<= 10; s++; break;
-    case 'm': case 'M': v <<= 20; s++; break;
-    case 'g': case 'G': v <<= 30; s++; break;
-    default: break;
+    if (s == digits) {
+        s = start;                    /* "0x" alone, or no digit at all: nothing used */
+    } else {
+        unsigned shift = 0;
+        switch (*s) {
+        case 'k': case 'K': shift = 10; break;
+        case 'm': case 'M': shift = 20; break;
+        case 'g': case 'G': shift = 30; break;
+        default: break;
+        }
+        if (shift && v <= ~0UL >> shift) {
+            v <<= shift;
+            s++;
+        }
     }
     if (end)
         *end = s;

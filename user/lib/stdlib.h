@@ -12,7 +12,9 @@ void *malloc(size_t n);
 void free(void *p);
 
 /* Parse an unsigned number (decimal, or hex after 0x) with an optional
- * K/M/G suffix; *end is left after the last character used. */
+ * K/M/G suffix; *end is left after the last character used. A digit or
+ * suffix that would take the value past 32 bits is not used (so *end
+ * points at it), nor is a "0x" without digits (*end is s). */
 unsigned long strtoul_size(const char *s, const char **end);
 
 #endif

@@ -1,0 +1,24 @@
+"""The user programs' number arguments, on both machines: a size past 32
+bits, or a 0x without digits, is refused with the program's usage words
+instead of wrapping to a smaller size that the program then acts on."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from kos.console import Console
+
+
+@pytest.mark.parametrize("arg", ["5G", "4G", "99999999999", "0x100000000", "0x"])
+def test_memhog_refuses_a_size_it_cannot_hold(console: Console, arg: str):
+    out = console.run(f"run /bin/memhog {arg}", timeout=60)
+    assert f"memhog: not a size below 4 GiB (decimal or 0x hex, K/M/G): {arg}" in out, out
+    assert "touched" not in out
+    assert re.search(r"run: pid \d+ exited with status 2", out), out
+
+
+def test_memhog_takes_a_hex_size_with_a_suffix(console: Console):
+    out = console.run("run /bin/memhog 0x40K", timeout=60)
+    assert "memhog: touched 65536 bytes" in out, out
