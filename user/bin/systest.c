@@ -3,6 +3,7 @@
  * an unknown number is ENOSYS, and the small calls answer as Linux's do. */
 #include "ktap.h"
 #include "stdio.h"
+#include "stdlib.h"
 #include "string.h"
 #include "syscall.h"
 
@@ -110,6 +111,20 @@ KTAP_CASE(snprintf_takes_64_bit_values)
     KTAP_EXPECT(n == (int)strlen(want) && strcmp(buf, want) == 0, "'%s' (%d)", buf, n);
     n = snprintf(buf, sizeof(buf), "[%012lld][%-4llu]", -42LL, 0ULL);
     KTAP_EXPECT(strcmp(buf, "[-00000000042][0   ]") == 0, "'%s'", buf);
+}
+
+/* The runtime's malloc: a second free of a block is refused, so the block
+ * is handed out once, not to two callers. */
+KTAP_CASE(malloc_refuses_a_double_free)
+{
+    char *a = malloc(40);
+    KTAP_EXPECT(a != 0, "malloc");
+    free(a);
+    free(a);
+    char *b = malloc(40), *c = malloc(40);
+    KTAP_EXPECT(b == a && c != a && c != 0, "a %p b %p c %p", (void *)a, (void *)b, (void *)c);
+    free(c);
+    free(b);
 }
 
 int main(void)

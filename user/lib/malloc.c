@@ -3,8 +3,12 @@
  * Every block has a header of 16 bytes before its payload (keeping payloads
  * 16-byte aligned) that records its class, or for a large block the length
  * of its mapping. Freed small blocks go on their class's list and are
- * reused; chunks are never returned to the kernel. */
+ * reused; chunks are never returned to the kernel. A free block's class
+ * carries FREED, so a second free of it (or of something that is no
+ * block's payload) is refused with a message instead of putting the block
+ * on its list twice, where two mallocs would get it. */
 #include "stdlib.h"
+#include "stdio.h"
 #include "syscall.h"
 
 #define HDR         16u
@@ -12,6 +16,7 @@
 #define NCLASSES    8                 /* 16 .. 2048 payload + header */
 #define CHUNK       0x10000u
 #define LARGE       0xFFu
+#define FREED       0x100u
 
 struct header {
     unsigned cls;                     /* class index, or LARGE */
@@ -53,6 +58,7 @@ void *malloc(size_t n)
     struct header *h = free_lists[c];
     if (h) {
         free_lists[c] = h->next;
+        h->cls = c;
         return (char *)h + HDR;
     }
     size_t size = (size_t)1 << (c + MIN_SHIFT);
@@ -74,12 +80,21 @@ void free(void *p)
     if (!p)
         return;
     struct header *h = (struct header *)((char *)p - HDR);
+    if (h->cls & FREED) {
+        dprintf(2, "free: %p: double free, refused\n", p);
+        return;
+    }
     if (h->cls == LARGE) {
         munmap(h, h->map_len);
         return;
     }
+    if (h->cls > NCLASSES) {
+        dprintf(2, "free: %p: not a block malloc returned, refused\n", p);
+        return;
+    }
     h->next = free_lists[h->cls];
     free_lists[h->cls] = h;
+    h->cls |= FREED;
 }
 
 unsigned long strtoul_size(const char *s, const char **end)
