@@ -13,7 +13,8 @@
 
 static char *const default_env[] = { "PATH=/bin", "HOME=/", 0 };
 
-static const char *signal_name(int sig)
+/* "SIGSEGV", or "signal 40" for a number without a name here (buf holds it). */
+static const char *signal_name(int sig, char buf[16])
 {
     switch (sig) {
     case SIGINT: return "SIGINT";
@@ -23,15 +24,18 @@ static const char *signal_name(int sig)
     case SIGKILL: return "SIGKILL";
     case SIGSEGV: return "SIGSEGV";
     case SIGTERM: return "SIGTERM";
-    default: return "a signal";
+    default:
+        ksnprintf(buf, 16, "signal %d", sig);
+        return buf;
     }
 }
 
 /* "run: pid 5 exited with status 0" or "run: pid 5 killed by SIGSEGV". */
 static void report_status(int32_t pid, int status)
 {
+    char buf[16];
     if (status & 0x7F)
-        kprintf("run: pid %d killed by %s\n", pid, signal_name(status & 0x7F));
+        kprintf("run: pid %d killed by %s\n", pid, signal_name(status & 0x7F, buf));
     else
         kprintf("run: pid %d exited with status %d\n", pid, (status >> 8) & 0xFF);
 }
@@ -115,7 +119,8 @@ static int cmd_kill(int argc, char **argv)
                 err == -EPERM ? "pid 0 and 1 cannot be killed" : "no such process");
         return 1;
     }
-    kprintf("kill: pid %u sent %s\n", pid, signal_name((int)sig));
+    char buf[16];
+    kprintf("kill: pid %u sent %s\n", pid, signal_name((int)sig, buf));
     return 0;
 }
 SHELL_COMMAND(kill, "PID [SIG]", "end a process (SIGTERM unless SIG says otherwise)", cmd_kill);

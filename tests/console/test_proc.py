@@ -254,3 +254,9 @@ def test_ctrl_c_kills_a_sleeping_foreground_job_and_its_children(sh: Shell):
     sh.console.send("kill 1\x03")
     out = sh.console.wait_prompt(30)
     assert "kill 1^C" in out and "kill: error" not in out, out
+
+
+def test_a_signal_without_a_name_is_reported_by_its_number(sh: Shell):
+    pid = sh.spawn("/bin/sleeper 300 1")
+    assert f"kill: pid {pid} sent signal 40" in sh(f"kill {pid} 40")
+    assert sh.reported(f"run: pid {pid} killed by signal 40"), sh.transcript[-500:]
