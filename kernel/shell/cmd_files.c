@@ -221,14 +221,14 @@ static int cmd_elfinfo(int argc, char **argv)
 {
     if (argc != 2)
         return shell_usage(argv[0]);
-    char path[FS_PATH_MAX];
-    int err = path_canonical("/", argv[1], path);
-    if (err)
-        return path_error("elfinfo", err, argv[1]);
+    /* Opened as typed, so each component is walked ("/bin/hello/.." is
+     * ENOTDIR); the canonical form only names the file it found. */
     uint8_t *image;
     uint32_t size;
-    if (read_whole("elfinfo", path, &image, &size))
+    if (read_whole("elfinfo", argv[1], &image, &size))
         return 1;
+    char path[FS_PATH_MAX];
+    path_canonical("/", argv[1], path);
     struct elf_plan plan;
     int r = elf_plan(image, size, &plan);
     kfree(image);

@@ -89,6 +89,11 @@ def test_elfinfo_prints_the_plan_of_a_program(console):
     assert all(int(a, 16) >= 0x40000000 for a, _ in loads)
     bad = console.run("elfinfo /etc/motd")
     assert "elfinfo: error ENOEXEC (-8): not an ELF file (bad magic): /etc/motd" in bad
+    # Every component is walked, as cat and run walk it, and the error names the path typed.
+    for path in ("/bin/hello/..", "/etc/motd/../../bin/hello"):
+        assert f"elfinfo: error ENOTDIR (-20): not a directory: {path}" in console.run(f"elfinfo {path}")
+    dotted = console.run("elfinfo /etc/../bin/./hello")
+    assert re.search(r"^/bin/hello: static i386 executable", dotted, re.M), dotted
 
 
 def test_elfinfo_reads_files_written_at_runtime(console):
