@@ -25,6 +25,21 @@ static void report_free(const char *fn, phys_addr_t addr, uint32_t order)
             buddy_free_reason(addr, order, why, sizeof(why)));
 }
 
+/* After "addr: 0x00000000": the errno and why an allocation of order with
+ * gfp got no block, as "error: NAME" and "reason: ..." lines. */
+static void report_alloc_failure(uint32_t order, unsigned gfp)
+{
+    if (order > MAX_ORDER) {
+        kprintf("error: %s\nreason: order %u is above MAX_ORDER (%u)\n", errno_name(-EINVAL), order,
+                MAX_ORDER);
+    } else if (!buddy_gfp_valid(gfp)) {
+        kprintf("error: %s\nreason: gfp 0x%x names no zone\n", errno_name(-EINVAL), gfp);
+    } else {
+        kprintf("error: %s\nreason: no free block of order %u in the zones gfp 0x%x allows\n",
+                errno_name(-ENOMEM), order, gfp);
+    }
+}
+
 static int print_result(int err)
 {
     kprintf("result: %d\n", err);
@@ -117,6 +132,8 @@ static int cmd_buddy(int argc, char **argv)
         kprintf("addr: 0x%08llx\n", addr);
         if (addr)
             kprintf("zone: %s\n", buddy_zone_name(page_zone(page_lookup(addr))));
+        else
+            report_alloc_failure(order, gfp);
         return addr == 0;
     }
     if (argc == 4 && strcmp(argv[1], "free") == 0) {
@@ -176,6 +193,8 @@ static int cmd_page(int argc, char **argv)
         kprintf("addr: 0x%08llx\n", page_phys(p));
         if (p)
             kprintf("zone: %s\n", buddy_zone_name(page_zone(p)));
+        else
+            report_alloc_failure(arg, GFP_KERNEL);
         return p == 0;
     }
     if (strcmp(op, "count") == 0) {

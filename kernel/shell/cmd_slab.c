@@ -97,6 +97,11 @@ static int cmd_slab(int argc, char **argv)
     if (strcmp(op, "alloc") == 0 && argc == 3) {
         uint32_t addr = slab_alloc((int)id);
         kprintf("addr: %p\n", (void *)addr);
+        struct slab_info i;
+        if (!addr && slab_info((int)id, &i) < 0)
+            kprintf("error: %s\nreason: no cache %u\n", errno_name(-EINVAL), id);
+        else if (!addr)
+            kprintf("error: %s\nreason: no frame for a new slab of '%s'\n", errno_name(-ENOMEM), i.name);
         return addr == 0;
     }
     if (strcmp(op, "free") == 0 && argc == 4) {

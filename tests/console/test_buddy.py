@@ -223,10 +223,17 @@ def test_refused_frees_are_reported_counted_and_change_nothing(console: Console)
     assert stats["frees"] == 1
 
 
-def test_alloc_of_an_impossible_order_returns_zero(console: Console):
-    assert addr_of(console.run("buddy alloc 11")) == 0
+def test_alloc_of_an_impossible_order_returns_zero_and_says_why(console: Console):
+    out = console.run("buddy alloc 11")
+    assert addr_of(out) == 0 and "error: EINVAL\nreason: order 11 is above MAX_ORDER (10)" in out, out
     assert addr_of(console.run("buddy alloc 4000000000")) == 0
     assert console.kv("buddy stats")["failed_allocs"] == 2
+    out = console.run("page alloc 11")
+    assert addr_of(out) == 0 and "reason: order 11 is above MAX_ORDER (10)" in out, out
+    out = console.run("buddy alloc 0 7")
+    assert addr_of(out) == 0 and "error: EINVAL\nreason: gfp 0x7 names no zone" in out, out
+    out = console.run("buddy alloc 0 highmem only")                 # 64 MiB: no HighMem at all
+    assert addr_of(out) == 0 and "error: ENOMEM\nreason: no free block of order 0 in the zones" in out, out
 
 
 def test_bad_buddy_commands_print_usage(console: Console):

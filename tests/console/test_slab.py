@@ -135,7 +135,8 @@ def test_destroy_is_refused_while_objects_live(console: Console):
     assert result(out) == EBUSY and "1 objects still allocated" in out
     assert result(checked(console, f"slab free {cid} {a:#x}")) == 0
     assert result(checked(console, f"slab destroy {cid}")) == 0
-    assert addr_of(console.run(f"slab alloc {cid}")) == 0                  # gone
+    gone = console.run(f"slab alloc {cid}")
+    assert addr_of(gone) == 0 and f"error: EINVAL\nreason: no cache {cid}" in gone, gone
     assert result(console.run(f"slab destroy {cid}")) == EINVAL
     assert result(console.run(f"slab info {cid}")) == EINVAL
     assert create(console, "again 32 0") == cid                            # ids are reused
