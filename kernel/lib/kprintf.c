@@ -86,6 +86,8 @@ static size_t utoa64_hex(uint64_t v, int upper, char *out)
  * remainder below 10 followed by 16 bits, which fits in 32. */
 static size_t utoa64_dec(uint64_t v, char *out)
 {
+    if (!(v >> 32))
+        return utoa((uint32_t)v, 10, 0, out);
     char tmp[24];
     size_t n = 0;
     do {
@@ -104,6 +106,33 @@ static size_t utoa64_dec(uint64_t v, char *out)
     return n;
 }
 
+/* A number's digits (num, n of them) after its sign, with at least prec
+ * digits (zeros in front), in a field of width: zeros pad between the sign
+ * and the digits when pad is '0' and no precision was given, as C's do. */
+static void emit_number(struct sink *s, const char *sign, const char *num, size_t n, int width,
+                        int prec, int left, char pad)
+{
+    size_t slen = 0;
+    while (sign[slen])
+        slen++;
+    size_t zeros = prec > (int)n ? (size_t)prec - n : 0;
+    if (prec < 0 && pad == '0' && !left && width > (int)(slen + n))
+        zeros = (size_t)width - slen - n;
+    int fill = width > (int)(slen + zeros + n) ? width - (int)(slen + zeros + n) : 0;
+    if (!left)
+        while (fill-- > 0)
+            s->put(s, ' ');
+    for (size_t i = 0; i < slen; i++)
+        s->put(s, sign[i]);
+    while (zeros--)
+        s->put(s, '0');
+    for (size_t i = 0; i < n; i++)
+        s->put(s, num[i]);
+    if (left)
+        while (fill-- > 0)
+            s->put(s, ' ');
+}
+
 static void format_core(struct sink *s, const char *fmt, va_list ap)
 {
     char num[24];
@@ -113,26 +142,49 @@ static void format_core(struct sink *s, const char *fmt, va_list ap)
             continue;
         }
         fmt++;
-        int left = 0;
+        int left = 0, plus = 0, space = 0, alt = 0;
         char pad = ' ';
         for (;; fmt++) {
             if (*fmt == '-')
                 left = 1;
             else if (*fmt == '0')
                 pad = '0';
+            else if (*fmt == '+')
+                plus = 1;
+            else if (*fmt == ' ')
+                space = 1;
+            else if (*fmt == '#')
+                alt = 1;
             else
                 break;
         }
         int width = 0;
         if (*fmt == '*') {
             width = va_arg(ap, int);
+            if (width < 0) {                   /* C: a negative width is '-' and its size */
+                left = 1;
+                width = -width;
+            }
             fmt++;
         }
         while (*fmt >= '0' && *fmt <= '9')
             width = width * 10 + (*fmt++ - '0');
-        int longs = 0;
-        while (*fmt == 'l' || *fmt == 'z')
-            longs += *fmt++ == 'l';
+        int prec = -1;                         /* none */
+        if (*fmt == '.') {
+            fmt++;
+            prec = 0;
+            if (*fmt == '*') {
+                prec = va_arg(ap, int);        /* negative: as if none */
+                fmt++;
+            }
+            while (*fmt >= '0' && *fmt <= '9')
+                prec = prec * 10 + (*fmt++ - '0');
+        }
+        int longs = 0, shorts = 0;
+        for (; *fmt == 'l' || *fmt == 'z' || *fmt == 'h'; fmt++) {
+            longs += *fmt == 'l';
+            shorts += *fmt == 'h';
+        }
         if (left)
             pad = ' ';
 
@@ -140,30 +192,29 @@ static void format_core(struct sink *s, const char *fmt, va_list ap)
         switch (*fmt) {
         case 'd':
         case 'i': {
-            int32_t v = va_arg(ap, int32_t);
-            uint32_t mag = v < 0 ? 0u - (uint32_t)v : (uint32_t)v;
-            n = 0;
-            if (v < 0)
-                num[n++] = '-';
-            n += utoa(mag, 10, 0, num + n);
-            if (v < 0 && pad == '0') {
-                s->put(s, '-');
-                emit_padded(s, num + 1, n - 1, width - 1, left, pad);
-            } else {
-                emit_padded(s, num, n, width, left, pad);
-            }
+            int64_t v = longs == 2 ? va_arg(ap, int64_t) : va_arg(ap, int32_t);
+            if (shorts)
+                v = shorts == 1 ? (int16_t)v : (int8_t)v;
+            uint64_t mag = v < 0 ? 0u - (uint64_t)v : (uint64_t)v;
+            n = utoa64_dec(mag, num);
+            if (prec == 0 && mag == 0)
+                n = 0;                         /* C: no digits for 0 at precision 0 */
+            emit_number(s, v < 0 ? "-" : plus ? "+" : space ? " " : "", num, n, width, prec, left, pad);
             break;
         }
         case 'u':
-            n = longs == 2 ? utoa64_dec(va_arg(ap, uint64_t), num) : utoa(va_arg(ap, uint32_t), 10, 0, num);
-            emit_padded(s, num, n, width, left, pad);
-            break;
         case 'x':
-        case 'X':
-            n = longs == 2 ? utoa64_hex(va_arg(ap, uint64_t), *fmt == 'X', num)
-                           : utoa(va_arg(ap, uint32_t), 16, *fmt == 'X', num);
-            emit_padded(s, num, n, width, left, pad);
+        case 'X': {
+            uint64_t v = longs == 2 ? va_arg(ap, uint64_t) : va_arg(ap, uint32_t);
+            if (shorts)
+                v = shorts == 1 ? (uint16_t)v : (uint8_t)v;
+            n = *fmt == 'u' ? utoa64_dec(v, num) : utoa64_hex(v, *fmt == 'X', num);
+            if (prec == 0 && v == 0)
+                n = 0;
+            const char *prefix = alt && v && *fmt != 'u' ? (*fmt == 'X' ? "0X" : "0x") : "";
+            emit_number(s, prefix, num, n, width, prec, left, pad);
             break;
+        }
         case 'p': {
             uint32_t v = (uint32_t)(uintptr_t)va_arg(ap, void *);
             num[0] = '0';
@@ -178,8 +229,8 @@ static void format_core(struct sink *s, const char *fmt, va_list ap)
             if (!str)
                 str = "(null)";
             size_t len = 0;
-            while (str[len])
-                len++;
+            while (str[len] && (prec < 0 || len < (size_t)prec))
+                len++;                         /* never past prec: str may have no NUL */
             emit_padded(s, str, len, width, left, ' ');
             break;
         }

@@ -1,10 +1,13 @@
 /* kprintf.h — formatted output to the console.
  *
- * Conversions: %d %i %u %x %X %p %s %c %%, with an optional '-' (left
- * justify), '0' (zero pad) and field width (digits or '*' from the
- * arguments), e.g. %08x, %-12s, %-*s; %llx and %llu take a 64-bit
- * value (%lld is not supported). %p prints
- * 0x and eight hex digits. "\n" goes out as "\r\n".
+ * Conversions: %d %i %u %x %X %p %s %c %%, with C's flags '-' (left
+ * justify), '0' (zero pad), '+', ' ' and '#' (0x before non-zero hex), a
+ * field width (digits, or '*' from the arguments, negative meaning '-'),
+ * and a precision (.N or .*: at least N digits; at most N bytes of a %s,
+ * which then needs no NUL), e.g. %08x, %-12s, %-*s, %.*s, %5.3u; 'll'
+ * takes a 64-bit value (%lld %llu %llx), 'h' and 'hh' print an int as
+ * a short or a char, 'l' and 'z' change nothing. %p prints 0x and eight
+ * hex digits. "\n" goes out as "\r\n".
  */
 #ifndef KOS_KPRINTF_H
 #define KOS_KPRINTF_H

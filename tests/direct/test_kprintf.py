@@ -52,3 +52,39 @@ def test_output_is_cut_to_the_buffer_but_the_length_is_the_full_one(guest):
 
 def test_null_string_prints_null(guest):
     assert _fmt(guest, "%s", 0) == ("(null)", 6)
+
+
+def _u64(v: int) -> tuple[int, int]:
+    """A 64-bit argument as the two words the i386 cdecl call pushes."""
+    return v & 0xFFFFFFFF, (v >> 32) & 0xFFFFFFFF
+
+
+# Each one was printed wrong, or printed itself and left its argument for
+# the next conversion: every case ends with a %d that must read its own 7.
+@pytest.mark.parametrize(("fmt", "args", "want"), [
+    ("%lld|%d", (*_u64(-5000000000), 7), "-5000000000|7"),
+    ("%lld|%d", (*_u64(-1), 7), "-1|7"),
+    ("[%.3s]|%d", ("abcdef", 7), "[abc]|7"),
+    ("[%.*s]|%d", (2, "abcdef", 7), "[ab]|7"),
+    ("[%-8.3s]|%d", ("abcdef", 7), "[abc     ]|7"),
+    ("[%.5d][%.3x]|%d", (-42, 0xF, 7), "[-00042][00f]|7"),
+    ("[%8.3u]|%d", (5, 7), "[     005]|7"),
+    ("[%.0d]|%d", (0, 7), "[]|7"),
+    ("[%-*s]|%d", (-5, "x", 7), "[x    ]|7"),
+    ("[%*d]|%d", (-4, 3, 7), "[3   ]|7"),
+    ("[%+d][% d][%+d]|%d", (5, 5, -5, 7), "[+5][ 5][-5]|7"),
+    ("[%#x][%#X][%#x]|%d", (255, 255, 0, 7), "[0xff][0XFF][0]|7"),
+    ("[%hhx][%hd]|%d", (0x1FF, 0x18000, 7), "[ff][-32768]|7"),
+])
+def test_edge_formats_read_their_own_arguments(guest, fmt, args, want):
+    assert _fmt(guest, fmt, *args) == (want, len(want))
+
+
+def test_precision_cuts_a_string_that_has_no_nul(guest):
+    """%.*s of a name stored without a NUL stops at the precision."""
+    buf = guest.scratch
+    guest.write(buf + 64, b"[%.*s]\0")
+    guest.write(buf + 80, b"abcd")                 # the next byte is not a NUL
+    guest.write(buf + 84, b"XYZ\0")
+    n = guest.call("ksnprintf", buf, 32, buf + 64, 4, buf + 80)
+    assert (guest.read_cstring(buf), n) == ("[abcd]", 6)
