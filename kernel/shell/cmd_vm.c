@@ -161,15 +161,12 @@ static struct mm *range_in_shell_mm(char **argv, uint32_t *addr, uint32_t *len)
 
 /* Map PATH: opened read-write when the mapping is shared and writable,
  * else read-only, as a program would open it. */
-static int32_t mmap_path(struct mm *mm, char **argv, int argc, uint32_t addr, uint32_t len,
+static int32_t mmap_path(struct mm *mm, const char *path, uint32_t off, uint32_t addr, uint32_t len,
                          uint32_t prot, uint32_t flags)
 {
-    uint32_t off = 0;
-    if (argc == 7 && shell_arg_u32(argv, 6, "OFFSET", UINT32_MAX, &off))
-        return -EINVAL;
     uint32_t mode = ((flags & MAP_SHARED) && (prot & PROT_WRITE)) ? O_RDWR : O_RDONLY;
     struct file *f;
-    int err = vfs_open("/", argv[5], mode, 0, &f);
+    int err = vfs_open("/", path, mode, 0, &f);
     if (err) {
         mm->why = "cannot open the file";
         return err;
@@ -181,12 +178,16 @@ static int32_t mmap_path(struct mm *mm, char **argv, int argc, uint32_t addr, ui
 
 static int cmd_mmap(int argc, char **argv)
 {
-    uint32_t addr, len, prot, flags;
+    uint32_t addr, len, prot, flags, off = 0;
     const char *bad = 0;
     if (argc < 5 || argc > 7)
         return shell_usage(argv[0]);
     if (parse_range(argv, &addr, &len))
         return 1;
+    if (argc == 7 && shell_arg_u32(argv, 6, "OFFSET", UINT32_MAX, &off)) {
+        kprintf("mmap: error EINVAL (%d)\n", -EINVAL);           /* after the parser's reason */
+        return 1;
+    }
     if (parse_prot(argv[3], &prot))
         return refused(argv[0], -EINVAL, "PROT is 'none' or letters of rwx");
     if (parse_flags(argv[4], &flags, &bad)) {
@@ -197,7 +198,7 @@ static int cmd_mmap(int argc, char **argv)
     struct mm *mm = shell_mm(argv[0]);
     if (!mm)
         return 1;
-    int32_t r = argc >= 6 ? mmap_path(mm, argv, argc, addr, len, prot, flags)
+    int32_t r = argc >= 6 ? mmap_path(mm, argv[5], off, addr, len, prot, flags)
                           : vm_mmap(mm, addr, len, prot, flags);
     if (r < 0 && r > -4096)
         return refused(argv[0], r, mm->why);

@@ -61,3 +61,15 @@ def test_the_largest_number_is_accepted(console: Console):
     out = console.run(f"kmalloc {U32_MAX}")
     assert "kmalloc: 0x00000000" in out and "is out of range" not in out    # parsed; the heap refuses
     assert "kmalloc: 0x00000000" in console.run("kmalloc 0xFFFFFFFF")
+
+
+@pytest.mark.parametrize(("offset", "why"), [
+    ("xyz", "xyz is not a number (decimal, or hex with 0x)"),
+    ("5G", f"5G is out of range (max {U32_MAX})"),
+])
+def test_a_bad_mmap_offset_is_the_only_reason_given(console: Console, offset: str, why: str):
+    # A refusal first, whose reason must not be printed again for the offset.
+    assert "mmap: the length is 0" in console.run("mmap 0 0 r private")
+    out = console.run(f"mmap 0 4096 r private /etc/motd {offset}")
+    assert out.strip().splitlines() == [f"mmap: argument 6 (OFFSET): {why}", "mmap: error EINVAL (-22)"]
+    assert "/etc/motd" not in console.run("maps")
