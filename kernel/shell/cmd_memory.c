@@ -2,12 +2,14 @@
  * and allocations by hand so behaviour can be watched (and tested). */
 #include <stdint.h>
 #include "shell.h"
+#include "../include/errno.h"
 #include "../lib/kprintf.h"
 #include "../lib/string.h"
 #include "../mm/heap/heap.h"
 #include "../mm/memory.h"
 #include "../mm/paging.h"
 #include "../mm/vm/uaccess.h"
+#include "../proc/proc.h"
 #include "cmd_vm.h"
 
 static int cmd_memstats(int argc, char **argv)
@@ -85,6 +87,14 @@ static int cmd_stack(int argc, char **argv)
         return top ? 0 : 1;
     }
     if (strcmp(argv[1], "free") == 0) {
+        /* A live process runs on its stack: freed under it, the next
+         * stack_alloc would hand its saved context to someone else. */
+        struct proc *p = proc_find(pid);
+        if (p && p->state != PROC_ZOMBIE && stack_get_base(pid)) {
+            kprintf("stack: error EBUSY (%d): pid %u is a live process running on this stack; "
+                    "kill it and the stack goes when it exits\n", -EBUSY, pid);
+            return 1;
+        }
         void *had = stack_get_base(pid);
         stack_free(pid);
         kprintf("stack: pid %u %s\n", pid, had ? "freed" : "refused");

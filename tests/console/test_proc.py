@@ -260,3 +260,18 @@ def test_a_signal_without_a_name_is_reported_by_its_number(sh: Shell):
     pid = sh.spawn("/bin/sleeper 300 1")
     assert f"kill: pid {pid} sent signal 40" in sh(f"kill {pid} 40")
     assert sh.reported(f"run: pid {pid} killed by signal 40"), sh.transcript[-500:]
+
+
+def test_the_stack_of_a_live_process_cannot_be_freed_by_hand(sh: Shell):
+    pid = sh.spawn("/bin/sleeper 300 1")
+    out = sh(f"stack free {pid}")
+    assert f"stack: error EBUSY (-16): pid {pid} is a live process running on this stack" in out, out
+    base = re.search(rf"stack: pid {pid} base (0x02[0-9a-f]{{6}}) top", sh(f"stack info {pid}"))
+    assert base, sh.transcript[-500:]
+    # The stack is still the process's: no other owner gets it, and the kill ends the process.
+    other = re.search(r"stack: pid 77 base (0x[0-9a-f]{8}) top", sh("stack alloc 77") + sh("stack info 77"))
+    assert other and other.group(1) != base.group(1), sh.transcript[-500:]
+    assert "stack: pid 77 freed" in sh("stack free 77")
+    assert f"kill: pid {pid} sent SIGKILL" in sh(f"kill {pid} 9")
+    assert sh.reported(f"run: pid {pid} killed by SIGKILL"), sh.transcript[-500:]
+    assert f"stack: pid {pid} base 0x00000000" in sh(f"stack info {pid}")
