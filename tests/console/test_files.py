@@ -110,7 +110,9 @@ def test_cp_and_cat_programs_copy_and_print_files(console: Console):
     assert console.run("cat /copy") == motd
     out = console.run("run /bin/cat /copy /none", timeout=60)
     assert motd.replace("\r", "").strip() in out.replace("\r", "")
-    assert "cat: /none: error -2" in out
+    assert "cat: /none: error ENOENT (-2)" in out
+    out = console.run("run /bin/cp /etc /copy", timeout=60)
+    assert "cp: /etc: read error EISDIR (-21)" in out, out
     assert re.search(r"run: pid \d+ exited with status 1", out)
     console.run("rm /copy")
 

@@ -34,8 +34,10 @@ USER_CFLAGS = [
     "-mgeneral-regs-only",
     "-O2", "-Wall", "-Wextra", "-Werror", "-I", str(paths.USER / "lib"),
 ]
-# The memory and string primitives are the kernel's own, compiled into the runtime too.
-SHARED_STRING = paths.ROOT / "kernel" / "lib" / "string.c"
+# The memory and string primitives, and the errno names, are the kernel's own,
+# compiled into the runtime too.
+SHARED = [paths.ROOT / "kernel" / "lib" / "string.c", paths.ROOT / "kernel" / "lib" / "errno.c"]
+SHARED_HEADERS = [paths.ROOT / "kernel" / "lib" / "string.h", paths.ROOT / "kernel" / "include" / "errno.h"]
 USER_LDFLAGS = ["-m", "elf_i386", "-static", "-nostdlib", "-z", "max-page-size=0x1000",
                 "-z", "noexecstack", "-T", str(paths.USER_LINKER_SCRIPT)]
 
@@ -81,7 +83,7 @@ def build_user(verbose: bool = False) -> dict[str, Path]:
     crt0 = _compile(lib / "crt0.S", headers)
     runtime = [_compile(s, headers) for s in sorted([*lib.glob("*.c"), *lib.glob("*.S")])
                if s.name != "crt0.S"]
-    runtime.append(_compile(SHARED_STRING, [SHARED_STRING.with_suffix(".h")]))
+    runtime += [_compile(src, SHARED_HEADERS) for src in SHARED]
     out: dict[str, Path] = {}
     for src in programs():
         obj = _compile(src, headers)

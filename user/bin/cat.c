@@ -10,7 +10,7 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         long fd = open(argv[i], O_RDONLY, 0);
         if (fd < 0) {
-            dprintf(2, "cat: %s: error %ld\n", argv[i], fd);
+            dprintf(2, "cat: %s: error %s (%ld)\n", argv[i], errno_name((int)fd), fd);
             status = 1;
             continue;
         }
@@ -18,7 +18,7 @@ int main(int argc, char **argv)
         while ((n = read((int)fd, buf, sizeof(buf))) > 0)
             write(1, buf, (size_t)n);
         if (n < 0) {
-            dprintf(2, "cat: %s: read error %ld\n", argv[i], n);
+            dprintf(2, "cat: %s: read error %s (%ld)\n", argv[i], errno_name((int)n), n);
             status = 1;
         }
         close((int)fd);

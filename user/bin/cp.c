@@ -12,25 +12,25 @@ int main(int argc, char **argv)
     }
     long in = open(argv[1], O_RDONLY, 0);
     if (in < 0) {
-        dprintf(2, "cp: %s: error %ld\n", argv[1], in);
+        dprintf(2, "cp: %s: error %s (%ld)\n", argv[1], errno_name((int)in), in);
         return 1;
     }
     long out = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (out < 0) {
-        dprintf(2, "cp: %s: error %ld\n", argv[2], out);
+        dprintf(2, "cp: %s: error %s (%ld)\n", argv[2], errno_name((int)out), out);
         return 1;
     }
     long n, total = 0;
     while ((n = read((int)in, buf, sizeof(buf))) > 0) {
         long w = write((int)out, buf, (size_t)n);
         if (w != n) {
-            dprintf(2, "cp: %s: write error %ld\n", argv[2], w);
+            dprintf(2, "cp: %s: write error %s (%ld)\n", argv[2], errno_name((int)w), w);
             return 1;
         }
         total += w;
     }
     if (n < 0) {
-        dprintf(2, "cp: %s: read error %ld\n", argv[1], n);
+        dprintf(2, "cp: %s: read error %s (%ld)\n", argv[1], errno_name((int)n), n);
         return 1;
     }
     close((int)in);
