@@ -195,11 +195,16 @@ int32_t proc_spawn(const char *path, char *const argv[], char *const envp[], con
     return (int32_t)p->pid;
 }
 
+/* Idle time clears frames for page tables (the table pool, page_alloc.h),
+ * so that fork and exec do not; a tick that makes a process runnable
+ * switches away from idle in the middle of a clear as anywhere else. */
 static __attribute__((noreturn)) int idle_loop(void *arg)
 {
     (void)arg;
-    for (;;)
+    for (;;) {
+        table_pool_refill();
         cpu_sti_hlt();
+    }
 }
 
 void proc_fault_report_and_die(struct regs *r);

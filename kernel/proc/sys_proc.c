@@ -37,7 +37,7 @@ int32_t sys_fork(struct regs *r)
     struct proc *child = proc_alloc(parent->name, &err);
     if (!child)
         return err;
-    child->mm = mm_clone(parent->mm);
+    child->mm = mm_clone(parent->mm, r->useresp);
     if (!child->mm) {
         proc_free(child);
         return -ENOMEM;

@@ -54,14 +54,14 @@ def test_a_new_address_space_has_no_directory_until_a_mapping_needs_one(k):
     free = call(k, "get_free_pages")
     mm = u32(call(k, "mm_create"))
     assert mm and directories(k, mm) == [0, 0, 0]
-    assert mm_field(k, mm, "pt_pages") == 1                     # the PDPT alone
-    assert call(k, "get_free_pages") == free - 1
+    assert mm_field(k, mm, "pt_pages") == 0                     # the PDPT is inside struct mm
+    assert call(k, "get_free_pages") == free
     map_page(k, mm, DEEP_PAGES[1])
     assert directories(k, mm) == [0, 0, 0]                      # mmap makes no table
     assert user_write(k, mm, DEEP_PAGES[1], b"x") == 0
     made = directories(k, mm)
     assert made[0] == 0 and made[1] != 0 and made[2] == 0
-    assert mm_field(k, mm, "pt_pages") == 3                     # PDPT, a directory, a table
+    assert mm_field(k, mm, "pt_pages") == 2                     # a directory, a table
     call(k, "mm_destroy", mm)
     assert call(k, "get_free_pages") == free
 
@@ -74,9 +74,9 @@ def test_fork_copies_deep_pages_in_every_gib_copy_on_write(k):
         assert user_write(k, parent, va, bytes([0x40 + i]) * 16) == 0
     assert all(directories(k, parent))
     tables = mm_field(k, parent, "pt_pages")
-    assert tables == 1 + 3 + 3
+    assert tables == 3 + 3
 
-    child = u32(call(k, "mm_clone", parent))
+    child = u32(call(k, "mm_clone", parent, 0))
     assert child and all(directories(k, child))
     assert set(directories(k, child)).isdisjoint(directories(k, parent))
     assert mm_field(k, child, "pt_pages") == tables
@@ -99,7 +99,7 @@ def test_fork_copies_deep_pages_in_every_gib_copy_on_write(k):
     assert user_read(k, child, DEEP_PAGES[2], 5) == b"child"
 
     # A copy of the copy: directories again only where the child maps.
-    grandchild = u32(call(k, "mm_clone", child))
+    grandchild = u32(call(k, "mm_clone", child, 0))
     assert grandchild and all(directories(k, grandchild))
     assert user_read(k, grandchild, DEEP_PAGES[2], 5) == b"child"
     assert user_read(k, grandchild, DEEP_PAGES[0], 1) == b"\x40"
@@ -113,10 +113,10 @@ def test_fork_of_one_gib_makes_one_directory(k):
     parent = u32(call(k, "mm_create"))
     map_page(k, parent, DEEP_PAGES[0])
     assert user_write(k, parent, DEEP_PAGES[0], b"only") == 0
-    child = u32(call(k, "mm_clone", parent))
+    child = u32(call(k, "mm_clone", parent, 0))
     made = directories(k, child)
     assert made[0] != 0 and made[1:] == [0, 0]
-    assert mm_field(k, child, "pt_pages") == 3
+    assert mm_field(k, child, "pt_pages") == 2
     assert user_read(k, child, DEEP_PAGES[0], 4) == b"only"
     call(k, "mm_destroy", child)
     call(k, "mm_destroy", parent)

@@ -1,12 +1,14 @@
 /* mm.h — address spaces: struct mm (one per address space) and struct vma
  * (one per mapped range), and the operations on them.
  *
- * The kernel's first GiB is shared (paging.h); an mm owns the rest: its PDPT,
- * up to three page directories (1–4 GiB, each made when the first page
- * table under it is and freed with its last; either change reloads CR3,
- * since PAE reads the PDPT entries at the load), the page tables under them
- * (allocated on first use, freed when a munmap empties them), and its VMAs.
- * The boot address space's directories are static and stay.
+ * The kernel's first GiB is shared (paging.h); an mm owns the rest: its PDPT
+ * (32 bytes, inside struct mm), up to three page directories (1–4 GiB, each
+ * made when the first page table under it is and freed with its last;
+ * either change reloads CR3, since PAE reads the PDPT entries at the load),
+ * the page tables under them (allocated on first use, freed when a munmap
+ * empties them; both come from and go back to the table pool of zeroed
+ * frames, page_alloc.h), and its VMAs. The boot address space's
+ * directories are static and stay.
  *
  * VMAs live in a sorted array, by address, without overlaps: lookup is a
  * binary search, insertion and removal (of one VMA or of a whole range of
@@ -113,8 +115,10 @@ struct vm_fault_report {
     struct vma vma;           /* a copy: the VMA may be gone by the time it is printed */
 };
 
+/* struct mm lives in low memory (kmalloc), where physical == virtual, so
+ * CR3 takes pdpt's address as it is; PAE wants it 32-byte aligned. */
 struct mm {
-    pte_t *pdpt;                 /* a page: 4 entries used (physical == virtual, low memory) */
+    pte_t pdpt[4] __attribute__((aligned(32)));
     pte_t *pd[3];                /* the page directories of 1–2, 2–3, 3–4 GiB, or NULL: none yet */
     uint16_t pd_tables[3];       /* page tables under each directory: it goes with its last */
     struct vma *vmas;            /* sorted by start */
@@ -123,7 +127,7 @@ struct mm {
     uint32_t total_pages;        /* pages covered by VMAs (virtual size / 4 KiB) */
     uint32_t resident_pages;     /* PTEs mapping a frame of their own (the zero page is not one) */
     uint32_t locked_pages;
-    uint32_t pt_pages;           /* PDPT, directories and page tables */
+    uint32_t pt_pages;           /* page directories and page tables */
     uint32_t minor_faults;
     uint32_t cow_faults;
     uint32_t faults[NR_FAULT_KINDS];
@@ -224,9 +228,10 @@ int vm_page_fault(struct regs *r);
 /* ---- fork.c: copy-on-write ------------------------------------------------- */
 
 /* A copy of src for fork: the same VMAs, shared objects shared, private
- * frames shared copy-on-write. NULL without memory (src unchanged but for
- * entries marked COW). */
-struct mm *mm_clone(struct mm *src);
+ * frames shared copy-on-write but for the page at hot (the user stack
+ * pointer; 0 for none), which the child gets a copy of if src may write
+ * it. NULL without memory (src unchanged but for entries marked COW). */
+struct mm *mm_clone(struct mm *src, uint32_t hot);
 /* A write to the COW entry pte of page in v: copy or re-mark. */
 enum vm_fault_kind vm_cow_break(struct mm *mm, const struct vma *v, pte_t *pte, uint32_t page);
 /* Drop one holder of a private frame: the frame goes back to buddy with its last. */

@@ -59,7 +59,7 @@ void pgtable_trim(struct mm *mm, uint32_t va)
     for (uint32_t i = 0; i < PT_ENTRIES; i++)
         if (pt[i])
             return;
-    free_page(page_lookup(*pde & PTE_ADDR));
+    free_table_page(page_lookup(*pde & PTE_ADDR));
     *pde = 0;
     mm->pt_pages--;
     mm->pd_tables[(va >> PDPT_SHIFT) - 1]--;
