@@ -51,9 +51,8 @@ int32_t sys_fork(struct regs *r)
         proc_free(child);
         return -ENOMEM;
     }
-    struct regs frame = *r;
-    frame.eax = 0;                     /* the child's fork returns 0 */
-    proc_stack_user(child, &frame);
+    proc_stack_user(child, r);
+    proc_user_regs(child)->eax = 0;    /* the child's fork returns 0 */
     sched_add(child);
     return (int32_t)child->pid;
 }
