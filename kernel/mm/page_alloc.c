@@ -19,8 +19,6 @@
 #include "../include/errno.h"
 #include "../lib/string.h"
 
-#define TABLE_POOL_PAGES 16u
-
 static struct page *table_pool[TABLE_POOL_PAGES];
 static uint32_t table_pool_count;
 

@@ -38,6 +38,10 @@ int free_page(struct page *p);
  * it has one (page_alloc.c), else from buddy and cleared. NULL if none is
  * free. */
 struct page *alloc_table_page(void);
+/* Zeroed frames the table pool keeps ready at most: four for fork of a
+ * small program, room for exec's and a few more. */
+#define TABLE_POOL_PAGES 16u
+
 /* Give back a table page whose entries are all 0 again: into the pool,
  * or to buddy when the pool is full. A page that is not all zeros goes
  * back with free_page instead. */

@@ -121,3 +121,143 @@ def test_fork_of_one_gib_makes_one_directory(k):
     call(k, "mm_destroy", child)
     call(k, "mm_destroy", parent)
     assert call(k, "get_free_pages") == free
+
+
+STACK_TOP = 0xC0000000
+STACK = STACK_TOP - 3 * PAGE            # three pages under the stack top
+PROT_RW = c.PROT_READ | c.PROT_WRITE
+
+
+def map_stack(k: UnicornKernel, mm: int) -> None:
+    flags = c.MAP_PRIVATE | c.MAP_ANONYMOUS | c.MAP_FIXED
+    assert u32(call(k, "vm_mmap", mm, STACK, 3 * PAGE, PROT_RW, flags)) == STACK
+    for i in range(3):
+        assert user_write(k, mm, STACK + i * PAGE, bytes([0x60 + i]) * 8) == 0
+
+
+def test_the_page_at_the_stack_pointer_is_copied_at_fork_and_the_rest_shared(k):
+    free = call(k, "get_free_pages")
+    parent = u32(call(k, "mm_create"))
+    map_stack(k, parent)
+    hot = STACK + PAGE
+    before = pte(k, parent, hot)
+    child = u32(call(k, "mm_clone", parent, hot + 0x10))
+    assert child
+    assert mm_field(k, child, "resident_pages") == 3
+    p, ch = pte(k, parent, hot), pte(k, child, hot)
+    assert p == before and p & PTE_WRITE and not p & PTE_COW    # the parent keeps its frame, writable
+    assert ch & PTE_WRITE and not ch & PTE_COW                  # the child has a copy of its own
+    assert u32(call(k, "vm_page_at", child, hot)) != u32(call(k, "vm_page_at", parent, hot))
+    assert page_field(k, u32(call(k, "vm_page_at", parent, hot)), "refcount") == 0
+    assert user_read(k, child, hot, 8) == bytes([0x61]) * 8
+    for va in (STACK, STACK + 2 * PAGE):                        # the others: copy-on-write
+        p, ch = pte(k, parent, va), pte(k, child, va)
+        assert p == ch and p & PTE_COW and not p & PTE_WRITE
+    assert user_write(k, parent, hot, b"parent") == 0
+    assert user_write(k, child, hot, b"child!") == 0
+    assert user_read(k, parent, hot, 6) == b"parent"
+    assert user_read(k, child, hot, 6) == b"child!"
+    assert mm_field(k, parent, "cow_faults") == mm_field(k, child, "cow_faults") == 0
+    call(k, "mm_destroy", child)
+    call(k, "mm_destroy", parent)
+    assert call(k, "get_free_pages") == free
+
+
+def test_a_stack_pointer_page_the_parent_may_not_write_is_shared(k):
+    free = call(k, "get_free_pages")
+    parent = u32(call(k, "mm_create"))
+    map_stack(k, parent)
+    hot = STACK + PAGE
+    first = u32(call(k, "mm_clone", parent, 0))                 # every page COW now
+    second = u32(call(k, "mm_clone", parent, hot))
+    assert first and second
+    frame = u32(call(k, "vm_page_at", parent, hot))
+    assert u32(call(k, "vm_page_at", second, hot)) == frame
+    assert page_field(k, frame, "refcount") == 2                # three holders of one frame
+    assert call(k, "vm_mprotect", parent, STACK, 3 * PAGE, c.PROT_READ) == 0
+    third = u32(call(k, "mm_clone", parent, STACK))
+    assert u32(call(k, "vm_page_at", third, STACK)) == u32(call(k, "vm_page_at", parent, STACK))
+    for mm in (first, second, third, parent):
+        call(k, "mm_destroy", mm)
+    assert call(k, "get_free_pages") == free
+
+
+def pool_frames(k: UnicornKernel) -> list[int]:
+    """The struct pages in the table pool now."""
+    at = k.symbol("table_pool")
+    return [k.read_u32(at + 4 * i) for i in range(call(k, "table_pool_pages"))]
+
+
+def frame_bytes(k: UnicornKernel, page: int) -> bytes:
+    return k.read(page_field(k, page, "phys"), PAGE)
+
+
+def test_page_tables_come_from_the_zeroed_pool_and_go_back_to_it_empty(k):
+    full = abi(k).constant("TABLE_POOL_PAGES")
+    call(k, "table_pool_refill")
+    assert call(k, "table_pool_pages") == full
+    free, buddy = call(k, "get_free_pages"), call(k, "buddy_free_pages_total")
+    mm = u32(call(k, "mm_create"))
+    map_page(k, mm, DEEP_PAGES[1])
+    assert user_write(k, mm, DEEP_PAGES[1], b"x") == 0
+    assert call(k, "table_pool_pages") == full - 2              # its directory and its table
+    assert call(k, "buddy_free_pages_total") == buddy - 1       # the data frame alone
+    assert call(k, "get_free_pages") == free - 3                # the pool's frames count as free
+    assert call(k, "vm_munmap", mm, DEEP_PAGES[1], PAGE) == 0
+    assert call(k, "table_pool_pages") == full                  # both back, empty, uncleared
+    assert call(k, "get_free_pages") == free
+    assert all(frame_bytes(k, p) == bytes(PAGE) for p in pool_frames(k))
+    call(k, "mm_destroy", mm)
+
+
+def test_a_fork_and_exit_leave_only_zeroed_frames_in_the_pool(k):
+    full = abi(k).constant("TABLE_POOL_PAGES")
+    for _ in range(full):                                       # room for every table freed
+        call(k, "free_page", call(k, "alloc_table_page"))
+    free = call(k, "get_free_pages")
+    parent = u32(call(k, "mm_create"))
+    for va in DEEP_PAGES:
+        map_page(k, parent, va)
+        assert user_write(k, parent, va, b"data") == 0
+    child = u32(call(k, "mm_clone", parent, DEEP_PAGES[0]))
+    assert user_write(k, child, DEEP_PAGES[1], b"copy") == 0
+    call(k, "mm_destroy", child)
+    call(k, "mm_destroy", parent)
+    assert call(k, "get_free_pages") == free
+    assert call(k, "table_pool_pages") == 2 * 6                 # three directories and tables each
+    assert all(frame_bytes(k, p) == bytes(PAGE) for p in pool_frames(k))
+
+
+def test_the_pool_refills_with_cleared_frames_when_the_kernel_idles(k):
+    full = abi(k).constant("TABLE_POOL_PAGES")
+    call(k, "table_pool_refill")
+    taken = [u32(call(k, "alloc_table_page")) for _ in range(full)]
+    assert call(k, "table_pool_pages") == 0
+    for p in taken:
+        assert frame_bytes(k, p) == bytes(PAGE)
+        k.write(page_field(k, p, "phys"), b"\xa5" * PAGE)       # dirty: back to buddy, not the pool
+        call(k, "free_page", p)
+    free = call(k, "get_free_pages")
+    k.console.run("memstats")                                   # the shell waits for input: idle
+    assert call(k, "table_pool_pages") == full
+    assert call(k, "get_free_pages") == free                    # frames moved, none taken
+    assert all(frame_bytes(k, p) == bytes(PAGE) for p in pool_frames(k))
+
+
+def test_under_pressure_the_pool_gives_its_frames_back(k):
+    call(k, "table_pool_refill")
+    pooled = call(k, "table_pool_pages")
+    assert pooled > 0
+    gfp = abi(k).constant("GFP_KERNEL")
+    taken = []
+    for order in range(abi(k).constant("MAX_ORDER"), -1, -1):
+        while p := u32(call(k, "buddy_alloc_pages", order, gfp)):
+            taken.append((p, order))
+    assert call(k, "get_free_pages") == pooled                  # nothing else left
+    p = u32(call(k, "alloc_page", gfp))
+    assert p                                                    # the shrinker gave a pool frame back
+    assert call(k, "table_pool_pages") == pooled - 1
+    taken.append((p, 0))
+    for p, order in taken:
+        assert call(k, "free_pages", p, order) == 0
+    assert call(k, "buddy_check") == 0
