@@ -19,8 +19,9 @@
  * write it as soon as fork returns, so sharing it would only buy a fault
  * in each on the way to the same copy.
  *
- * The child's VMA array is one allocation of the parent's size, copied
- * whole: it is already sorted and without overlaps.
+ * The child's VMA array is copied whole (it is already sorted and without
+ * overlaps): into struct mm's inline one when it fits, else into one
+ * allocation of the parent's size.
  */
 #include <stdint.h>
 #include "mm.h"
@@ -119,10 +120,13 @@ static int share_private(struct mm *dst, struct mm *src, const struct vma *v, ui
  * (dst keeps the VMAs whose backing it took). */
 static int copy_vmas(struct mm *dst, const struct mm *src)
 {
-    dst->vmas = kmalloc(src->cap_vmas * sizeof(struct vma));
-    if (!dst->vmas)
-        return -1;
-    dst->cap_vmas = src->cap_vmas;
+    if (src->nr_vmas > dst->cap_vmas) {
+        struct vma *a = kmalloc(src->cap_vmas * sizeof(struct vma));
+        if (!a)
+            return -1;
+        dst->vmas = a;
+        dst->cap_vmas = src->cap_vmas;
+    }
     memcpy(dst->vmas, src->vmas, src->nr_vmas * sizeof(struct vma));
     for (uint32_t i = 0; i < src->nr_vmas; i++) {
         struct vma *c = &dst->vmas[i];
@@ -142,7 +146,7 @@ struct mm *mm_clone(struct mm *src, uint32_t hot)
         return 0;
     dst->limit_as = src->limit_as;
     dst->limit_stack = src->limit_stack;
-    int err = src->nr_vmas && copy_vmas(dst, src);
+    int err = copy_vmas(dst, src);
     for (uint32_t i = 0; i < src->nr_vmas && !err; i++)
         if (!(src->vmas[i].flags & VM_SHARED))
             err = share_private(dst, src, &src->vmas[i], hot);

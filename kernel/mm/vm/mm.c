@@ -31,6 +31,8 @@ static void mm_setup(struct mm *mm, pte_t *const pd[3])
         mm->pdpt[i + 1] = pd ? ((uint32_t)pd[i] | PTE_PRESENT) : 0;
         mm->pt_pages += pd != 0;
     }
+    mm->vmas = mm->vma_inline;
+    mm->cap_vmas = MM_INLINE_VMAS;
     mm->limit_as = 0xFFFFFFFFu;
     mm->limit_stack = MM_DEFAULT_STACK_LIMIT;
 }
@@ -89,9 +91,13 @@ void mm_destroy(struct mm *mm)
     }
     if (mm == current)
         mm_activate(0);
-    kfree(mm->vmas);
-    if (mm == &boot_mm)
+    if (mm->vmas != mm->vma_inline)
+        kfree(mm->vmas);
+    if (mm == &boot_mm) {              /* static: empty again, and usable */
+        mm->vmas = mm->vma_inline;
+        mm->cap_vmas = MM_INLINE_VMAS;
         return;
+    }
     /* The unmaps freed every table, and with them the directories. */
     kfree(mm);
 }

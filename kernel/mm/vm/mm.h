@@ -12,7 +12,8 @@
  *
  * VMAs live in a sorted array, by address, without overlaps: lookup is a
  * binary search, insertion and removal (of one VMA or of a whole range of
- * them) a binary search and one memmove.
+ * them) a binary search and one memmove. The first MM_INLINE_VMAS are
+ * inside struct mm; a larger array is allocated when they are not enough.
  * Files: vma.c (the array), pgtable.c (user page tables), mmap.c (mmap,
  * munmap, mprotect), fault.c (the page-fault handler), filemap.c (file
  * mappings: their faults, msync, truncation), uaccess.S/.c.
@@ -115,13 +116,15 @@ struct vm_fault_report {
     struct vma vma;           /* a copy: the VMA may be gone by the time it is printed */
 };
 
+#define MM_INLINE_VMAS 8u
+
 /* struct mm lives in low memory (kmalloc), where physical == virtual, so
  * CR3 takes pdpt's address as it is; PAE wants it 32-byte aligned. */
 struct mm {
     pte_t pdpt[4] __attribute__((aligned(32)));
     pte_t *pd[3];                /* the page directories of 1–2, 2–3, 3–4 GiB, or NULL: none yet */
     uint16_t pd_tables[3];       /* page tables under each directory: it goes with its last */
-    struct vma *vmas;            /* sorted by start */
+    struct vma *vmas;            /* sorted by start: vma_inline, or kmalloc'd once that is full */
     uint32_t nr_vmas, cap_vmas;
     /* Counters. */
     uint32_t total_pages;        /* pages covered by VMAs (virtual size / 4 KiB) */
@@ -138,6 +141,10 @@ struct mm {
     const char *why;             /* the reason of the last refused mmap, munmap or mprotect */
     uint32_t policy;             /* MM_POLICY_* */
     uint32_t policy_refusals;    /* mmap and mprotect calls the policy refused */
+    /* A small program's VMAs (text, data, heap, stack, a few mappings) fit
+     * here, so that making an address space, for exec or fork, takes one
+     * allocation. */
+    struct vma vma_inline[MM_INLINE_VMAS];
 };
 
 #define MM_DEFAULT_STACK_LIMIT  0x800000u   /* 8 MiB, Linux's RLIMIT_STACK */
