@@ -45,12 +45,7 @@ int32_t sys_fork(struct regs *r)
     child->user = 1;
     child->brk_start = parent->brk_start;
     child->brk = parent->brk;
-    if (fds_clone(&child->fds, &parent->fds)) {
-        mm_destroy(child->mm);
-        child->mm = 0;
-        proc_free(child);
-        return -ENOMEM;
-    }
+    fds_clone(&child->fds, &parent->fds);
     proc_stack_user(child, r);
     proc_user_regs(child)->eax = 0;    /* the child's fork returns 0 */
     sched_add(child);
