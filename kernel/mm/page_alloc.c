@@ -113,20 +113,22 @@ void free_table_page(struct page *p)
 uint32_t table_pool_refill(void)
 {
     uint32_t made = 0;
-    while (table_pool_count < TABLE_POOL_PAGES) {
-        /* Straight from buddy: the shrinkers would only give the pool's
-         * own frames back. */
-        struct page *p = buddy_alloc_pages(0, GFP_KERNEL);
-        if (!p)
-            break;
-        memset(page_address(p), 0, PAGE_SIZE);
-        if (!table_pool_put(p)) {
-            free_page(p);          /* a freed table filled the pool meanwhile */
-            break;
+    for (;;) {
+        /* A frame is taken, cleared and pooled with interrupts off (a 4
+         * KiB clear is short), so that it is always counted free, in buddy
+         * or in the pool; interrupts come between frames. Straight from
+         * buddy: the shrinkers would only give the pool's own frames back. */
+        uint32_t irq = irq_save();
+        struct page *p = table_pool_count < TABLE_POOL_PAGES ? buddy_alloc_pages(0, GFP_KERNEL) : 0;
+        if (p) {
+            memset(page_address(p), 0, PAGE_SIZE);
+            table_pool[table_pool_count++] = p;
+            made++;
         }
-        made++;
+        irq_restore(irq);
+        if (!p)
+            return made;
     }
-    return made;
 }
 
 uint32_t table_pool_pages(void)

@@ -196,8 +196,8 @@ int32_t proc_spawn(const char *path, char *const argv[], char *const envp[], con
 }
 
 /* Idle time clears frames for page tables (the table pool, page_alloc.h),
- * so that fork and exec do not; a tick that makes a process runnable
- * switches away from idle in the middle of a clear as anywhere else. */
+ * so that fork and exec do not; an interrupt that makes a process
+ * runnable switches away from idle between two frames. */
 static __attribute__((noreturn)) int idle_loop(void *arg)
 {
     (void)arg;
