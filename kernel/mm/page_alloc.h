@@ -34,25 +34,8 @@ int free_pages(struct page *p, unsigned order);
 int free_page(struct page *p);
 
 /* One zeroed frame from low memory (GFP_KERNEL), for page tables: their
- * walkers reach them through the identity map. From the table pool when
- * it has one (page_alloc.c), else from buddy and cleared. NULL if none is
- * free. */
+ * walkers reach them through the identity map. NULL if none is free. */
 struct page *alloc_table_page(void);
-/* Zeroed frames the table pool keeps ready at most: four for fork of a
- * small program, room for exec's and a few more. */
-#define TABLE_POOL_PAGES 16u
-
-/* Give back a table page whose entries are all 0 again: into the pool,
- * or to buddy when the pool is full. A page that is not all zeros goes
- * back with free_page instead. */
-void free_table_page(struct page *p);
-/* Clear frames into the table pool until it is full (the idle loop calls
- * it with interrupts on). Returns the frames cleared. */
-uint32_t table_pool_refill(void);
-/* Zeroed frames in the pool now. */
-uint32_t table_pool_pages(void);
-/* Register the pool's shrinker (vm_init). */
-void table_pool_init(void);
 
 /* A cache that can give frames back. scan frees up to want frames of the
  * zones an allocation with gfp may use (buddy_gfp_allows: a frame of

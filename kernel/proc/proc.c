@@ -195,16 +195,11 @@ int32_t proc_spawn(const char *path, char *const argv[], char *const envp[], con
     return (int32_t)p->pid;
 }
 
-/* Idle time clears frames for page tables (the table pool, page_alloc.h),
- * so that fork and exec do not; an interrupt that makes a process
- * runnable switches away from idle between two frames. */
 static __attribute__((noreturn)) int idle_loop(void *arg)
 {
     (void)arg;
-    for (;;) {
-        table_pool_refill();
+    for (;;)
         cpu_sti_hlt();
-    }
 }
 
 void proc_fault_report_and_die(struct regs *r);

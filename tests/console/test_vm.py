@@ -318,12 +318,6 @@ def test_out_of_memory_while_filling_is_reported_and_the_shell_goes_on(console):
             if not m or int(m.group(1), 16) == 0:
                 break
             taken.append((int(m.group(1), 16), order))
-    # The table pool's zeroed frames count as free: page alloc (alloc_pages,
-    # which asks the pool's shrinker) takes them too.
-    while m := re.search(r"^addr: (0x[0-9a-f]{8})$", console.run("page alloc 0"), re.M):
-        if int(m.group(1), 16) == 0:
-            break
-        taken.append((int(m.group(1), 16), 0))
     assert free_frames(console) == 0
     out = console.run(f"poke {USER:#x} 1")
     assert out == "poke: 0x40000000: fault: write to a page with no free frame: out of memory (rw-p)"

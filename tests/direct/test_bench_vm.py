@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from kos.bench import vm
-from kos.kernel import Kernel, call
+from kos.kernel import Kernel
 from kos.kernel.mm import mm_wrapper as mm
 
 pytestmark = pytest.mark.unicorn
@@ -28,11 +28,9 @@ VMA_BYTES = 64
 
 @pytest.fixture(scope="module")
 def figures(live: Kernel) -> dict[str, Any]:
-    # Free frames, the table pool's zeroed ones included: which frames the
-    # pool keeps and which go back to buddy differs from run to run.
-    free = call(live, "get_free_pages")
+    free = mm.buddy_stats(kernel=live)["zones"]
     r = vm.measure(live)
-    assert call(live, "get_free_pages") == free                    # every frame and table back
+    assert mm.buddy_stats(kernel=live)["zones"] == free            # every frame and table back
     assert mm.buddy_check(kernel=live) == 0
     return r
 

@@ -194,15 +194,13 @@ def frame_bytes(k: UnicornKernel, page: int) -> bytes:
 
 def test_page_tables_come_from_the_zeroed_pool_and_go_back_to_it_empty(k):
     full = abi(k).constant("TABLE_POOL_PAGES")
-    call(k, "table_pool_refill")
     assert call(k, "table_pool_pages") == full
-    free, buddy = call(k, "get_free_pages"), call(k, "buddy_free_pages_total")
+    free = call(k, "get_free_pages")
     mm = u32(call(k, "mm_create"))
     map_page(k, mm, DEEP_PAGES[1])
     assert user_write(k, mm, DEEP_PAGES[1], b"x") == 0
     assert call(k, "table_pool_pages") == full - 2              # its directory and its table
-    assert call(k, "buddy_free_pages_total") == buddy - 1       # the data frame alone
-    assert call(k, "get_free_pages") == free - 3                # the pool's frames count as free
+    assert call(k, "get_free_pages") == free - 1                # the data frame alone from buddy
     assert call(k, "vm_munmap", mm, DEEP_PAGES[1], PAGE) == 0
     assert call(k, "table_pool_pages") == full                  # both back, empty, uncleared
     assert call(k, "get_free_pages") == free
@@ -210,54 +208,38 @@ def test_page_tables_come_from_the_zeroed_pool_and_go_back_to_it_empty(k):
     call(k, "mm_destroy", mm)
 
 
-def test_a_fork_and_exit_leave_only_zeroed_frames_in_the_pool(k):
+def test_a_fork_and_exit_leave_the_pool_full_of_zeroed_frames(k):
     full = abi(k).constant("TABLE_POOL_PAGES")
-    for _ in range(full):                                       # room for every table freed
-        call(k, "free_page", call(k, "alloc_table_page"))
     free = call(k, "get_free_pages")
     parent = u32(call(k, "mm_create"))
     for va in DEEP_PAGES:
         map_page(k, parent, va)
         assert user_write(k, parent, va, b"data") == 0
     child = u32(call(k, "mm_clone", parent, DEEP_PAGES[0]))
+    assert call(k, "table_pool_pages") == full - 2 * 6          # three directories and tables each
     assert user_write(k, child, DEEP_PAGES[1], b"copy") == 0
     call(k, "mm_destroy", child)
     call(k, "mm_destroy", parent)
     assert call(k, "get_free_pages") == free
-    assert call(k, "table_pool_pages") == 2 * 6                 # three directories and tables each
-    assert all(frame_bytes(k, p) == bytes(PAGE) for p in pool_frames(k))
-
-
-def test_the_pool_refills_with_cleared_frames_when_the_kernel_idles(k):
-    full = abi(k).constant("TABLE_POOL_PAGES")
-    call(k, "table_pool_refill")
-    taken = [u32(call(k, "alloc_table_page")) for _ in range(full)]
-    assert call(k, "table_pool_pages") == 0
-    for p in taken:
-        assert frame_bytes(k, p) == bytes(PAGE)
-        k.write(page_field(k, p, "phys"), b"\xa5" * PAGE)       # dirty: back to buddy, not the pool
-        call(k, "free_page", p)
-    free = call(k, "get_free_pages")
-    k.console.run("memstats")                                   # the shell waits for input: idle
     assert call(k, "table_pool_pages") == full
-    assert call(k, "get_free_pages") == free                    # frames moved, none taken
     assert all(frame_bytes(k, p) == bytes(PAGE) for p in pool_frames(k))
 
 
-def test_under_pressure_the_pool_gives_its_frames_back(k):
-    call(k, "table_pool_refill")
-    pooled = call(k, "table_pool_pages")
-    assert pooled > 0
-    gfp = abi(k).constant("GFP_KERNEL")
-    taken = []
-    for order in range(abi(k).constant("MAX_ORDER"), -1, -1):
-        while p := u32(call(k, "buddy_alloc_pages", order, gfp)):
-            taken.append((p, order))
-    assert call(k, "get_free_pages") == pooled                  # nothing else left
-    p = u32(call(k, "alloc_page", gfp))
-    assert p                                                    # the shrinker gave a pool frame back
-    assert call(k, "table_pool_pages") == pooled - 1
-    taken.append((p, 0))
-    for p, order in taken:
-        assert call(k, "free_pages", p, order) == 0
-    assert call(k, "buddy_check") == 0
+def test_with_the_pool_empty_tables_come_from_buddy_cleared_and_go_back_there(k):
+    full = abi(k).constant("TABLE_POOL_PAGES")
+    pooled = [u32(call(k, "pgtable_alloc_page")) for _ in range(full)]
+    assert call(k, "table_pool_pages") == 0
+    free = call(k, "get_free_pages")
+    mm = u32(call(k, "mm_create"))
+    map_page(k, mm, DEEP_PAGES[0])
+    assert user_write(k, mm, DEEP_PAGES[0], b"y") == 0
+    assert call(k, "get_free_pages") == free - 3                # a directory, a table, the data
+    table = u32(call(k, "pgtable_entry", mm, DEEP_PAGES[0], 0)) & ~(PAGE - 1)
+    others = k.read(table, PAGE - 8)                            # every entry but the last page's
+    assert others == bytes(PAGE - 8)
+    call(k, "mm_destroy", mm)
+    assert call(k, "get_free_pages") == free                    # to buddy: the pool's are its own
+    assert call(k, "table_pool_pages") == 0
+    for p in pooled:
+        call(k, "pgtable_free_page", p)
+    assert call(k, "table_pool_pages") == full

@@ -42,15 +42,12 @@ def cache_frames(k: UnicornKernel) -> int:
 
 def drain_free_frames(k: UnicornKernel, gfp_name: str = "GFP_HIGHMEM") -> list[tuple[int, int]]:
     """Take every free block gfp may use straight from buddy (no shrinker
-    asked), largest first, then the table pool's zeroed frames (low memory,
-    which every gfp may use): the (struct page, order) of each."""
+    asked), largest first: the (struct page, order) of each."""
     taken = []
     gfp = abi(k).constant(gfp_name)
     for order in range(abi(k).constant("MAX_ORDER"), -1, -1):
         while p := u32(call(k, "buddy_alloc_pages", order, gfp)):
             taken.append((p, order))
-    while call(k, "table_pool_pages"):
-        taken.append((u32(call(k, "alloc_table_page")), 0))
     return taken
 
 

@@ -52,7 +52,7 @@ pte_t *mm_directory(struct mm *mm, uint32_t va, int alloc)
     unsigned i = (va >> PDPT_SHIFT) - 1;
     if (mm->pd[i] || !alloc)
         return mm->pd[i];
-    struct page *p = alloc_table_page();
+    struct page *p = pgtable_alloc_page();
     if (!p)
         return 0;
     mm->pd[i] = page_address(p);
@@ -70,7 +70,7 @@ void mm_directory_trim(struct mm *mm, uint32_t va)
     if (!mm->pd[i] || mm->pd_tables[i] || mm == &boot_mm)
         return;
     /* Its last table's entry was cleared with the table: all zeros. */
-    free_table_page(page_lookup((uint32_t)mm->pd[i]));
+    pgtable_free_page(page_lookup((uint32_t)mm->pd[i]));
     mm->pd[i] = 0;
     mm->pdpt[i + 1] = 0;
     mm->pt_pages--;
@@ -98,7 +98,11 @@ void mm_destroy(struct mm *mm)
         mm->cap_vmas = MM_INLINE_VMAS;
         return;
     }
-    /* The unmaps freed every table, and with them the directories. */
+    /* The unmaps freed every table, and with them its directory; one is
+     * left only where its first table could not be made (no memory). */
+    for (unsigned i = 0; i < 3; i++)
+        if (mm->pd[i])
+            pgtable_free_page(page_lookup((uint32_t)mm->pd[i]));
     kfree(mm);
 }
 

@@ -7,7 +7,7 @@
  * either change reloads CR3, since PAE reads the PDPT entries at the load),
  * the page tables under them (allocated on first use, freed when a munmap
  * empties them; both come from and go back to the table pool of zeroed
- * frames, page_alloc.h), and its VMAs. The boot address space's
+ * frames, pgtable.c), and its VMAs. The boot address space's
  * directories are static and stay.
  *
  * VMAs live in a sorted array, by address, without overlaps: lookup is a
@@ -282,6 +282,22 @@ int vm_frame_is_file(phys_addr_t phys);
 void vm_file_unmap_frame(const struct vma *v, phys_addr_t phys, int pte_dirty);
 
 /* ---- pgtable.c: user page tables ------------------------------------------ */
+
+/* Frames of the kernel image kept zeroed for page tables (pgtable.c):
+ * four for fork of a small program, room for exec's and a few more. */
+#define TABLE_POOL_PAGES 16u
+
+/* Fill the table pool with its frames (vm_init, once buddy_init made their
+ * struct pages). */
+void table_pool_init(void);
+/* Zeroed frames in the pool now. */
+uint32_t table_pool_pages(void);
+/* A zeroed page for a page table or directory: from the pool, else from
+ * buddy, cleared. NULL without memory. */
+struct page *pgtable_alloc_page(void);
+/* Give back a table or directory page whose entries are all 0 again: into
+ * the pool if it is one of the pool's, else to buddy. */
+void pgtable_free_page(struct page *p);
 
 /* The entry for va (user space), allocating its page table if alloc. NULL
  * if there is none (or no memory for it). */

@@ -18,9 +18,6 @@ procbench's rounds is kept (a timer tick inside a round adds its handler).
   - exec: from the mark before execve to hello's first instruction.
   - COW fault: a write to a page shared with a child, less the 4 KiB copy
     (copy_page_frame, counted by a direct call).
-  - table pool refill: what the idle loop spends per page table frame it
-    clears ahead of need (table_pool_refill, by a direct call after taking
-    frames out of the pool): the clearing fork and exec no longer do.
 
     from kos.bench import proc
     print(proc.report(proc.measure()))
@@ -41,7 +38,6 @@ from kos.memory.constants import GFP_KERNEL
 
 PAGE = 4096
 RUN_TIMEOUT = 600.0
-POOL_FRAMES_MEASURED = 4     # what fork of a small program takes from the pool
 
 
 def _symbol(program: str, name: str) -> int:
@@ -118,10 +114,6 @@ def measure(kernel: Any | None = None, rounds: int = 8) -> dict[str, Any]:
     _, copy = k.call_counted("copy_page_frame", dst, src)
     k.call("free_pages", src, 0)
     k.call("free_pages", dst, 0)
-    taken = [k.call("alloc_table_page") for _ in range(POOL_FRAMES_MEASURED)]
-    refilled, refill = k.call_counted("table_pool_refill")
-    for p in taken:
-        k.call("free_page", p)
     getpid, _ = _mode(k, "getpid", rounds)
     yield_rt, _ = _mode(k, "yield", rounds)
     fork0, _ = _mode(k, "fork0", rounds)
@@ -138,7 +130,6 @@ def measure(kernel: Any | None = None, rounds: int = 8) -> dict[str, Any]:
         "exec_hello": _exec_cost(exec_events),
         "cow_fault": cow - copy,
         "copy_page_frame": copy,
-        "table_pool_refill_per_page": refill / refilled if refilled else 0.0,
     }
 
 
@@ -161,8 +152,6 @@ def report(r: dict[str, Any]) -> str:
         ("exec of hello", f"{r['exec_hello']} instructions (target <= 50,000)"),
         ("COW fault", f"{r['cow_fault']} instructions, the 4 KiB copy of {r['copy_page_frame']} "
                       f"excluded (target <= 700)"),
-        ("table pool refill", f"{r['table_pool_refill_per_page']:.0f} instructions per page table "
-                              f"frame, cleared at idle"),
     ]
     return "\n".join(f"{name:<24} {value}" for name, value in rows)
 
