@@ -172,10 +172,10 @@ void sched_interrupt_exit(struct regs *r);
 uint32_t sched_switches(void);
 /* A non-preemptible section of the current process: between the two, a
  * timer tick does not switch it away in the kernel (it still may sleep,
- * which ends nothing: the count is its own). Sections nest. The shell's
- * commands take one while they read other processes' tables and address
- * spaces, which an exit would free under them. preempt_enable switches
- * at once if a tick asked for it meanwhile and interrupts are on. */
+ * which ends nothing: the count is its own). Sections nest. The shell
+ * holds one all its life (shell.c says why): it gives the CPU up only
+ * where it sleeps. preempt_enable switches at once if a tick asked for it
+ * meanwhile and interrupts are on. */
 void preempt_disable(void);
 void preempt_enable(void);
 /* May an interrupt that r records (its return frame) switch away from the

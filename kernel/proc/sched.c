@@ -15,10 +15,10 @@
  * irq_save section is exactly where no tick can arrive, so a kernel thread
  * is never preempted inside one (nor inside an interrupt handler, which
  * runs with interrupts off). A kernel thread that must not be switched
- * away with interrupts on, as the shell while a command reads another
- * process's table or address space (which that process's exit would
- * free), takes a non-preemptible section (preempt_disable). Everything
- * here runs with interrupts off, but preempt_disable and preempt_enable.
+ * away with interrupts on takes a non-preemptible section (preempt_disable):
+ * the shell does, all its life, since its commands read other processes'
+ * tables with interrupts on. Everything here runs with interrupts off, but
+ * preempt_disable and preempt_enable.
  */
 #include <stdint.h>
 #include "proc.h"

@@ -95,10 +95,7 @@ static int cmd_ps(int argc, char **argv)
     if (argc != 1)
         return shell_usage(argv[0]);
     kprintf("  PID  PPID STATE NAME                 VSZ      RSS      LIMIT  FAULTS\n");
-    /* No exit frees a table ps_line reads, nor a slot changes, meanwhile. */
-    preempt_disable();
     proc_foreach(ps_line, 0);
-    preempt_enable();
     return 0;
 }
 SHELL_COMMAND(ps, "", "processes: pid, parent, state, name, size and resident KiB, limit, faults", cmd_ps);
@@ -161,19 +158,13 @@ static int cmd_limit(int argc, char **argv)
         return shell_usage(argv[0]);
     if (shell_arg_u32(argv, 1, "PID", UINT32_MAX, &pid) || shell_arg_u32(argv, 2, "BYTES", UINT32_MAX, &bytes))
         return 1;
-    /* p stays the process found until the limit is set. */
-    preempt_disable();
     struct proc *p = proc_find(pid);
-    int err = -ESRCH;
-    if (p && p->state != PROC_ZOMBIE && pid != PID_IDLE) {
-        struct rlimit rl = { bytes, bytes > p->rlim[RLIMIT_AS].rlim_max ? bytes : p->rlim[RLIMIT_AS].rlim_max };
-        err = proc_setrlimit(p, RLIMIT_AS, &rl);
-    }
-    preempt_enable();
-    if (err == -ESRCH) {
+    if (!p || p->state == PROC_ZOMBIE || pid == PID_IDLE) {
         kprintf("limit: error ESRCH (%d): no such process: %u\n", -ESRCH, pid);
         return 1;
     }
+    struct rlimit rl = { bytes, bytes > p->rlim[RLIMIT_AS].rlim_max ? bytes : p->rlim[RLIMIT_AS].rlim_max };
+    int err = proc_setrlimit(p, RLIMIT_AS, &rl);
     if (err) {
         kprintf("limit: error %s (%d): not a valid limit\n", errno_name(err), err);
         return 1;

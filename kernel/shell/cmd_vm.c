@@ -124,9 +124,7 @@ static struct mm *shell_mm(const char *cmd)
 }
 
 /* The user address space of process argv[i], or NULL after saying why not
- * (a bad PID, no such process, a kernel thread). Call it inside a
- * non-preemptible section that lasts while the mm is used: the process's
- * exit would free it. */
+ * (a bad PID, no such process, a kernel thread). */
 static struct mm *process_mm(char **argv, int i)
 {
     uint32_t pid;
@@ -264,8 +262,13 @@ static int cmd_mprotect(int argc, char **argv)
 }
 SHELL_COMMAND(mprotect, "ADDR LEN PROT", "change the protection of a range", cmd_mprotect);
 
-static void print_maps(struct mm *mm)
+static int cmd_maps(int argc, char **argv)
 {
+    if (argc > 2)
+        return shell_usage(argv[0]);
+    struct mm *mm = argc == 2 ? process_mm(argv, 1) : shell_mm(argv[0]);
+    if (!mm)
+        return 1;
     for (uint32_t i = 0; i < mm->nr_vmas; i++) {
         const struct vma *v = &mm->vmas[i];
         char prot[5], name[FS_PATH_MAX] = "";
@@ -277,18 +280,7 @@ static void print_maps(struct mm *mm)
                 v->file ? inode_of_mapping(v->file)->ino : 0u,
                 (v->flags & VM_GROWSDOWN) ? "          [stack]" : v->file ? "          " : "", name);
     }
-}
-
-static int cmd_maps(int argc, char **argv)
-{
-    if (argc > 2)
-        return shell_usage(argv[0]);
-    preempt_disable();
-    struct mm *mm = argc == 2 ? process_mm(argv, 1) : shell_mm(argv[0]);
-    if (mm)
-        print_maps(mm);
-    preempt_enable();
-    return mm ? 0 : 1;
+    return 0;
 }
 SHELL_COMMAND(maps, "[PID]", "a process's mappings (the shell's by default), as /proc/PID/maps shows them",
               cmd_maps);
@@ -346,8 +338,18 @@ SHELL_COMMAND(vmstat, "", "the shell address space's counters", cmd_vmstat);
 
 /* The W^X policy (mm.h, mmap.c) of process PID's address space, or of the
  * shell's own without a PID. */
-static int wx_apply(struct mm *mm, int argc, char **argv, int arg)
+static int cmd_wx(int argc, char **argv)
 {
+    struct mm *mm;
+    int arg = 1;
+    if (argc > 1 && argv[1][0] >= '0' && argv[1][0] <= '9') {
+        mm = process_mm(argv, 1);
+        arg = 2;
+    } else {
+        mm = shell_mm(argv[0]);
+    }
+    if (!mm)
+        return 1;
     if (argc == arg + 1 && strcmp(argv[arg], "on") == 0)
         mm_set_policy(mm, mm->policy | MM_POLICY_WX);
     else if (argc == arg + 1 && strcmp(argv[arg], "off") == 0)
@@ -357,15 +359,5 @@ static int wx_apply(struct mm *mm, int argc, char **argv, int arg)
     kprintf("wx: %s\n", (mm->policy & MM_POLICY_WX) ? "on" : "off");
     kprintf("policy_refusals: %u\n", mm->policy_refusals);
     return 0;
-}
-
-static int cmd_wx(int argc, char **argv)
-{
-    int has_pid = argc > 1 && argv[1][0] >= '0' && argv[1][0] <= '9';
-    preempt_disable();
-    struct mm *mm = has_pid ? process_mm(argv, 1) : shell_mm(argv[0]);
-    int r = mm ? wx_apply(mm, argc, argv, has_pid ? 2 : 1) : 1;
-    preempt_enable();
-    return r;
 }
 SHELL_COMMAND(wx, "[PID] [on|off]", "W^X for a process's address space (the shell's without PID)", cmd_wx);
