@@ -77,6 +77,10 @@ static int walk(const char *full, int parent, struct inode **out, char *last)
             cur = cur->parent;
             continue;
         }
+        /* Out of memory taking the directory in is not "no such file". */
+        int err = dir_populate(cur);
+        if (err)
+            return err;
         cur = dir_lookup(cur, name);
         if (!cur)
             return -ENOENT;

@@ -168,6 +168,9 @@ static int entry(const char *cwd, const char *path, struct inode **dir, char *na
         *ino = 0;
         return 0;
     }
+    err = dir_populate(*dir);
+    if (err)
+        return err;
     *ino = dir_lookup(*dir, name);
     return *ino ? 0 : -ENOENT;
 }
@@ -314,6 +317,9 @@ int32_t fs_getdents64(struct fdtable *ft, int fd, struct iobuf buf, uint32_t n)
         return -ENOTDIR;
     if (!dir->nlink)
         return -ENOENT;                  /* removed while open, as Linux says */
+    int err = dir_populate(dir);
+    if (err)
+        return err;                      /* not a listing cut short without a word */
     uint32_t done = 0;
     for (;;) {
         struct inode *ino;

@@ -69,6 +69,8 @@ static int cmd_ls(int argc, char **argv)
         print_entry(ino, path);
         return 0;
     }
+    if ((err = dir_populate(ino)) != 0)
+        return path_error("ls", err, path);
     struct inode *child;
     const char *name;
     for (uint32_t pos = 2; (name = dir_entry_at(ino, pos, &child)); pos++)

@@ -1,13 +1,16 @@
 """A directory of the initrd whose population runs out of memory halfway:
-the entries taken in so far stay, and the next lookup takes in the rest
-instead of failing on the first name it already has. The kernel's
+the call that met it says so (ENOSPC, not "no such file" or a listing cut
+short), the entries taken in so far stay, and the next lookup takes in the
+rest instead of failing on the first name it already has. The kernel's
 kcalloc is made to fail from the emulator (a code hook on its entry returns
 NULL to the Nth inode that fill_entry asks for), so the kernel's own error
 path runs."""
 
 from __future__ import annotations
 
+import errno
 import tarfile
+from collections.abc import Iterator
 
 import pytest
 from fs_helpers import boot_with_initrd
@@ -16,6 +19,7 @@ from unicorn import x86_const as x86
 
 from kos import paths
 from kos.fs import VirtualFileSystem
+from kos.machine.unicorn.kernel import UnicornKernel
 from kos.memory.kacchi import memory_check
 
 pytestmark = pytest.mark.unicorn
@@ -26,40 +30,63 @@ def bin_names() -> list[str]:
         return [m.name.split("/", 1)[1] for m in tar.getmembers() if m.name.startswith("bin/")]
 
 
-@pytest.mark.parametrize("nth", [2, 5])
-def test_a_population_cut_short_is_finished_by_the_next_lookup(nth: int):
-    k = boot_with_initrd()
-    calls, armed = 0, False
+class FailingInodes:
+    """Once armed, kcalloc returns NULL to fill_entry's nth inode."""
 
-    def on_kcalloc(uc: object, address: int, size: int, _: object) -> None:
-        nonlocal calls
-        if not armed:
+    def __init__(self, k: UnicornKernel, nth: int) -> None:
+        self.k, self.nth, self.calls, self.armed = k, nth, 0, False
+        addr = k.symbol("kcalloc")
+        k.uc.hook_add(uc_const.UC_HOOK_CODE, self._on_kcalloc, begin=addr, end=addr)
+
+    def _on_kcalloc(self, uc: object, address: int, size: int, _: object) -> None:
+        k = self.k
+        if not self.armed:
             return
         esp = k.uc.reg_read(x86.UC_X86_REG_ESP)
         # inode_alloc, inlined or not, for fill_entry
         if k.image.function_at(k.read_u32(esp)).split("+")[0] not in ("fill_entry", "inode_alloc"):
             return
-        calls += 1
-        if calls == nth:                      # NULL, as an exhausted heap gives
+        self.calls += 1
+        if self.calls == self.nth:                 # NULL, as an exhausted heap gives
             k.uc.reg_write(x86.UC_X86_REG_EAX, 0)
             k.uc.reg_write(x86.UC_X86_REG_ESP, esp + 4)
             k.uc.reg_write(x86.UC_X86_REG_EIP, k.read_u32(esp))
 
-    addr = k.symbol("kcalloc")
-    k.uc.hook_add(uc_const.UC_HOOK_CODE, on_kcalloc, begin=addr, end=addr)
+
+@pytest.fixture
+def k() -> Iterator[UnicornKernel]:
+    k = boot_with_initrd()
     try:
-        want = bin_names()
-        with VirtualFileSystem(kernel=k) as v:
-            assert "bin" in v.listdir("/")
-            armed = True
-            # Each getdents64 populates again: the first fails after nth - 1
-            # entries, the second finishes the directory.
-            assert v.listdir("/bin") == want
-            assert calls > nth
-            fd = v.open("/bin/new", "w")
-            assert v.write(fd, b"made") == 4
-            v.close(fd)
-            assert v.listdir("/bin") == [*want, "new"]
+        yield k
         assert memory_check(kernel=k) == 0
     finally:
         k.close()
+
+
+@pytest.mark.parametrize("nth", [2, 5])
+def test_a_listing_cut_short_is_refused_and_the_next_finishes_it(k: UnicornKernel, nth: int):
+    fail = FailingInodes(k, nth)
+    want = bin_names()
+    with VirtualFileSystem(kernel=k) as v:
+        assert "bin" in v.listdir("/")
+        fail.armed = True
+        with pytest.raises(OSError) as refused:
+            v.listdir("/bin")
+        assert refused.value.errno == errno.ENOSPC and fail.calls == nth
+        assert v.listdir("/bin") == want
+        fd = v.open("/bin/new", "w")
+        assert v.write(fd, b"made") == 4
+        v.close(fd)
+        assert v.listdir("/bin") == [*want, "new"]
+
+
+def test_a_path_through_a_directory_cut_short_is_enospc_not_enoent(k: UnicornKernel):
+    fail = FailingInodes(k, 2)
+    want = bin_names()
+    with VirtualFileSystem(kernel=k) as v:
+        assert "bin" in v.listdir("/")
+        fail.armed = True
+        with pytest.raises(OSError) as refused:
+            v.open(f"/bin/{want[-1]}")
+        assert refused.value.errno == errno.ENOSPC
+        v.close(v.open(f"/bin/{want[-1]}"))
