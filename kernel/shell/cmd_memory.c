@@ -163,9 +163,11 @@ static void dump(uint32_t addr, const uint8_t *p, uint32_t n)
 
 /* User addresses go through copy_from_user: untouched pages fault in as
  * zeros, violations come back as -EFAULT with a report. */
+#define PEEK_MAX 4096u               /* bytes one peek shows */
+
 static int peek_user(uint32_t addr, uint32_t n)
 {
-    static uint8_t buf[4096];
+    static uint8_t buf[PEEK_MAX];
     if (copy_from_user(buf, addr, n)) {
         vm_report_fault("peek", addr);
         return 1;
@@ -180,10 +182,8 @@ static int cmd_peek(int argc, char **argv)
     if (argc < 2 || argc > 3)
         return shell_usage(argv[0]);
     if (shell_arg_u32(argv, 1, "ADDR", UINT32_MAX, &addr) ||
-        (argc == 3 && shell_arg_u32(argv, 2, "LEN", UINT32_MAX, &n)))
+        (argc == 3 && shell_arg_u32(argv, 2, "LEN", PEEK_MAX, &n)))
         return 1;
-    if (n > 4096)
-        n = 4096;
     if (addr >= USER_START)
         return peek_user(addr, n);
     if (!paging_range_mapped(addr, n)) {
@@ -193,7 +193,8 @@ static int cmd_peek(int argc, char **argv)
     dump(addr, (const uint8_t *)addr, n);
     return 0;
 }
-SHELL_COMMAND(peek, "ADDR [LEN]", "hex dump of memory (kernel: mapped pages only; user: faults in)", cmd_peek);
+SHELL_COMMAND(peek, "ADDR [LEN]", "hex dump of LEN bytes (16 unless given, at most 4096; kernel: mapped pages only; user: faults in)",
+              cmd_peek);
 
 static int cmd_poke(int argc, char **argv)
 {

@@ -32,6 +32,7 @@ def test_a_pid_beyond_32_bits_is_out_of_range_and_no_stack_is_made(console: Cons
     ("kmalloc 4G", f"kmalloc: argument 1 (SIZE): 4G is out of range (max {U32_MAX})"),
     ("kmalloc 16 8x", f"kmalloc: argument 2 (ALIGN): 8x {SUFFIX}"),
     ("poke 0x2000000 256", "poke: argument 2 (BYTE): 256 is out of range (max 255)"),
+    ("peek 0x200000 8K", "peek: argument 2 (LEN): 8K is out of range (max 4096)"),
     ("buddy free 0x1000 nine", "buddy: argument 3 (ORDER): nine is not a number (decimal, or hex with 0x)"),
     ("slab free 1 addr", "slab: argument 3 (ADDR): addr is not a number (decimal, or hex with 0x)"),
     ("page map 0x2200000 -1", "page: argument 3 (VADDR): -1 is not a number (decimal, or hex with 0x)"),
