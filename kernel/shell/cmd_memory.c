@@ -193,8 +193,9 @@ static int cmd_peek(int argc, char **argv)
     dump(addr, (const uint8_t *)addr, n);
     return 0;
 }
-SHELL_COMMAND(peek, "ADDR [LEN]", "hex dump of LEN bytes (16 unless given, at most 4096; kernel: mapped pages only; user: faults in)",
-              cmd_peek);
+SHELL_COMMAND(peek, "ADDR [LEN]",
+              "hex dump of LEN bytes (16 unless given, at most 4096; kernel: mapped pages only; "
+              "user: faults in)", cmd_peek);
 
 static int cmd_poke(int argc, char **argv)
 {
