@@ -129,6 +129,9 @@ class CallEngine(Engine):
         self.halted = False
         if snap.devices is not None:
             self._restore_devices(snap.devices)
+        else:
+            self.uart.machine_stopped = False
+            self.uart.publish()
 
     def _restore_devices(self, state: DeviceState) -> None:
         self.uart.load(state.uart)
@@ -201,6 +204,7 @@ class CallEngine(Engine):
         finally:
             self.in_call = False
             uc.context_restore(self._kstate)
+            self.uart.catch_up()
         if eip != SENTINEL:
             if self.exit_status is not None:
                 raise KernelExited(self.exit_status)
