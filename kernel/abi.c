@@ -19,7 +19,7 @@
 #include "mm/heap/heap.h"
 #include "mm/page.h"
 #include "mm/paging.h"
-#include "mm/slab.h"
+#include "mm/slab/slab.h"
 #include "mm/vmalloc.h"
 #include "mm/vm/mm.h"
 #include "proc/proc.h"
@@ -95,6 +95,7 @@ enum abi_pages {
     ABI_PG_SLAB = PG_slab,
     ABI_PG_DIRTY = PG_dirty,
     ABI_PG_LOCKED = PG_locked,
+    ABI_PG_WRITTEN = PG_written,
     ABI_PG_ZONE_SHIFT = PG_ZONE_SHIFT,
 };
 

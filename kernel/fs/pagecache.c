@@ -10,21 +10,37 @@
  * stored past the old end.
  *
  * Reclaim: when an allocation finds no free block, the page cache's
- * shrinker gives back frames it can remake: a page of the archive's bytes
- * (below backing_size) that is clean (a dirty page is the only copy of its
- * bytes: the ramfs has no backing store) and that nothing but the cache
- * holds (refcount 0: no mapping, no copy in progress). The next read,
- * store or fault fills a new frame from the archive, as the first did.
+ * shrinker gives back frames it can remake: a page never written since it
+ * came in (PG_written, which cleaning does not clear: once written, the
+ * frame is the only copy of its bytes, since the ramfs has no backing store
+ * and a host's write-back cannot be read back) and that nothing but the
+ * cache holds (refcount 0: no mapping, no copy in progress). The next read,
+ * store or fault fills a new frame as the first did: from the archive
+ * below backing_size, with zeros above it.
+ *
+ * The frames the shrinker may look at are on one list, oldest first,
+ * linked through struct page's lru (which only free blocks use otherwise): a scan
+ * takes from the front, drops what it can, moves a frame in use (mapped,
+ * held, locked, of another zone) to the back, and moves a written frame
+ * to a second list for good, since it will not be reclaimable before it
+ * is freed. A failed allocation therefore costs a walk of the never-written
+ * frames at most, not of mem_map, and each written frame is passed over
+ * once.
  */
 #include <stdint.h>
 #include "inode.h"
 #include "../include/errno.h"
+#include "../lib/list.h"
 #include "../lib/string.h"
 #include "../mm/highmem.h"
 #include "../mm/memory.h"
 #include "../mm/page_alloc.h"
 
 uint32_t pagecache_frames;
+
+/* Every page-cache frame is on one of these (see the top). */
+static struct list_head lru = { &lru, &lru };
+static struct list_head written = { &written, &written };
 
 static const uint8_t zeros[PAGE_SIZE];
 
@@ -66,6 +82,7 @@ struct page *pagecache_page(struct inode *ino, uint32_t index, int create)
     }
     p->mapping = ino;
     p->index = index;
+    list_add_tail(&p->lru, &lru);
     ino->pages[index] = p;
     ino->cached++;
     pagecache_frames++;
@@ -83,6 +100,7 @@ static void drop_page(struct inode *ino, uint32_t index)
     ino->pages[index] = 0;
     ino->cached--;
     pagecache_frames--;
+    list_del(&p->lru);
     p->mapping = 0;
     p->index = 0;
     free_page(p);
@@ -175,24 +193,32 @@ void pagecache_release(struct inode *ino)
  * of use to an allocation with gfp once it has gone. */
 static int reclaimable(const struct page *p, unsigned gfp)
 {
-    const struct inode *ino = p->mapping;
-    return ino && !(p->flags & (PG_dirty | PG_locked)) && p->refcount == 0
-        && (p->index << PAGE_SHIFT) < ino->backing_size && buddy_gfp_allows(gfp, page_zone(p));
+    return !(p->flags & (PG_written | PG_locked)) && p->refcount == 0
+        && buddy_gfp_allows(gfp, page_zone(p));
 }
 
-/* A clock over mem_map: each scan goes on where the last one stopped, so
- * the frames dropped are not always the lowest. */
-static uint32_t clock_hand;
-
+/* Once round the list at most: it stops when the first frame it moved to
+ * the back comes to the front again. */
 static uint32_t pagecache_scan(uint32_t want, unsigned gfp)
 {
     uint32_t freed = 0;
-    for (uint32_t seen = 0; seen < mem_map_pages && freed < want && pagecache_frames; seen++) {
-        struct page *p = &mem_map[clock_hand];
-        clock_hand = clock_hand + 1 < mem_map_pages ? clock_hand + 1 : 0;
+    const struct page *first_kept = 0;
+    while (freed < want && !list_empty(&lru)) {
+        struct page *p = list_entry(lru.next, struct page, lru);
+        if (p == first_kept)
+            break;
         if (reclaimable(p, gfp)) {
             drop_page(p->mapping, p->index);
             freed++;
+            continue;
+        }
+        list_del(&p->lru);
+        if (p->flags & PG_written) {
+            list_add_tail(&p->lru, &written);
+        } else {
+            list_add_tail(&p->lru, &lru);
+            if (!first_kept)
+                first_kept = p;
         }
     }
     return freed;

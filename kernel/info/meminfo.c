@@ -7,7 +7,7 @@
 #include "../mm/memory.h"
 #include "../mm/page_alloc.h"
 #include "../mm/physmem.h"
-#include "../mm/slab.h"
+#include "../mm/slab/slab.h"
 
 void mem_info_get(struct mem_info *mi)
 {

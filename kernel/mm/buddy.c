@@ -4,8 +4,9 @@
  * is buddy_check.c.
  *
  * Below it: page.c (mem_map, single frames). Above it: page_alloc.c (the
- * alloc_pages API), slab.c. Nothing here prints: refusals are counted and
- * returned, and buddy_free_reason puts them in words for the caller.
+ * alloc_pages API), the slab caches (slab/). Nothing here prints: refusals
+ * are counted and returned, and buddy_free_reason puts them in words for
+ * the caller.
  *
  * The buddy of a block: a block of order k starts at a pfn aligned to 2^k,
  * and its buddy is the other half of the block of order k + 1 containing it:

@@ -6,7 +6,7 @@
  * non-empty. Allocation and freeing are O(MAX_ORDER). struct page and the
  * frame operations (page_get, ...) are in page.h, below; the
  * specification's page-allocation API (alloc_pages, ...) in page_alloc.h
- * and slab caches in slab.h, above.
+ * and slab caches in slab/slab.h, above.
  *
  * Nothing here prints. A refused call returns its error and is counted;
  * buddy_free_reason says in words why, for the caller to report.

@@ -21,7 +21,8 @@ static void violation(struct checker *c, const char *what, phys_addr_t addr)
 
 static int fresh_frame(const struct page *p)
 {
-    return p->refcount == 0 && !(p->flags & (PG_dirty | PG_locked | PG_slab | PG_head | PG_free)) &&
+    return p->refcount == 0 &&
+           !(p->flags & (PG_dirty | PG_written | PG_locked | PG_slab | PG_head | PG_free)) &&
            p->virt == page_home_virt(p) && p->busy == 0;
 }
 
@@ -104,7 +105,7 @@ static void check_blocks(struct checker *c)
         int is_free = (p->flags & PG_free) != 0;
         if (is_free) {
             free_heads++;
-            if ((p->flags & (PG_head | PG_slab | PG_dirty | PG_locked)) || p->refcount ||
+            if ((p->flags & (PG_head | PG_slab | PG_dirty | PG_written | PG_locked)) || p->refcount ||
                 p->virt != page_home_virt(p))
                 violation(c, "free block head is not a fresh frame", p->phys);
         }

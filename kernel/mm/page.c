@@ -88,7 +88,8 @@ int page_is_free(struct page *p)
 
 static int frame_busy(const struct page *p)
 {
-    return p->refcount != 0 || (p->flags & (PG_dirty | PG_locked)) || p->virt != page_home_virt(p);
+    return p->refcount != 0 || (p->flags & (PG_dirty | PG_written | PG_locked)) ||
+           p->virt != page_home_virt(p);
 }
 
 /* The block head an operation on p must account to, or an error. */
@@ -130,7 +131,7 @@ static int page_change(struct page *p, enum page_op op, uint32_t va)
             p->refcount--;
         break;
     case OP_DIRTY:
-        p->flags |= PG_dirty;
+        p->flags |= PG_dirty | PG_written;
         break;
     case OP_CLEAN:
         p->flags &= ~PG_dirty;
@@ -189,7 +190,7 @@ int page_block_release(struct page *head, unsigned order)
         if (head[i].refcount || (head[i].flags & PG_locked))
             return -EBUSY;
     for (uint32_t i = 0; i < n; i++) {
-        head[i].flags &= ~PG_dirty;
+        head[i].flags &= ~(PG_dirty | PG_written);
         head[i].virt = page_home_virt(&head[i]);
     }
     head->busy = 0;
@@ -200,7 +201,7 @@ void page_flag_names(uint32_t flags, char *buf, unsigned size)
 {
     static const struct { uint32_t bit; const char *name; } names[] = {
         { PG_reserved, "reserved" }, { PG_free, "free" }, { PG_head, "head" }, { PG_slab, "slab" },
-        { PG_dirty, "dirty" }, { PG_locked, "locked" },
+        { PG_dirty, "dirty" }, { PG_locked, "locked" }, { PG_written, "written" },
     };
     unsigned n = 0;
     if (size == 0)

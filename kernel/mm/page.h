@@ -46,9 +46,12 @@ _Static_assert(ZONE_NORMAL_END % (PAGE_SIZE << MAX_ORDER) == 0, "NORMAL end spli
 #define PG_reserved  0x0001u  /* not managed by the buddy allocator */
 #define PG_free      0x0002u  /* head of a free block (Linux's PageBuddy) */
 #define PG_head      0x0004u  /* head of an allocated block */
-#define PG_slab      0x0008u  /* part of a slab (slab.c owns it) */
+#define PG_slab      0x0008u  /* part of a slab (mm/slab/ owns it) */
 #define PG_dirty     0x0010u  /* written since it was last cleaned */
 #define PG_locked    0x0020u  /* pinned: cannot be freed until unlocked */
+#define PG_written   0x0040u  /* dirtied since it was allocated; cleaning keeps it, freeing
+                                 clears it: only a frame never written still holds what it
+                                 was filled from (the page cache reclaims no other) */
 #define PG_ZONE_SHIFT 30
 
 /*
@@ -57,7 +60,8 @@ _Static_assert(ZONE_NORMAL_END % (PAGE_SIZE << MAX_ORDER) == 0, "NORMAL end spli
  *   field     valid                       meaning
  *   lru       PG_free                     links the block into its zone's free list for
  *                                         its order (it is first so that a list entry and its
- *                                         page share an address)
+ *                                         page share an address); in a page-cache frame
+ *                                         (mapping != NULL), the cache's reclaim lists
  *   slab_cache, slab_objects              in lru's place while PG_slab: the cache that owns
  *             PG_slab                     the slab and the address of its first object, so
  *                                         slab_free checks an address with one compare and
@@ -77,7 +81,7 @@ _Static_assert(ZONE_NORMAL_END % (PAGE_SIZE << MAX_ORDER) == 0, "NORMAL end spli
  *   busy      PG_head                     frames of the block whose state differs from a fresh
  *                                         frame (referenced, locked, dirty or remapped); a free
  *                                         with busy == 0 needs to look at no frame but the head
- *   slab      PG_slab                     the slab (slab.c) this frame belongs to
+ *   slab      PG_slab                     the slab (mm/slab/) this frame belongs to
  *   mapping   page cache (allocated)      the inode (fs/inode.h) whose data the frame holds;
  *                                         NULL for every other frame
  *   index     mapping != NULL             the frame's page index in that file
@@ -195,7 +199,7 @@ static inline void page_ref_dec(struct page *p)
         return;
     }
     if (--p->refcount == 0)
-        p->busy = (p->flags & (PG_dirty | PG_locked)) || p->virt != page_home_virt(p);
+        p->busy = (p->flags & (PG_dirty | PG_written | PG_locked)) || p->virt != page_home_virt(p);
 }
 
 /* Field readers, for the shell and for direct calls from Python. */

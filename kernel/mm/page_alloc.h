@@ -1,7 +1,7 @@
 /* page_alloc.h — the page-allocation API: blocks of 2^order frames as
  * struct pages, Linux's names and argument order (the specification's
  * PageFrameAllocator). Above the buddy allocator (buddy.h, whose gfp flags
- * these take), below slab.c and the rest of the kernel.
+ * these take), below the slab caches and the rest of the kernel.
  *
  * Every frame of a new block is fresh: refcount 0, clean, unlocked, mapped
  * at its physical address. Nothing here prints; errors are returned.

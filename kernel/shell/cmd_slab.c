@@ -5,7 +5,7 @@
 #include "../include/errno.h"
 #include "../lib/kprintf.h"
 #include "../lib/string.h"
-#include "../mm/slab.h"
+#include "../mm/slab/slab.h"
 
 static int print_result(const char *name, int value)
 {

@@ -90,14 +90,16 @@ static void held_frames_count_inline_and_keep_busy_right(struct ktest *t)
     page_ref_dec(p);
     KTEST_EXPECT_EQ(t, page_ref_count(p), 0);
     KTEST_EXPECT_EQ(t, p->busy, 0);
-    /* A dirty frame stays busy when its last extra holder goes. */
+    /* A dirty frame stays busy when its last extra holder goes, and once
+     * cleaned too (PG_written), until the free makes it fresh again. */
     KTEST_EXPECT_EQ(t, page_set_dirty(p), 0);
     page_ref_inc(p);
     page_ref_dec(p);
     KTEST_EXPECT_EQ(t, p->busy, 1);
     KTEST_EXPECT_EQ(t, page_clear_dirty(p), 0);
-    KTEST_EXPECT_EQ(t, p->busy, 0);
+    KTEST_EXPECT_EQ(t, p->busy, 1);
     KTEST_EXPECT_EQ(t, free_pages(p, 0), 0);
+    KTEST_EXPECT_EQ(t, page_flags(p) & (PG_dirty | PG_written), 0u);
 
     struct page *head = get_block(1);
     KTEST_ASSERT_NOT_NULL(t, head);

@@ -6,7 +6,7 @@
 #include "ktest.h"
 #include "../include/errno.h"
 #include "../lib/string.h"
-#include "../mm/slab.h"
+#include "../mm/slab/slab.h"
 
 static void objects_are_aligned_and_distinct(struct ktest *t)
 {

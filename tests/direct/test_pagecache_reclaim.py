@@ -1,8 +1,9 @@
 """Page-cache reclaim through direct calls: with every free frame taken,
-alloc_page still succeeds, once per clean archive page that nothing maps,
-because the page cache's shrinker gives those frames back; a page written
-at runtime (dirty: the only copy) and a mapped page stay; and every file
-reads back byte for byte from the archive afterwards. Only frames of the
+alloc_page still succeeds, once per page never written that nothing maps
+(an archive page, or a hole's zeros), because the page cache's shrinker
+gives those frames back; a page written at runtime (the only copy of its
+bytes, cleaned or not) and a mapped page stay; and every file reads back
+byte for byte afterwards. Only frames of the
 zones the failed request may use go: a HighMem frame is of no use to a
 GFP_KERNEL request."""
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import tarfile
 
 import pytest
-from fs_helpers import PAGE, cached_page, file_inode, read_every_file, user_read
+from fs_helpers import PAGE, cached_page, file_inode, read_every_file, user_read, user_write
 
 from kos import paths
 from kos.fs import VirtualFileSystem
@@ -171,3 +172,104 @@ def test_a_failed_low_memory_request_drops_no_highmem_frame():
         v.close_all()
     finally:
         k.close()
+
+
+def reclaim_everything(k: UnicornKernel) -> tuple[list[tuple[int, int]], list[int]]:
+    """Every free HighMem-usable block taken, then alloc_page until it fails:
+    (the blocks taken, the frames the shrinker gave back)."""
+    taken = drain_free_frames(k)
+    gfp = abi(k).constant("GFP_HIGHMEM")
+    reclaimed = []
+    while p := u32(call(k, "alloc_page", gfp)):
+        reclaimed.append(p)
+    return taken, reclaimed
+
+
+def give_back(k: UnicornKernel, taken: list[tuple[int, int]], reclaimed: list[int]) -> None:
+    for p in reclaimed:
+        assert call(k, "free_page", p) == 0
+    for head, order in taken:
+        assert call(k, "free_pages", head, order) == 0
+
+
+def test_a_written_page_stays_after_it_is_cleaned(fsk: UnicornKernel):
+    """Cleaning a frame the cache holds (the shell's `page clean`, the
+    Python API's write-back to a host file) does not make its bytes the
+    archive's again: the frame is kept under pressure and reads back as
+    written, not as the archive had it."""
+    motd = archive_files()["/etc/motd"]
+    v = VirtualFileSystem(kernel=fsk)
+    fd = v.open("/etc/motd", "r+")
+    assert v.write(fd, b"REWRITTEN") == 9
+    frame = cached_page(fsk, file_inode(fsk, v.fdtable, fd), 0)
+    assert call(fsk, "page_clear_dirty", frame) == 0
+    flags = u32(call(fsk, "page_flags", frame))
+    assert not flags & abi(fsk).constant("PG_DIRTY") and flags & abi(fsk).constant("PG_WRITTEN")
+
+    taken, reclaimed = reclaim_everything(fsk)
+    assert frame not in reclaimed
+    assert cached_page(fsk, file_inode(fsk, v.fdtable, fd), 0) == frame
+    give_back(fsk, taken, reclaimed)
+    v.seek(fd, 0)
+    assert v.read(fd, len(motd) + 1) == b"REWRITTEN" + motd[9:]
+    v.close_all()
+
+
+def test_clean_pages_past_the_archive_go_and_come_back_as_zeros(fsk: UnicornKernel):
+    """A file grown by ftruncate has holes; a mapping that reads them gets
+    zero frames from the cache. Once unmapped, those frames are clean and
+    remade as zeros, so pressure takes them; a hole page stored to through
+    a shared mapping is written and stays."""
+    v = VirtualFileSystem(kernel=fsk)
+    mm = u32(call(fsk, "mm_current"))
+    fd = v.open("/data/holes.bin", "w+")
+    v.truncate(fd, 3 * PAGE)
+    inode = file_inode(fsk, v.fdtable, fd)
+    a = v.mmap(mm, 0, 3 * PAGE, c.PROT_READ | c.PROT_WRITE, c.MAP_SHARED, fd)
+    assert user_read(fsk, mm, a, 3 * PAGE) == bytes(3 * PAGE)
+    assert user_write(fsk, mm, a + 2 * PAGE + 5, b"kept") == 0
+    holes = [cached_page(fsk, inode, i) for i in range(3)]
+    assert all(holes)
+    assert call(fsk, "vm_munmap", mm, a, 3 * PAGE) == 0
+
+    taken, reclaimed = reclaim_everything(fsk)
+    assert holes[0] in reclaimed and holes[1] in reclaimed and holes[2] not in reclaimed
+    assert [cached_page(fsk, inode, i) for i in range(3)] == [0, 0, holes[2]]
+    give_back(fsk, taken, reclaimed)
+    v.seek(fd, 0)
+    assert v.read(fd, 3 * PAGE + 1) == bytes(2 * PAGE + 5) + b"kept" + bytes(PAGE - 9)
+    v.close_all()
+
+
+def test_a_failed_allocation_passes_over_each_written_frame_once(fsk: UnicornKernel):
+    """With nothing left to reclaim, a failed alloc_page costs fewer
+    instructions than mem_map has frames (the shrinker walks the cache's
+    list of never-written frames, not mem_map); frames written since then
+    are passed over by the next failure once, and the one after costs what
+    it did before they were written."""
+    v = VirtualFileSystem(kernel=fsk)
+    read_every_file(v)
+    gfp = abi(fsk).constant("GFP_HIGHMEM")
+    taken, reclaimed = reclaim_everything(fsk)
+    assert reclaimed
+    failed, settled = fsk.call_counted("alloc_page", gfp)
+    assert u32(failed) == 0
+    assert settled < fsk.read_u32(fsk.symbol("mem_map_pages"))
+
+    pages = 16
+    spare = pages + 24                  # the new inode's slab and page array may take some too
+    assert len(reclaimed) > spare
+    for p in reclaimed[:spare]:
+        assert call(fsk, "free_page", p) == 0
+    fd = v.open("/data/written.bin", "w")
+    assert v.write(fd, bytes(range(256)) * 16 * pages) == pages * PAGE
+    v.close(fd)
+    taken += drain_free_frames(fsk)     # what the write left free
+    failed, first = fsk.call_counted("alloc_page", gfp)
+    assert u32(failed) == 0 and first > settled
+    failed, again = fsk.call_counted("alloc_page", gfp)
+    assert u32(failed) == 0 and again <= settled + 16
+
+    give_back(fsk, taken, reclaimed[spare:])
+    v.unlink("/data/written.bin")
+    v.close_all()

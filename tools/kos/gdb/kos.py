@@ -106,7 +106,7 @@ def buddy_free_blocks() -> list[tuple[str, list[int]]]:
 
 def slab_caches() -> list[dict[str, int | str]]:
     """One dict per live cache, the columns of slabinfo."""
-    table = _global("cache_table")
+    table = _global("slab_cache_table")
     rows: list[dict[str, int | str]] = []
     for cid in range(1, _length(table)):
         c = table[cid]

@@ -1,6 +1,6 @@
 """The buddy allocator and slab caches of a live KOS kernel, as the
 specification's functions. Each calls the kernel function of the same name
-(kernel/mm/buddy.c, slab.c) and returns what it returns: an address (0 on
+(kernel/mm/buddy.c, kernel/mm/slab/) and returns what it returns: an address (0 on
 failure), an id, or 0 / a negative error code from kos.memory.constants.
 Every function takes kernel= to name the kernel; the default is
 kos.kernel.default_kernel().

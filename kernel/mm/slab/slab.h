@@ -75,7 +75,7 @@ uint32_t slab_cached_bytes(void);
 
 typedef void (*slab_report_fn)(const char *cache, const char *what, uint32_t addr);
 
-/* Check every cache (see slab.c); returns the number of violations,
+/* Check every cache (see cache.c); returns the number of violations,
  * calling report (if not NULL) for each. */
 unsigned slab_check(slab_report_fn report);
 

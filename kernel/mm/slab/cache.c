@@ -1,9 +1,10 @@
-/* slab.c — object caches: a slab is one block from the page allocator cut
+/* cache.c — object caches: a slab is one block from the page allocator cut
  * into objects of one size; a cache is a set of slabs on three lists
  * (partial, full, empty), as in Bonwick's slab allocator and Linux's SLAB.
  *
- * The cache descriptors are a static table (SLAB_MAX_CACHES), so slab.c
- * needs nothing but the page allocator (page_alloc.h). kmalloc is heap.c's.
+ * The cache descriptors are a static table (SLAB_MAX_CACHES), so the slab
+ * allocator needs nothing but the page allocator (page_alloc.h). kmalloc
+ * is the heap's.
  * Nothing here prints: a refused call returns its error and is counted;
  * slab_free_reason puts it in words for the caller.
  *
@@ -37,65 +38,23 @@
  *     objs_per_slab - inuse of them; the map has inuse bits set;
  *   - cache->nr_slabs is the number of slabs listed, and cache->allocs is at
  *     least the objects allocated (frees = allocs - allocated).
+ * check.c checks them; internal.h has the structures.
  */
 #include <stdint.h>
-#include "slab.h"
-#include "page.h"
-#include "page_alloc.h"
-#include "../arch/cpu.h"
-#include "../include/errno.h"
-#include "../lib/bitops.h"
-#include "../lib/list.h"
-#include "../lib/string.h"
-
-struct slab {
-    struct list_head list;
-    struct kmem_cache *cache;
-    void *freelist;
-    uint32_t inuse;             /* allocated objects */
-    uint32_t map[];
-};
-
-_Static_assert(sizeof(struct slab) == 20, "the slab header drawn above is 20 bytes");
-
-/*
- * A cache. Valid while live. Everything but the lists and the counters is
- * fixed at slab_create. How many objects are allocated is not kept here:
- * it is the sum of the slabs' inuse (slab_info, slab_destroy).
- */
-struct kmem_cache {
-    struct list_head partial;   /* slabs with free and allocated objects; allocation takes the first */
-    struct list_head full;      /* no free object */
-    struct list_head empty;     /* no allocated object: at most one, kept for reuse */
-    uint32_t size;              /* stride between objects */
-    uint32_t offset;            /* first object from the slab start */
-    uint32_t objs_per_slab;
-    uint32_t allocs;            /* successful slab_alloc calls */
-    uint32_t order;             /* a slab is 2^order frames */
-    uint32_t nr_slabs;
-    uint32_t map_words;
-    uint32_t object_size, align;
-    uint32_t bad_frees, failed_allocs;
-    char name[SLAB_NAME_MAX];
-};
+#include "internal.h"
+#include "../page.h"
+#include "../page_alloc.h"
+#include "../../arch/cpu.h"
+#include "../../include/errno.h"
+#include "../../lib/list.h"
+#include "../../lib/string.h"
 
 static struct kmem_cache caches[SLAB_MAX_CACHES];
-static struct kmem_cache *cache_table[SLAB_MAX_CACHES + 1];   /* id -> live cache; [0] unused */
-
-/* The live cache with this id, or NULL. */
-static struct kmem_cache *cache_of(int id)
-{
-    return id >= 1 && id <= SLAB_MAX_CACHES ? cache_table[id] : 0;
-}
+struct kmem_cache *slab_cache_table[SLAB_MAX_CACHES + 1];
 
 static void map_set(uint32_t *map, uint32_t i)
 {
     map[i / 32] |= 1u << (i % 32);
-}
-
-static int map_test(const uint32_t *map, uint32_t i)
-{
-    return (map[i / 32] >> (i % 32)) & 1;
 }
 
 /* ---- creating and destroying caches ------------------------------------- */
@@ -161,7 +120,7 @@ int slab_create(const char *name, uint32_t object_size, uint32_t alignment)
     uint32_t irq = irq_save();
     int id = 0;
     for (int i = 1; i <= SLAB_MAX_CACHES && !id; i++)
-        if (!cache_table[i])
+        if (!slab_cache_table[i])
             id = i;
     if (!id) {
         irq_restore(irq);
@@ -184,7 +143,7 @@ int slab_create(const char *name, uint32_t object_size, uint32_t alignment)
         n++;
     }
     c->name[n] = '\0';
-    cache_table[id] = c;
+    slab_cache_table[id] = c;
     irq_restore(irq);
     return id;
 }
@@ -236,7 +195,7 @@ int slab_destroy(int id)
         release_all(c, &c->partial);
         release_all(c, &c->full);
         release_all(c, &c->empty);
-        cache_table[id] = 0;
+        slab_cache_table[id] = 0;
     }
     irq_restore(irq);
     return err;
@@ -436,112 +395,4 @@ uint32_t slab_cached_bytes(void)
         bytes += list_count(&c->empty, mem_map_pages) * (PAGE_SIZE << c->order);
     }
     return bytes;
-}
-
-/* ---- checker ------------------------------------------------------------ */
-
-struct checker {
-    slab_report_fn report;
-    unsigned violations;
-    const struct kmem_cache *cache;
-};
-
-static void violation(struct checker *k, const char *what, uint32_t addr)
-{
-    k->violations++;
-    if (k->report)
-        k->report(k->cache->name, what, addr);
-}
-
-/* One slab: its frames, its list, its freelist and map. Returns inuse. */
-static uint32_t check_slab(struct checker *k, const struct kmem_cache *c, struct slab *s,
-                           const struct list_head *list)
-{
-    uint32_t at = (uint32_t)s;
-    uint32_t first = at + c->offset;
-    if (s->cache != c)
-        violation(k, "slab on the list of another cache", at);
-    if ((at & ((PAGE_SIZE << c->order) - 1)) || (at >> PAGE_SHIFT) >= mem_map_pages) {
-        violation(k, "slab not at a block of the cache's order in mem_map", at);
-        return s->inuse;
-    }
-    struct page *pg = pfn_to_page(at >> PAGE_SHIFT);
-    if (!(pg->flags & PG_head) || pg->order != c->order)
-        violation(k, "slab is not an allocated buddy block of the cache's order", at);
-    for (uint32_t i = 0; i < (1u << c->order); i++) {
-        if (!(pg[i].flags & PG_slab) || pg[i].slab != s)
-            violation(k, "slab frame not marked PG_slab or not pointing at its slab", (uint32_t)pg[i].phys);
-        if (pg[i].slab_cache != c || pg[i].slab_objects != first)
-            violation(k, "slab frame does not name its cache and first object", (uint32_t)pg[i].phys);
-    }
-
-    uint32_t n = c->objs_per_slab, inuse = s->inuse;
-    if (inuse > n)
-        violation(k, "slab inuse above objects per slab", at);
-    else if ((list == &c->full) != (inuse == n) || (list == &c->empty) != (inuse == 0))
-        violation(k, "slab on the wrong list for its inuse count", at);
-
-    uint32_t mapped = 0;
-    for (uint32_t w = 0; w < c->map_words; w++) {
-        uint32_t word = s->map[w];
-        if (w == c->map_words - 1 && (n & 31))
-            if (word & ~((1u << (n & 31)) - 1))
-                violation(k, "map bit set beyond the last object", at);
-        mapped += popcount32(word);
-    }
-    if (mapped != inuse)
-        violation(k, "map bits differ from inuse", at);
-
-    uint32_t free_objs = 0;
-    for (uint32_t obj = (uint32_t)s->freelist; obj; obj = *(uint32_t *)obj) {
-        if (++free_objs > n - inuse) {
-            violation(k, "freelist longer than the free objects (cycle or corrupt pointer)", obj);
-            break;
-        }
-        uint32_t off = obj - first;
-        if (obj < first || off / c->size >= n || off % c->size) {
-            violation(k, "freelist points outside the slab's objects", obj);
-            break;
-        }
-        if (map_test(s->map, off / c->size))
-            violation(k, "allocated object on the freelist", obj);
-    }
-    if (free_objs < n - inuse && inuse <= n)
-        violation(k, "freelist shorter than the free objects", at);
-    return inuse;
-}
-
-static void check_cache(struct checker *k, const struct kmem_cache *c)
-{
-    const struct list_head *lists[3] = { &c->partial, &c->full, &c->empty };
-    uint32_t active = 0, slabs = 0;
-    for (int l = 0; l < 3; l++) {
-        uint32_t steps = 0;
-        for (struct list_head *e = lists[l]->next; e != lists[l]; e = e->next) {
-            if (++steps > mem_map_pages || e->next->prev != e) {
-                violation(k, "slab list broken (cycle or bad link)", (uint32_t)e);
-                break;
-            }
-            active += check_slab(k, c, list_entry(e, struct slab, list), lists[l]);
-            slabs++;
-        }
-    }
-    if (list_count(&c->empty, mem_map_pages) > 1)
-        violation(k, "more than one empty slab kept", 0);
-    if (active > c->allocs)
-        violation(k, "more objects allocated than allocations counted", active);
-    if (slabs != c->nr_slabs)
-        violation(k, "slab count differs from the slabs listed", slabs);
-}
-
-unsigned slab_check(slab_report_fn report)
-{
-    struct checker k = { report, 0, 0 };
-    uint32_t irq = irq_save();
-    for (int id = slab_next(0); id; id = slab_next(id)) {
-        k.cache = cache_of(id);
-        check_cache(&k, k.cache);
-    }
-    irq_restore(irq);
-    return k.violations;
 }
