@@ -78,25 +78,36 @@ def _recorded() -> dict[str, float]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
     # The layers stay in testpaths' order, fastest first. Inside a layer
     # the modules go longest first (by the last run's durations, else those
     # with `slow` tests first), each module's tests together and in their
     # order: pytest-xdist hands out whole modules (--dist loadscope), so a
     # module's fixtures boot once, and the long modules run beside the
     # short ones instead of last, while one worker has nothing left to do.
-    layer = {p: i for i, p in enumerate(here / f for f in LAYERS)}
+    layer = {f: i for i, f in enumerate(LAYERS)}
     took = _recorded()
     cost: dict[str, float] = {}
     for item in items:
         guess = SLOW_GUESS if item.get_closest_marker("slow") is not None else 0.0
         module = item.nodeid.partition("::")[0]
         cost[module] = cost.get(module, 0.0) + took.get(item.nodeid, guess)
-    items.sort(key=lambda item: (next((i for p, i in layer.items() if p in Path(item.fspath).parents),
-                                      len(layer)),
-                                 -cost[item.nodeid.partition("::")[0]], item.nodeid.partition("::")[0]))
+
+    here = Path(__file__).parent
+    folders: dict[Path, str] = {}
+
+    def folder(item: pytest.Item) -> str:
+        """The item's directory right under tests/."""
+        if item.path not in folders:
+            folders[item.path] = item.path.relative_to(here).parts[0] if here in item.path.parents else ""
+        return folders[item.path]
+
+    def order(item: pytest.Item) -> tuple[int, float, str]:
+        module = item.nodeid.partition("::")[0]
+        return layer.get(folder(item), len(layer)), -cost[module], module
+
+    items.sort(key=order)
     for item in items:
-        if any(here / f in Path(item.fspath).parents for f in UNICORN_FOLDERS):
+        if folder(item) in UNICORN_FOLDERS:
             item.add_marker(pytest.mark.unicorn)
 
 
