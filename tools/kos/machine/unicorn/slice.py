@@ -15,8 +15,6 @@ from unicorn import unicorn_const as uc_const
 
 from kos.machine.unicorn import native
 
-SliceUnavailable = native.NativeUnavailable
-
 
 class Slice:
     """The expiry flag of one engine, and the block hook that acts on it."""
@@ -29,7 +27,7 @@ class Slice:
         stop = ctypes.cast(uclib.uc_emu_stop, ctypes.c_void_p).value
         handle = lib.slice_new(stop)
         if not handle:
-            raise SliceUnavailable("slice_new: out of memory")
+            raise native.NativeUnavailable("slice_new: out of memory")
         self._handle = ctypes.c_void_p(handle)
         try:
             self._hook = native.hook_add(uc, uc_const.UC_HOOK_BLOCK, lib.slice_block_hook, self._handle)
