@@ -1,11 +1,12 @@
-"""The emulator's C half: slice.c (time slices that end at a block's start)
-and uart.c (the port I/O hooks with the 16550's hot registers), one shared
+"""The emulator's C half: slice.c (time slices that end at a block's start),
+uart.c (the port I/O hooks with the 16550's hot registers) and count.c
+(counting guest instructions), one shared
 library compiled with the host's cc into build/host/ the first time it is
 needed (and again when a source changes). Its functions are registered
 through unicorn's C API (`uclib.uc_hook_add` with a native function
 pointer and the engine handle `Uc._uch`): internals of the unicorn Python
-binding, which is why unicorn is pinned and why selfcheck.py runs both
-halves at start-up.
+binding, which is why unicorn is pinned and why selfcheck.py runs each of
+them at start-up.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 from kos import paths
 
 HERE = Path(__file__).parent
-SOURCES = (HERE / "slice.c", HERE / "uart.c")
+SOURCES = (HERE / "slice.c", HERE / "uart.c", HERE / "count.c")
 LIBRARY = paths.BUILD / "host" / "libkos_unicorn.so"
 
 

@@ -4,7 +4,8 @@ scratch engine: three page faults (read and write of a not-present page, a
 write to a read-only page under CR0.WP), port I/O, HLT, #UD, a code
 hook added after translation, a time slice ended by slice.py, the C port
 hooks of ports.py (the UART's FIFO, LSR and THR served in C, other ports
-passed to Python with their size and value), a PAE store to RAM mapped
+passed to Python with their size and value) and count.c's instruction
+count (the same as a Python code hook's), a PAE store to RAM mapped
 above 4 GiB, and an IRET to ring 3. From the faults it finds
 where unicorn's saved context keeps env->error_code and
 env->old_exception, from the IRET where it keeps env->hflags (whose low
@@ -269,11 +270,15 @@ def _check_ports(fail: Callable[[str], UnicornUnsupported]) -> None:
     """The C port hooks (ports.py) are the ones unicorn calls for IN and
     OUT, with the port, size and value where uart.c expects them: the
     FIFO's byte read through RBR, LSR's data-ready bit, THR's byte
-    collected, and the other ports handed to Python."""
+    collected, and the other ports handed to Python. count.c's code hook
+    counts as many instructions as a Python one."""
+    import ctypes
+
     from unicorn import Uc, UcError
     from unicorn import unicorn_const as uc_const
     from unicorn import x86_const as x86
 
+    from kos.machine.unicorn import native
     from kos.machine.unicorn.devices.uart import COM1
     from kos.machine.unicorn.ports import PortHooks
 
@@ -291,6 +296,11 @@ def _check_ports(fail: Callable[[str], UnicornUnsupported]) -> None:
         slow.append(("out", port, size, value))
 
     hooks = PortHooks(uc, COM1, on_in, on_out, sent.append)
+    count = ctypes.c_uint64(0)
+    native.hook_add(uc, uc_const.UC_HOOK_CODE, native.library().count_code_hook,
+                    ctypes.c_void_p(ctypes.addressof(count)))
+    stepped: list[int] = []
+    uc.hook_add(uc_const.UC_HOOK_CODE, lambda uc, addr, size, _: stepped.append(addr))
     try:
         hooks.set_modes(hooks.fast_lsr | hooks.fast_rbr | hooks.fast_thr)
         hooks.fifo.append(PORTS_BYTE)
@@ -307,6 +317,8 @@ def _check_ports(fail: Callable[[str], UnicornUnsupported]) -> None:
         want = [("out", 0xF4, 1, PORTS_BYTE), ("in", 0x40, 1, 0)]
         if slow != want or uc.reg_read(x86.UC_X86_REG_AL) != IN_VALUE:
             raise fail(f"the C port hooks passed {slow} to Python, not {want}")
+        if count.value != len(stepped) or not stepped:
+            raise fail(f"the C instruction count is {count.value}, a Python code hook counted {len(stepped)}")
     finally:
         hooks.close()
 
