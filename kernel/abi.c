@@ -105,6 +105,7 @@ enum abi_paging {
     ABI_KMAP_END = KMAP_END,
     ABI_KMAP_PAGES = KMAP_PAGES,
     ABI_USER_START = USER_START,
+    ABI_TABLE_POOL_PAGES = TABLE_POOL_PAGES,
 };
 
 enum abi_slab {

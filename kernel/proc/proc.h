@@ -81,6 +81,7 @@ struct proc {
     uint32_t brk_start, brk;     /* the brk heap: [brk_start, brk) */
     struct list_head run_link;   /* runnable, not running: in the run queue (sched.c) */
     uint32_t slice;              /* ticks left of the time slice */
+    uint32_t preempt_count;      /* open non-preemptible sections (preempt_disable) */
     uint32_t wake_tick;          /* sleeping in nanosleep: when to wake */
     struct wait_queue *waiting_on;
     struct proc *wait_next;
@@ -169,6 +170,19 @@ void sched_tick(void);
 void sched_interrupt_exit(struct regs *r);
 /* Context switches since boot. */
 uint32_t sched_switches(void);
+/* A non-preemptible section of the current process: between the two, a
+ * timer tick does not switch it away in the kernel (it still may sleep,
+ * which ends nothing: the count is its own). Sections nest. The shell
+ * holds one all its life (shell.c says why): it gives the CPU up only
+ * where it sleeps. preempt_enable switches at once if a tick asked for it
+ * meanwhile and interrupts are on. */
+void preempt_disable(void);
+void preempt_enable(void);
+/* May an interrupt that r records (its return frame) switch away from the
+ * current process? From ring 3 and idle always; in the kernel, only a
+ * kernel thread (the shell is one) interrupted with interrupts on outside
+ * every non-preemptible section. */
+int sched_preemptible(const struct regs *r);
 
 /* ---- switch.S ----------------------------------------------------------- */
 

@@ -14,10 +14,11 @@
  * where they sleep, so kernel data needs no locks beyond irq_save: an
  * irq_save section is exactly where no tick can arrive, so a kernel thread
  * is never preempted inside one (nor inside an interrupt handler, which
- * runs with interrupts off). The shell is not preempted in the kernel: its
- * commands read other processes' tables and address spaces with interrupts
- * on, relying on no exit freeing them meanwhile. Everything here runs with
- * interrupts off.
+ * runs with interrupts off). A kernel thread that must not be switched
+ * away with interrupts on takes a non-preemptible section (preempt_disable):
+ * the shell does, all its life, since its commands read other processes'
+ * tables with interrupts on. Everything here runs with interrupts off, but
+ * preempt_disable and preempt_enable.
  */
 #include <stdint.h>
 #include "proc.h"
@@ -152,18 +153,30 @@ void sched_tick(void)
 
 void proc_die_if_killed(struct regs *r);
 
-/* May the interrupt that r records switch away from current? */
-static int preemptible(const struct regs *r)
+int sched_preemptible(const struct regs *r)
 {
     if ((r->cs & 3) == 3 || current->pid == PID_IDLE)
         return 1;
-    return !current->user && current->pid != PID_SHELL && (r->eflags & EFLAGS_IF);
+    return !current->user && !current->preempt_count && (r->eflags & EFLAGS_IF);
 }
 
 void sched_interrupt_exit(struct regs *r)
 {
     if ((r->cs & 3) == 3)
         proc_die_if_killed(r);
-    if (need_resched && preemptible(r))
+    if (need_resched && sched_preemptible(r))
         schedule();
+}
+
+void preempt_disable(void)
+{
+    current->preempt_count++;
+}
+
+void preempt_enable(void)
+{
+    uint32_t f = irq_save();
+    if (--current->preempt_count == 0 && need_resched && (f & EFLAGS_IF) && !current->user)
+        schedule();
+    irq_restore(f);
 }

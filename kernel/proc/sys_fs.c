@@ -45,15 +45,33 @@ int32_t sys_lseek(struct regs *r)
     return f->ops->lseek(f, (int32_t)r->ecx, (int)r->edx);
 }
 
-#define FDS (current->fds.table)
+/* FDS to look descriptors up in; the calls that change them (open, dup,
+ * dup2) take the table with fds_own (a table shared since fork is copied
+ * first) and fail with ENOMEM without memory for the copy. */
+#define FDS (fds_table(&current->fds))
 #define CWD (current->fds.cwd)
 
-int32_t sys_open(struct regs *r) { return fs_sys_open(FDS, CWD, r->ebx, r->ecx, r->edx); }
+int32_t sys_open(struct regs *r)
+{
+    struct fdtable *ft = fds_own(&current->fds);
+    return ft ? fs_sys_open(ft, CWD, r->ebx, r->ecx, r->edx) : -ENOMEM;
+}
+
+int32_t sys_dup(struct regs *r)
+{
+    struct fdtable *ft = fds_own(&current->fds);
+    return ft ? fs_sys_dup(ft, (int)r->ebx) : -ENOMEM;
+}
+
+int32_t sys_dup2(struct regs *r)
+{
+    struct fdtable *ft = fds_own(&current->fds);
+    return ft ? fs_sys_dup2(ft, (int)r->ebx, (int)r->ecx) : -ENOMEM;
+}
+
 int32_t sys_unlink(struct regs *r) { return fs_sys_unlink(CWD, r->ebx); }
 int32_t sys_mkdir(struct regs *r) { return fs_sys_mkdir(CWD, r->ebx, r->ecx); }
 int32_t sys_rmdir(struct regs *r) { return fs_sys_rmdir(CWD, r->ebx); }
-int32_t sys_dup(struct regs *r) { return fs_sys_dup(FDS, (int)r->ebx); }
-int32_t sys_dup2(struct regs *r) { return fs_sys_dup2(FDS, (int)r->ebx, (int)r->ecx); }
 int32_t sys_ftruncate(struct regs *r) { return fs_sys_ftruncate(FDS, (int)r->ebx, r->ecx); }
 int32_t sys_getcwd(struct regs *r) { return fs_sys_getcwd(CWD, r->ebx, r->ecx); }
 int32_t sys_stat64(struct regs *r) { return fs_sys_stat64(CWD, r->ebx, r->ecx); }

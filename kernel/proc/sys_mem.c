@@ -60,7 +60,7 @@ int32_t sys_mmap2(struct regs *r)
             return err;
     }
     /* mmap2's offset counts pages; a file mapping goes through fs/mmap.c. */
-    return fs_mmap(mm, current->fds.table, r->ebx, len, r->edx, flags, (int)r->edi,
+    return fs_mmap(mm, fds_table(&current->fds), r->ebx, len, r->edx, flags, (int)r->edi,
                    r->ebp << PAGE_SHIFT);
 }
 

@@ -37,7 +37,7 @@ int32_t sys_fork(struct regs *r)
     struct proc *child = proc_alloc(parent->name, &err);
     if (!child)
         return err;
-    child->mm = mm_clone(parent->mm);
+    child->mm = mm_clone(parent->mm, r->useresp);
     if (!child->mm) {
         proc_free(child);
         return -ENOMEM;
@@ -45,15 +45,9 @@ int32_t sys_fork(struct regs *r)
     child->user = 1;
     child->brk_start = parent->brk_start;
     child->brk = parent->brk;
-    if (fds_clone(&child->fds, &parent->fds)) {
-        mm_destroy(child->mm);
-        child->mm = 0;
-        proc_free(child);
-        return -ENOMEM;
-    }
-    struct regs frame = *r;
-    frame.eax = 0;                     /* the child's fork returns 0 */
-    proc_stack_user(child, &frame);
+    fds_clone(&child->fds, &parent->fds);
+    proc_stack_user(child, r);
+    proc_user_regs(child)->eax = 0;    /* the child's fork returns 0 */
     sched_add(child);
     return (int32_t)child->pid;
 }

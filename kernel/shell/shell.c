@@ -14,6 +14,7 @@
 #include "../lib/kprintf.h"
 #include "../lib/string.h"
 #include "../proc/fd.h"
+#include "../proc/proc.h"
 
 #define CTRL_C 0x03
 #define CTRL_U 0x15
@@ -164,6 +165,12 @@ static void feed(uint8_t c)
 
 void shell_run(void)
 {
+    /* The shell is never switched away while it works, only where it sleeps
+     * (for input, or for a foreground program): its commands read other
+     * processes' tables and address spaces, which an exit would free under
+     * them, and what it prints (the echo, a command's lines, the prompt)
+     * must reach the console whole, not cut by a program's output. */
+    preempt_disable();
     prompt();
     for (;;) {
         int c = serial_getc();

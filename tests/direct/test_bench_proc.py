@@ -16,11 +16,11 @@ from kos.bench import proc
 pytestmark = pytest.mark.unicorn
 
 GETPID_CEILING = 150               # the target; measured 125
-COW_FAULT_CEILING = 700            # the target, the 4 KiB copy excluded; measured 498
-CONTEXT_SWITCH_CEILING = 150       # target 400; measured 108
-FORK_PER_PAGE_CEILING = 40         # the target; measured 38.3
-FORK_BASE_CEILING = 13_000         # target 3,000; measured 10,474
-EXEC_CEILING = 40_000              # target 50,000; measured 31,070
+COW_FAULT_CEILING = 700            # the target, the 4 KiB copy excluded; measured 519
+CONTEXT_SWITCH_CEILING = 150       # target 400; measured 85
+FORK_PER_PAGE_CEILING = 40         # the target; measured 38.6
+FORK_BASE_CEILING = 5_000          # target 3,000; measured 4,318 (10,474 before)
+EXEC_CEILING = 35_000              # target 50,000; measured 25,660
 
 
 @pytest.fixture(scope="module")

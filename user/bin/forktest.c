@@ -1,8 +1,10 @@
 /* forktest — fork from ring 3, as KTAP v1: return values and exit status,
  * a fork tree, copy-on-write isolation of data, heap and stack, MAP_SHARED
  * memory that stays shared, free frames back to their baseline, pages at
- * the deep end of every GiB of user space through two generations, 32
- * processes at once with the 33rd refused (EAGAIN), and a bounded fork bomb. */
+ * the deep end of every GiB of user space through two generations,
+ * descriptors that one process closes, opens or dup2s after fork unchanged
+ * in the other (the table is shared until then), 32 processes at once
+ * with the 33rd refused (EAGAIN), and a bounded fork bomb. */
 #include "ktap.h"
 #include "stdio.h"
 #include "stdlib.h"
@@ -99,6 +101,41 @@ KTAP_CASE(cow_isolates_data_heap_and_stack)
     waitpid(pid, &status, 0);
     KTAP_EXPECT(status == 0, "the parent's write reached the child (status 0x%x)", status);
     free(heap);
+}
+
+#define SPARE_FD 20
+
+KTAP_CASE(descriptor_changes_after_fork_stay_in_their_process)
+{
+    long fd = open("/etc/motd", O_RDONLY, 0);
+    KTAP_EXPECT(fd >= 3, "open /etc/motd: %ld", fd);
+    if (fd < 3)
+        return;
+    long pid = fork();
+    if (pid == 0) {
+        /* Close the inherited descriptor and reuse its number, and add one. */
+        char c = 0;
+        int ok = close(fd) == 0 && open("/data/numbers.txt", O_RDONLY, 0) == fd;
+        ok = ok && read(fd, &c, 1) == 1 && c == '1' && dup2(fd, SPARE_FD) == SPARE_FD;
+        exit(ok ? 0 : 1);
+    }
+    int status = -1;
+    waitpid(pid, &status, 0);
+    KTAP_EXPECT(status == 0, "the child's close, open or dup2 failed (status 0x%x)", status);
+    char c = 0;
+    KTAP_EXPECT(read(fd, &c, 1) == 1 && c == 'W', "the parent's fd %ld reads %c, not /etc/motd", fd, c);
+    KTAP_EXPECT(read(SPARE_FD, &c, 1) == -EBADF, "the child's dup2 reached the parent");
+    /* The parent's close stays its own; the open file (and its offset,
+     * one byte in) is still the child's. */
+    pid = fork();
+    if (pid == 0) {
+        sched_yield();
+        char d = 0;
+        exit(read(fd, &d, 1) == 1 && d == 'e' ? 0 : 1);
+    }
+    KTAP_EXPECT(close(fd) == 0 && read(fd, &c, 1) == -EBADF, "the parent's close failed");
+    waitpid(pid, &status, 0);
+    KTAP_EXPECT(status == 0, "the parent's close reached the child (status 0x%x)", status);
 }
 
 KTAP_CASE(map_shared_stays_shared)

@@ -13,12 +13,23 @@
  * made writable again; otherwise the frame is copied and the old one loses
  * a holder.
  * The shared zero page is never counted: it is copied only by writing it.
+ *
+ * One page is copied at fork instead of shared: the one holding the
+ * parent's user stack pointer (mm_clone's hot). Parent and child both
+ * write it as soon as fork returns, so sharing it would only buy a fault
+ * in each on the way to the same copy.
+ *
+ * The child's VMA array is copied whole (it is already sorted and without
+ * overlaps): into struct mm's inline one when it fits, else into one
+ * allocation of the parent's size.
  */
 #include <stdint.h>
 #include "mm.h"
 #include "../highmem.h"
 #include "../page.h"
 #include "../page_alloc.h"
+#include "../memory.h"
+#include "../../lib/string.h"
 
 /* A frame a user entry maps is RAM the buddy allocator manages: its struct
  * page is found by index, without page_lookup's checks. */
@@ -58,10 +69,23 @@ static uint32_t share_entries(pte_t *st, pte_t *dt, uint32_t n, uint32_t zero_pf
     return shared;
 }
 
+/* The child's own copy of the parent's entry e, a frame the parent holds
+ * alone and may write (a writable private entry): the same bits, a new
+ * frame. 0 without a frame (the page is shared instead). */
+static pte_t copy_entry(pte_t e)
+{
+    struct page *copy = alloc_page(VM_GFP_USER);
+    if (!copy)
+        return 0;
+    copy_page_frame(copy, frame_page(e & PTE_ADDR));
+    return copy->phys | (e & ~PTE_ADDR & ~(PTE_ACCESSED | PTE_DIRTY));
+}
+
 /* Share the private frames of v from src with dst, a page table (2 MiB)
  * at a time: one walk finds each table, and the child's table is made
- * only where the parent's maps something in v. 0 or -ENOMEM. */
-static int share_private(struct mm *dst, struct mm *src, const struct vma *v)
+ * only where the parent's maps something in v. The page at hot, if it is
+ * in v and writable, is copied instead. 0 or -ENOMEM. */
+static int share_private(struct mm *dst, struct mm *src, const struct vma *v, uint32_t hot)
 {
     uint32_t zero_pfn = vm_zero_page() >> PAGE_SHIFT;
     for (uint32_t va = v->start, stop; va < v->end; va = stop) {
@@ -77,35 +101,55 @@ static int share_private(struct mm *dst, struct mm *src, const struct vma *v)
         pte_t *dt = pgtable_entry(dst, va, 1);
         if (!dt)
             return -1;
-        dst->resident_pages += share_entries(st + first, dt + first, n - first, zero_pfn);
+        uint32_t h = hot >= va && hot < stop ? (hot - va) >> PAGE_SHIFT : n;
+        pte_t copy = h < n && (st[h] & PTE_WRITE) ? copy_entry(st[h]) : 0;
+        if (!copy) {
+            dst->resident_pages += share_entries(st + first, dt + first, n - first, zero_pfn);
+            continue;
+        }
+        dt[h] = copy;
+        dst->resident_pages++;
+        if (first < h)
+            dst->resident_pages += share_entries(st + first, dt + first, h - first, zero_pfn);
+        dst->resident_pages += share_entries(st + h + 1, dt + h + 1, n - h - 1, zero_pfn);
     }
     return 0;
 }
 
-struct mm *mm_clone(struct mm *src)
+/* dst's VMAs: src's, each holding its backing once more. 0 or -ENOMEM
+ * (dst keeps the VMAs whose backing it took). */
+static int copy_vmas(struct mm *dst, const struct mm *src)
+{
+    if (src->nr_vmas > dst->cap_vmas) {
+        struct vma *a = kmalloc(src->cap_vmas * sizeof(struct vma));
+        if (!a)
+            return -1;
+        dst->vmas = a;
+        dst->cap_vmas = src->cap_vmas;
+    }
+    memcpy(dst->vmas, src->vmas, src->nr_vmas * sizeof(struct vma));
+    for (uint32_t i = 0; i < src->nr_vmas; i++) {
+        struct vma *c = &dst->vmas[i];
+        c->flags &= ~VM_LOCKED;           /* memory locks are not inherited (Linux's fork) */
+        if (vma_get_backing(dst, c))
+            return -1;
+        dst->nr_vmas++;
+        dst->total_pages += (c->end - c->start) >> PAGE_SHIFT;
+    }
+    return 0;
+}
+
+struct mm *mm_clone(struct mm *src, uint32_t hot)
 {
     struct mm *dst = mm_create();
     if (!dst)
         return 0;
     dst->limit_as = src->limit_as;
     dst->limit_stack = src->limit_stack;
-    int err = 0;
-    for (uint32_t i = 0; i < src->nr_vmas && !err; i++) {
-        struct vma c = src->vmas[i];
-        c.flags &= ~VM_LOCKED;           /* memory locks are not inherited (Linux's fork) */
-        if (vma_get_backing(dst, &c)) {
-            err = 1;
-            break;
-        }
-        if (vma_insert(dst, &c) < 0) {
-            vma_put_backing(dst, &c);
-            err = 1;
-            break;
-        }
-        dst->total_pages += (c.end - c.start) >> PAGE_SHIFT;
-        if (!(c.flags & VM_SHARED) && share_private(dst, src, &src->vmas[i]))
-            err = 1;
-    }
+    int err = copy_vmas(dst, src);
+    for (uint32_t i = 0; i < src->nr_vmas && !err; i++)
+        if (!(src->vmas[i].flags & VM_SHARED))
+            err = share_private(dst, src, &src->vmas[i], hot);
     /* The parent's entries lost PTE_WRITE (even on failure: they stay COW,
      * which the next write resolves). */
     pgtable_flush(src, USER_START, USER_END);

@@ -6,6 +6,7 @@
 #include "mm.h"
 #include "../page_alloc.h"
 #include "../memory.h"
+#include "../../lib/string.h"
 #include "../../include/errno.h"
 
 static struct mm *current;
@@ -14,40 +15,35 @@ static struct mm *current;
  * takes no frame from buddy and nothing from the heap (the buddy and heap
  * figures at the first prompt stay those of an idle kernel). */
 static struct mm boot_mm;
-static pte_t boot_pdpt[4] __attribute__((aligned(32)));
 static pte_t boot_pd[3][PT_ENTRIES] __attribute__((aligned(4096)));
 static uint8_t zero_page[PAGE_SIZE] __attribute__((aligned(4096)));
 
 struct mm *mm_current(void) { return current; }
 uint32_t vm_zero_page(void) { return (uint32_t)zero_page; }
 
-/* Fill in a zeroed mm around its PDPT: the kernel's GiB, and the page
- * directories in pd (boot) or none yet (pgtable_entry makes them). */
-static void mm_setup(struct mm *mm, pte_t *pdpt, pte_t *const pd[3])
+/* Fill in a zeroed mm's PDPT: the kernel's GiB, and the page directories
+ * in pd (boot) or none yet (pgtable_entry makes them). */
+static void mm_setup(struct mm *mm, pte_t *const pd[3])
 {
-    mm->pdpt = pdpt;
     mm->pdpt[0] = paging_kernel_pdpte();
-    mm->pt_pages = 1;
     for (unsigned i = 0; i < 3; i++) {
         mm->pd[i] = pd ? pd[i] : 0;
         mm->pdpt[i + 1] = pd ? ((uint32_t)pd[i] | PTE_PRESENT) : 0;
         mm->pt_pages += pd != 0;
     }
+    mm->vmas = mm->vma_inline;
+    mm->cap_vmas = MM_INLINE_VMAS;
     mm->limit_as = 0xFFFFFFFFu;
     mm->limit_stack = MM_DEFAULT_STACK_LIMIT;
 }
 
-/* The PDPT takes a frame of its own but is not cleared: the CPU reads its
- * four entries only, and mm_setup writes them. */
 struct mm *mm_create(void)
 {
-    struct mm *mm = kcalloc(1, sizeof(*mm));
-    struct page *pdpt = mm ? alloc_page(GFP_KERNEL) : 0;
-    if (!pdpt) {
-        kfree(mm);
+    struct mm *mm = kmalloc_aligned(sizeof(*mm), _Alignof(struct mm));
+    if (!mm)
         return 0;
-    }
-    mm_setup(mm, page_address(pdpt), 0);
+    memset(mm, 0, sizeof(*mm));
+    mm_setup(mm, 0);
     return mm;
 }
 
@@ -56,7 +52,7 @@ pte_t *mm_directory(struct mm *mm, uint32_t va, int alloc)
     unsigned i = (va >> PDPT_SHIFT) - 1;
     if (mm->pd[i] || !alloc)
         return mm->pd[i];
-    struct page *p = alloc_table_page();
+    struct page *p = pgtable_alloc_page();
     if (!p)
         return 0;
     mm->pd[i] = page_address(p);
@@ -73,7 +69,8 @@ void mm_directory_trim(struct mm *mm, uint32_t va)
     unsigned i = (va >> PDPT_SHIFT) - 1;
     if (!mm->pd[i] || mm->pd_tables[i] || mm == &boot_mm)
         return;
-    free_page(page_lookup((uint32_t)mm->pd[i]));
+    /* Its last table's entry was cleared with the table: all zeros. */
+    pgtable_free_page(page_lookup((uint32_t)mm->pd[i]));
     mm->pd[i] = 0;
     mm->pdpt[i + 1] = 0;
     mm->pt_pages--;
@@ -94,13 +91,18 @@ void mm_destroy(struct mm *mm)
     }
     if (mm == current)
         mm_activate(0);
-    kfree(mm->vmas);
-    if (mm == &boot_mm)
+    if (mm->vmas != mm->vma_inline)
+        kfree(mm->vmas);
+    if (mm == &boot_mm) {              /* static: empty again, and usable */
+        mm->vmas = mm->vma_inline;
+        mm->cap_vmas = MM_INLINE_VMAS;
         return;
-    free_page(page_lookup((uint32_t)mm->pdpt));
+    }
+    /* The unmaps freed every table, and with them its directory; one is
+     * left only where its first table could not be made (no memory). */
     for (unsigned i = 0; i < 3; i++)
         if (mm->pd[i])
-            free_page(page_lookup((uint32_t)mm->pd[i]));
+            pgtable_free_page(page_lookup((uint32_t)mm->pd[i]));
     kfree(mm);
 }
 
@@ -126,6 +128,7 @@ void mm_set_limit_as(struct mm *mm, uint32_t bytes)
 void vm_init(void)
 {
     pte_t *const pd[3] = { boot_pd[0], boot_pd[1], boot_pd[2] };
-    mm_setup(&boot_mm, boot_pdpt, pd);
+    mm_setup(&boot_mm, pd);
+    table_pool_init();
     mm_activate(&boot_mm);
 }

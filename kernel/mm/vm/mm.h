@@ -1,16 +1,19 @@
 /* mm.h — address spaces: struct mm (one per address space) and struct vma
  * (one per mapped range), and the operations on them.
  *
- * The kernel's first GiB is shared (paging.h); an mm owns the rest: its PDPT,
- * up to three page directories (1–4 GiB, each made when the first page
- * table under it is and freed with its last; either change reloads CR3,
- * since PAE reads the PDPT entries at the load), the page tables under them
- * (allocated on first use, freed when a munmap empties them), and its VMAs.
- * The boot address space's directories are static and stay.
+ * The kernel's first GiB is shared (paging.h); an mm owns the rest: its PDPT
+ * (32 bytes, inside struct mm), up to three page directories (1–4 GiB, each
+ * made when the first page table under it is and freed with its last;
+ * either change reloads CR3, since PAE reads the PDPT entries at the load),
+ * the page tables under them (allocated on first use, freed when a munmap
+ * empties them; both come from and go back to the table pool of zeroed
+ * frames, pgtable.c), and its VMAs. The boot address space's
+ * directories are static and stay.
  *
  * VMAs live in a sorted array, by address, without overlaps: lookup is a
  * binary search, insertion and removal (of one VMA or of a whole range of
- * them) a binary search and one memmove.
+ * them) a binary search and one memmove. The first MM_INLINE_VMAS are
+ * inside struct mm; a larger array is allocated when they are not enough.
  * Files: vma.c (the array), pgtable.c (user page tables), mmap.c (mmap,
  * munmap, mprotect), fault.c (the page-fault handler), filemap.c (file
  * mappings: their faults, msync, truncation), uaccess.S/.c.
@@ -113,17 +116,21 @@ struct vm_fault_report {
     struct vma vma;           /* a copy: the VMA may be gone by the time it is printed */
 };
 
+#define MM_INLINE_VMAS 8u
+
+/* struct mm lives in low memory (kmalloc), where physical == virtual, so
+ * CR3 takes pdpt's address as it is; PAE wants it 32-byte aligned. */
 struct mm {
-    pte_t *pdpt;                 /* a page: 4 entries used (physical == virtual, low memory) */
+    pte_t pdpt[4] __attribute__((aligned(32)));
     pte_t *pd[3];                /* the page directories of 1–2, 2–3, 3–4 GiB, or NULL: none yet */
     uint16_t pd_tables[3];       /* page tables under each directory: it goes with its last */
-    struct vma *vmas;            /* sorted by start */
+    struct vma *vmas;            /* sorted by start: vma_inline, or kmalloc'd once that is full */
     uint32_t nr_vmas, cap_vmas;
     /* Counters. */
     uint32_t total_pages;        /* pages covered by VMAs (virtual size / 4 KiB) */
     uint32_t resident_pages;     /* PTEs mapping a frame of their own (the zero page is not one) */
     uint32_t locked_pages;
-    uint32_t pt_pages;           /* PDPT, directories and page tables */
+    uint32_t pt_pages;           /* page directories and page tables */
     uint32_t minor_faults;
     uint32_t cow_faults;
     uint32_t faults[NR_FAULT_KINDS];
@@ -134,6 +141,10 @@ struct mm {
     const char *why;             /* the reason of the last refused mmap, munmap or mprotect */
     uint32_t policy;             /* MM_POLICY_* */
     uint32_t policy_refusals;    /* mmap and mprotect calls the policy refused */
+    /* A small program's VMAs (text, data, heap, stack, a few mappings) fit
+     * here, so that making an address space, for exec or fork, takes one
+     * allocation. */
+    struct vma vma_inline[MM_INLINE_VMAS];
 };
 
 #define MM_DEFAULT_STACK_LIMIT  0x800000u   /* 8 MiB, Linux's RLIMIT_STACK */
@@ -224,9 +235,10 @@ int vm_page_fault(struct regs *r);
 /* ---- fork.c: copy-on-write ------------------------------------------------- */
 
 /* A copy of src for fork: the same VMAs, shared objects shared, private
- * frames shared copy-on-write. NULL without memory (src unchanged but for
- * entries marked COW). */
-struct mm *mm_clone(struct mm *src);
+ * frames shared copy-on-write but for the page at hot (the user stack
+ * pointer; 0 for none), which the child gets a copy of if src may write
+ * it. NULL without memory (src unchanged but for entries marked COW). */
+struct mm *mm_clone(struct mm *src, uint32_t hot);
 /* A write to the COW entry pte of page in v: copy or re-mark. */
 enum vm_fault_kind vm_cow_break(struct mm *mm, const struct vma *v, pte_t *pte, uint32_t page);
 /* Drop one holder of a private frame: the frame goes back to buddy with its last. */
@@ -270,6 +282,22 @@ int vm_frame_is_file(phys_addr_t phys);
 void vm_file_unmap_frame(const struct vma *v, phys_addr_t phys, int pte_dirty);
 
 /* ---- pgtable.c: user page tables ------------------------------------------ */
+
+/* Frames of the kernel image kept zeroed for page tables (pgtable.c):
+ * four for fork of a small program, room for exec's and a few more. */
+#define TABLE_POOL_PAGES 16u
+
+/* Fill the table pool with its frames (vm_init, once buddy_init made their
+ * struct pages). */
+void table_pool_init(void);
+/* Zeroed frames in the pool now. */
+uint32_t table_pool_pages(void);
+/* A zeroed page for a page table or directory: from the pool, else from
+ * buddy, cleared. NULL without memory. */
+struct page *pgtable_alloc_page(void);
+/* Give back a table or directory page whose entries are all 0 again: into
+ * the pool if it is one of the pool's, else to buddy. */
+void pgtable_free_page(struct page *p);
 
 /* The entry for va (user space), allocating its page table if alloc. NULL
  * if there is none (or no memory for it). */

@@ -1,6 +1,17 @@
-/* pgtable.c — the user half of an address space's page tables: walking
- * them, the entry bits for a protection, and unmapping, re-protecting and
- * flushing ranges.
+/* pgtable.c — the user half of an address space's page tables: the pool
+ * their pages come from, walking them, the entry bits for a protection,
+ * and unmapping, re-protecting and flushing ranges.
+ *
+ * The table pool: a page table or directory must be all zeros when it is
+ * made, and clearing 4 KiB is most of what making one costs (fork makes
+ * four for the smallest program). TABLE_POOL_PAGES frames of the kernel
+ * image are kept for them, all zeros while in the pool: a table is only
+ * ever freed empty (pgtable_trim frees it once every entry is 0, and a
+ * directory goes with its last table), so a pool frame goes back without
+ * clearing and the pool never needs clearing. Static like the boot
+ * address space's directories, they take no frame from buddy; a table
+ * made while the pool is empty comes from buddy, cleared
+ * (alloc_table_page), and goes back there.
  *
  * A user entry maps a frame when its address bits are not 0 (no frame is at
  * physical 0), whether or not it is present: PROT_NONE keeps the frame in a
@@ -10,11 +21,48 @@
 #include <stdint.h>
 #include "mm.h"
 #include "../page_alloc.h"
+#include "../../arch/cpu.h"
 #include "../../include/errno.h"
 #include "../../include/mman.h"
 
 /* Above this many pages a flush reloads CR3 instead of invlpg page by page. */
 #define FLUSH_ALL_PAGES 32u
+
+static uint8_t table_pool_frames[TABLE_POOL_PAGES][PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+static struct page *table_pool[TABLE_POOL_PAGES];
+static uint32_t table_pool_count;
+
+void table_pool_init(void)
+{
+    for (uint32_t i = 0; i < TABLE_POOL_PAGES; i++)
+        table_pool[i] = page_lookup((uint32_t)table_pool_frames[i]);
+    table_pool_count = TABLE_POOL_PAGES;
+}
+
+uint32_t table_pool_pages(void)
+{
+    return table_pool_count;
+}
+
+struct page *pgtable_alloc_page(void)
+{
+    uint32_t irq = irq_save();
+    struct page *p = table_pool_count ? table_pool[--table_pool_count] : 0;
+    irq_restore(irq);
+    return p ? p : alloc_table_page();
+}
+
+void pgtable_free_page(struct page *p)
+{
+    uint32_t first = (uint32_t)table_pool_frames;
+    if (p->phys < first || p->phys >= first + sizeof(table_pool_frames)) {
+        free_page(p);
+        return;
+    }
+    uint32_t irq = irq_save();
+    table_pool[table_pool_count++] = p;
+    irq_restore(irq);
+}
 
 pte_t *pgtable_entry(struct mm *mm, uint32_t va, int alloc)
 {
@@ -25,7 +73,7 @@ pte_t *pgtable_entry(struct mm *mm, uint32_t va, int alloc)
     if (!(*pde & PTE_PRESENT)) {
         if (!alloc)
             return 0;
-        struct page *p = alloc_table_page();
+        struct page *p = pgtable_alloc_page();
         if (!p)
             return 0;
         /* The directory allows everything; the page table entries decide. */
@@ -59,7 +107,7 @@ void pgtable_trim(struct mm *mm, uint32_t va)
     for (uint32_t i = 0; i < PT_ENTRIES; i++)
         if (pt[i])
             return;
-    free_page(page_lookup(*pde & PTE_ADDR));
+    pgtable_free_page(page_lookup(*pde & PTE_ADDR));
     *pde = 0;
     mm->pt_pages--;
     mm->pd_tables[(va >> PDPT_SHIFT) - 1]--;

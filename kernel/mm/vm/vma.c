@@ -7,15 +7,14 @@
  * VMAs: cheaper than rebalancing a tree at the sizes an address space has).
  * Removing a run one entry at a time would move the tail once per entry:
  * quadratic in the run, 300 million instructions for a munmap over 10,000
- * VMAs. The array doubles when full.
+ * VMAs. The array starts inside struct mm (MM_INLINE_VMAS) and doubles
+ * when full.
  */
 #include <stdint.h>
 #include "mm.h"
 #include "../memory.h"
 #include "../../include/errno.h"
 #include "../../lib/string.h"
-
-#define VMA_INITIAL_CAPACITY 16u
 
 uint32_t vma_index_after(const struct mm *mm, uint32_t addr)
 {
@@ -38,12 +37,21 @@ struct vma *vma_find(struct mm *mm, uint32_t addr)
     return 0;
 }
 
+/* Make room for one more VMA: the array doubles, leaving struct mm's
+ * inline one for the heap the first time. */
 static int grow(struct mm *mm)
 {
     if (mm->nr_vmas < mm->cap_vmas)
         return 0;
-    uint32_t cap = mm->cap_vmas ? mm->cap_vmas * 2 : VMA_INITIAL_CAPACITY;
-    struct vma *a = krealloc(mm->vmas, cap * sizeof(struct vma));
+    uint32_t cap = mm->cap_vmas * 2;
+    struct vma *a;
+    if (mm->vmas == mm->vma_inline) {
+        a = kmalloc(cap * sizeof(struct vma));
+        if (a)
+            memcpy(a, mm->vmas, mm->nr_vmas * sizeof(struct vma));
+    } else {
+        a = krealloc(mm->vmas, cap * sizeof(struct vma));
+    }
     if (!a)
         return -ENOMEM;
     mm->vmas = a;

@@ -41,6 +41,13 @@ def _const(k: Any, name: str) -> int:
     return abi(k).constant(name)
 
 
+def _frames_free(k: Any) -> int:
+    """Free frames, the page-table pool's zeroed ones (frames of the kernel
+    image kept for page tables) included: a table from the pool is a frame
+    taken as much as one from buddy."""
+    return int(call(k, "get_free_pages")) + int(call(k, "table_pool_pages"))
+
+
 def _exec(k: Any, path: str, read_access: int) -> dict[str, Any]:
     """exec_load(path) into a fresh address space, as execve does: the frames
     it took, then the frames a touch of every text page takes (page tables
@@ -52,12 +59,12 @@ def _exec(k: Any, path: str, read_access: int) -> dict[str, Any]:
     image = a.struct("exec_image")
     out = u32(call(k, "kmalloc", image.size))
     why = u32(call(k, "kmalloc", 4))
-    free = call(k, "get_free_pages")
+    free = _frames_free(k)
     with with_bytes(k, path.encode() + b"\0") as p:
         err = call(k, "exec_load", p, 0, 0, rlim, out, why)
     if err:
         raise RuntimeError(f"exec_load({path}) failed ({err})")
-    frames = free - call(k, "get_free_pages")
+    frames = free - _frames_free(k)
     mm = image.unpack(k.read(out, image.size))["mm"]
     assert isinstance(mm, int)
     vma = a.struct("vma")
@@ -66,7 +73,7 @@ def _exec(k: Any, path: str, read_access: int) -> dict[str, Any]:
     text = vma.unpack(k.read(first, vma.size))               # the lowest VMA: the text
     start, end = int(text["start"]), int(text["end"])
     tables = int(a.struct("mm").unpack(k.read(mm, a.struct("mm").size))["pt_pages"])
-    free = call(k, "get_free_pages")
+    free = _frames_free(k)
     text_frames = []
     for va in range(start, end, PAGE):
         if call(k, "vm_fault", mm, va, read_access):
@@ -75,7 +82,7 @@ def _exec(k: Any, path: str, read_access: int) -> dict[str, Any]:
         text_frames.append(int.from_bytes(k.read(pte, 8), "little") & ~(PAGE - 1) & ((1 << 52) - 1))
     tables = int(a.struct("mm").unpack(k.read(mm, a.struct("mm").size))["pt_pages"]) - tables
     result = {"frames": frames, "text_pages": (end - start) // PAGE,
-              "text_fault_frames": free - call(k, "get_free_pages"), "text_fault_tables": tables,
+              "text_fault_frames": free - _frames_free(k), "text_fault_tables": tables,
               "text_frames": text_frames}
     call(k, "mm_destroy", mm)
     call(k, "kfree", out)
