@@ -17,6 +17,7 @@ fails with a message naming what broke.
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -124,8 +125,15 @@ def _int32s(blob: bytes) -> tuple[int, ...]:
 
 def check_unicorn() -> Quirks:
     """Run the checks; return the cpu.Quirks the workarounds need.
-    Raises UnicornUnsupported naming the first broken assumption."""
+    Raises UnicornUnsupported naming the first broken assumption. The
+    programs run once a process (every engine asks); the version is
+    checked every time."""
     require_pinned_unicorn()
+    return _self_test()
+
+
+@functools.cache
+def _self_test() -> Quirks:
     from unicorn import Uc, UcError
     from unicorn import unicorn_const as uc_const
     from unicorn import x86_const as x86
