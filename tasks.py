@@ -109,11 +109,11 @@ def test(c: Context, k: str = "", m: str = "", args: str = "", jobs: int = 0) ->
     fastest layers first."""
     _build()
     workers = jobs or os.cpu_count() or 1
-    # Tests go to whichever worker is free, in collection order (the layers
-    # in testpaths' order): the few long console tests spread over the
-    # workers, at the price of a module's `live` kernel booting once per
-    # worker that runs its tests.
-    opts = [f"-n {workers} --dist load" if workers > 1 else "", args]
+    # Whole modules go to whichever worker is free, in collection order (the
+    # layers in testpaths' order, inside each the longest modules first:
+    # tests/conftest.py): a module's fixtures boot once, and the workers
+    # finish together.
+    opts = [f"-n {workers} --dist loadscope --no-loadscope-reorder" if workers > 1 else "", args]
     if k:
         opts.append(f"-k '{k}'")
     if m:

@@ -10,6 +10,8 @@ it passes.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -60,20 +62,86 @@ LAYERS = ("toolchain", "host", "emulator", "direct", "console")
 # Tests in these folders run the kernel in-process under unicorn.
 UNICORN_FOLDERS = ("emulator", "direct")
 
+# How long each test took in the last run that ran it (seconds of wall time,
+# setup to teardown), written by the run's main process at its end.
+DURATIONS = paths.BUILD / "test-durations.json"
+# What a `slow` test counts as when no run has measured it yet.
+SLOW_GUESS = 10.0
+
+
+def _recorded() -> dict[str, float]:
+    try:
+        data = json.loads(DURATIONS.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: float(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    # The layers stay in testpaths' order, fastest first; inside a layer its
-    # `slow` tests go first, so that on parallel workers they run beside the
-    # short ones instead of being the last tests left, which one worker runs
-    # while the others have nothing to do.
-    layer = {p: i for i, p in enumerate(here / f for f in LAYERS)}
-    items.sort(key=lambda item: (next((i for p, i in layer.items() if p in Path(item.fspath).parents),
-                                      len(layer)),
-                                 item.get_closest_marker("slow") is None))
+    # The layers stay in testpaths' order, fastest first. Inside a layer
+    # the modules go longest first (by the last run's durations, else those
+    # with `slow` tests first), each module's tests together and in their
+    # order: pytest-xdist hands out whole modules (--dist loadscope), so a
+    # module's fixtures boot once, and the long modules run beside the
+    # short ones instead of last, while one worker has nothing left to do.
+    layer = {f: i for i, f in enumerate(LAYERS)}
+    took = _recorded()
+    cost: dict[str, float] = {}
     for item in items:
-        if any(here / f in Path(item.fspath).parents for f in UNICORN_FOLDERS):
+        guess = SLOW_GUESS if item.get_closest_marker("slow") is not None else 0.0
+        module = item.nodeid.partition("::")[0]
+        cost[module] = cost.get(module, 0.0) + took.get(item.nodeid, guess)
+
+    here = Path(__file__).parent
+    folders: dict[Path, str] = {}
+
+    def folder(item: pytest.Item) -> str:
+        """The item's directory right under tests/."""
+        if item.path not in folders:
+            folders[item.path] = item.path.relative_to(here).parts[0] if here in item.path.parents else ""
+        return folders[item.path]
+
+    def order(item: pytest.Item) -> tuple[int, float, str]:
+        module = item.nodeid.partition("::")[0]
+        return layer.get(folder(item), len(layer)), -cost[module], module
+
+    items.sort(key=order)
+    for item in items:
+        if folder(item) in UNICORN_FOLDERS:
             item.add_marker(pytest.mark.unicorn)
+
+
+_took: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _took[report.nodeid] = _took.get(report.nodeid, 0.0) + report.duration
+
+
+# Set in the environment of everything the suite starts, so that a pytest a
+# test runs (the host tests again under AddressSanitizer) records nothing.
+NESTED = "KOS_TEST_SESSION"
+_records = pytest.StashKey[bool]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_records] = NESTED not in os.environ
+    os.environ[NESTED] = "1"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # In the main process, which sees every worker's reports: the tests that
+    # ran keep their new durations, the others their old ones.
+    if hasattr(session.config, "workerinput") or not session.config.stash[_records] or not _took:
+        return
+    merged = {**_recorded(), **{k: round(v, 3) for k, v in _took.items()}}
+    try:
+        DURATIONS.parent.mkdir(parents=True, exist_ok=True)
+        tmp = DURATIONS.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(merged, indent=0, sort_keys=True))
+        tmp.replace(DURATIONS)
+    except OSError:
+        pass
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -47,14 +47,14 @@ class Shell:
         if text not in self.transcript:
             self.transcript += self.console.expect_text(text, timeout) + text
 
-    def reported(self, *reports: str, tries: int = 10) -> bool:
+    def reported(self, *reports: str, tries: int = 50) -> bool:
         """Whether every report has been printed, answering empty lines
         until it is: a program that printed its last line may not have
         exited yet, and its end is reported before the next prompt after."""
         for _ in range(tries):
             if all(r in self.transcript for r in reports):
                 return True
-            time.sleep(0.5)
+            time.sleep(0.1)
             self("")
         return all(r in self.transcript for r in reports)
 
@@ -96,7 +96,7 @@ def test_nonzero_exit_status_is_reported(console: Console):
 
 @pytest.mark.parametrize("mode", sorted(SEGV_MODES))
 def test_a_segv_fault_kills_only_segv(sh: Shell, mode: str):
-    sleeper = sh.spawn("/bin/sleeper 2 3")
+    sleeper = sh.spawn("/bin/sleeper 1 3")
     out = sh(f"run /bin/segv {mode}")
     m = re.search(rf"segfault: pid (\d+) \(segv\): {SEGV_MODES[mode]}", out)
     assert m, out

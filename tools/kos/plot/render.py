@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-# Before pyplot is imported: no display is needed or wanted.
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
-
 from kos.plot.data import FREE, SMALL, USED, CacheUse, HeapBlock, TraceSeries, Vma
+
+
+@functools.cache
+def _plt() -> Any:
+    """pyplot, imported when the first picture is drawn (a second of CPU: the
+    row functions here and every importer of this module need none of it)."""
+    import matplotlib
+
+    # Before pyplot is imported: no display is needed or wanted.
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
 
 COLOURS = {USED: "#c0392b", SMALL: "#e67e22", FREE: "#27ae60"}
 LABELS = {USED: "allocated block", SMALL: "small object (run slot)", FREE: "free block"}
@@ -22,7 +30,7 @@ STRIP_ROWS = 8
 def _save(fig: Any, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    _plt().close(fig)
     return path
 
 
@@ -51,7 +59,7 @@ def heap_strip_rows(blocks: list[HeapBlock], base: int, extent: int,
 def heap_strip(blocks: list[HeapBlock], base: int, extent: int, path: Path, title: str) -> Path:
     rows = heap_strip_rows(blocks, base, extent)
     width = _row_width(extent, len(rows))
-    fig, ax = plt.subplots(figsize=(11, 0.45 * len(rows) + 1.4))
+    fig, ax = _plt().subplots(figsize=(11, 0.45 * len(rows) + 1.4))
     for r, spans in enumerate(rows):
         for kind, parts in spans.items():
             if parts:
@@ -62,14 +70,14 @@ def heap_strip(blocks: list[HeapBlock], base: int, extent: int, path: Path, titl
     ax.set_xlim(0, width / 1024)
     ax.set_xlabel("KiB into the row (gaps: headers, run control data, free run slots)")
     ax.set_title(title)
-    handles = [plt.Rectangle((0, 0), 1, 1, color=COLOURS[k]) for k in (USED, SMALL, FREE)]
+    handles = [_plt().Rectangle((0, 0), 1, 1, color=COLOURS[k]) for k in (USED, SMALL, FREE)]
     ax.legend(handles, [LABELS[k] for k in (USED, SMALL, FREE)], loc="upper center",
               bbox_to_anchor=(0.5, -0.25 if len(rows) > 4 else -0.5), ncol=3, frameon=False)
     return _save(fig, path)
 
 
 def trace_series(s: TraceSeries, path: Path) -> Path:
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
+    fig, (top, bottom) = _plt().subplots(2, 1, figsize=(10, 6), sharex=True)
     top.plot(s.ops, [100 * u for u in s.utilization], color="#2c3e50")
     top.set_ylabel("utilization %\n(live payload / extent)")
     top.set_ylim(0, 100)
@@ -85,7 +93,7 @@ def trace_series(s: TraceSeries, path: Path) -> Path:
 
 
 def buddy_bars(free: dict[str, list[int]], path: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(10, 4.5))
+    fig, ax = _plt().subplots(figsize=(10, 4.5))
     orders = max((len(v) for v in free.values()), default=0)
     step = 0.8 / max(1, len(free))
     for z, (zone, counts) in enumerate(free.items()):
@@ -100,7 +108,7 @@ def buddy_bars(free: dict[str, list[int]], path: Path) -> Path:
 
 
 def slab_bars(caches: list[CacheUse], path: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(9, 0.5 * max(1, len(caches)) + 1.5))
+    fig, ax = _plt().subplots(figsize=(9, 0.5 * max(1, len(caches)) + 1.5))
     names = [f"{c.name} ({c.object_size} B)" for c in caches]
     ax.barh(names, [c.total_objs for c in caches], color="#bdc3c7", label="objects in slabs")
     ax.barh(names, [c.active_objs for c in caches], color="#2980b9", label="allocated")
@@ -117,7 +125,7 @@ def bench_bars(series: dict[str, dict[str, float]], path: Path, title: str, ylab
     """One group of bars per trace, one bar per allocator."""
     traces = list(series)
     allocs = sorted({a for v in series.values() for a in v})
-    fig, ax = plt.subplots(figsize=(12, 4.5))
+    fig, ax = _plt().subplots(figsize=(12, 4.5))
     step = 0.8 / max(1, len(allocs))
     for j, a in enumerate(allocs):
         ax.bar([i + j * step for i in range(len(traces))], [series[t].get(a, 0.0) for t in traces],
@@ -154,7 +162,7 @@ def address_map(vmas: list[Vma], path: Path, title: str) -> Path:
     among gigabytes still shows), coloured by protection, hatched when
     shared, with what maps prints beside it."""
     rows = address_map_rows(vmas)
-    fig, ax = plt.subplots(figsize=(12, 0.4 * max(1, len(rows)) + 1.8))
+    fig, ax = _plt().subplots(figsize=(12, 0.4 * max(1, len(rows)) + 1.8))
     lo = min((v.start for v in vmas), default=0)
     hi = max((v.end for v in vmas), default=lo + 4096)
     sliver = (hi - lo) / 300
@@ -172,7 +180,7 @@ def address_map(vmas: list[Vma], path: Path, title: str) -> Path:
     ax.set_title(title if rows else f"{title}: no mappings")
     used = [p for p in PROT_COLOURS if any(v.perms[:3] == p for v in vmas)]
     if used:
-        ax.legend([plt.Rectangle((0, 0), 1, 1, color=PROT_COLOURS[p]) for p in used], used,
+        ax.legend([_plt().Rectangle((0, 0), 1, 1, color=PROT_COLOURS[p]) for p in used], used,
                   loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / max(1, len(rows))),
                   ncol=len(used), title="protection", frameon=False)
     return _save(fig, path)

@@ -18,21 +18,29 @@ needs as an enumerator ABI_<NAME>, and constant("<NAME>") finds it there.
 
 Any little-endian ELF with DWARF 2 to 5 will do: the 32-bit kernel, or a
 64-bit shared object built for the host with -g (whose symbol addresses are
-relative to where it is loaded). load() keeps one Abi per (path, mtime).
+relative to where it is loaded). load() keeps one Abi per (path, mtime) in
+the process, and the parse on disk under build/pycache/abi/, named after the
+image's bytes and this module's: test workers and every tool a test starts
+read an image's DWARF once between them, not once each (about a second).
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import io
 import os
+import pickle
 import struct as _struct
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from elftools.dwarf.die import DIE
 from elftools.elf.elffile import ELFFile
+
+from kos import paths
 
 __all__ = ["Abi", "AbiError", "Field", "Layout", "Value", "load"]
 
@@ -474,5 +482,42 @@ def load(path: Path | str) -> Abi:
         if abi is None:
             for old in [k for k in _cache if k[0] == resolved]:
                 del _cache[old]
-            abi = _cache[key] = Abi(resolved)
+            abi = _cache[key] = _parsed(Path(resolved))
         return abi
+
+
+_PARSED = paths.BUILD / "pycache" / "abi"
+
+
+def _parsed(path: Path) -> Abi:
+    """The image's Abi from the parse on disk, or parsed now and saved there."""
+    data = path.read_bytes()
+    digest = hashlib.sha256(Path(__file__).read_bytes() + data).hexdigest()
+    saved = _PARSED / f"{digest}.pickle"
+    try:
+        with saved.open("rb") as f:
+            abi = pickle.load(f)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+        abi = Abi(path)
+        _save(abi, saved)
+    abi.path = path
+    return abi
+
+
+def _save(abi: Abi, saved: Path) -> None:
+    # Parallel workers may parse at once: each writes its own file and
+    # renames it into place. Without room to save, the next process parses.
+    try:
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=saved.parent, suffix=".tmp")
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(abi, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, saved)
+    except OSError:
+        pass
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

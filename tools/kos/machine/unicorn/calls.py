@@ -9,6 +9,7 @@ on as if nothing happened, except for what the function did to memory.
 
 from __future__ import annotations
 
+import ctypes
 import struct
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -22,6 +23,7 @@ from unicorn import x86_const as x86
 from unicorn.unicorn import UcContext
 
 from kos import paths
+from kos.machine.unicorn import native
 from kos.machine.unicorn.cpu import EFLAGS_RESERVED, PageFault
 from kos.machine.unicorn.engine import SENTINEL, VEC_UD, Engine, GuestFault, KernelExited, Stop
 
@@ -75,8 +77,9 @@ class CallEngine(Engine):
         self._edx = 0
         self._fmts = [struct.Struct(f"<{n + 1}I") for n in range(MAX_CALL_ARGS + 1)]
         self._sym_cache: dict[str, int] = {}
-        self._counter: int | None = None
-        self._count = 0
+        self._counter: ctypes.c_size_t | None = None
+        # The instruction count, kept by count.c's hook while counting.
+        self._count = ctypes.c_uint64(0)
 
     # Guest memory.
     def read(self, addr: int, n: int) -> bytes:
@@ -129,6 +132,9 @@ class CallEngine(Engine):
         self.halted = False
         if snap.devices is not None:
             self._restore_devices(snap.devices)
+        else:
+            self.uart.machine_stopped = False
+            self.uart.publish()
 
     def _restore_devices(self, state: DeviceState) -> None:
         self.uart.load(state.uart)
@@ -201,6 +207,7 @@ class CallEngine(Engine):
         finally:
             self.in_call = False
             uc.context_restore(self._kstate)
+            self.uart.catch_up()
         if eip != SENTINEL:
             if self.exit_status is not None:
                 raise KernelExited(self.exit_status)
@@ -234,13 +241,10 @@ class CallEngine(Engine):
         and removes a code hook (and so retranslates the code it runs);
         many counted calls in a row are cheaper inside `with counting():`."""
         if self._counter is not None:
-            self._count = 0
-            return self.call(fn, *args), self._count
+            self._count.value = 0
+            return self.call(fn, *args), self._count.value
         with self.counting():
             return self.call_counted(fn, *args)
-
-    def _on_code(self, uc: Uc, addr: int, size: int, _: object) -> None:
-        self._count += 1
 
     @contextmanager
     def counting_spans(self, start: int, end: int) -> Iterator[list[int]]:
@@ -252,11 +256,11 @@ class CallEngine(Engine):
         begun: list[int] = []
 
         def at_start(uc: Uc, addr: int, size: int, _: object) -> None:
-            begun.append(self._count)
+            begun.append(self._count.value)
 
         def at_end(uc: Uc, addr: int, size: int, _: object) -> None:
             if begun:
-                spans.append(self._count - begun.pop())
+                spans.append(self._count.value - begun.pop())
 
         hooks = [self.uc.hook_add(uc_const.UC_HOOK_CODE, at_start, None, start, start),
                  self.uc.hook_add(uc_const.UC_HOOK_CODE, at_end, None, end, end)]
@@ -276,11 +280,12 @@ class CallEngine(Engine):
             yield
             return
         # A hook added after translation fires only once the cache is flushed.
-        self._counter = self.uc.hook_add(uc_const.UC_HOOK_CODE, self._on_code)
+        self._counter = native.hook_add(self.uc, uc_const.UC_HOOK_CODE, native.library().count_code_hook,
+                                        ctypes.c_void_p(ctypes.addressof(self._count)))
         self.uc.ctl_flush_tb()
         try:
             yield
         finally:
-            self.uc.hook_del(self._counter)
+            native.hook_del(self.uc, self._counter)
             self._counter = None
             self.uc.ctl_flush_tb()

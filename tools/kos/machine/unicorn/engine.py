@@ -32,7 +32,8 @@ from kos import paths
 from kos.machine.unicorn import loader
 from kos.machine.unicorn.coverage import BlockRecorder, coverage_dir_from_env
 from kos.machine.unicorn.cpu import EFLAGS_IF, VECTORS_WITH_ERROR_CODE, Cpu, TripleFault
-from kos.machine.unicorn.devices import DebugExit, IoBus, PicPair, Pit8254, Uart16550
+from kos.machine.unicorn.devices import COM1, DebugExit, IoBus, PicPair, Pit8254, Uart16550
+from kos.machine.unicorn.ports import PortHooks
 from kos.machine.unicorn.selfcheck import check_unicorn
 from kos.machine.unicorn.serial import SerialLine
 from kos.machine.unicorn.slice import Slice
@@ -144,8 +145,9 @@ class Engine:
         for dev in (self.pics, self.uart, self.pit, DebugExit(self._debug_exit)):
             self.bus.attach(dev.ports())
 
-        uc.hook_add(uc_const.UC_HOOK_INSN, self._on_in, None, 1, 0, x86.UC_X86_INS_IN)
-        uc.hook_add(uc_const.UC_HOOK_INSN, self._on_out, None, 1, 0, x86.UC_X86_INS_OUT)
+        # Port I/O: the UART's hot registers in C (ports.py), the rest here.
+        self.ports = PortHooks(uc, COM1, self._on_in, self._on_out, self.line.transmitted_bytes)
+        self.uart.attach(self.ports)
         uc.hook_add(uc_const.UC_HOOK_INTR, self._on_exception)
         uc.hook_add(uc_const.UC_HOOK_MEM_UNMAPPED, self._on_unmapped)
 
@@ -179,15 +181,17 @@ class Engine:
                                  loader.MBI_ADDR)
 
     # Hooks.
-    def _on_in(self, uc: Uc, port: int, size: int, _: object) -> int:
+    def _on_in(self, port: int, size: int) -> int:
         return self.bus.read(port, size)
 
-    def _on_out(self, uc: Uc, port: int, size: int, value: int, _: object) -> None:
+    def _on_out(self, port: int, size: int, value: int) -> None:
         if self.exit_status is None:
             self.bus.write(port, size, value)
 
     def _debug_exit(self, status: int) -> None:
         self.exit_status = status
+        self.uart.machine_stopped = True
+        self.uart.publish()
         self.uc.emu_stop()
 
     def _on_unmapped(self, uc: Uc, access: int, addr: int, size: int, value: int, _: object) -> bool:
@@ -286,6 +290,7 @@ class Engine:
                 sliced = self._watchdog.disarm()
                 if self._slice is not None:
                     self._slice.take()
+                self.uart.catch_up()
             self._undo_ring3_return(cr2)
             if self._pending is not None:
                 intno, err, ret, cr2 = self._pending

@@ -2,8 +2,11 @@
 relies on still holds. A tiny protected-mode program with paging runs in a
 scratch engine: three page faults (read and write of a not-present page, a
 write to a read-only page under CR0.WP), port I/O, HLT, #UD, a code
-hook added after translation, a time slice ended by slice.py, a PAE store
-to RAM mapped above 4 GiB, and an IRET to ring 3. From the faults it finds
+hook added after translation, a time slice ended by slice.py, the C port
+hooks of ports.py (the UART's FIFO, LSR and THR served in C, other ports
+passed to Python with their size and value) and count.c's instruction
+count (the same as a Python code hook's), a PAE store to RAM mapped
+above 4 GiB, and an IRET to ring 3. From the faults it finds
 where unicorn's saved context keeps env->error_code and
 env->old_exception, from the IRET where it keeps env->hflags (whose low
 two bits are the CPL) (cpu.Quirks); it proves that resetting old_exception
@@ -14,6 +17,7 @@ fails with a message naming what broke.
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -121,8 +125,15 @@ def _int32s(blob: bytes) -> tuple[int, ...]:
 
 def check_unicorn() -> Quirks:
     """Run the checks; return the cpu.Quirks the workarounds need.
-    Raises UnicornUnsupported naming the first broken assumption."""
+    Raises UnicornUnsupported naming the first broken assumption. The
+    programs run once a process (every engine asks); the version is
+    checked every time."""
     require_pinned_unicorn()
+    return _self_test()
+
+
+@functools.cache
+def _self_test() -> Quirks:
     from unicorn import Uc, UcError
     from unicorn import unicorn_const as uc_const
     from unicorn import x86_const as x86
@@ -217,6 +228,7 @@ def check_unicorn() -> Quirks:
             raise fail(f"ud2 ended with {e} at {uc.reg_read(x86.UC_X86_REG_EIP):#x}") from None
     # The slice first: finding hflags leaves other page tables loaded.
     _check_slice(uc, fail)
+    _check_ports(fail)
     _check_ram_above_4g(fail)
     hflags = _find_hflags(uc, baseline, fail)
     return Quirks(error_code=err_offsets[0], old_exception=seen.old_exception, hflags=hflags)
@@ -243,6 +255,80 @@ def _check_slice(uc: Uc, fail: Callable[[str], UnicornUnsupported]) -> None:
             raise fail("the block after an ended time slice did not run once")
     finally:
         sl.close()
+
+
+# The port program: the UART's registers through the C hooks, then two
+# ports of no UART through the Python callbacks.
+_PORTS_PROGRAM = bytes.fromhex(
+    "66bafd03"       # mov dx, 0x3fd
+    "ec"             # in al, dx          LSR: data ready
+    "88c3"           # mov bl, al
+    "66baf803"       # mov dx, 0x3f8
+    "ee"             # out dx, al         THR
+    "ec"             # in al, dx          RBR: the FIFO's byte
+    "88c7"           # mov bh, al
+    "e6f4"           # out 0xf4, al       another port
+    "e440"           # in al, 0x40
+    "f4"             # hlt
+)
+PORTS_BYTE = 0xA7
+
+
+def _check_ports(fail: Callable[[str], UnicornUnsupported]) -> None:
+    """The C port hooks (ports.py) are the ones unicorn calls for IN and
+    OUT, with the port, size and value where uart.c expects them: the
+    FIFO's byte read through RBR, LSR's data-ready bit, THR's byte
+    collected, and the other ports handed to Python. count.c's code hook
+    counts as many instructions as a Python one."""
+    import ctypes
+
+    from unicorn import Uc, UcError
+    from unicorn import unicorn_const as uc_const
+    from unicorn import x86_const as x86
+
+    from kos.machine.unicorn import native
+    from kos.machine.unicorn.devices.uart import COM1
+    from kos.machine.unicorn.ports import PortHooks
+
+    uc = Uc(uc_const.UC_ARCH_X86, uc_const.UC_MODE_32)
+    uc.mem_map(0, 0x10000)
+    uc.mem_write(0x1000, _PORTS_PROGRAM)
+    slow: list[tuple[str, int, int, int]] = []
+    sent: list[bytes] = []
+
+    def on_in(port: int, size: int) -> int:
+        slow.append(("in", port, size, 0))
+        return IN_VALUE
+
+    def on_out(port: int, size: int, value: int) -> None:
+        slow.append(("out", port, size, value))
+
+    hooks = PortHooks(uc, COM1, on_in, on_out, sent.append)
+    count = ctypes.c_uint64(0)
+    native.hook_add(uc, uc_const.UC_HOOK_CODE, native.library().count_code_hook,
+                    ctypes.c_void_p(ctypes.addressof(count)))
+    stepped: list[int] = []
+    uc.hook_add(uc_const.UC_HOOK_CODE, lambda uc, addr, size, _: stepped.append(addr))
+    try:
+        hooks.set_modes(hooks.fast_lsr | hooks.fast_rbr | hooks.fast_thr)
+        hooks.fifo.append(PORTS_BYTE)
+        try:
+            uc.emu_start(0x1000, 0x1000 + len(_PORTS_PROGRAM))
+        except UcError as e:
+            raise fail(f"the port program stopped with {e}") from None
+        lsr, rbr = uc.reg_read(x86.UC_X86_REG_BL), uc.reg_read(x86.UC_X86_REG_BH)
+        events = hooks.take_events()
+        if (lsr, rbr) != (0x61, PORTS_BYTE) or len(hooks.fifo):
+            raise fail(f"the C port hook read LSR {lsr:#x} and RBR {rbr:#x}, not 0x61 and {PORTS_BYTE:#x}")
+        if sent != [b"\x61"] or events != hooks.emptied | hooks.sent:
+            raise fail(f"the C port hook sent {sent} with events {events:#x}")
+        want = [("out", 0xF4, 1, PORTS_BYTE), ("in", 0x40, 1, 0)]
+        if slow != want or uc.reg_read(x86.UC_X86_REG_AL) != IN_VALUE:
+            raise fail(f"the C port hooks passed {slow} to Python, not {want}")
+        if count.value != len(stepped) or not stepped:
+            raise fail(f"the C instruction count is {count.value}, a Python code hook counted {len(stepped)}")
+    finally:
+        hooks.close()
 
 
 # Ring 3 at USER_CODE: `int 0x80`, reached by an IRET from RING3_ENTRY.

@@ -34,6 +34,10 @@ class SerialLine:
         """The UART sent a byte (its transmit callback)."""
         self.output.append(byte)
 
+    def transmitted_bytes(self, data: bytes) -> None:
+        """The UART's C half sent these bytes."""
+        self.output += data
+
     def send(self, data: bytes | str) -> None:
         """Bytes arriving on the guest's side of the line."""
         assert self.uart is not None, "the line is not connected to a UART"

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from kos.machine.unicorn.devices.bus import Ports
 from kos.machine.unicorn.devices.pic import PicPair
+
+if TYPE_CHECKING:
+    from kos.machine.unicorn.ports import NativeFifo, PortHooks
 
 COM1 = 0x3F8
 COM1_IRQ = 4
@@ -28,7 +32,12 @@ class Uart16550:
     self-test. Switching the FIFO on or off empties it, as on the chip: a
     byte moved in between a driver's drain and that switch is lost, which
     is why the program's serve() holds input until the kernel first idles.
-    Not modelled: line errors, break, the modem-status interrupt."""
+    Not modelled: line errors, break, the modem-status interrupt.
+
+    In an engine the receive FIFO lives in C (attach, ports.py): the C
+    hooks serve LSR, RBR and THR themselves in the modes this model
+    publishes, and the model catches up on what they did before its own
+    next access (catch_up)."""
 
     FIFO_SIZE = 16
 
@@ -36,8 +45,12 @@ class Uart16550:
         self.pics = pics
         self.irq = irq
         self.on_tx = on_tx
-        self.rx: deque[int] = deque()
+        self.rx: deque[int] | NativeFifo = deque()
         self.pending: deque[int] = deque()
+        self.native: PortHooks | None = None
+        # Set by the engine once the machine stopped: it ignores the
+        # guest's port writes from then on, so the C hooks must too.
+        self.machine_stopped = False
         self.ier = 0
         self.lcr = 0
         self.mcr = 0
@@ -50,6 +63,41 @@ class Uart16550:
         self.line = False
         self.listening = False
 
+    # The C half.
+    def attach(self, native: PortHooks) -> None:
+        """Keep the receive FIFO in native's C state, and let its hooks
+        serve the registers a driver touches for every byte."""
+        native.fifo.extend(self.rx)
+        self.rx = native.fifo
+        self.native = native
+        self.publish()
+
+    def catch_up(self) -> None:
+        """Take in what the C hooks did since the last time: the bytes
+        they sent go out, a write to THR sets its interrupt's condition,
+        and a read that emptied the FIFO updates the IRQ line."""
+        if self.native is None:
+            return
+        events = self.native.take_events()
+        if events & self.native.sent:
+            self.thr_interrupt = True
+        if events & self.native.emptied:
+            self._update()
+
+    def publish(self) -> None:
+        """Tell the C hooks which accesses they may serve in the registers'
+        present state (no writes once the machine stopped)."""
+        if self.native is None:
+            return
+        n = self.native
+        dlab, loopback = self.lcr & 0x80, self.mcr & 0x10
+        modes = n.fast_lsr if self.listening or loopback else 0
+        if not dlab:
+            modes |= n.fast_rbr
+            if not self.machine_stopped and not loopback and not self.ier & 0x02:
+                modes |= n.fast_thr
+        n.set_modes(modes)
+
     # The host side.
     def feed(self, data: bytes) -> None:
         """Bytes arriving on the wire; they enter the FIFO at refill()."""
@@ -58,22 +106,30 @@ class Uart16550:
 
     def refill(self) -> None:
         """Move waiting bytes into the receive FIFO while it has room."""
+        self.catch_up()
         if self.mcr & 0x10 or not self.listening:  # loopback disconnects the wire
             return
-        size = self.FIFO_SIZE if self.fifo_enabled else 1
-        while self.pending and len(self.rx) < size:
-            self.rx.append(self.pending.popleft())
+        room = (self.FIFO_SIZE if self.fifo_enabled else 1) - len(self.rx)
+        if room > 0 and self.pending:
+            pending = self.pending
+            self.rx.extend([pending.popleft() for _ in range(min(room, len(pending)))])
         self._update()
 
     # Machine snapshots: the registers and both queues, not the wiring.
     def save(self) -> dict[str, object]:
-        state = {k: v for k, v in vars(self).items() if k not in ("pics", "on_tx", "irq")}
-        state["rx"], state["pending"] = deque(self.rx), deque(self.pending)
+        self.catch_up()
+        state = {k: v for k, v in vars(self).items() if k not in ("pics", "on_tx", "irq", "native", "rx")}
+        state["rx"], state["pending"] = bytes(self.rx), deque(self.pending)
         return state
 
     def load(self, state: dict[str, object]) -> None:
-        vars(self).update(state)
-        self.rx, self.pending = deque(self.rx), deque(self.pending)
+        if self.native is not None:
+            self.native.discard()            # of the machine being replaced
+        vars(self).update({k: v for k, v in state.items() if k != "rx"})
+        self.pending = deque(self.pending)
+        self.rx.clear()
+        self.rx.extend(state["rx"])          # type: ignore[arg-type]
+        self.publish()
 
     # Guest registers.
     def _iir(self) -> int:
@@ -91,6 +147,7 @@ class Uart16550:
             self.pics.set_irq(self.irq, level)
 
     def read(self, port: int) -> int:
+        self.catch_up()
         reg = port - COM1
         dlab = self.lcr & 0x80
         if reg == 0:
@@ -121,6 +178,7 @@ class Uart16550:
         return self.scr
 
     def write(self, port: int, value: int) -> None:
+        self.catch_up()
         reg = port - COM1
         dlab = self.lcr & 0x80
         value &= 0xFF
@@ -160,16 +218,20 @@ class Uart16550:
         elif reg == 7:
             self.scr = value
         self._update()
+        self.publish()
 
     # What a driver does for every byte: poll LSR, send a byte. The general
     # read() and write() do the same, after finding the register.
     def read_lsr(self, port: int) -> int:
+        self.catch_up()
         if not self.listening and not self.mcr & 0x10:
             self.listening = True
             self.refill()
+            self.publish()
         return 0x60 | (0x01 if self.rx else 0)
 
     def write_data(self, port: int, value: int) -> None:
+        self.catch_up()
         if self.lcr & 0x80 or self.mcr & 0x10:
             self.write(port, value)
             return
