@@ -112,8 +112,9 @@ def test_cp_and_cat_programs_copy_and_print_files(console: Console):
     assert motd.replace("\r", "").strip() in out.replace("\r", "")
     assert "cat: /none: error ENOENT (-2)" in out
     out = console.run("run /bin/cp /etc /copy", timeout=60)
-    assert "cp: /etc: read error EISDIR (-21)" in out, out
+    assert "cp: /etc: error EISDIR (-21)" in out, out
     assert re.search(r"run: pid \d+ exited with status 1", out)
+    assert console.run("cat /copy") == motd                 # not truncated for a copy refused
     console.run("rm /copy")
 
 

@@ -1,5 +1,6 @@
 /* cp SRC DST — copy a file: DST is created or truncated, then written
- * with what read() gives from SRC; the byte count is printed. */
+ * with what read() gives from SRC; the byte count is printed. A SRC that
+ * cannot be opened, or is a directory, is refused before DST is touched. */
 #include "stdio.h"
 #include "syscall.h"
 
@@ -11,6 +12,9 @@ int main(int argc, char **argv)
         return 2;
     }
     long in = open(argv[1], O_RDONLY, 0);
+    struct stat64 st;
+    if (in >= 0 && fstat64((int)in, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR)
+        in = -EISDIR;                /* before DST is made: a directory is not copied */
     if (in < 0) {
         dprintf(2, "cp: %s: error %s (%ld)\n", argv[1], errno_name((int)in), in);
         return 1;
