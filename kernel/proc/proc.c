@@ -91,8 +91,13 @@ struct proc *proc_alloc(const char *name, int *err)
         return 0;
     /* Out of stacks is a normal answer here (EAGAIN), not the stack API
      * misuse stack_alloc reports and counts. */
-    if (!p || stack_count() >= stack_slots_in_ram())
+    if (stack_count() >= stack_slots_in_ram())
         return 0;
+    /* A pid whose stack was taken by hand (the shell's `stack alloc`) is
+     * passed over: at most MAX_PROCESS_STACKS of them, since each holds
+     * a stack. */
+    while (stack_get_base(next_pid))
+        next_pid++;
     uint32_t pid = next_pid;
     /* Uncleared: the first frames (stack_switch_frame, proc_stack_user)
      * are written explicitly, and nothing reads the rest before writing it. */

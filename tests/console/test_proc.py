@@ -275,3 +275,14 @@ def test_the_stack_of_a_live_process_cannot_be_freed_by_hand(sh: Shell):
     assert f"kill: pid {pid} sent SIGKILL" in sh(f"kill {pid} 9")
     assert sh.reported(f"run: pid {pid} killed by SIGKILL"), sh.transcript[-500:]
     assert f"stack: pid {pid} base 0x00000000" in sh(f"stack info {pid}")
+
+
+def test_a_pid_whose_stack_was_taken_by_hand_is_passed_over(sh: Shell):
+    m = re.search(r"hello from pid (\d+)", sh("run /bin/hello"))
+    assert m, sh.transcript[-500:]
+    taken = int(m.group(1)) + 1                    # the pid the next program would get
+    assert f"stack: pid {taken} top 0x" in sh(f"stack alloc {taken}"), sh.transcript[-500:]
+    out = sh("run /bin/hello")
+    assert f"hello from pid {taken + 1}" in out, out
+    assert re.search(rf"run: pid {taken + 1} exited with status 0", out), out
+    assert f"stack: pid {taken} freed" in sh(f"stack free {taken}")
