@@ -96,7 +96,7 @@ def test_nonzero_exit_status_is_reported(console: Console):
 
 @pytest.mark.parametrize("mode", sorted(SEGV_MODES))
 def test_a_segv_fault_kills_only_segv(sh: Shell, mode: str):
-    sleeper = sh.spawn("/bin/sleeper 1 3")
+    sleeper = sh.spawn("/bin/sleeper 300ms 3")
     out = sh(f"run /bin/segv {mode}")
     m = re.search(rf"segfault: pid (\d+) \(segv\): {SEGV_MODES[mode]}", out)
     assert m, out

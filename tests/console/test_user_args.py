@@ -1,6 +1,7 @@
 """The user programs' number arguments, on both machines: a size past 32
 bits, or a 0x without digits, is refused with the program's usage words
-instead of wrapping to a smaller size that the program then acts on."""
+instead of wrapping to a smaller size that the program then acts on;
+sleeper's durations in seconds or milliseconds, anything else refused."""
 
 from __future__ import annotations
 
@@ -22,3 +23,17 @@ def test_memhog_refuses_a_size_it_cannot_hold(console: Console, arg: str):
 def test_memhog_takes_a_hex_size_with_a_suffix(console: Console):
     out = console.run("run /bin/memhog 0x40K", timeout=60)
     assert "memhog: touched 65536 bytes" in out, out
+
+
+def test_sleeper_takes_milliseconds(console: Console):
+    # Read as seconds, 100ms twice would outlast the timeout.
+    out = console.run("run /bin/sleeper 100ms 2", timeout=20)
+    assert re.search(r"sleeper (\d+): 0\nsleeper \1: 1\nsleeper \1: done", out), out
+    assert re.search(r"run: pid \d+ exited with status 0", out), out
+
+
+@pytest.mark.parametrize("arg", ["1s", "ms", "x", "99999999999"])
+def test_sleeper_refuses_a_duration_it_does_not_read(console: Console, arg: str):
+    out = console.run(f"run /bin/sleeper {arg} 1", timeout=20)
+    assert "usage: sleeper [SECONDS|MILLISECONDSms [COUNT [CHILDREN]]]" in out, out
+    assert re.search(r"run: pid \d+ exited with status 2", out), out

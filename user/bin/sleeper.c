@@ -1,14 +1,44 @@
-/* sleeper [SECONDS [COUNT [CHILDREN]]] — print a line, sleep, COUNT times
+/* sleeper [DURATION [COUNT [CHILDREN]]] — print a line, sleep, COUNT times
  * (default 1 second, 5 times): a program that spends its life waiting.
+ * DURATION is in seconds, or in milliseconds with "ms" after the number.
  * With CHILDREN, it first forks that many children that do the same, and
  * waits for them at the end (a foreground job of several processes). */
 #include "stdio.h"
 #include "stdlib.h"
 #include "syscall.h"
 
+/* "2" is two seconds, "300ms" 300 milliseconds: 0 for anything else
+ * (strtoul_size is no help: its m is a mebibyte). */
+static int parse_duration(const char *s, struct timespec *t)
+{
+    unsigned long n = 0;
+    const char *end = s;
+    for (; *end >= '0' && *end <= '9'; end++) {
+        if (n > 100000000ul)
+            return 0;
+        n = n * 10 + (unsigned long)(*end - '0');
+    }
+    if (end == s)
+        return 0;
+    if (end[0] == 'm' && end[1] == 's' && end[2] == 0) {
+        t->tv_sec = (long)(n / 1000);
+        t->tv_nsec = (long)(n % 1000) * 1000000;
+        return 1;
+    }
+    if (end[0] != 0)
+        return 0;
+    t->tv_sec = (long)n;
+    t->tv_nsec = 0;
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
-    unsigned long seconds = argc > 1 ? strtoul_size(argv[1], 0) : 1;
+    struct timespec t = { 1, 0 };
+    if (argc > 1 && !parse_duration(argv[1], &t)) {
+        printf("usage: sleeper [SECONDS|MILLISECONDSms [COUNT [CHILDREN]]]\n");
+        return 2;
+    }
     unsigned long count = argc > 2 ? strtoul_size(argv[2], 0) : 5;
     unsigned long children = argc > 3 ? strtoul_size(argv[3], 0) : 0;
     int is_child = 0;
@@ -23,7 +53,6 @@ int main(int argc, char **argv)
     long pid = getpid();
     for (unsigned long i = 0; i < count; i++) {
         printf("sleeper %ld: %lu\n", pid, i);
-        struct timespec t = { (long)seconds, 0 };
         long r = nanosleep(&t, 0);
         if (r < 0) {
             printf("sleeper: nanosleep error %ld\n", r);
