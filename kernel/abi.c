@@ -53,6 +53,7 @@ enum abi_errno {
     ABI_EACCES = -EACCES,
     ABI_EFAULT = -EFAULT,
     ABI_EBUSY = -EBUSY,
+    ABI_ETXTBSY = -ETXTBSY,
     ABI_ENOTDIR = -ENOTDIR,
     ABI_EISDIR = -EISDIR,
     ABI_EINVAL = -EINVAL,

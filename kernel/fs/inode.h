@@ -23,6 +23,7 @@
 
 #include <stdint.h>
 #include "file.h"
+#include "../include/errno.h"
 #include "../mm/page.h"
 #include "../mm/vm/mm.h"
 
@@ -72,6 +73,10 @@ struct inode {
                                     what a page not yet cached holds */
     uint32_t backing_size;
     struct inode_mapper *mappers;
+    /* Linux's i_writecount: > 0, the files open for writing; < 0, the
+     * mappings of running programs' images (exec's, and their copies by
+     * fork), which may not change under them: ETXTBSY either way. */
+    int32_t writecount;
     struct vm_mapping vm;        /* what file VMAs point at (ops: fs/mmap.c's file_vm_ops) */
 };
 
@@ -91,6 +96,27 @@ void ramfs_init(void);
 struct inode *inode_alloc(uint32_t mode);
 struct inode *inode_get(struct inode *ino);
 void inode_put(struct inode *ino);
+
+/* One more file open for writing (0), unless a running program's image
+ * maps ino (-ETXTBSY); and one fewer. */
+static inline int inode_get_write(struct inode *ino)
+{
+    if (ino->writecount < 0)
+        return -ETXTBSY;
+    ino->writecount++;
+    return 0;
+}
+static inline void inode_put_write(struct inode *ino) { ino->writecount--; }
+/* One more image mapping of a running program (0), unless a file is open
+ * for writing on ino (-ETXTBSY); and one fewer. */
+static inline int inode_deny_write(struct inode *ino)
+{
+    if (ino->writecount > 0)
+        return -ETXTBSY;
+    ino->writecount--;
+    return 0;
+}
+static inline void inode_allow_write(struct inode *ino) { ino->writecount++; }
 
 /* Take in a directory's archive entries if they are not in yet: 0 or
  * -ENOSPC. The dir_* calls below do it first. */

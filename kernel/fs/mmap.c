@@ -35,13 +35,18 @@ static void file_dirty(const struct vma *v, struct page *p)
 static int file_open(struct mm *mm, struct vma *v)
 {
     struct inode *ino = inode_of_mapping(v->file);
+    if ((v->flags & VM_DENYWRITE) && inode_deny_write(ino))
+        return -ETXTBSY;
     struct inode_mapper *m = ino->mappers;
     while (m && m->mm != mm)
         m = m->next;
     if (!m) {
         m = kmalloc(sizeof(*m));
-        if (!m)
+        if (!m) {
+            if (v->flags & VM_DENYWRITE)
+                inode_allow_write(ino);
             return -ENOMEM;
+        }
         m->mm = mm;
         m->vmas = 0;
         m->next = ino->mappers;
@@ -55,6 +60,8 @@ static int file_open(struct mm *mm, struct vma *v)
 static void file_release(struct mm *mm, struct vma *v)
 {
     struct inode *ino = inode_of_mapping(v->file);
+    if (v->flags & VM_DENYWRITE)
+        inode_allow_write(ino);
     for (struct inode_mapper **pp = &ino->mappers; *pp; pp = &(*pp)->next) {
         struct inode_mapper *m = *pp;
         if (m->mm != mm)
@@ -81,8 +88,8 @@ const struct vm_ops file_vm_ops = {
     .name = file_name,
 };
 
-int32_t fs_mmap_file(struct mm *mm, struct file *f, uint32_t addr, uint32_t len, uint32_t prot,
-                     uint32_t flags, uint32_t off)
+static int32_t map_file(struct mm *mm, struct file *f, uint32_t addr, uint32_t len, uint32_t prot,
+                        uint32_t flags, uint32_t off, int deny_write)
 {
     struct inode *ino = fs_file_inode(f);
     if (!ino || S_ISDIR(ino->mode)) {
@@ -97,8 +104,20 @@ int32_t fs_mmap_file(struct mm *mm, struct file *f, uint32_t addr, uint32_t len,
         mm->why = "the offset must be page aligned";
         return -EINVAL;
     }
-    struct vm_file vf = { .mapping = &ino->vm, .pgoff = off >> PAGE_SHIFT, .may_write = file_writable(f) };
+    struct vm_file vf = { .mapping = &ino->vm, .pgoff = off >> PAGE_SHIFT, .may_write = file_writable(f),
+                          .deny_write = deny_write };
     return vm_mmap_file(mm, addr, len, prot, flags, &vf);
+}
+
+int32_t fs_mmap_file(struct mm *mm, struct file *f, uint32_t addr, uint32_t len, uint32_t prot,
+                     uint32_t flags, uint32_t off)
+{
+    return map_file(mm, f, addr, len, prot, flags, off, 0);
+}
+
+int32_t fs_mmap_image(struct mm *mm, struct file *f, uint32_t addr, uint32_t len, uint32_t off)
+{
+    return map_file(mm, f, addr, len, PROT_RW, MAP_PRIVATE | MAP_FIXED, off, 1);
 }
 
 int32_t fs_mmap(struct mm *mm, struct fdtable *ft, uint32_t addr, uint32_t len, uint32_t prot,

@@ -21,5 +21,10 @@ int32_t fs_mmap(struct mm *mm, struct fdtable *ft, uint32_t addr, uint32_t len, 
 /* The same with the struct file itself (the shell, the Python API). */
 int32_t fs_mmap_file(struct mm *mm, struct file *f, uint32_t addr, uint32_t len, uint32_t prot,
                      uint32_t flags, uint32_t off);
+/* A segment of a program's image for exec: MAP_PRIVATE | MAP_FIXED,
+ * PROT_RW until exec sets the protections, and while it is mapped (in this
+ * address space and its copies by fork) the file may not be opened for
+ * writing, nor mapped so when it is open for writing: -ETXTBSY. */
+int32_t fs_mmap_image(struct mm *mm, struct file *f, uint32_t addr, uint32_t len, uint32_t off);
 
 #endif

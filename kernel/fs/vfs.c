@@ -68,6 +68,13 @@ static void any_release(struct file *f)
     inode_put(f->inode);
 }
 
+static void reg_release(struct file *f)
+{
+    if (file_writable(f))
+        inode_put_write(f->inode);
+    inode_put(f->inode);
+}
+
 static int32_t dir_read(struct file *f, struct iobuf buf, uint32_t n)
 {
     (void)f, (void)buf, (void)n;
@@ -75,7 +82,7 @@ static int32_t dir_read(struct file *f, struct iobuf buf, uint32_t n)
 }
 
 static const struct file_ops reg_ops = {
-    .read = reg_read, .write = reg_write, .lseek = any_lseek, .release = any_release,
+    .read = reg_read, .write = reg_write, .lseek = any_lseek, .release = reg_release,
 };
 static const struct file_ops dir_ops = {
     .read = dir_read, .lseek = any_lseek, .release = any_release,
@@ -125,9 +132,16 @@ int vfs_open(const char *cwd, const char *path, uint32_t flags, uint32_t mode, s
         return -EISDIR;
     if (!S_ISDIR(ino->mode) && (flags & O_DIRECTORY))
         return -ENOTDIR;
+    /* A running program's file is not changed under it (Linux's ETXTBSY). */
+    int writing = !S_ISDIR(ino->mode) && acc != O_RDONLY;
+    if (writing && (err = inode_get_write(ino)))
+        return err;
     struct file *f = file_alloc(S_ISDIR(ino->mode) ? &dir_ops : &reg_ops, flags);
-    if (!f)
+    if (!f) {
+        if (writing)
+            inode_put_write(ino);
         return -ENOSPC;
+    }
     f->inode = inode_get(ino);
     if ((flags & O_TRUNC) && acc != O_RDONLY)
         vfs_truncate(ino, 0);

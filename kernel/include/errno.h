@@ -26,6 +26,8 @@
  *   EINVAL 22  invalid argument: a wrong order, id or alignment, an address
  *              not allocated there, a double free
  *   EMFILE 24  every file descriptor of the table is open
+ *   ETXTBSY 26 a running program's file opened for writing, or a program
+ *              whose file is open for writing run
  *   EFBIG  27  a file would grow past what the kernel keeps
  *   ENOSPC 28  no memory left for a file's data or a directory entry
  *   ESPIPE 29  lseek on a file without positions (the console)
@@ -58,6 +60,7 @@
 #define EISDIR 21
 #define EINVAL 22
 #define EMFILE 24
+#define ETXTBSY 26
 #define EFBIG 27
 #define ENOSPC 28
 #define ESPIPE 29

@@ -25,6 +25,7 @@ const char *errno_name(int err)
     case EISDIR: return "EISDIR";
     case EINVAL: return "EINVAL";
     case EMFILE: return "EMFILE";
+    case ETXTBSY: return "ETXTBSY";
     case EFBIG: return "EFBIG";
     case ENOSPC: return "ENOSPC";
     case ESPIPE: return "ESPIPE";

@@ -99,11 +99,12 @@ static int map_segment(struct mm *mm, struct file *f, const uint8_t *image,
     uint32_t start = s->vaddr & PAGE_ADDR_MASK, end = round_up(s->vaddr + s->memsz);
     uint32_t file_end = round_up(s->vaddr + s->filesz);
     uint32_t first = start < mapped_end ? mapped_end : start;
-    if (s->filesz && first < file_end &&
-        vm_mmap_failed(fs_mmap_file(mm, f, first, file_end - first, PROT_RW, MAP_PRIVATE | MAP_FIXED,
-                                    (s->offset & PAGE_ADDR_MASK) + (first - start)))) {
-        *why = mm->why;
-        return -ENOMEM;
+    if (s->filesz && first < file_end) {
+        int32_t r = fs_mmap_image(mm, f, first, file_end - first, (s->offset & PAGE_ADDR_MASK) + (first - start));
+        if (vm_mmap_failed(r)) {
+            *why = mm->why;
+            return r;                    /* ENOMEM, or ETXTBSY: the file is open for writing */
+        }
     }
     uint32_t anon = s->filesz && file_end > first ? file_end : first;
     if (anon < end &&

@@ -30,6 +30,7 @@ static const char *path_reason(int err)
     case ENOSPC: return "no space left: out of memory";
     case EFBIG: return "file too large";
     case EBUSY: return "the root cannot be removed";
+    case ETXTBSY: return "text file busy: a running program's image";
     default: return "invalid argument";
     }
 }

@@ -277,6 +277,38 @@ KTAP_CASE(a_removed_directory_lists_nothing)
     close((int)d);
 }
 
+static void exec_path(void *path)
+{
+    char *argv[] = { path, 0 };
+    char *envp[] = { 0 };
+    long r = execve(path, argv, envp);
+    exit(r == -ETXTBSY ? 7 : 1);         /* not 0: a hello that ran exits with 0 */
+}
+
+KTAP_CASE(a_running_image_and_a_file_open_for_writing_exclude_each_other)
+{
+    /* This program's own file: mapped by its exec, so not opened for writing. */
+    KTAP_EXPECT(open("/bin/filetest", O_WRONLY, 0) == -ETXTBSY, "open own image for writing");
+    KTAP_EXPECT(open("/bin/filetest", O_RDWR | O_TRUNC, 0) == -ETXTBSY, "open own image O_RDWR|O_TRUNC");
+    long r = open("/bin/filetest", O_RDONLY, 0);
+    KTAP_EXPECT(r >= 0, "open own image for reading: %ld", r);
+    close((int)r);
+    /* A program whose file is open for writing is not run. */
+    long src = open("/bin/hello", O_RDONLY, 0);
+    long dst = open("/ft_hello", O_WRONLY | O_CREAT | O_TRUNC, 0755);
+    KTAP_EXPECT(src >= 0 && dst >= 0, "open %ld %ld", src, dst);
+    char buf[512];
+    long n;
+    while ((n = read((int)src, buf, sizeof(buf))) > 0)
+        KTAP_EXPECT(write((int)dst, buf, (unsigned long)n) == n, "copy");
+    close((int)src);
+    int status = ktap_child_status(exec_path, "/ft_hello");
+    KTAP_EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 7, "execve of a file open for writing: status %d",
+                status);
+    close((int)dst);
+    unlink("/ft_hello");
+}
+
 int main(void)
 {
     return ktap_run();

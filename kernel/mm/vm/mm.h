@@ -31,6 +31,8 @@
 #define VM_LOCKED     0x4u    /* MAP_LOCKED: populated at mmap, counted locked */
 #define VM_MAYWRITE   0x8u    /* a file mapping mprotect may make writable (Linux's VM_MAYWRITE) */
 #define VM_WAS_WRITE  0x10u   /* has been writable: under W^X it never becomes executable */
+#define VM_DENYWRITE  0x20u   /* a program's image (exec): its file may not be opened for
+                                 writing while it is mapped (ETXTBSY) */
 
 /* mm.policy: the address space's memory policy, off by default. */
 #define MM_POLICY_WX  0x1u    /* W^X: no mapping is writable and executable, nor executable after writable */
@@ -73,8 +75,9 @@ struct vm_ops {
     struct page *(*get_page)(struct vma *v, uint32_t pgoff, enum vm_fault_kind *kind);
     /* A store through a shared mapping dirtied p (gathered from a PTE). */
     void (*dirty)(const struct vma *v, struct page *p);
-    /* One more VMA of mm names v->file (mmap, split, fork): 0 or -ENOMEM;
-     * one fewer (munmap, merge, exit). */
+    /* One more VMA of mm names v->file (mmap, split, fork): 0, -ENOMEM, or
+     * -ETXTBSY for a VM_DENYWRITE VMA of a file open for writing; one
+     * fewer (munmap, merge, exit). */
     int (*open)(struct mm *mm, struct vma *v);
     void (*release)(struct mm *mm, struct vma *v);
     /* The file's name for maps, into buf. */
@@ -99,11 +102,14 @@ struct vma {
 };
 
 /* A file to map: vm_mmap_file's last argument. may_write: the file was
- * opened for writing (MAP_SHARED with PROT_WRITE needs it, now or later). */
+ * opened for writing (MAP_SHARED with PROT_WRITE needs it, now or later).
+ * deny_write: a program's image, which keeps the file from being opened
+ * for writing while mapped (VM_DENYWRITE; exec's segments only). */
 struct vm_file {
     struct vm_mapping *mapping;
     uint32_t pgoff;
     int may_write;
+    int deny_write;
 };
 
 enum vm_access { ACCESS_READ, ACCESS_WRITE, ACCESS_FETCH };

@@ -164,8 +164,12 @@ static int32_t do_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot
         v.pgoff = file->pgoff;
         if (file->may_write)
             v.flags |= VM_MAYWRITE;
-        if (v.file->ops->open(mm, &v))
-            return refuse(mm, -ENOMEM, "out of memory for the file's mapping record");
+        if (file->deny_write)
+            v.flags |= VM_DENYWRITE;
+        int err = v.file->ops->open(mm, &v);
+        if (err)
+            return refuse(mm, err, err == -ETXTBSY ? "the file is open for writing"
+                                                   : "out of memory for the file's mapping record");
     } else if (type == MAP_SHARED && !(v.obj = object_create(size >> PAGE_SHIFT))) {
         return refuse(mm, -ENOMEM, "out of memory for the shared object");
     }

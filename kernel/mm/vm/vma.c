@@ -137,8 +137,9 @@ void vm_object_put(struct vm_object *obj)
 
 int vma_get_backing(struct mm *mm, struct vma *v)
 {
-    if (v->file && v->file->ops->open(mm, v))
-        return -ENOMEM;
+    int err = v->file ? v->file->ops->open(mm, v) : 0;
+    if (err)
+        return err;
     if (v->obj)
         v->obj->refs++;
     return 0;
