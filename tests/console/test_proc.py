@@ -291,10 +291,11 @@ def test_a_pid_whose_stack_was_taken_by_hand_is_passed_over(sh: Shell):
 def test_a_running_programs_file_is_not_opened_for_writing(sh: Shell):
     assert re.search(r"run: pid \d+ exited with status 0", sh("run /bin/cp /bin/sleeper /data/s2"))
     pid = sh.spawn("/data/s2 300 1")
+    sh.expect(f"sleeper {pid}: 0")
     out = sh("write /data/s2 x")
     assert ("write: error ETXTBSY (-26): text file busy: a running program's image: /data/s2"
             in out), out
-    assert re.search(rf"^\s+{pid}\s+1 S\s+s2", sh("ps"), re.M), sh.transcript[-500:]
+    assert re.search(rf"^\s+{pid}\s+1 [RS]\s+s2", sh("ps"), re.M), sh.transcript[-500:]
     assert f"kill: pid {pid} sent SIGKILL" in sh(f"kill {pid} 9")
     assert sh.reported(f"run: pid {pid} killed by SIGKILL"), sh.transcript[-500:]
     assert "write: 1 bytes to /data/s2" in sh("write /data/s2 x")
