@@ -22,6 +22,10 @@
 
 struct proc proc_table[PROC_TABLE_SIZE];
 static uint32_t next_pid = 2;
+/* Stacks proc_alloc took and neither proc_free nor the exit has given
+ * back: fewer than stack_count() when the shell's `stack alloc` holds
+ * some by hand. */
+static uint32_t proc_stacks;
 
 /* Idle's stack: it runs interrupts and schedule() only. */
 static uint8_t idle_stack[4096] __attribute__((aligned(16)));
@@ -95,9 +99,10 @@ struct proc *proc_alloc(const char *name, int *err)
         return 0;
     /* A pid whose stack was taken by hand (the shell's `stack alloc`) is
      * passed over: at most MAX_PROCESS_STACKS of them, since each holds
-     * a stack. */
-    while (stack_get_base(next_pid))
-        next_pid++;
+     * a stack, and looked for only when there are any. */
+    if (stack_count() > proc_stacks)
+        while (stack_get_base(next_pid))
+            next_pid++;
     uint32_t pid = next_pid;
     /* Uncleared: the first frames (stack_switch_frame, proc_stack_user)
      * are written explicitly, and nothing reads the rest before writing it. */
@@ -105,6 +110,7 @@ struct proc *proc_alloc(const char *name, int *err)
     if (!top)
         return 0;
     next_pid++;
+    proc_stacks++;
     memset(p, 0, sizeof(*p));
     p->pid = pid;
     p->kstack_top = (uint32_t)top;
@@ -118,6 +124,7 @@ struct proc *proc_alloc(const char *name, int *err)
 void proc_free(struct proc *p)
 {
     stack_free(p->pid);
+    proc_stacks--;
     p->state = PROC_UNUSED;
 }
 
@@ -266,6 +273,7 @@ void proc_exit(int status)
     p->status = status;
     p->state = PROC_ZOMBIE;
     stack_free(p->pid);
+    proc_stacks--;
     if (p->parent)
         wake_up(&p->parent->child_exit);
     schedule();
