@@ -13,9 +13,8 @@ import tarfile
 from collections.abc import Iterator
 
 import pytest
+from failing import FailingCalls
 from fs_helpers import boot_with_initrd
-from unicorn import unicorn_const as uc_const
-from unicorn import x86_const as x86
 
 from kos import paths
 from kos.fs import VirtualFileSystem
@@ -30,27 +29,10 @@ def bin_names() -> list[str]:
         return [m.name.split("/", 1)[1] for m in tar.getmembers() if m.name.startswith("bin/")]
 
 
-class FailingInodes:
-    """Once armed, kcalloc returns NULL to fill_entry's nth inode."""
-
-    def __init__(self, k: UnicornKernel, nth: int) -> None:
-        self.k, self.nth, self.calls, self.armed = k, nth, 0, False
-        addr = k.symbol("kcalloc")
-        k.uc.hook_add(uc_const.UC_HOOK_CODE, self._on_kcalloc, begin=addr, end=addr)
-
-    def _on_kcalloc(self, uc: object, address: int, size: int, _: object) -> None:
-        k = self.k
-        if not self.armed:
-            return
-        esp = k.uc.reg_read(x86.UC_X86_REG_ESP)
-        # inode_alloc, inlined or not, for fill_entry
-        if k.image.function_at(k.read_u32(esp)).split("+")[0] not in ("fill_entry", "inode_alloc"):
-            return
-        self.calls += 1
-        if self.calls == self.nth:                 # NULL, as an exhausted heap gives
-            k.uc.reg_write(x86.UC_X86_REG_EAX, 0)
-            k.uc.reg_write(x86.UC_X86_REG_ESP, esp + 4)
-            k.uc.reg_write(x86.UC_X86_REG_EIP, k.read_u32(esp))
+def failing_inodes(k: UnicornKernel, nth: int) -> FailingCalls:
+    """Once armed, kcalloc returns NULL to fill_entry's nth inode
+    (inode_alloc's, inlined or not)."""
+    return FailingCalls(k, "kcalloc", ("fill_entry", "inode_alloc"), nth, armed=False)
 
 
 @pytest.fixture
@@ -65,7 +47,7 @@ def k() -> Iterator[UnicornKernel]:
 
 @pytest.mark.parametrize("nth", [2, 5])
 def test_a_listing_cut_short_is_refused_and_the_next_finishes_it(k: UnicornKernel, nth: int):
-    fail = FailingInodes(k, nth)
+    fail = failing_inodes(k, nth)
     want = bin_names()
     with VirtualFileSystem(kernel=k) as v:
         assert "bin" in v.listdir("/")
@@ -81,7 +63,7 @@ def test_a_listing_cut_short_is_refused_and_the_next_finishes_it(k: UnicornKerne
 
 
 def test_a_path_through_a_directory_cut_short_is_enospc_not_enoent(k: UnicornKernel):
-    fail = FailingInodes(k, 2)
+    fail = failing_inodes(k, 2)
     want = bin_names()
     with VirtualFileSystem(kernel=k) as v:
         assert "bin" in v.listdir("/")
