@@ -113,23 +113,11 @@ static void normalize(const char *name, char *out)
     out[o] = 0;
 }
 
-/* Append e to the index, growing its arrays by doubling. 0 or -ENOMEM.
- * A path the archive held already takes the later entry's contents in the
- * earlier one's place, as tar extracts an archive that `tar -r` appended
- * to: one entry per path, so a directory never meets a name twice. */
+/* Append e to the index, growing its arrays by doubling. 0 or -ENOMEM. */
 static int index_add(const struct ustar_entry *e, uint32_t *cap, uint32_t *names_len, uint32_t *names_cap)
 {
     char path[USTAR_NAME_MAX + 1];
     normalize(e->name, path);
-    for (uint32_t i = 0; i < nentries; i++) {
-        if (strcmp(names + entries[i].path, path) == 0) {
-            entries[i].data = e->data;
-            entries[i].size = e->size;
-            entries[i].mode = (uint16_t)e->mode;
-            entries[i].is_dir = e->type == USTAR_DIRECTORY;
-            return 0;
-        }
-    }
     uint32_t n = strlen(path) + 1;
     if (nentries == *cap) {
         uint32_t c = *cap ? *cap * 2 : 16;
@@ -158,6 +146,49 @@ static int index_add(const struct ustar_entry *e, uint32_t *cap, uint32_t *names
     return 0;
 }
 
+/* FNV-1a, for index_dedupe's table. */
+static uint32_t path_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+/* One entry per path, as tar extracts an archive that `tar -r` appended
+ * to: a later entry's contents take the earlier one's place and the later
+ * entry goes, so a directory never meets a name twice. One pass over the
+ * index with a hash table of the entries kept (open addressing, freed
+ * before it returns), rather than a search of the index per entry. 0 or
+ * -ENOMEM. */
+static int index_dedupe(void)
+{
+    uint32_t slots = 16;
+    while (slots < 2 * nentries)
+        slots *= 2;
+    uint32_t *table = kcalloc(slots, sizeof(*table));     /* a kept entry's number + 1; 0: free */
+    if (!table)
+        return -ENOMEM;
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < nentries; i++) {
+        const char *path = names + entries[i].path;
+        uint32_t at = path_hash(path) & (slots - 1);
+        while (table[at] && strcmp(names + entries[table[at] - 1].path, path) != 0)
+            at = (at + 1) & (slots - 1);
+        if (table[at]) {
+            uint32_t name = entries[table[at] - 1].path;
+            entries[table[at] - 1] = entries[i];
+            entries[table[at] - 1].path = name;
+            continue;
+        }
+        entries[kept] = entries[i];
+        table[at] = ++kept;
+    }
+    nentries = kept;
+    kfree(table);
+    return 0;
+}
+
 static void index_drop(void)
 {
     kfree(entries);
@@ -178,13 +209,16 @@ void initrd_scan(void)
     uint32_t cap = 0, names_len = 0, names_cap = 0;
     int r;
     ustar_iter_init(&it, base, len);
-    while ((r = ustar_next(&it, &e)) == USTAR_ENTRY) {
-        if (index_add(&e, &cap, &names_len, &names_cap) < 0) {
-            kprintf("initrd: refused: out of memory for the index of its entries (%u so far); "
-                    "booting without it\n", nentries);
-            index_drop();
-            return;
-        }
+    int oom = 0;
+    while (!oom && (r = ustar_next(&it, &e)) == USTAR_ENTRY)
+        oom = index_add(&e, &cap, &names_len, &names_cap) < 0;
+    if (!oom && r == USTAR_END)
+        oom = index_dedupe() < 0;
+    if (oom) {
+        kprintf("initrd: refused: out of memory for the index of its entries (%u so far); "
+                "booting without it\n", nentries);
+        index_drop();
+        return;
     }
     if (r < 0) {
         kprintf("initrd: refused: %s (header at offset %u); booting without it\n",

@@ -1,16 +1,15 @@
 """The initrd's index when the heap cannot hold it: the boot refuses the
 archive with a message and goes on without it, having freed every block
 the index took, and the shell works without files. The kernel's krealloc
-is made to fail from the emulator (a code hook on its entry returns NULL
-to the index's Nth growth), so the kernel's own error path runs, unchanged."""
+is made to fail from the emulator (failing.py) at each growth of the
+index in turn, and the index's dedupe kcalloc at the end."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from unicorn import unicorn_const as uc_const
-from unicorn import x86_const as x86
+from failing import FailingCalls
 
 from kos import paths
 from kos.machine.unicorn.kernel import UnicornKernel, boot
@@ -19,32 +18,22 @@ from kos.memory.kacchi import memory_check, memory_stats
 pytestmark = pytest.mark.unicorn
 
 
-def boot_failing_index_growth(nth: int) -> tuple[UnicornKernel, int]:
-    """Boot with the initrd, krealloc returning NULL to initrd_scan's nth
-    call of it: the session and how many calls it saw."""
+# The allocations of the index's build: its arrays' growth, then the
+# table that keeps one entry per path.
+CALLERS = {"krealloc": ("initrd_scan", "index_add"), "kcalloc": ("initrd_scan", "index_dedupe")}
+
+
+def boot_failing_index(fn: str, nth: int) -> tuple[UnicornKernel, FailingCalls]:
+    """Boot with the initrd, fn returning NULL to the index build's nth
+    call of it: the session, and the failure with its count of calls."""
     k = UnicornKernel(paths.KERNEL_ELF, "64M", modules=[paths.INITRD.read_bytes()])
-    calls = 0
-
-    def on_krealloc(uc: object, address: int, size: int, _: object) -> None:
-        nonlocal calls
-        esp = k.uc.reg_read(x86.UC_X86_REG_ESP)
-        caller = k.image.function_at(k.read_u32(esp)).split("+")[0]
-        if caller not in ("initrd_scan", "index_add"):
-            return
-        calls += 1
-        if calls == nth:                      # return NULL, as an exhausted heap does
-            k.uc.reg_write(x86.UC_X86_REG_EAX, 0)
-            k.uc.reg_write(x86.UC_X86_REG_ESP, esp + 4)
-            k.uc.reg_write(x86.UC_X86_REG_EIP, k.read_u32(esp))
-
-    addr = k.symbol("krealloc")
-    k.uc.hook_add(uc_const.UC_HOOK_CODE, on_krealloc, begin=addr, end=addr)
+    fail = FailingCalls(k, fn, CALLERS[fn], nth)
     try:
         k.boot()
     except BaseException:
         k.close()
         raise
-    return k, calls
+    return k, fail
 
 
 @pytest.fixture(scope="module")
@@ -57,12 +46,12 @@ def blocks_without_initrd() -> int:
         plain.close()
 
 
-@pytest.mark.parametrize("nth", [1, 2, 3])
-def test_an_index_the_heap_cannot_hold_is_refused_and_freed(nth: int, blocks_without_initrd: int):
-    k, calls = boot_failing_index_growth(nth)
+@pytest.mark.parametrize(("fn", "nth"), [("krealloc", 1), ("krealloc", 2), ("krealloc", 3), ("kcalloc", 1)])
+def test_an_index_the_heap_cannot_hold_is_refused_and_freed(fn: str, nth: int, blocks_without_initrd: int):
+    k, fail = boot_failing_index(fn, nth)
     try:
         log = k.drain_serial()
-        assert calls >= nth
+        assert fail.calls >= nth
         m = re.search(r"initrd: refused: out of memory for the index of its entries \((\d+) so far\); "
                       r"booting without it", log)
         assert m, log
