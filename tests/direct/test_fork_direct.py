@@ -8,15 +8,12 @@ space (1-2, 2-3 and 3-4 GiB), where a directory's last entry maps them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fs_helpers import PAGE, user_read, user_write
 from mm_helpers import directories, mm_field
 
-from kos import paths
 from kos.kernel import abi, call, u32
-from kos.machine.unicorn.kernel import UnicornKernel, boot
+from kos.machine.unicorn.kernel import UnicornKernel
 from kos.memory import constants as c
 
 pytestmark = pytest.mark.unicorn
@@ -27,11 +24,10 @@ DEEP_PAGES = (2 * GIB - PAGE, 3 * GIB - PAGE, 4 * GIB - 2 * PAGE)
 PTE_WRITE, PTE_COW = 1 << 1, 1 << 9
 
 
-@pytest.fixture(scope="module")
-def k() -> Iterator[UnicornKernel]:
-    kernel = boot(paths.KERNEL_ELF, "64M")
-    yield kernel
-    kernel.close()
+@pytest.fixture
+def k(live: UnicornKernel) -> UnicornKernel:
+    """The suite's session of this module (tests/conftest.py's live)."""
+    return live
 
 
 def pte(k: UnicornKernel, mm: int, va: int) -> int:

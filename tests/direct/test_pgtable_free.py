@@ -7,15 +7,12 @@ address space, which reloads CR3: mmaptest's a_gib_emptied_by_munmap_is_mapped_a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fs_helpers import PAGE, user_read, user_write
 from mm_helpers import directories, mm_field
 
-from kos import paths
 from kos.kernel import abi, call, u32
-from kos.machine.unicorn.kernel import UnicornKernel, boot
+from kos.machine.unicorn.kernel import UnicornKernel
 from kos.memory import constants as c
 
 pytestmark = pytest.mark.unicorn
@@ -27,11 +24,10 @@ RW = c.PROT_READ | c.PROT_WRITE
 FLAGS = c.MAP_PRIVATE | c.MAP_ANONYMOUS | c.MAP_FIXED
 
 
-@pytest.fixture(scope="module")
-def k() -> Iterator[UnicornKernel]:
-    kernel = boot(paths.KERNEL_ELF, "64M")
-    yield kernel
-    kernel.close()
+@pytest.fixture
+def k(live: UnicornKernel) -> UnicornKernel:
+    """The suite's session of this module (tests/conftest.py's live)."""
+    return live
 
 
 def has_table(k: UnicornKernel, mm: int, va: int) -> bool:

@@ -7,13 +7,10 @@ tables), so at its prompt it is not preemptible in the kernel."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from kos import paths
 from kos.kernel import abi, call, u32
-from kos.machine.unicorn.kernel import UnicornKernel, boot
+from kos.machine.unicorn.kernel import UnicornKernel
 
 pytestmark = pytest.mark.unicorn
 
@@ -21,11 +18,10 @@ EFLAGS_IF = 0x200
 KERNEL_CS, USER_CS = 0x08, 0x1B
 
 
-@pytest.fixture(scope="module")
-def k() -> Iterator[UnicornKernel]:
-    kernel = boot(paths.KERNEL_ELF, "64M")
-    yield kernel
-    kernel.close()
+@pytest.fixture
+def k(live: UnicornKernel) -> UnicornKernel:
+    """The suite's session of this module (tests/conftest.py's live)."""
+    return live
 
 
 def test_sections_keep_a_kernel_thread_from_being_preempted_and_the_shell_holds_one(k):
