@@ -81,17 +81,18 @@ static pte_t copy_entry(pte_t e)
     return copy->phys | (e & ~PTE_ADDR & ~(PTE_ACCESSED | PTE_DIRTY));
 }
 
-/* Share the private frames of v from src with dst, a page table (2 MiB)
- * at a time: one walk finds each table, and the child's table is made
- * only where the parent's maps something in v. The page at hot, if it is
- * in v and writable, is copied instead. 0 or -ENOMEM. */
-static int share_private(struct mm *dst, struct mm *src, const struct vma *v, uint32_t hot)
+/* Share the private frames of [start, end) of src with dst, a page table
+ * (2 MiB) at a time: one walk finds each table, and the child's table is
+ * made only where the parent's maps something in the range. The page at
+ * hot, if it is in the range and writable, is copied instead. 0 or
+ * -ENOMEM. */
+static int share_private(struct mm *dst, struct mm *src, uint32_t start, uint32_t end, uint32_t hot)
 {
     uint32_t zero_pfn = vm_zero_page() >> PAGE_SHIFT;
-    for (uint32_t va = v->start, stop; va < v->end; va = stop) {
+    for (uint32_t va = start, stop; va < end; va = stop) {
         stop = (va | (BIG_PAGE - 1)) + 1;
-        if (stop == 0 || stop > v->end)
-            stop = v->end;
+        if (stop == 0 || stop > end)
+            stop = end;
         pte_t *st = pgtable_entry(src, va, 0);
         uint32_t n = st ? (stop - va) >> PAGE_SHIFT : 0, first = 0;
         while (first < n && !(st[first] & PTE_ADDR))
@@ -116,6 +117,23 @@ static int share_private(struct mm *dst, struct mm *src, const struct vma *v, ui
     return 0;
 }
 
+/* The private VMAs of src, from index *i on, that follow each other
+ * without a gap (a program's text, data and heap; the entries of all of
+ * them are shared alike): their range, and *i past them. 0 when no
+ * private VMA is left. */
+static uint32_t next_private_range(const struct mm *src, uint32_t *i, uint32_t *start)
+{
+    while (*i < src->nr_vmas && (src->vmas[*i].flags & VM_SHARED))
+        (*i)++;
+    if (*i == src->nr_vmas)
+        return 0;
+    *start = src->vmas[*i].start;
+    uint32_t end = src->vmas[(*i)++].end;
+    while (*i < src->nr_vmas && !(src->vmas[*i].flags & VM_SHARED) && src->vmas[*i].start == end)
+        end = src->vmas[(*i)++].end;
+    return end;
+}
+
 /* dst's VMAs: src's, each holding its backing once more. 0 or -ENOMEM
  * (dst keeps the VMAs whose backing it took). */
 static int copy_vmas(struct mm *dst, const struct mm *src)
@@ -131,11 +149,11 @@ static int copy_vmas(struct mm *dst, const struct mm *src)
     for (uint32_t i = 0; i < src->nr_vmas; i++) {
         struct vma *c = &dst->vmas[i];
         c->flags &= ~VM_LOCKED;           /* memory locks are not inherited (Linux's fork) */
-        if (vma_get_backing(dst, c))
+        if (vma_get_backing(c))
             return -1;
         dst->nr_vmas++;
-        dst->total_pages += (c->end - c->start) >> PAGE_SHIFT;
     }
+    dst->total_pages = src->total_pages;
     return 0;
 }
 
@@ -147,9 +165,9 @@ struct mm *mm_clone(struct mm *src, uint32_t hot)
     dst->limit_as = src->limit_as;
     dst->limit_stack = src->limit_stack;
     int err = copy_vmas(dst, src);
-    for (uint32_t i = 0; i < src->nr_vmas && !err; i++)
-        if (!(src->vmas[i].flags & VM_SHARED))
-            err = share_private(dst, src, &src->vmas[i], hot);
+    uint32_t i = 0, start, end;
+    while (!err && (end = next_private_range(src, &i, &start)) != 0)
+        err = share_private(dst, src, start, end, hot);
     /* The parent's entries lost PTE_WRITE (even on failure: they stay COW,
      * which the next write resolves). */
     pgtable_flush(src, USER_START, USER_END);
