@@ -1,6 +1,11 @@
 /* fork.c — copying an address space for fork, copy-on-write.
  *
- * mm_clone gives the child a copy of every VMA. Shared VMAs take one more
+ * mm_clone gives the child a copy of every VMA. Then it walks the page
+ * tables by the VMAs, as Linux's copy_page_range does per vm_area: only
+ * the directory entries covering a private VMA are read, a run of private
+ * VMAs that follow each other without a gap (text, data, heap) in one
+ * pass, and a child's table is made only where the parent's maps
+ * something in the run. Shared VMAs take one more
  * reference to their object or file and no page table entries (the child's
  * first touch maps the object's frame). A private file mapping's entries
  * that still map the file's frames are shared like private frames: the
@@ -117,21 +122,15 @@ static int share_private(struct mm *dst, struct mm *src, uint32_t start, uint32_
     return 0;
 }
 
-/* The private VMAs of src, from index *i on, that follow each other
- * without a gap (a program's text, data and heap; the entries of all of
- * them are shared alike): their range, and *i past them. 0 when no
- * private VMA is left. */
-static uint32_t next_private_range(const struct mm *src, uint32_t *i, uint32_t *start)
+/* The index after the run of private VMAs of src that starts at i and
+ * follows on without a gap (a program's text, data and heap, whose
+ * entries are all shared alike: share_private takes the run at once). */
+static uint32_t private_run_end(const struct mm *src, uint32_t i)
 {
-    while (*i < src->nr_vmas && (src->vmas[*i].flags & VM_SHARED))
-        (*i)++;
-    if (*i == src->nr_vmas)
-        return 0;
-    *start = src->vmas[*i].start;
-    uint32_t end = src->vmas[(*i)++].end;
-    while (*i < src->nr_vmas && !(src->vmas[*i].flags & VM_SHARED) && src->vmas[*i].start == end)
-        end = src->vmas[(*i)++].end;
-    return end;
+    uint32_t j = i + 1;
+    while (j < src->nr_vmas && !(src->vmas[j].flags & VM_SHARED) && src->vmas[j].start == src->vmas[j - 1].end)
+        j++;
+    return j;
 }
 
 /* dst's VMAs: src's, each holding its backing once more. 0 or -ENOMEM
@@ -165,9 +164,13 @@ struct mm *mm_clone(struct mm *src, uint32_t hot)
     dst->limit_as = src->limit_as;
     dst->limit_stack = src->limit_stack;
     int err = copy_vmas(dst, src);
-    uint32_t i = 0, start, end;
-    while (!err && (end = next_private_range(src, &i, &start)) != 0)
-        err = share_private(dst, src, start, end, hot);
+    for (uint32_t i = 0, next; i < src->nr_vmas && !err; i = next) {
+        next = i + 1;
+        if (src->vmas[i].flags & VM_SHARED)
+            continue;
+        next = private_run_end(src, i);
+        err = share_private(dst, src, src->vmas[i].start, src->vmas[next - 1].end, hot);
+    }
     /* The parent's entries lost PTE_WRITE (even on failure: they stay COW,
      * which the next write resolves). */
     pgtable_flush(src, USER_START, USER_END);
