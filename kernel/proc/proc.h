@@ -89,9 +89,10 @@ struct proc {
     uint32_t syscalls;
     uint32_t switches;           /* times it was switched in */
     uint32_t user_faults;        /* faults that killed it (0 or 1) */
-    /* proc_alloc clears everything above fds.cwd; the working directory
-     * and the limits below it are written whole by whoever makes the
-     * process (the limits by proc_alloc, the directory with the files). */
+    /* proc_alloc clears every field before fds.cwd; the working directory
+     * and the limits after it are written whole instead (the limits by
+     * proc_alloc, the directory with the files: fds_init_console,
+     * fds_clone). */
     struct proc_fds fds;
     struct rlimit rlim[RLIM_NLIMITS];
 };

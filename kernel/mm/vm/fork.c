@@ -1,13 +1,13 @@
 /* fork.c — copying an address space for fork, copy-on-write.
  *
- * mm_clone gives the child a copy of every VMA. Then it walks the page
+ * mm_clone gives the child a copy of every VMA, then walks the page
  * tables by the VMAs, as Linux's copy_page_range does per vm_area: only
  * the directory entries covering a private VMA are read, a run of private
- * VMAs that follow each other without a gap (text, data, heap) in one
+ * VMAs that follow each other without a gap (text, data, heap) is one
  * pass, and a child's table is made only where the parent's maps
- * something in the run. Shared VMAs take one more
- * reference to their object or file and no page table entries (the child's
- * first touch maps the object's frame). A private file mapping's entries
+ * something in the run. Shared VMAs take one more reference to their
+ * object or file and no page table entries (the child's first touch maps
+ * the object's frame). A private file mapping's entries
  * that still map the file's frames are shared like private frames: the
  * frame gains a holder and the first write copies it. Private frames are
  * shared: both entries lose PTE_WRITE and gain PTE_COW, and the frame one
@@ -128,7 +128,8 @@ static int share_private(struct mm *dst, struct mm *src, uint32_t start, uint32_
 static uint32_t private_run_end(const struct mm *src, uint32_t i)
 {
     uint32_t j = i + 1;
-    while (j < src->nr_vmas && !(src->vmas[j].flags & VM_SHARED) && src->vmas[j].start == src->vmas[j - 1].end)
+    while (j < src->nr_vmas && !(src->vmas[j].flags & VM_SHARED) &&
+           src->vmas[j].start == src->vmas[j - 1].end)
         j++;
     return j;
 }
