@@ -4,7 +4,11 @@ parent and in the copy), private frames shared copy-on-write with the
 inline reference count keeping the frame's block accounting (struct page
 busy) right, a write breaking the sharing, and every frame back with both
 address spaces gone. The pages sit at the deep end of each GiB of user
-space (1-2, 2-3 and 3-4 GiB), where a directory's last entry maps them."""
+space (1-2, 2-3 and 3-4 GiB), where a directory's last entry maps them.
+Then the walk by VMAs (runs of private VMAs, a far mapping, a shared one
+between), struct mm's pool, every allocation of a fork failing with
+nothing leaked, ftruncate reaching a child's mapping, and processes that
+fork and exit giving everything back."""
 
 from __future__ import annotations
 
@@ -457,3 +461,21 @@ def test_ftruncate_takes_the_pages_beyond_the_end_from_parent_and_child(k):
         v.close(fd)
         v.unlink("/forked")
     assert call(k, "get_free_pages") == free
+
+
+def test_processes_that_fork_and_exit_give_every_address_space_and_stack_back(fsk):
+    """procbench forks eight children that exit at once; with the parent
+    reaped, the pool, the stacks, the heap and buddy are as before (once
+    a first run has read the program into the page cache)."""
+    def run_procbench() -> None:
+        out = fsk.console.run("run /bin/procbench fork1m", timeout=300)
+        assert "exited with status 0" in out, out[-300:]
+
+    full = abi(fsk).constant("MM_POOL_SIZE")
+    run_procbench()
+    free, blocks = call(fsk, "get_free_pages"), heap_blocks(fsk)
+    assert call(fsk, "mm_pool_count") == full
+    run_procbench()
+    assert call(fsk, "mm_pool_count") == full
+    assert memory_stats(kernel=fsk)["num_stacks"] == 0
+    assert heap_blocks(fsk) == blocks and call(fsk, "get_free_pages") == free
