@@ -479,3 +479,25 @@ def test_processes_that_fork_and_exit_give_every_address_space_and_stack_back(fs
     assert call(fsk, "mm_pool_count") == full
     assert memory_stats(kernel=fsk)["num_stacks"] == 0
     assert heap_blocks(fsk) == blocks and call(fsk, "get_free_pages") == free
+
+
+def test_a_fork_refused_for_want_of_an_address_space_gives_its_process_slot_back(fsk):
+    """With the pool empty and the heap refusing procbench's first fork,
+    that fork fails (-ENOMEM to the program, which goes on) and its slot
+    and kernel stack go back; the later forks take theirs from the heap."""
+    fsk.console.run("run /bin/procbench fork0", timeout=300)           # the page cache filled
+    free, blocks = call(fsk, "get_free_pages"), heap_blocks(fsk)
+    taken = [u32(call(fsk, "mm_create")) for _ in range(call(fsk, "mm_pool_count"))]
+    # mm_create's first heap allocation is exec's, its second the first fork's.
+    fail = FailingCalls(fsk, "kmalloc_aligned", ("mm_create",), 2)
+    try:
+        out = fsk.console.run("run /bin/procbench fork0", timeout=300)
+    finally:
+        fail.armed = False
+    assert "exited with status 0" in out, out[-300:]
+    assert fail.calls > 2                                               # forks after the refused one
+    assert memory_stats(kernel=fsk)["num_stacks"] == 0
+    for mm in taken:
+        call(fsk, "mm_destroy", mm)
+    assert call(fsk, "mm_pool_count") == abi(fsk).constant("MM_POOL_SIZE")
+    assert heap_blocks(fsk) == blocks and call(fsk, "get_free_pages") == free
