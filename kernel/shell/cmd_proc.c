@@ -50,7 +50,7 @@ void shell_job_report(void)
 
 static int cmd_run(int argc, char **argv)
 {
-    int background = argc > 2 && strcmp(argv[argc - 1], "&") == 0;
+    int background = argc > 1 && strcmp(argv[argc - 1], "&") == 0;
     if (background)
         argv[--argc] = 0;
     if (argc < 2)

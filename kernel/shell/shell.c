@@ -46,13 +46,53 @@ static const struct shell_cmd *find_cmd(const char *name)
 int shell_usage(const char *name)
 {
     const struct shell_cmd *c = find_cmd(name);
-    kprintf("usage: %s %s\n", name, c ? c->usage : "");
+    if (c && c->usage[0])
+        kprintf("usage: %s %s\n", name, c->usage);
+    else
+        kprintf("usage: %s (no arguments)\n", name);
     return 1;
+}
+
+/* A trailing '&' (a word of its own or the end of the last word) asks
+ * for the background, as in sh: it is taken off the line, and 1 returned.
+ * A lone '&' anywhere else, or "&&", is refused (-1), never passed on as
+ * an argument; an '&' inside a word ("a&b") is text. */
+static int take_background(int *argc, char **argv)
+{
+    char *last = argv[*argc - 1];
+    uint32_t n = strlen(last);
+    int background = last[n - 1] == '&';
+    int misplaced = n >= 2 && last[n - 2] == '&';
+    if (background) {
+        last[n - 1] = '\0';
+        if (n == 1)
+            (*argc)--;
+    }
+    for (int i = 0; i < *argc; i++)
+        misplaced |= strcmp(argv[i], "&") == 0;
+    if (misplaced) {
+        kprintf("shell: '&' runs a line in the background: it can only end the line, once\n");
+        return -1;
+    }
+    if (background && *argc == 0) {
+        kprintf("shell: '&' needs a command before it\n");
+        return -1;
+    }
+    return background;
+}
+
+/* Whether a command runs in the background: only one whose usage ends in
+ * "[&]", which then finds "&" as its last argument. */
+static int backgrounds(const struct shell_cmd *c)
+{
+    uint32_t u = strlen(c->usage);
+    return u >= 3 && strcmp(c->usage + u - 3, "[&]") == 0;
 }
 
 void shell_exec(char *s)
 {
-    char *argv[SHELL_MAX_ARGS + 1];
+    /* Room for one more word: a glued '&' becomes a word of its own. */
+    char *argv[SHELL_MAX_ARGS + 2];
     int argc = 0;
     while (*s) {
         while (*s == ' ' || *s == '\t')
@@ -67,14 +107,26 @@ void shell_exec(char *s)
         while (*s && *s != ' ' && *s != '\t')
             s++;
     }
-    argv[argc] = 0;
     if (argc == 0)
+        return;
+    int background = take_background(&argc, argv);
+    if (background < 0)
         return;
     const struct shell_cmd *c = find_cmd(argv[0]);
     if (!c) {
         kprintf("%s: unknown command; type 'help' for the list\n", argv[0]);
         return;
     }
+    if (background) {
+        if (!backgrounds(c)) {
+            kprintf("%s: cannot run in the background (only run can)\n", argv[0]);
+            return;
+        }
+        argv[argc++] = "&";
+    }
+    argv[argc] = 0;
+    if (shell_usage_check(c, argc, argv) < 0)
+        return;
     c->fn(argc, argv);
 }
 

@@ -48,6 +48,11 @@ const struct shell_cmd *shell_cmds_end(void);
 /* Print "usage: NAME USAGE" for cmd argv[0]; returns 1 for the caller. */
 int shell_usage(const char *name);
 
+/* Whether argv fits one of the forms cmd's usage lists (usage.c): 0, or
+ * -1 after printing the usage (and "too many arguments" when it is that).
+ * shell_exec checks every line with it before running the command. */
+int shell_usage_check(const struct shell_cmd *cmd, int argc, char **argv);
+
 /* Parse argv[i], the argument called name in the usage (e.g. "PID"), as a
  * number from 0 to max: decimal or 0x hex, optional K/M/G suffix (args.c).
  * 0 and *out set, or -1 after printing which argument was wrong and why. */
