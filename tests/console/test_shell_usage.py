@@ -128,7 +128,8 @@ def background(console: Console, line: str) -> tuple[int, str]:
     raise AssertionError(out[-500:])
 
 
-@pytest.mark.parametrize("line", ["run /bin/hello one &", "run /bin/hello one&", "run   /bin/hello one   &  "])
+@pytest.mark.parametrize("line", ["run /bin/hello one &", "run /bin/hello one&",
+                                  "run   /bin/hello one   &  "])
 def test_a_trailing_ampersand_runs_in_the_background_glued_or_not(console: Console, line: str):
     _, out = background(console, line)
     out = out.partition("\n")[2]                # past the echo

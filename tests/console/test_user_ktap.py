@@ -10,6 +10,7 @@ report the program's normal exit afterwards.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -79,3 +80,15 @@ def test_user_ktap_program_is_one_clean_document(user_runs, emulator, kernel, pr
     assert not doc.errors, doc.errors
     assert [t.name for t in doc.tests] == userland.ktap_cases(paths.USER_BUILD / "bin" / program)
     assert "run: pid 2 exited with status 0" in run.output, run.output[-500:]
+
+
+def test_systest_sees_each_refused_free_reported(user_runs, emulator, kernel):
+    """malloc's refusals go to fd 2, the console: a large block freed twice
+    and a pointer malloc never returned are said to be no live block, an
+    interior pointer is no block, and a small block freed twice a double free."""
+    out = _run(user_runs, emulator, kernel, "systest").output
+    foreign = r"free: 0x[0-9a-f]{8}: no live block there \(freed already, or never malloc's\), refused"
+    assert len(re.findall(foreign, out)) == 2, out
+    assert "free: 0x7fff0010: no live block there" in out
+    assert re.search(r"free: 0x[0-9a-f]{8}: not a block malloc returned, refused", out), out
+    assert len(re.findall(r"free: 0x[0-9a-f]{8}: double free, refused", out)) == 2, out

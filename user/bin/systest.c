@@ -127,6 +127,36 @@ KTAP_CASE(malloc_refuses_a_double_free)
     free(b);
 }
 
+/* A large block has a mapping of its own, gone with its first free: the
+ * second free must not read its header there, nor may free trust memory it
+ * never handed out. Each is refused (a line on fd 2) and the program goes
+ * on; run in a child, so that a fault fails this case alone. */
+static void free_twice_and_foreign(void *arg)
+{
+    (void)arg;
+    char *big = malloc(3 * 4096);
+    big[3 * 4096 - 1] = 1;
+    free(big);
+    free(big);
+    char *small = malloc(100);
+    free(small + 16);
+    free((char *)0x7FFF0010);
+    free(small);
+    free(small);
+}
+
+KTAP_CASE(malloc_refuses_a_second_free_of_a_large_block)
+{
+    int status = ktap_child_status(free_twice_and_foreign, 0);
+    KTAP_EXPECT(status == 0, "child status 0x%x", status);
+    char *a = malloc(3 * 4096), *b = malloc(100);
+    KTAP_EXPECT(a && b, "malloc after the refusals");
+    a[3 * 4096 - 1] = 2;
+    b[99] = 3;
+    free(a);
+    free(b);
+}
+
 int main(void)
 {
     return ktap_run();

@@ -2,11 +2,19 @@
  *
  * Every block has a header of 16 bytes before its payload (keeping payloads
  * 16-byte aligned) that records its class, or for a large block the length
- * of its mapping. Freed small blocks go on their class's list and are
- * reused; chunks are never returned to the kernel. A free block's class
- * carries FREED, so a second free of it (or of something that is no
- * block's payload) is refused with a message instead of putting the block
- * on its list twice, where two mallocs would get it. */
+ * of its mapping. Small blocks are carved out of 64 KiB chunks; freed ones
+ * go on their class's list and are reused, and chunks are never returned
+ * to the kernel. A large block has a mapping of its own, which free()
+ * unmaps.
+ *
+ * free() reads a header only where it knows memory is mapped: inside a
+ * chunk (every chunk is on a list), or a live large block's (on a list of
+ * their own). A second free of a large block would otherwise read a header
+ * that went with its mapping, and fault. In a chunk, a header carries a
+ * seal (its own address, scrambled) and a freed block FREED in its class,
+ * so a second free, an interior pointer, or anything else that is no
+ * block's payload is refused with a line on fd 2 instead of putting a
+ * block on a list twice, where two mallocs would get it. */
 #include "stdlib.h"
 #include "stdio.h"
 #include "syscall.h"
@@ -17,15 +25,30 @@
 #define CHUNK       0x10000u
 #define LARGE       0xFFu
 #define FREED       0x100u
+#define SEAL        0x5EA1B10Cu
 
 struct header {
     unsigned cls;                     /* class index, or LARGE */
     size_t map_len;                   /* a large block's mapping */
-    struct header *next;              /* on a free list */
+    struct header *next;              /* on a free list, or the live large blocks */
+    unsigned seal;                    /* seal_of(header) while it is a small block's */
+};
+
+/* A chunk's first 16 bytes link it to the others; its blocks follow. */
+struct chunk {
+    struct chunk *next;
+    char pad[HDR - sizeof(struct chunk *)];
 };
 
 static struct header *free_lists[NCLASSES + 1];
+static struct header *large_blocks;
+static struct chunk *chunks;
 static char *chunk_next, *chunk_end;
+
+static unsigned seal_of(const struct header *h)
+{
+    return (unsigned)h ^ SEAL;
+}
 
 static void *map(size_t len)
 {
@@ -52,6 +75,8 @@ void *malloc(size_t n)
             return 0;
         h->cls = LARGE;
         h->map_len = len;
+        h->next = large_blocks;
+        large_blocks = h;
         return (char *)h + HDR;
     }
     unsigned c = class_of(n);
@@ -63,16 +88,39 @@ void *malloc(size_t n)
     }
     size_t size = (size_t)1 << (c + MIN_SHIFT);
     if (!chunk_next || (size_t)(chunk_end - chunk_next) < size) {
-        char *chunk = map(CHUNK);
+        struct chunk *chunk = map(CHUNK);
         if (!chunk)
             return 0;
-        chunk_next = chunk;
-        chunk_end = chunk + CHUNK;
+        chunk->next = chunks;
+        chunks = chunk;
+        chunk_next = (char *)(chunk + 1);
+        chunk_end = (char *)chunk + CHUNK;
     }
     h = (struct header *)chunk_next;
     chunk_next += size;
     h->cls = c;
+    h->seal = seal_of(h);
     return (char *)h + HDR;
+}
+
+/* Whether the header at h lies wholly in a chunk's blocks. */
+static int in_chunk(const struct header *h)
+{
+    for (const struct chunk *c = chunks; c; c = c->next)
+        if ((const char *)h >= (const char *)(c + 1) && (const char *)(h + 1) <= (const char *)c + CHUNK)
+            return 1;
+    return 0;
+}
+
+/* Take h off the live large blocks: 1, or 0 if it is none of them. */
+static int unlink_large(struct header *h)
+{
+    for (struct header **at = &large_blocks; *at; at = &(*at)->next)
+        if (*at == h) {
+            *at = h->next;
+            return 1;
+        }
+    return 0;
 }
 
 void free(void *p)
@@ -80,16 +128,20 @@ void free(void *p)
     if (!p)
         return;
     struct header *h = (struct header *)((char *)p - HDR);
-    if (h->cls & FREED) {
-        dprintf(2, "free: %p: double free, refused\n", p);
-        return;
-    }
-    if (h->cls == LARGE) {
+    if (unlink_large(h)) {
         munmap(h, h->map_len);
         return;
     }
-    if (h->cls > NCLASSES) {
+    if (!in_chunk(h)) {
+        dprintf(2, "free: %p: no live block there (freed already, or never malloc's), refused\n", p);
+        return;
+    }
+    if (h->seal != seal_of(h) || (h->cls & ~FREED) > NCLASSES) {
         dprintf(2, "free: %p: not a block malloc returned, refused\n", p);
+        return;
+    }
+    if (h->cls & FREED) {
+        dprintf(2, "free: %p: double free, refused\n", p);
         return;
     }
     h->next = free_lists[h->cls];

@@ -7,8 +7,8 @@
 /* malloc over anonymous mmap: requests up to MALLOC_SMALL_MAX bytes come
  * from power-of-two size classes carved out of 64 KiB chunks, larger ones
  * get a mapping of their own that free() unmaps. NULL when mmap fails.
- * free() of a small block already freed, or of a pointer whose header is
- * no block's, says so on fd 2 and changes nothing. */
+ * free() of a block already freed (small or large), or of a pointer that
+ * is no block's payload, says so on fd 2 and changes nothing. */
 #define MALLOC_SMALL_MAX 2048u
 void *malloc(size_t n);
 void free(void *p);
