@@ -44,13 +44,15 @@ static int is_zero_block(const uint8_t *b)
     return 1;
 }
 
-/* The length of a NUL-terminated field, or -1 if it has no NUL. */
-static int field_len(const uint8_t *f, unsigned width)
+/* The length of a name field: up to its NUL, or the whole field when every
+ * byte is used (POSIX: name and prefix are NUL-terminated only when they
+ * are not full). */
+static unsigned field_len(const uint8_t *f, unsigned width)
 {
-    for (unsigned i = 0; i < width; i++)
-        if (f[i] == 0)
-            return (int)i;
-    return -1;
+    unsigned n = 0;
+    while (n < width && f[n])
+        n++;
+    return n;
 }
 
 static int check_sum(const uint8_t *h)
@@ -65,18 +67,18 @@ static int check_sum(const uint8_t *h)
 
 static int read_name(const uint8_t *h, char *out)
 {
-    int plen = field_len(h + H_PREFIX, H_PREFIX_LEN);
-    int nlen = field_len(h + H_NAME, H_NAME_LEN);
+    unsigned plen = field_len(h + H_PREFIX, H_PREFIX_LEN);
+    unsigned nlen = field_len(h + H_NAME, H_NAME_LEN);
     /* An empty name is allowed after a prefix: a long directory path split
      * at its trailing '/'. */
-    if (plen < 0 || nlen < 0 || plen + nlen == 0)
+    if (plen + nlen == 0)
         return USTAR_E_NAME;
     unsigned o = 0;
-    for (int i = 0; i < plen; i++)
+    for (unsigned i = 0; i < plen; i++)
         out[o++] = (char)h[H_PREFIX + i];
     if (plen)
         out[o++] = '/';
-    for (int i = 0; i < nlen; i++)
+    for (unsigned i = 0; i < nlen; i++)
         out[o++] = (char)h[H_NAME + i];
     out[o] = 0;
     return 0;
@@ -166,7 +168,7 @@ const char *ustar_strerror(int err)
     case USTAR_E_TRUNCATED: return "truncated: a header or the end marker is cut short";
     case USTAR_E_CHECKSUM: return "header checksum mismatch";
     case USTAR_E_MAGIC: return "no ustar magic in the header";
-    case USTAR_E_NAME: return "name or prefix without a terminating NUL, or empty";
+    case USTAR_E_NAME: return "an empty name";
     case USTAR_E_NUMBER: return "a numeric field is not octal or overflows";
     case USTAR_E_SIZE: return "file size runs past the end of the archive";
     case USTAR_E_TYPE: return "entry is neither a regular file nor a directory";

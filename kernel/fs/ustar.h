@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #define USTAR_BLOCK    512u
-#define USTAR_NAME_MAX 256u   /* prefix (155) + '/' + name (100), NUL included */
+#define USTAR_NAME_MAX 257u   /* prefix (155) + '/' + name (100) + NUL: both fields full */
 
 enum {
     USTAR_ENTRY = 1,          /* *e holds the next entry */
@@ -28,7 +28,7 @@ enum {
     USTAR_E_TRUNCATED = -1,   /* a header or the end marker is cut short */
     USTAR_E_CHECKSUM = -2,    /* the header's checksum does not match its bytes */
     USTAR_E_MAGIC = -3,       /* no "ustar" magic: not a POSIX archive */
-    USTAR_E_NAME = -4,        /* name or prefix without its NUL, or empty */
+    USTAR_E_NAME = -4,        /* no name: name and prefix both empty */
     USTAR_E_NUMBER = -5,      /* a numeric field is not octal or overflows */
     USTAR_E_SIZE = -6,        /* the data runs past the end of the archive */
     USTAR_E_TYPE = -7,        /* neither a regular file nor a directory */

@@ -115,15 +115,32 @@ def test_a_lone_zero_block_before_more_data_is_refused(fmt: Formats):
     assert entry_status(fmt, garbage) == fmt.ustar["USTAR_E_LONE_ZERO"]
 
 
-def test_a_name_without_a_terminator_is_refused(fmt: Formats):
+def test_a_full_name_field_needs_no_terminator(fmt: Formats):
+    # POSIX: name and prefix end with a NUL only when they are not full,
+    # and tarfile writes a 100-byte name so. The entries after it parse.
+    files = {"n" * 100: b"full", "data/" + "m" * 95: b"in a directory", "after": b"next"}
+    status, entries, _ = fmt.ustar_walk(archive(files))
+    assert status == fmt.ustar["USTAR_END"]
+    assert {e.name: e.data for e in entries if e.type == "0"} == files
+
+
+def test_full_prefix_and_name_fields_join_without_terminators(fmt: Formats):
     data = one_file()
     data[0:100] = b"n" * 100
-    fix_checksum(data)
-    assert entry_status(fmt, bytes(data)) == fmt.ustar["USTAR_E_NAME"]
-    data = one_file()
     data[345:500] = b"p" * 155
     fix_checksum(data)
+    status, entries, _ = fmt.ustar_walk(bytes(data))
+    assert status == fmt.ustar["USTAR_END"]
+    assert [e.name for e in entries] == ["p" * 155 + "/" + "n" * 100]     # not a byte of mode or magic
+    assert entries[0].data == b"abc" and entries[0].mode == 0o644
+
+
+def test_an_empty_name_is_refused(fmt: Formats):
+    data = one_file()
+    data[0:100] = bytes(100)
+    fix_checksum(data)
     assert entry_status(fmt, bytes(data)) == fmt.ustar["USTAR_E_NAME"]
+    assert fmt.ustar_strerror(fmt.ustar["USTAR_E_NAME"]) == "an empty name"
 
 
 def test_no_magic_is_refused(fmt: Formats):
