@@ -426,11 +426,18 @@ static int fault_claim(struct regs *r)
         char prot[5] = "";
         if (f->has_vma)
             vma_prot_string(&f->vma, prot);
-        if (f->kind == FAULT_OOM || f->kind == FAULT_SIGBUS)
+        /* SIGBUS is the file's verdict on a page it does not have. Running
+         * out of frames says nothing against the access, which was good:
+         * the process ends as Linux's OOM killer ends one, with SIGKILL
+         * (KOS has no swap and no victim to choose but the one faulting). */
+        if (f->kind == FAULT_SIGBUS)
             sig = SIGBUS;
-        kprintf("segfault: pid %u (%s): %s at 0x%08x: %s (%s)\n", p->pid, p->name,
-                fault_words[f->access], f->addr, fault_reasons[f->kind] ? fault_reasons[f->kind] : "?",
-                f->has_vma ? prot : "no mapping");
+        else if (f->kind == FAULT_OOM)
+            sig = SIGKILL;
+        kprintf("%s: pid %u (%s): %s at 0x%08x: %s (%s)%s\n", sig == SIGKILL ? "oom" : "segfault", p->pid,
+                p->name, fault_words[f->access], f->addr, fault_reasons[f->kind] ? fault_reasons[f->kind] : "?",
+                f->has_vma ? prot : "no mapping",
+                sig == SIGKILL ? ": a valid access with no free frame: SIGKILL, as Linux's OOM killer sends" : "");
     } else {
         kprintf("%s: pid %u (%s): CPU exception %u at eip 0x%08x (error code 0x%x)\n",
                 sig == SIGSEGV ? "segfault" : "fault", p->pid, p->name, r->vector, r->eip, r->err_code);

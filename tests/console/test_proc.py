@@ -1,7 +1,8 @@
 """Processes from the shell, on both machines: run in the foreground and
 in the background, exit statuses, every fault segv makes killing only segv
 while the shell and a background program go on, memhog stopping at its
-address-space limit, 32 processes and the 33rd refused, malformed ELFs
+address-space limit and killed with SIGKILL when no frame is left, 32
+processes and the 33rd refused, malformed ELFs
 refused without a leak, ps, kill, limit and maps of a process, a busy
 program and a busy kernel thread that do not starve the shell, and Ctrl-C
 ending the foreground job with SIGINT."""
@@ -128,6 +129,21 @@ def test_memhog_stops_at_its_limit_with_enomem_and_nothing_leaks(sh: Shell):
     sh("limit 1 0xffffffff")
     assert "memhog: touched 16777216 bytes" in sh("run /bin/memhog 16M", timeout=120)
     assert sh.free_frames() == before
+
+
+def test_a_fault_with_no_free_frame_is_an_oom_kill_with_sigkill_and_nothing_leaks(sh: Shell):
+    """The access was valid and there is no frame to give it: not SIGBUS
+    (a file's page that does not exist) but SIGKILL, as Linux's OOM killer
+    ends a process, and the report says so."""
+    before = sh.free_frames()
+    out = sh("run /bin/memhog 64M", timeout=120)                  # more than the 64 MiB machine has
+    m = re.search(r"^oom: pid (\d+) \(memhog\): write at 0x[0-9a-f]{8}: out of memory \(rw-p\): "
+                  r"a valid access with no free frame: SIGKILL, as Linux's OOM killer sends$", out, re.M)
+    assert m, out
+    assert f"run: pid {m.group(1)} killed by SIGKILL" in out
+    assert "memhog: touched" not in out
+    assert sh.free_frames() == before
+    assert re.search(r"run: pid \d+ exited with status 0", sh("run /bin/hello"))
 
 
 def test_thirty_two_processes_then_eagain(sh: Shell):
