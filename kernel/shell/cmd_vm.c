@@ -333,6 +333,9 @@ static int cmd_vmstat(int argc, char **argv)
     kprintf("faults_oom: %u\n", mm->faults[FAULT_OOM]);
     kprintf("faults_sigbus: %u\n", mm->faults[FAULT_SIGBUS]);
     kprintf("nx: %u\n", (uint32_t)paging_nx());
+    kprintf("table_pool_pages: %u\n", table_pool_pages());
+    kprintf("table_pool_refused: %u\n", table_pool_refusals());
+    kprintf("table_pool_check: %u\n", table_pool_check());
     return 0;
 }
 SHELL_COMMAND(vmstat, "", "the shell address space's counters", cmd_vmstat);

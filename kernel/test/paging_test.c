@@ -2,13 +2,15 @@
  * mapped (the image, the heap, every stack, frames from the allocator) and
  * what is not (page 0, each stack's guard page, beyond the top of RAM).
  * That touching those faults is the console tests' business (crash null,
- * the stack guard tests); here the map itself is checked. */
+ * the stack guard tests); here the map itself is checked, and the pool of
+ * page tables (every frame in it all zeros). */
 #include <stdint.h>
 #include "ktest.h"
 #include "../include/layout.h"
 #include "../mm/buddy.h"
 #include "../mm/paging.h"
 #include "../mm/physmem.h"
+#include "../mm/vm/mm.h"
 
 static void page_zero_is_not_mapped(struct ktest *t)
 {
@@ -63,6 +65,14 @@ static void range_check_spans_pages(struct ktest *t)
     KTEST_EXPECT_FALSE(t, paging_range_mapped(STACK_REGION_START - 8, 16));
 }
 
+/* Every page table and directory the pool hands out must be all zeros:
+ * none came back with an entry set, and none changed in the pool. */
+static void table_pool_holds_only_zeroed_tables(struct ktest *t)
+{
+    KTEST_EXPECT_EQ(t, table_pool_check(), 0);
+    KTEST_EXPECT_EQ(t, table_pool_refusals(), 0);
+}
+
 static const struct ktest_case paging_cases[] = {
     KTEST_CASE(page_zero_is_not_mapped),
     KTEST_CASE(kernel_image_and_heap_are_mapped),
@@ -70,6 +80,7 @@ static const struct ktest_case paging_cases[] = {
     KTEST_CASE(allocator_frames_are_mapped),
     KTEST_CASE(nothing_is_mapped_beyond_ram),
     KTEST_CASE(range_check_spans_pages),
+    KTEST_CASE(table_pool_holds_only_zeroed_tables),
     {0}
 };
 

@@ -323,8 +323,14 @@ uint32_t table_pool_pages(void);
  * buddy, cleared. NULL without memory. */
 struct page *pgtable_alloc_page(void);
 /* Give back a table or directory page whose entries are all 0 again: into
- * the pool if it is one of the pool's, else to buddy. */
+ * the pool if it is one of the pool's, else to buddy. A pool frame with an
+ * entry still set is reported, counted and kept out of the pool. */
 void pgtable_free_page(struct page *p);
+/* Pool frames refused so since boot. */
+uint32_t table_pool_refusals(void);
+/* The frames in the pool that are not all zeros (0 unless something wrote
+ * to a table after it came back). */
+uint32_t table_pool_check(void);
 
 /* The entry for va (user space), allocating its page table if alloc. NULL
  * if there is none (or no memory for it). */

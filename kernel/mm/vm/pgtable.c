@@ -13,6 +13,14 @@
  * made while the pool is empty comes from buddy, cleared
  * (alloc_table_page), and goes back there.
  *
+ * The pool trusts no caller for that: a table pgtable_trim frees was just
+ * seen empty, and any other frame coming back to the pool (a directory,
+ * whose emptiness its table count vouches for) is checked. One with an
+ * entry set is a bug that the next address space would inherit as
+ * mappings: it is reported, counted and kept out of the pool (it may
+ * still be in use). table_pool_check counts pool frames that are not
+ * zero, for the tests, heapcheck's way.
+ *
  * A user entry maps a frame when its address bits are not 0 (no frame is at
  * physical 0), whether or not it is present: PROT_NONE keeps the frame in a
  * non-present entry so that a later mprotect gives the contents back. The
@@ -24,6 +32,7 @@
 #include "../../arch/cpu.h"
 #include "../../include/errno.h"
 #include "../../include/mman.h"
+#include "../../lib/kprintf.h"
 
 /* Above this many pages a flush reloads CR3 instead of invlpg page by page. */
 #define FLUSH_ALL_PAGES 32u
@@ -31,6 +40,7 @@
 static uint8_t table_pool_frames[TABLE_POOL_PAGES][PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static struct page *table_pool[TABLE_POOL_PAGES];
 static uint32_t table_pool_count;
+static uint32_t table_pool_refused;
 
 void table_pool_init(void)
 {
@@ -52,16 +62,60 @@ struct page *pgtable_alloc_page(void)
     return p ? p : alloc_table_page();
 }
 
-void pgtable_free_page(struct page *p)
+static int table_is_clear(const pte_t *t)
+{
+    for (uint32_t i = 0; i < PT_ENTRIES; i++)
+        if (t[i])
+            return 0;
+    return 1;
+}
+
+static int in_table_pool(const struct page *p)
 {
     uint32_t first = (uint32_t)table_pool_frames;
-    if (p->phys < first || p->phys >= first + sizeof(table_pool_frames)) {
+    return p->phys >= first && p->phys < first + sizeof(table_pool_frames);
+}
+
+/* Give back a table known to be all zeros. */
+static void table_put(struct page *p)
+{
+    if (!in_table_pool(p)) {
         free_page(p);
         return;
     }
     uint32_t irq = irq_save();
     table_pool[table_pool_count++] = p;
     irq_restore(irq);
+}
+
+void pgtable_free_page(struct page *p)
+{
+    const pte_t *t = (const pte_t *)(uint32_t)p->phys;
+    if (in_table_pool(p) && !table_is_clear(t)) {
+        uint32_t set = 0;
+        for (uint32_t i = 0; i < PT_ENTRIES; i++)
+            set += t[i] != 0;
+        table_pool_refused++;
+        kprintf("pgtable_free_page: table 0x%08x: %u of its entries still set: kept out of the pool\n",
+                (uint32_t)p->phys, set);
+        return;
+    }
+    table_put(p);
+}
+
+uint32_t table_pool_refusals(void)
+{
+    return table_pool_refused;
+}
+
+uint32_t table_pool_check(void)
+{
+    uint32_t bad = 0;
+    uint32_t irq = irq_save();
+    for (uint32_t i = 0; i < table_pool_count; i++)
+        bad += !table_is_clear((const pte_t *)(uint32_t)table_pool[i]->phys);
+    irq_restore(irq);
+    return bad;
 }
 
 pte_t *pgtable_entry(struct mm *mm, uint32_t va, int alloc)
@@ -103,11 +157,9 @@ void pgtable_trim(struct mm *mm, uint32_t va)
     pte_t *pde = pd ? &pd[(va >> PD_SHIFT) & (PT_ENTRIES - 1)] : 0;
     if (!pde || !(*pde & PTE_PRESENT))
         return;
-    const pte_t *pt = (const pte_t *)(uint32_t)(*pde & PTE_ADDR);
-    for (uint32_t i = 0; i < PT_ENTRIES; i++)
-        if (pt[i])
-            return;
-    pgtable_free_page(page_lookup(*pde & PTE_ADDR));
+    if (!table_is_clear((const pte_t *)(uint32_t)(*pde & PTE_ADDR)))
+        return;
+    table_put(page_lookup(*pde & PTE_ADDR));
     *pde = 0;
     mm->pt_pages--;
     mm->pd_tables[(va >> PDPT_SHIFT) - 1]--;
