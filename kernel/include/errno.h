@@ -35,6 +35,7 @@
  *   ENAMETOOLONG 36  a path longer than the kernel keeps
  *   ENOSYS 38  no such system call
  *   ENOTEMPTY 39  rmdir of a directory with entries
+ *   EOVERFLOW 75  a file offset past what 32 bits hold (mmap2's offset in pages)
  */
 #ifndef KOS_ERRNO_H
 #define KOS_ERRNO_H
@@ -68,6 +69,7 @@
 #define ENAMETOOLONG 36
 #define ENOSYS 38
 #define ENOTEMPTY 39
+#define EOVERFLOW 75
 
 /* "EINVAL" for -EINVAL or EINVAL; "E?" for anything else. */
 const char *errno_name(int err);

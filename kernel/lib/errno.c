@@ -33,6 +33,7 @@ const char *errno_name(int err)
     case ENAMETOOLONG: return "ENAMETOOLONG";
     case ENOSYS: return "ENOSYS";
     case ENOTEMPTY: return "ENOTEMPTY";
+    case EOVERFLOW: return "EOVERFLOW";
     default: return "E?";
     }
 }

@@ -59,7 +59,11 @@ int32_t sys_mmap2(struct regs *r)
         if (err)
             return err;
     }
-    /* mmap2's offset counts pages; a file mapping goes through fs/mmap.c. */
+    /* mmap2's offset counts pages; a file mapping goes through fs/mmap.c,
+     * whose offsets are bytes in 32 bits: a page count they cannot hold
+     * would wrap (4 GiB in would map the file's first page). */
+    if (!(flags & MAP_ANONYMOUS) && r->ebp > (UINT32_MAX >> PAGE_SHIFT))
+        return -EOVERFLOW;
     return fs_mmap(mm, fds_table(&current->fds), r->ebx, len, r->edx, flags, (int)r->edi,
                    r->ebp << PAGE_SHIFT);
 }

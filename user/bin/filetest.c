@@ -171,6 +171,35 @@ KTAP_CASE(shared_mappings_across_processes_and_a_private_one)
     unlink("/ft_share");
 }
 
+static void read_first_byte(void *p)
+{
+    (void)*(volatile char *)p;
+}
+
+/* mmap2 counts its offset in pages: one that 32 bits of bytes cannot hold
+ * is EOVERFLOW, never wrapped round to the file's first page; the last
+ * page below 4 GiB is a page far past the end, SIGBUS when touched. */
+KTAP_CASE(mmap2_offset_beyond_32_bits_is_eoverflow)
+{
+    long fd = make_file("/ft_far", 'f', 10);
+    long p = mmap2(0, PAGE, PROT_READ, MAP_PRIVATE, (int)fd, 0x100000);
+    KTAP_EXPECT(p == -EOVERFLOW, "4 GiB in: %lx", p);
+    if (!sys_failed(p))
+        KTAP_EXPECT(*(char *)p != 'f', "4 GiB in shows the file's first byte");
+    p = mmap2(0, PAGE, PROT_READ, MAP_PRIVATE, (int)fd, 0xFFFFF);
+    KTAP_EXPECT(!sys_failed(p), "the last page below 4 GiB: %ld", p);
+    if (!sys_failed(p)) {
+        KTAP_EXPECT(killed_by(read_first_byte, (void *)p, SIGBUS), "past the end: SIGBUS");
+        munmap((void *)p, PAGE);
+    }
+    p = mmap2(0, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0x100000);
+    KTAP_EXPECT(!sys_failed(p), "anonymous memory has no offset: %ld", p);
+    if (!sys_failed(p))
+        munmap((void *)p, PAGE);
+    close((int)fd);
+    unlink("/ft_far");
+}
+
 KTAP_CASE(mmap_refusals_are_linux_errnos)
 {
     long fd = make_file("/ft_ref", 'r', 10);
