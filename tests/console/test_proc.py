@@ -22,7 +22,7 @@ SEGV_MODES = {
     "rodata": r"write at 0x400[0-9a-f]{5}: protection \(r-xp\)",
     "nx": r"exec at 0x400[0-9a-f]{5}: protection \(rw-p\)",
     "stack": r"write at 0xbf[0-9a-f]{6}: beyond the stack limit \(rw-p\)",
-    "brk": r"read at 0x400[0-9a-f]{5}: ",
+    "brk": r"read at 0x400[0-9a-f]{5}: not mapped \(no mapping\)",
 }
 
 

@@ -30,6 +30,18 @@ static enum vm_fault_kind fail(struct mm *mm, uint32_t addr, enum vm_access acce
     return kind;
 }
 
+/* How far past its limit a fault still counts as a stack's overflow (Linux's
+ * stack_guard_gap, 256 pages): a deep recursion's last frame lands just
+ * below the limit, while an access further down, with the stack the next
+ * mapping above, is a stray pointer into unmapped memory and is reported
+ * as that, not as a stack gone too far. */
+#define STACK_GUARD_GAP (256u * PAGE_SIZE)
+
+static int stack_reaches(const struct mm *mm, const struct vma *v, uint32_t page)
+{
+    return (uint64_t)(v->end - page) <= (uint64_t)mm->limit_stack + STACK_GUARD_GAP;
+}
+
 /* No VMA contains addr: may the GROWSDOWN VMA just above it (index i)
  * reach down to addr's page? Returns 0 and grows it, or the failure. */
 static enum vm_fault_kind grow_stack(struct mm *mm, uint32_t i, uint32_t page)
@@ -98,7 +110,8 @@ enum vm_fault_kind vm_fault(struct mm *mm, uint32_t addr, enum vm_access access)
     uint32_t old_start = 0;
     if (!v) {
         uint32_t i = vma_index_after(mm, addr);
-        if (i == mm->nr_vmas || !(mm->vmas[i].flags & VM_GROWSDOWN))
+        if (i == mm->nr_vmas || !(mm->vmas[i].flags & VM_GROWSDOWN) ||
+            !stack_reaches(mm, &mm->vmas[i], page))
             return fail(mm, addr, access, FAULT_NOT_MAPPED, 0);
         old_start = mm->vmas[i].start;
         enum vm_fault_kind k = grow_stack(mm, i, page);
