@@ -88,9 +88,12 @@ static int cmd_stack(int argc, char **argv)
     }
     if (strcmp(argv[1], "free") == 0) {
         /* A live process runs on its stack: freed under it, the next
-         * stack_alloc would hand its saved context to someone else. */
+         * stack_alloc would hand its saved context to someone else. Only
+         * that stack: idle and the shell run on static ones, so a stack
+         * taken by hand for pid 0 or 1 is nobody's and goes back. */
         struct proc *p = proc_find(pid);
-        if (p && p->state != PROC_ZOMBIE && stack_get_base(pid)) {
+        if (p && p->state != PROC_ZOMBIE && p->kstack_top &&
+            p->kstack_top == (uint32_t)stack_get_top(pid)) {
             kprintf("stack: error EBUSY (%d): pid %u is a live process running on this stack; "
                     "kill it and the stack goes when it exits\n", -EBUSY, pid);
             return 1;

@@ -296,6 +296,19 @@ def test_the_stack_of_a_live_process_cannot_be_freed_by_hand(sh: Shell):
     assert f"stack: pid {pid} base 0x00000000" in sh(f"stack info {pid}")
 
 
+@pytest.mark.parametrize("pid", [0, 1])
+def test_a_stack_taken_by_hand_for_idle_or_the_shell_goes_back(console: Console, pid: int):
+    """Idle and the shell are live but run on static stacks: a stack_alloc
+    by hand for their pid is nobody's stack, and freeing it must not be
+    refused as a live process's (the slot was lost for good)."""
+    stacks = console.kv("memstats")["num_stacks"]
+    assert re.search(rf"^stack: pid {pid} top 0x02[0-9a-f]{{6}}$", console.run(f"stack alloc {pid}"), re.M)
+    assert console.kv("memstats")["num_stacks"] == stacks + 1
+    assert console.run(f"stack free {pid}").strip() == f"stack: pid {pid} freed"
+    assert console.kv("memstats")["num_stacks"] == stacks
+    assert console.run(f"stack info {pid}").strip() == f"stack: pid {pid} base 0x00000000 top 0x00000000"
+
+
 def test_a_pid_whose_stack_was_taken_by_hand_is_passed_over(sh: Shell):
     m = re.search(r"hello from pid (\d+)", sh("run /bin/hello"))
     assert m, sh.transcript[-500:]
