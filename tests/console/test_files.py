@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import subprocess
 
+import pytest
+
 from kos import paths
 from kos.console import Console
 
@@ -118,6 +120,16 @@ def test_cp_and_cat_programs_copy_and_print_files(console: Console):
     assert re.search(r"run: pid \d+ exited with status 1", out)
     assert console.run("cat /copy") == motd                 # not truncated for a copy refused
     console.run("rm /copy")
+
+
+@pytest.mark.parametrize("pair", ["/etc/motd /etc/motd", "/etc/motd /etc/../etc//motd", "etc/motd /etc/motd"])
+def test_cp_onto_its_own_source_is_refused_and_the_file_kept(console: Console, pair: str):
+    motd = console.run("cat /etc/motd")
+    out = console.run(f"run /bin/cp {pair}", timeout=60)
+    src, dst = pair.split()
+    assert f"cp: {src} and {dst} are the same file" in out, out
+    assert re.search(r"run: pid \d+ exited with status 1", out)
+    assert console.run("cat /etc/motd") == motd
 
 
 def test_files_a_program_wrote_stay_and_free_frames_come_back(console: Console):

@@ -1,6 +1,8 @@
 /* cp SRC DST — copy a file: DST is created or truncated, then written
  * with what read() gives from SRC; the byte count is printed. A SRC that
- * cannot be opened, or is a directory, is refused before DST is touched. */
+ * cannot be opened, or is a directory, is refused before DST is touched,
+ * and so is a DST that is SRC under any name (its truncation would be the
+ * copy's only effect: the file emptied). */
 #include "stdio.h"
 #include "syscall.h"
 
@@ -12,11 +14,16 @@ int main(int argc, char **argv)
         return 2;
     }
     long in = open(argv[1], O_RDONLY, 0);
-    struct stat64 st;
+    struct stat64 st = { 0 };
     if (in >= 0 && fstat64((int)in, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR)
         in = -EISDIR;                /* before DST is made: a directory is not copied */
     if (in < 0) {
         dprintf(2, "cp: %s: error %s (%ld)\n", argv[1], errno_name((int)in), in);
+        return 1;
+    }
+    struct stat64 dst;
+    if (stat64(argv[2], &dst) == 0 && dst.st_dev == st.st_dev && dst.st_ino == st.st_ino) {
+        dprintf(2, "cp: %s and %s are the same file\n", argv[1], argv[2]);
         return 1;
     }
     long out = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
