@@ -1,7 +1,8 @@
 """The user programs' number arguments, on both machines: a size past 32
 bits, or a 0x without digits, is refused with the program's usage words
 instead of wrapping to a smaller size that the program then acts on;
-sleeper's durations in seconds or milliseconds, anything else refused."""
+sleeper's durations in seconds or milliseconds, anything else refused;
+spin's rounds, 0 of them none rather than forever."""
 
 from __future__ import annotations
 
@@ -36,4 +37,16 @@ def test_sleeper_takes_milliseconds(console: Console):
 def test_sleeper_refuses_a_duration_it_does_not_read(console: Console, arg: str):
     out = console.run(f"run /bin/sleeper {arg} 1", timeout=20)
     assert "usage: sleeper [SECONDS|MILLISECONDSms [COUNT [CHILDREN]]]" in out, out
+    assert re.search(r"run: pid \d+ exited with status 2", out), out
+
+
+def test_spin_of_zero_rounds_spins_none(console: Console):
+    out = console.run("run /bin/spin 0", timeout=20)
+    assert re.search(r"spin (\d+): spinning\nrun: pid \1 exited with status 0", out), out
+
+
+@pytest.mark.parametrize("arg", ["x", "0x", "5G", "3 4"])
+def test_spin_refuses_rounds_it_does_not_read(console: Console, arg: str):
+    out = console.run(f"run /bin/spin {arg}", timeout=20)
+    assert "usage: spin [ROUNDS]" in out and "spinning" not in out, out
     assert re.search(r"run: pid \d+ exited with status 2", out), out
