@@ -38,26 +38,26 @@ static inline uint32_t bin_floor(unsigned i)
 static INLINE void bin_insert(struct heap *h, uint32_t off, unsigned i)
 {
     struct fblk *f = fblk(h, off);
-    uint32_t head = h->t->bins[i];
+    uint32_t head = h->bins[i];
     f->next = head;
     f->prev = BIN_HEAD(i);
-    h->t->bins[i] = off;
+    h->bins[i] = off;
     h->nfree++;
     if (head) {
         fblk(h, head)->prev = off;
     } else {
-        h->t->fl_map |= 1u << (i / SL_COUNT);
-        h->t->sl_map[i / SL_COUNT] |= 1u << (i % SL_COUNT);
+        h->fl_map |= 1u << (i / SL_COUNT);
+        h->sl_map[i / SL_COUNT] |= 1u << (i % SL_COUNT);
     }
 }
 
 /* The list of bin i became empty. */
 static INLINE void bin_emptied(struct heap *h, unsigned i)
 {
-    uint32_t m = h->t->sl_map[i / SL_COUNT] & ~(1u << (i % SL_COUNT));
-    h->t->sl_map[i / SL_COUNT] = m;
+    uint32_t m = h->sl_map[i / SL_COUNT] & ~(1u << (i % SL_COUNT));
+    h->sl_map[i / SL_COUNT] = m;
     if (!m)
-        h->t->fl_map &= ~(1u << (i / SL_COUNT));
+        h->fl_map &= ~(1u << (i / SL_COUNT));
 }
 
 /* Unlink free block off from its bin. */
@@ -70,7 +70,7 @@ static INLINE void bin_remove(struct heap *h, uint32_t off)
         fblk(h, next)->prev = prev;
     if (prev & 1) {
         unsigned i = prev / 2;
-        h->t->bins[i] = next;
+        h->bins[i] = next;
         if (!next)
             bin_emptied(h, i);
     } else {
@@ -82,7 +82,7 @@ static INLINE void bin_remove(struct heap *h, uint32_t off)
 static INLINE void bin_pop(struct heap *h, unsigned i, uint32_t off)
 {
     uint32_t next = fblk(h, off)->next;
-    h->t->bins[i] = next;
+    h->bins[i] = next;
     h->nfree--;
     if (next)
         fblk(h, next)->prev = BIN_HEAD(i);
@@ -99,7 +99,7 @@ static INLINE uint32_t bin_find(struct heap *h, uint32_t need)
     if (need > SIZE_MASK)
         return 0;
     unsigned i = bin_index(need);
-    uint32_t off = h->t->bins[i];
+    uint32_t off = h->bins[i];
     if (off) {
         if (bsize(blk(h, off)->sf) >= need) {
             bin_pop(h, i, off);
@@ -116,16 +116,16 @@ static INLINE uint32_t bin_find(struct heap *h, uint32_t need)
         }
     }
     unsigned fl = i / SL_COUNT;
-    uint32_t map = h->t->sl_map[fl] & (~1u << (i % SL_COUNT));
+    uint32_t map = h->sl_map[fl] & (~1u << (i % SL_COUNT));
     if (!map) {
-        uint32_t fmap = h->t->fl_map & (~1u << fl);
+        uint32_t fmap = h->fl_map & (~1u << fl);
         if (!fmap)
             return 0;
         fl = ffs32(fmap);
-        map = h->t->sl_map[fl];
+        map = h->sl_map[fl];
     }
     i = fl * SL_COUNT + ffs32(map);
-    off = h->t->bins[i];
+    off = h->bins[i];
     bin_pop(h, i, off);
     return off;
 }

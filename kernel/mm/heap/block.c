@@ -4,7 +4,6 @@
  * inline block operations are in block.h; slots are run.c's.
  */
 #include "block.h"
-#include "zone.h"
 
 /* An aligned request first looks at up to ALIGN_TRIES free blocks from the
  * bin of `need` upwards for one that happens to have an aligned spot (a
@@ -16,19 +15,19 @@ static uint32_t find_aligned(struct heap *h, uint32_t need, uint32_t align)
     if (need > SIZE_MASK)
         return 0;
     unsigned i = bin_index(need), fl = i / SL_COUNT;
-    uint32_t smap = h->t->sl_map[fl] & (~0u << (i % SL_COUNT));
-    uint32_t fmap = h->t->fl_map & (~1u << fl);
+    uint32_t smap = h->sl_map[fl] & (~0u << (i % SL_COUNT));
+    uint32_t fmap = h->fl_map & (~1u << fl);
     for (;;) {
         while (!smap) {
             if (!fmap)
                 return bin_find(h, need + align + MIN_FREE);
             fl = ffs32(fmap);
             fmap &= fmap - 1;
-            smap = h->t->sl_map[fl];
+            smap = h->sl_map[fl];
         }
         i = fl * SL_COUNT + ffs32(smap);
         smap &= smap - 1;
-        for (uint32_t off = h->t->bins[i]; off; off = fblk(h, off)->next) {
+        for (uint32_t off = h->bins[i]; off; off = fblk(h, off)->next) {
             uint32_t size = bsize(blk(h, off)->sf);
             if (size >= need && (uint64_t)align_skip(h, off, align) + need <= size) {
                 bin_remove(h, off);
@@ -101,15 +100,6 @@ NOINLINE void *block_alloc_any(struct heap *h, size_t size, size_t align, uintpt
     if ((align & (align - 1)) || size > h->size || align > h->size) {
         h->failed++;
         return NULL;
-    }
-    if (!h->t) {
-        /* The zone did not take it: the block layer starts, and the
-         * request takes the path it would have taken with one. */
-        if (!blocks_start(h)) {
-            h->failed++;
-            return NULL;
-        }
-        return heap_alloc_blocks(h, size, align, site);
     }
     uint32_t pay = round8(size);
     uint32_t need, flags = F_USED;

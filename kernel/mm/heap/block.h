@@ -169,7 +169,7 @@ static INLINE void block_count(struct heap *h, uint32_t sf, uint32_t pay, int di
         h->block_bytes += bsize(sf);
         h->block_payload += pay;
         if (in_class)
-            h->t->class_blocks[(pay - 1) / GRAIN]++;
+            h->class_blocks[(pay - 1) / GRAIN]++;
         size_t used = h->slot_bytes + h->block_bytes;
         if (used > h->peak_used)
             h->peak_used = used;
@@ -177,7 +177,7 @@ static INLINE void block_count(struct heap *h, uint32_t sf, uint32_t pay, int di
         h->block_bytes -= bsize(sf);
         h->block_payload -= pay;
         if (in_class)
-            h->t->class_blocks[(pay - 1) / GRAIN]--;
+            h->class_blocks[(pay - 1) / GRAIN]--;
     }
 }
 

@@ -4,26 +4,23 @@
  * constant time: it never walks).
  */
 #include "block.h"
-#include "zone.h"
 
 void heap_get_stats(struct heap *h, struct heap_stats *st)
 {
-    uint32_t zone_top = (uint32_t)(h->zlo - (uintptr_t)h) + h->zcap * GRAIN;
-    uint32_t wild = h->t ? h->size - h->top : h->size - zone_top;
-    size_t largest = h->t ? wild : wild - round8(sizeof(struct tables));
-    if (h->t && h->t->fl_map) {
+    uint32_t wild = h->size - h->top;
+    size_t largest = wild;
+    if (h->fl_map) {
         /* The highest non-empty bin holds the largest block; all its blocks
          * are at least its floor, which an allocation is sure to get. */
-        unsigned fl = fls32(h->t->fl_map);
-        uint32_t floor = bin_floor(fl * SL_COUNT + fls32(h->t->sl_map[fl]));
+        unsigned fl = fls32(h->fl_map);
+        uint32_t floor = bin_floor(fl * SL_COUNT + fls32(h->sl_map[fl]));
         if (floor > largest)
             largest = floor;
     }
     st->region_size = h->size;
-    st->used_bytes = h->slot_bytes + h->block_bytes + h->zone_bytes;
-    st->free_bytes = (size_t)(h->zfree + h->zcap - h->zend) * GRAIN +
-                     (h->t ? h->size - h->first - h->block_bytes - h->run_bytes : wild);
-    st->payload_bytes = h->slot_bytes + h->block_payload + h->zone_bytes;
+    st->used_bytes = h->slot_bytes + h->block_bytes;
+    st->free_bytes = h->size - h->first - h->block_bytes - h->run_bytes;
+    st->payload_bytes = h->slot_bytes + h->block_payload;
     st->peak_used_bytes = h->peak_used;
     st->largest_free = largest > HDR ? largest - HDR : 0;
     st->live_blocks = h->allocs - h->frees;
@@ -54,9 +51,6 @@ static void walk_run(const struct heap *h, uint32_t roff, heap_walk_fn fn, void 
 
 void heap_walk(struct heap *h, heap_walk_fn fn, void *ctx)
 {
-    zone_walk(h, fn, ctx);
-    if (!h->t)
-        return;
     uint32_t off = h->first;
     while (off < h->top) {
         uint32_t sf = blk(h, off)->sf;
@@ -157,11 +151,6 @@ static void check_run(struct checker *c, uint32_t roff, uint32_t bsz, size_t *li
         empty_runs[r->cls]++;
 }
 
-static void zone_violation(void *c, const char *what, uint32_t off)
-{
-    violation(c, what, off);
-}
-
 unsigned heap_check(struct heap *h, heap_report_fn report_fn, void *ctx)
 {
     struct checker c = { h, report_fn, ctx, 0 };
@@ -169,26 +158,15 @@ unsigned heap_check(struct heap *h, heap_report_fn report_fn, void *ctx)
         violation(&c, "control block damaged", 0);
         return c.bad;
     }
-    if (h->zone_max != (h->debug ? 0 : ZONE_OBJ_MAX) ||
-        h->small_max != (h->debug || !h->t ? 0 : SMALL_MAX) ||
-        h->plain_max != (h->debug || !h->t ? 0 : PLAIN_MAX))
-        violation(&c, "fast-path limits disagree with the debug flags", 0);
-    size_t live = 0;
-    zone_check(h, zone_violation, &c, &live);
-    if (!h->t) {
-        if (h->first || h->top || h->gspan || h->block_bytes || h->slot_bytes || h->runs)
-            violation(&c, "blocks without the block layer's tables", h->top);
-        if (live != (uint32_t)(h->allocs - h->frees))
-            violation(&c, "used statistics disagree with the walk", 0);
-        return c.bad;
-    }
     if (h->top < h->first || h->top > h->size || (h->top & 7) || h->hiwater < h->top)
         violation(&c, "top out of range", h->top);
     if (h->lo != (uintptr_t)at(h, h->first + HDR) ||
         h->gspan != (h->top > h->first ? (h->top - h->first - HDR) / GRAIN : 0))
         violation(&c, "payload range disagrees with top", h->top);
+    if (h->small_max != (h->debug ? 0 : SMALL_MAX) || h->plain_max != (h->debug ? 0 : PLAIN_MAX))
+        violation(&c, "fast-path limits disagree with the debug flags", 0);
 
-    size_t slot_bytes = 0, block_bytes = 0, payload = 0, freeb = 0, nfree = 0;
+    size_t slot_bytes = 0, block_bytes = 0, payload = 0, freeb = 0, live = 0, nfree = 0;
     uint32_t runs = 0, run_bytes = 0, partial_runs = 0;
     uint32_t empty[NCLS] = { 0 }, class_blocks[NCLS] = { 0 }, class_runs[NCLS] = { 0 };
     int prev_free = 0;
@@ -261,10 +239,10 @@ unsigned heap_check(struct heap *h, heap_report_fn report_fn, void *ctx)
     size_t listed = 0, listed_bytes = 0;
     for (unsigned i = 0; i < FL_COUNT * SL_COUNT; i++) {
         unsigned fl = i / SL_COUNT, sl = i % SL_COUNT;
-        if (sl == 0 && !!(h->t->fl_map & (1u << fl)) != !!h->t->sl_map[fl])
+        if (sl == 0 && !!(h->fl_map & (1u << fl)) != !!h->sl_map[fl])
             violation(&c, "first-level bitmap disagrees with second level", 0);
-        uint32_t o = h->t->bins[i];
-        if (!!(h->t->sl_map[fl] & (1u << sl)) != !!o)
+        uint32_t o = h->bins[i];
+        if (!!(h->sl_map[fl] & (1u << sl)) != !!o)
             violation(&c, "bitmap bit disagrees with its list", 0);
         uint32_t prev = BIN_HEAD(i);
         size_t steps = 0;
@@ -294,7 +272,7 @@ unsigned heap_check(struct heap *h, heap_report_fn report_fn, void *ctx)
     uint32_t on_lists = 0;
     for (unsigned cl = 0; cl < NCLS; cl++) {
         uint32_t prev = 0;
-        for (uint32_t r = h->t->partial[cl]; r; r = run_at(h, r)->next) {
+        for (uint32_t r = h->partial[cl]; r; r = run_at(h, r)->next) {
             const struct run *rr = run_at(h, r);
             if (r < h->first || r >= h->top || rr->seal != run_seal(h, rr) || rr->cls != cl ||
                 rr->avail == 0 || rr->prev != prev || on_lists > runs) {
@@ -318,7 +296,7 @@ unsigned heap_check(struct heap *h, heap_report_fn report_fn, void *ctx)
     if (runs != h->runs || run_bytes != h->run_bytes)
         violation(&c, "run count disagrees with the walk", 0);
     for (unsigned cl = 0; cl < NCLS; cl++) {
-        if (class_blocks[cl] != h->t->class_blocks[cl] || class_runs[cl] != h->t->class_runs[cl]) {
+        if (class_blocks[cl] != h->class_blocks[cl] || class_runs[cl] != h->class_runs[cl]) {
             violation(&c, "class demand counts disagree with the walk", 0);
             break;
         }

@@ -7,7 +7,6 @@
 #include "../../lib/string.h"
 #include "block.h"
 #include "run.h"
-#include "zone.h"
 
 void heap_report(struct heap *h, int err, const char *what, const void *where)
 {
@@ -28,7 +27,7 @@ int heap_refuse(struct heap *h, int err, const void *p)
 static int freed_into_wilderness(const struct heap *h, uintptr_t a)
 {
     uintptr_t base = (uintptr_t)h;
-    if (!h->t || (a & 7) || a < base + h->top + HDR || a >= base + h->hiwater)
+    if ((a & 7) || a < base + h->top + HDR || a >= base + h->hiwater)
         return 0;
     uint32_t off = (uint32_t)(a - base) - HDR;
     return hdr_ok(h, off) && !(blk(h, off)->sf & F_USED);
@@ -37,10 +36,6 @@ static int freed_into_wilderness(const struct heap *h, uintptr_t a)
 int heap_lookup(const struct heap *h, const void *p, uint32_t *ref)
 {
     uintptr_t a = (uintptr_t)p;
-    if (in_zone(h, a)) {
-        int e = zone_lookup(h, a, ref);
-        return e ? e : 3;
-    }
     if (!in_heap(h, a))
         return freed_into_wilderness(h, a) ? HEAP_E_DOUBLE : HEAP_E_INVALID;
     struct run *r = run_of(h, a);
@@ -70,8 +65,8 @@ struct heap *heap_init(void *base, size_t size)
     if (size > MAX_REGION)
         size = MAX_REGION;
     size &= ~(size_t)(GRAIN - 1);
-    uint32_t zoff = round8(sizeof(struct heap));
-    if (size < (size_t)zoff + round8(sizeof(struct tables)) + RUN_BYTES)
+    uint32_t first = (uint32_t)((sizeof(struct heap) + GRAIN - 1) & ~(size_t)(GRAIN - 1));
+    if (size < (size_t)first + RUN_BYTES)
         return NULL;
     struct heap *h = (struct heap *)al;
     memset(h, 0, sizeof *h);
@@ -79,23 +74,21 @@ struct heap *heap_init(void *base, size_t size)
     h->key = ((uint32_t)al * 0x9E3779B1u) ^ 0xC3A5C85Cu;
     h->run_key = h->key ^ RUN_SALT;
     h->size = (uint32_t)size;
-    h->zlo = al + zoff;
-    for (unsigned i = 0; i < ZLISTS; i++)
-        h->zhead[i] = ZNONE;
-    h->hiwater = zoff;
+    h->first = first;
+    h->lo = al + first + HDR;
+    set_top(h, first);
     heap_set_debug(h, 0);
     return h;
 }
 
-void *heap_alloc_blocks(struct heap *h, size_t size, size_t align, uintptr_t site)
+void *heap_alloc(struct heap *h, size_t size, size_t align, uintptr_t site)
 {
-    /* small_max and plain_max are 0 while debugging or before the block
-     * layer starts: everything then takes block_alloc_any, as does size 0
-     * (size - 1 wraps). */
+    /* small_max and plain_max are 0 while debugging: everything then takes
+     * block_alloc_any, as does size 0 (size - 1 wraps). */
     size_t s1 = size - 1;
     if (s1 < h->small_max && align <= HEAP_ALIGN) {
         unsigned c = (unsigned)(s1 / GRAIN);
-        uint32_t roff = h->t->partial[c];
+        uint32_t roff = h->partial[c];
         if (roff)
             return slot_take(h, c, roff);
         return small_alloc_slow(h, c);
@@ -103,14 +96,6 @@ void *heap_alloc_blocks(struct heap *h, size_t size, size_t align, uintptr_t sit
     if (s1 < h->plain_max && align <= HEAP_ALIGN)
         return block_alloc(h, round8(size));
     return block_alloc_any(h, size, align, site);
-}
-
-void *heap_alloc(struct heap *h, size_t size, size_t align, uintptr_t site)
-{
-    /* zone_max is what the zone surely has room for (0 while debugging). */
-    if (size - 1 < h->zone_max && align <= HEAP_ALIGN)
-        return zone_alloc(h, size);
-    return heap_alloc_blocks(h, size, align, site);
 }
 
 /* heap_free of a pointer inside a run's span that is not a live slot. */
@@ -131,8 +116,6 @@ static NOINLINE int free_outside(struct heap *h, void *p)
 int heap_free(struct heap *h, void *p)
 {
     uintptr_t a = (uintptr_t)p;
-    if (in_zone(h, a))
-        return zone_free(h, a);
     if (UNLIKELY(!in_heap(h, a)))
         return free_outside(h, p);
     struct run *r = run_of(h, a);
@@ -148,8 +131,6 @@ static uint32_t usable(const struct heap *h, int kind, uint32_t ref)
 {
     if (kind == 1)
         return (run_at(h, ref)->cls + 1) * GRAIN;
-    if (kind == 3)
-        return (uint32_t)zone_usable(h, ref);
     uint32_t sf = blk(h, ref)->sf;
     if (sf & F_DBG)
         return trailer(h, ref, bsize(sf))->req;
@@ -207,8 +188,6 @@ size_t heap_defragment(struct heap *h)
 {
     /* Blocks coalesce as they are freed, so what a defragment can give back
      * is what is held for reuse: empty runs, then unused reserves. */
-    if (!h->t)
-        return 0;
     size_t bytes = run_release_empty(h);
     uint32_t off = h->first;
     while (off < h->top) {
@@ -225,9 +204,8 @@ size_t heap_defragment(struct heap *h)
 void heap_set_debug(struct heap *h, unsigned flags)
 {
     h->debug = (enum heap_debug_flag)(flags & (HEAP_DEBUG_POISON | HEAP_DEBUG_REDZONE | HEAP_DEBUG_TRACK));
-    zone_set_limit(h);
-    h->small_max = h->debug || !h->t ? 0 : SMALL_MAX;
-    h->plain_max = h->debug || !h->t ? 0 : PLAIN_MAX;
+    h->small_max = h->debug ? 0 : SMALL_MAX;
+    h->plain_max = h->debug ? 0 : PLAIN_MAX;
 }
 
 unsigned heap_get_debug(struct heap *h)

@@ -186,11 +186,6 @@
 #define PROBE       4      /* entries tried in the request's own bin */
 #define ALIGN_TRIES 8      /* free blocks an aligned request looks at for a spot */
 #define RUN_HEAP_MIN (64u * 1024)  /* in use from here on, every class gets runs */
-#define ZCHUNK      4096u  /* a zone chunk: its bitmaps, then its grains */
-#define ZONE_CHUNKS 16u    /* chunks the zone may have (64 KiB: grain numbers fit 16 bits) */
-#define ZL_EXACT    32u    /* zone lists of one run length each: 1 .. 32 grains */
-#define ZLISTS      48u    /* then four lists per power of two up to a chunk */
-#define ZNONE       0xFFFFu
 
 /* ---- derived constants -------------------------------------------------- */
 
@@ -226,10 +221,6 @@
 #define RUN_FIXED   16u
 #define RUN_OBJ     (RUN_FIXED + 4 * RUN_WORDS)  /* offset of slot 0 */
 #define UPTR_BITS   (8 * sizeof(uintptr_t))
-#define ZC_GRAINS   (ZCHUNK / GRAIN)       /* grains of a chunk, its header's included */
-#define ZC_WORDS    (ZC_GRAINS / 32)       /* words of each of a chunk's two bitmaps */
-#define ZC_HDR      (2 * ZC_WORDS * 4 / GRAIN)  /* grains the bitmaps take */
-#define ZONE_OBJ_MAX ((ZC_GRAINS - ZC_HDR) * GRAIN)  /* largest zone object */
 
 /* A full run's prev link: it is on no list (list links are offsets, never 1). */
 #define OFF_LIST 1u
@@ -278,51 +269,28 @@ _Static_assert(sizeof(struct fblk) == 16, "free header is 16 bytes");
 _Static_assert(sizeof(struct trail) == DBG_TRAIL, "debug trailer is 16 bytes");
 _Static_assert(sizeof(struct run) == RUN_OBJ, "slots start right after the run header");
 
-/* The block layer's tables: free-list heads and bitmaps, the partial-run
- * lists and the class counts. They are control data, but 1.6 KiB of it, so
- * they are not in struct heap: blocks_start places them at the end of the
- * zone the first time a block or a run is needed (zone.c), and a heap that
- * the zone serves alone never has them. */
-struct tables {
-    uint32_t partial[NCLS];
-    uint32_t class_blocks[NCLS];  /* live plain blocks whose payload is in class c */
-    uint16_t class_runs[NCLS];    /* runs of class c */
-    uint32_t fl_map;
-    uint16_t sl_map[FL_COUNT];    /* bit sl: list fl * SL_COUNT + sl is non-empty */
-    uint32_t bins[FL_COUNT * SL_COUNT];
-};
-
 /* Fields are valid at all times; offsets are from the heap start, 0 = none.
- * The fields the fast paths read come first. Until the block layer starts
- * (t == NULL) first, top and gspan are 0: no address is a block's. */
+ * The fields the fast paths read come first. */
 struct heap {
     uintptr_t lo;         /* address of the lowest possible payload: first + HDR */
     uintptr_t gspan;      /* grains from lo to top: payloads lie in [lo, lo + 8 * gspan) */
-    uintptr_t zlo;        /* address of the zone's grain 0 (its first chunk) */
-    uint32_t zone_max;    /* largest request the zone surely has room for; 0 while debugging */
-    uint32_t zend;        /* grains of the zone ever handed out: its objects lie below */
-    uint32_t small_max;   /* SMALL_MAX, or 0 while debugging or without tables */
-    uint32_t plain_max;   /* PLAIN_MAX, or 0 while debugging or without tables */
+    uint32_t small_max;   /* SMALL_MAX, or 0 while debugging (no runs then) */
+    uint32_t plain_max;   /* PLAIN_MAX, or 0 while debugging */
     uint32_t key;
     uint32_t run_key;     /* key ^ RUN_SALT */
-    struct tables *t;     /* the block layer's tables, NULL until it starts */
     size_t slot_bytes;    /* bytes in live slots */
     size_t block_bytes;   /* bytes in live blocks (not runs), headers included */
     size_t block_payload; /* rounded requests of the live blocks */
-    size_t zone_bytes;    /* bytes in live zone objects */
-    size_t peak_used;     /* high-water mark of slot_bytes + block_bytes + zone_bytes */
+    size_t peak_used;     /* high-water mark of slot_bytes + block_bytes */
     uint32_t allocs;
     uint32_t frees;
-    uint32_t zcap;        /* grains of the zone's chunks: the zone is [zlo, zlo + 8 * zcap) */
-    uint32_t zfree;       /* grains in the zone's free runs (its lists) */
-    uint32_t zmap[2];     /* bit i of zmap[i / 32]: zone list i is non-empty */
-    uint16_t zhead[ZLISTS];  /* first free run of each zone list (a grain), ZNONE if empty */
+    uint32_t partial[NCLS];
 
     uint32_t magic;
     uint32_t size;        /* managed bytes, control included */
     uint32_t first;       /* offset of the first block */
     uint32_t top;         /* start of the wilderness */
-    uint32_t hiwater;     /* highest offset ever touched: the extent */
+    uint32_t hiwater;     /* highest top ever: the extent touched */
     enum heap_debug_flag debug;  /* an OR of the flags */
     enum heap_error last_error;
     heap_report_fn report;
@@ -333,6 +301,12 @@ struct heap {
     uint32_t runs;
     uint32_t run_bytes;   /* bytes in run blocks */
     uint32_t nfree;       /* free blocks in the bins */
+
+    uint32_t class_blocks[NCLS];  /* live plain blocks whose payload is in class c */
+    uint16_t class_runs[NCLS];    /* runs of class c */
+    uint32_t fl_map;
+    uint16_t sl_map[FL_COUNT];    /* bit sl: list fl * SL_COUNT + sl is non-empty */
+    uint32_t bins[FL_COUNT * SL_COUNT];
 };
 
 /* Bit g of class_starts[c][w]: a slot of class c starts at grain 32w + g of
@@ -477,15 +451,11 @@ static inline unsigned class_demand(unsigned c)
 /* Record an error: last_error, then the report callback. */
 void heap_report(struct heap *h, int err, const char *what, const void *where);
 
-/* heap_alloc after the zone: runs and blocks (entry.c). */
-void *heap_alloc_blocks(struct heap *h, size_t size, size_t align, uintptr_t site);
-
 /* A refused free or realloc: counted, reported, err returned. */
 int heap_refuse(struct heap *h, int err, const void *p);
 
 /* Classify p: 1 a live slot (*ref = its run), 2 a live block (*ref = its
- * offset), 3 a live zone object (*ref = its grain), or a HEAP_E_* code.
- * Reads only. */
+ * offset), or a HEAP_E_* code. Reads only. */
 int heap_lookup(const struct heap *h, const void *p, uint32_t *ref);
 
 /* debug.c */

@@ -9,7 +9,6 @@
 #include "../../lib/string.h"
 #include "block.h"
 #include "run.h"
-#include "zone.h"
 
 /* Resize the plain (non-debug) block at off in place to `need` bytes while
  * no debug flag is on; a block that grows takes up to `want` (>= need: its
@@ -217,8 +216,6 @@ void *heap_realloc(struct heap *h, void *p, size_t size, uintptr_t site, int *er
     uintptr_t a = (uintptr_t)p;
     if (UNLIKELY(!p || !size))
         return realloc_edge(h, p, size, site, err);
-    if (in_zone(h, a))
-        return zone_realloc(h, a, size, site, err);
     if (UNLIKELY(!in_heap(h, a)))
         return realloc_refused(h, p, err);
     struct run *r = run_of(h, a);

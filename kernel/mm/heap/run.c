@@ -9,12 +9,12 @@
 static void partial_push(struct heap *h, unsigned c, uint32_t roff)
 {
     struct run *r = run_at(h, roff);
-    uint32_t head = h->t->partial[c];
+    uint32_t head = h->partial[c];
     r->next = head;
     r->prev = 0;
     if (head)
         run_at(h, head)->prev = roff;
-    h->t->partial[c] = roff;
+    h->partial[c] = roff;
 }
 
 static void partial_remove(struct heap *h, unsigned c, uint32_t roff)
@@ -25,7 +25,7 @@ static void partial_remove(struct heap *h, unsigned c, uint32_t roff)
     if (r->prev)
         run_at(h, r->prev)->next = r->next;
     else
-        h->t->partial[c] = r->next;
+        h->partial[c] = r->next;
 }
 
 /* A new run of class c on its partial list, 0 if no aligned spot is free. */
@@ -49,7 +49,7 @@ static uint32_t run_new(struct heap *h, unsigned c)
     r->avail = (uint8_t)avail;
     partial_push(h, c, roff);
     h->runs++;
-    h->t->class_runs[c]++;
+    h->class_runs[c]++;
     h->run_bytes += bsize(blk(h, b)->sf);
     return roff;
 }
@@ -62,7 +62,7 @@ static uint32_t run_release(struct heap *h, unsigned c, uint32_t roff)
     struct run *r = run_at(h, roff);
     r->seal = 0;
     h->runs--;
-    h->t->class_runs[c]--;
+    h->class_runs[c]--;
     uint32_t b = roff - HDR;
     uint32_t size = bsize(blk(h, b)->sf);
     h->run_bytes -= size;
@@ -80,7 +80,7 @@ NOINLINE int run_changed(struct heap *h, struct run *r)
     unsigned c = r->cls;
     if (r->prev == OFF_LIST)
         partial_push(h, c, roff);
-    if (!r->nlive && (h->t->partial[c] != roff || r->next))
+    if (!r->nlive && (h->partial[c] != roff || r->next))
         run_release(h, c, roff);
     return HEAP_OK;
 }
@@ -100,7 +100,7 @@ static NOINLINE void *run_alloc(struct heap *h, unsigned c)
  * run fits. */
 NOINLINE void *small_alloc_slow(struct heap *h, unsigned c)
 {
-    if (h->t->class_runs[c] || h->t->class_blocks[c] >= class_demand(c) ||
+    if (h->class_runs[c] || h->class_blocks[c] >= class_demand(c) ||
         h->slot_bytes + h->block_bytes >= RUN_HEAP_MIN)
         return run_alloc(h, c);
     return block_alloc(h, (c + 1) * GRAIN);
@@ -112,7 +112,7 @@ size_t run_release_empty(struct heap *h)
 {
     size_t bytes = 0;
     for (unsigned c = 0; c < NCLS; c++) {
-        uint32_t r = h->t->partial[c];
+        uint32_t r = h->partial[c];
         while (r) {
             uint32_t next = run_at(h, r)->next;
             if (!run_at(h, r)->nlive)

@@ -27,7 +27,7 @@ static INLINE void *slot_take(struct heap *h, unsigned c, uint32_t roff)
         avail &= avail - 1;
         r->avail = (uint8_t)avail;
         if (!avail) {
-            h->t->partial[c] = r->next;
+            h->partial[c] = r->next;
             if (r->next)
                 run_at(h, r->next)->prev = 0;
             r->prev = OFF_LIST;
