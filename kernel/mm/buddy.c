@@ -211,13 +211,21 @@ static void boot_free_block(uint32_t pfn, unsigned order)
 
 static void boot_free_range(uint32_t start, uint32_t end)
 {
-    for (uint32_t pfn = start; pfn < end; pfn++) {
-        struct page *p = pfn_to_page(pfn);
-        struct zone *z = &buddy_zones[page_zone(p)];
-        p->flags &= ~PG_reserved;
-        if (!z->managed_pages++)
-            z->start_pfn = pfn;
-        z->end_pfn = pfn + 1;
+    for (uint32_t pfn = start; pfn < end; pfn++)
+        pfn_to_page(pfn)->flags &= ~PG_reserved;
+    uint32_t zone_start = 0;                    /* each zone's part of the range */
+    for (unsigned zone = 0; zone < NR_ZONES; zone++) {
+        uint32_t zone_end = zone_limit_pfn(zone);
+        uint32_t lo = start > zone_start ? start : zone_start;
+        uint32_t hi = end < zone_end ? end : zone_end;
+        zone_start = zone_end;
+        if (lo >= hi)
+            continue;
+        struct zone *z = &buddy_zones[zone];
+        if (!z->managed_pages)
+            z->start_pfn = lo;
+        z->managed_pages += hi - lo;
+        z->end_pfn = hi;
     }
     uint32_t pfn = start;
     while (pfn < end) {

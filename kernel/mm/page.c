@@ -13,33 +13,39 @@
 #include "physmem.h"
 #include "../arch/cpu.h"
 #include "../include/errno.h"
+#include "../lib/string.h"
 
 struct page *mem_map;
 uint32_t mem_map_pages;
 
-static unsigned zone_of_pfn(uint32_t pfn)
+/* One zone's frames [start, end): alike but for their address, reserved
+ * until the buddy allocator frees them, and low memory at its identity
+ * address (page_home_virt). */
+static void init_zone_pages(uint32_t start, uint32_t end, unsigned zone)
 {
-    if (pfn < (ZONE_DMA_END >> PAGE_SHIFT))
-        return ZONE_DMA;
-    return pfn < (ZONE_NORMAL_END >> PAGE_SHIFT) ? ZONE_NORMAL : ZONE_HIGHMEM;
+    uint32_t flags = PG_reserved | (zone << PG_ZONE_SHIFT);
+    int low = zone != ZONE_HIGHMEM;
+    for (uint32_t pfn = start; pfn < end; pfn++) {
+        struct page *p = &mem_map[pfn];
+        p->flags = flags;
+        p->phys = (phys_addr_t)pfn << PAGE_SHIFT;
+        p->virt = low ? pfn << PAGE_SHIFT : 0;
+    }
 }
 
 void page_map_init(struct page *map, uint32_t pages)
 {
     mem_map = map;
     mem_map_pages = pages;
-    for (uint32_t pfn = 0; pfn < pages; pfn++) {
-        struct page *p = &mem_map[pfn];
-        p->lru.next = p->lru.prev = 0;
-        p->flags = PG_reserved | (zone_of_pfn(pfn) << PG_ZONE_SHIFT);
-        p->refcount = 0;
-        p->phys = (phys_addr_t)pfn << PAGE_SHIFT;
-        p->virt = page_home_virt(p);
-        p->order = 0;
-        p->busy = 0;
-        p->slab = 0;
-        p->mapping = 0;                /* the page cache's shrinker tells its frames by this */
-        p->index = 0;
+    /* Lists, counts, order, slab and page-cache fields start at 0 (the
+     * page cache's shrinker tells its frames by mapping). Zone by zone
+     * rather than frame by frame: 5 GiB is 1.3 million frames. */
+    memset(map, 0, pages * sizeof(struct page));
+    uint32_t start = 0;
+    for (unsigned zone = 0; zone < NR_ZONES && start < pages; zone++) {
+        uint32_t end = zone_limit_pfn(zone) < pages ? zone_limit_pfn(zone) : pages;
+        init_zone_pages(start, end, zone);
+        start = end;
     }
 }
 

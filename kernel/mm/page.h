@@ -39,6 +39,14 @@ typedef uint64_t phys_addr_t;
 
 /* Zone boundaries are whole MAX_ORDER blocks, so no block straddles two
  * zones and a block's buddy is always in the block's own zone. */
+/* The first frame past a zone (the zones are contiguous, in order, from
+ * frame 0). */
+static inline uint32_t zone_limit_pfn(unsigned zone)
+{
+    return zone == ZONE_DMA ? ZONE_DMA_END >> PAGE_SHIFT
+         : zone == ZONE_NORMAL ? ZONE_NORMAL_END >> PAGE_SHIFT : UINT32_MAX;
+}
+
 _Static_assert(ZONE_DMA_END % (PAGE_SIZE << MAX_ORDER) == 0, "DMA end splits a block");
 _Static_assert(ZONE_NORMAL_END % (PAGE_SIZE << MAX_ORDER) == 0, "NORMAL end splits a block");
 

@@ -89,8 +89,11 @@ def test_halt_exits_with_the_success_status(booted):
     assert machine.wait(timeout=30) == EXIT_SUCCESS
 
 
-@pytest.mark.parametrize("name", _media_params())
+@pytest.mark.parametrize("name", _media_params()[1:])
 def test_fault_exits_with_the_failure_status(kernel, name):
+    """Bochs has no isa-debug-exit: its runner stops at the kernel's
+    debug_exit and reads the code. (QEMU's exit is the same device with or
+    without GRUB; tests/toolchain/test_tasks.py checks it after a fault.)"""
     log = paths.LOGS / f"boot-media-crash-{name}.log"
     with make_machine(name, kernel, "64M", log) as m:
         m.start(timeout=BOOT_TIMEOUT)

@@ -3,12 +3,14 @@ mkdir, rmdir and stat on the ramfs, the errors of bad paths, meminfo's
 cached_memory counting the page cache, and file mappings made by the
 shell's mmap (shared stores seen by cat and gathered by msync, private
 copies, the SIGBUS report, maps naming the file, unlink while mapped), and
-the cp and cat programs from ring 3."""
+the cp, cat and cksum programs from ring 3."""
 
 from __future__ import annotations
 
 import re
+import subprocess
 
+from kos import paths
 from kos.console import Console
 
 MAP = 0x50000000
@@ -127,3 +129,14 @@ def test_files_a_program_wrote_stay_and_free_frames_come_back(console: Console):
     assert kv(console, "stat /h2")["size"] == kv(console, "stat /bin/hello")["size"]
     console.run("rm /h2")
     assert int(kv(console, "meminfo")["free_frames"]) == before
+
+
+def test_cksum_prints_what_the_hosts_cksum_prints(console: Console):
+    motd = paths.USER / "root" / "etc" / "motd"
+    host = subprocess.run(["cksum", str(motd)], capture_output=True, text=True, check=True)
+    crc, size = host.stdout.split()[:2]
+    out = console.run("run /bin/cksum /etc/motd /none /etc", timeout=60)
+    assert f"{crc} {size} /etc/motd" in out, out
+    assert "cksum: /none: error ENOENT (-2)" in out
+    assert "cksum: /etc: read error EISDIR (-21)" in out
+    assert re.search(r"run: pid \d+ exited with status 1", out)
