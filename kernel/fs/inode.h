@@ -44,14 +44,6 @@ struct dentry {
     char name[];                 /* NUL-terminated, at most FS_NAME_MAX bytes */
 };
 
-/* An address space mapping the inode, with how many of its VMAs do: what
- * ftruncate walks to take away pages beyond the new end. */
-struct inode_mapper {
-    struct inode_mapper *next;
-    struct mm *mm;
-    uint32_t vmas;
-};
-
 struct inode {
     uint32_t ino;
     uint32_t mode;               /* S_IF* | permission bits */
@@ -72,7 +64,6 @@ struct inode {
     const uint8_t *backing;      /* the archive's bytes of the file (backing_size of them):
                                     what a page not yet cached holds */
     uint32_t backing_size;
-    struct inode_mapper *mappers;
     /* Linux's i_writecount: > 0, the files open for writing; < 0, the
      * mappings of running programs' images (exec's, and their copies by
      * fork), which may not change under them: ETXTBSY either way. */

@@ -1,7 +1,7 @@
 /* mmap.c — the file side of file mappings (mmap.h): which frame holds a
  * page of the file (its page-cache frame; none past the end: SIGBUS), the
- * dirty flag a shared store leaves, and the record of which address spaces
- * map an inode, which ftruncate walks. The VM side is mm/vm/filemap.c. */
+ * dirty flag a shared store leaves, and the hold each VMA has on its
+ * inode. The VM side is mm/vm/filemap.c. */
 #include <stdint.h>
 #include "mmap.h"
 #include "vfs.h"
@@ -32,46 +32,24 @@ static void file_dirty(const struct vma *v, struct page *p)
     page_set_dirty(p);
 }
 
-static int file_open(struct mm *mm, struct vma *v)
+/* A VMA of the file: it holds the inode (and, for a program's image, its
+ * deny-write count). Which address spaces map the file is not kept here:
+ * ftruncate asks every address space (vm_unmap_file_pages), so a fork
+ * copies no record of its own per file. */
+static int file_open(struct vma *v)
 {
     struct inode *ino = inode_of_mapping(v->file);
     if ((v->flags & VM_DENYWRITE) && inode_deny_write(ino))
         return -ETXTBSY;
-    struct inode_mapper *m = ino->mappers;
-    while (m && m->mm != mm)
-        m = m->next;
-    if (!m) {
-        m = kmalloc(sizeof(*m));
-        if (!m) {
-            if (v->flags & VM_DENYWRITE)
-                inode_allow_write(ino);
-            return -ENOMEM;
-        }
-        m->mm = mm;
-        m->vmas = 0;
-        m->next = ino->mappers;
-        ino->mappers = m;
-    }
-    m->vmas++;
     inode_get(ino);
     return 0;
 }
 
-static void file_release(struct mm *mm, struct vma *v)
+static void file_release(struct vma *v)
 {
     struct inode *ino = inode_of_mapping(v->file);
     if (v->flags & VM_DENYWRITE)
         inode_allow_write(ino);
-    for (struct inode_mapper **pp = &ino->mappers; *pp; pp = &(*pp)->next) {
-        struct inode_mapper *m = *pp;
-        if (m->mm != mm)
-            continue;
-        if (--m->vmas == 0) {
-            *pp = m->next;
-            kfree(m);
-        }
-        break;
-    }
     inode_put(ino);
 }
 

@@ -245,8 +245,7 @@ int vfs_truncate(struct inode *ino, uint32_t size)
         return -EFBIG;
     uint32_t keep = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
     if (size < ino->size)
-        for (struct inode_mapper *m = ino->mappers; m; m = m->next)
-            vm_unmap_file_pages(m->mm, &ino->vm, keep);
+        vm_unmap_file_pages(&ino->vm, keep);
     pagecache_resize(ino, size);
     return 0;
 }

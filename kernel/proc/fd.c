@@ -37,7 +37,7 @@ void fds_clone(struct proc_fds *dst, struct proc_fds *src)
     dst->prev_sharer = src;
     src->next_sharer->prev_sharer = dst;
     src->next_sharer = dst;
-    memcpy(dst->cwd, src->cwd, sizeof(dst->cwd));
+    memcpy(dst->cwd, src->cwd, strlen(src->cwd) + 1);
 }
 
 int fds_shared(const struct proc_fds *t)

@@ -84,7 +84,7 @@ void proc_set_name(struct proc *p, const char *path)
     p->name[n] = '\0';
 }
 
-struct proc *proc_alloc(const char *name, int *err)
+struct proc *proc_alloc(int *err)
 {
     struct proc *p = 0;
     for (uint32_t i = 2; i < PROC_TABLE_SIZE && !p; i++)
@@ -111,13 +111,13 @@ struct proc *proc_alloc(const char *name, int *err)
         return 0;
     next_pid++;
     proc_stacks++;
-    memset(p, 0, sizeof(*p));
+    memset(p, 0, offsetof(struct proc, fds.cwd));
+    p->fds.cwd[0] = '\0';               /* a kernel thread's: it has no files */
     p->pid = pid;
     p->kstack_top = (uint32_t)top;
     p->parent = current;
     p->state = PROC_SLEEPING;          /* not runnable until sched_add */
     memcpy(p->rlim, current->rlim, sizeof(p->rlim));
-    proc_set_name(p, name);
     return p;
 }
 
@@ -147,7 +147,7 @@ static void stack_switch_frame(struct proc *p, uint32_t *sp, uint32_t ret, uint3
 void proc_stack_user(struct proc *p, const struct regs *frame)
 {
     struct regs *r = proc_user_regs(p);
-    *r = *frame;
+    memcpy(r, frame, sizeof(*r));
     stack_switch_frame(p, (uint32_t *)r, (uint32_t)trap_return, 0, 0);
 }
 
@@ -155,8 +155,9 @@ int32_t kthread_create(int (*fn)(void *arg), void *arg, const char *name)
 {
     int err;
     uint32_t f = irq_save();
-    struct proc *p = proc_alloc(name, &err);
+    struct proc *p = proc_alloc(&err);
     if (p) {
+        proc_set_name(p, name);
         stack_switch_frame(p, (uint32_t *)p->kstack_top, (uint32_t)kthread_entry, (uint32_t)fn, (uint32_t)arg);
         sched_add(p);
     }
@@ -177,12 +178,13 @@ int32_t proc_spawn(const char *path, char *const argv[], char *const envp[], con
 {
     int err;
     uint32_t f = irq_save();
-    struct proc *p = proc_alloc(path, &err);
+    struct proc *p = proc_alloc(&err);
     irq_restore(f);
     if (!p) {
         *why = "no kernel stack left for a process (all of them in use)";
         return err;
     }
+    proc_set_name(p, path);
     struct exec_image img;
     err = exec_load(path, argv, envp, p->rlim, &img, why);
     if (!err && (err = fds_init_console(&p->fds)) != 0) {

@@ -76,8 +76,6 @@ struct proc {
     uint32_t esp;                /* switched out: the saved kernel stack pointer */
     uint32_t kstack_top;         /* one past the kernel stack (0: a static stack) */
     struct mm *mm;               /* NULL for kernel threads: the kernel half only */
-    struct proc_fds fds;
-    struct rlimit rlim[RLIM_NLIMITS];
     uint32_t brk_start, brk;     /* the brk heap: [brk_start, brk) */
     struct list_head run_link;   /* runnable, not running: in the run queue (sched.c) */
     uint32_t slice;              /* ticks left of the time slice */
@@ -91,6 +89,12 @@ struct proc {
     uint32_t syscalls;
     uint32_t switches;           /* times it was switched in */
     uint32_t user_faults;        /* faults that killed it (0 or 1) */
+    /* proc_alloc clears every field before fds.cwd; the working directory
+     * and the limits after it are written whole instead (the limits by
+     * proc_alloc, the directory with the files: fds_init_console,
+     * fds_clone). */
+    struct proc_fds fds;
+    struct rlimit rlim[RLIM_NLIMITS];
 };
 
 /* The running process. */
@@ -138,9 +142,10 @@ int proc_kill_tree(uint32_t pid, int sig);
 int proc_setrlimit(struct proc *p, uint32_t resource, const struct rlimit *rl);
 
 /* A table slot with a pid and a kernel stack, child of the current
- * process, limits inherited, not yet runnable; or NULL and *err = -EAGAIN.
- * Call with interrupts off. proc_free undoes it for one that never ran. */
-struct proc *proc_alloc(const char *name, int *err);
+ * process, limits inherited, not yet runnable, without a name (the caller
+ * gives it one); or NULL and *err = -EAGAIN. Call with interrupts off.
+ * proc_free undoes it for one that never ran. */
+struct proc *proc_alloc(int *err);
 void proc_free(struct proc *p);
 
 /* Name p after the last component of path (truncated to PROC_NAME_MAX - 1). */

@@ -34,9 +34,10 @@ int32_t sys_fork(struct regs *r)
     if (!parent->mm)
         return -EINVAL;
     int err;
-    struct proc *child = proc_alloc(parent->name, &err);
+    struct proc *child = proc_alloc(&err);
     if (!child)
         return err;
+    memcpy(child->name, parent->name, sizeof(child->name));
     child->mm = mm_clone(parent->mm, r->useresp);
     if (!child->mm) {
         proc_free(child);

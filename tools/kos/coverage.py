@@ -20,7 +20,7 @@ from pathlib import Path
 from elftools.dwarf.lineprogram import LineProgram
 from elftools.elf.elffile import ELFFile
 
-from kos import paths
+from kos import diskcache, paths
 
 
 @dataclass
@@ -90,8 +90,15 @@ def _executed(intervals: list[tuple[int, int]], starts: list[int], a: int, b: in
 
 def line_rows(elf_path: Path) -> list[tuple[Path, int, int, int]]:
     """(source file, line, start, end) for every address range of the
-    kernel's line tables that is a statement of a line."""
+    kernel's line tables that is a statement of a line. Decoded once per
+    image (seconds of pyelftools) and kept under build/pycache/lines/."""
+    key = Path(__file__).read_bytes() + Path(elf_path).read_bytes()
+    return diskcache.cached("lines", key, lambda: _decode_line_rows(elf_path))
+
+
+def _decode_line_rows(elf_path: Path) -> list[tuple[Path, int, int, int]]:
     rows: list[tuple[Path, int, int, int]] = []
+    resolved: dict[Path, Path] = {}          # every CU names the same headers
     with Path(elf_path).open("rb") as f:
         elf = ELFFile(f)
         if not elf.has_dwarf_info():
@@ -104,7 +111,7 @@ def line_rows(elf_path: Path) -> list[tuple[Path, int, int, int]]:
             top = cu.get_top_DIE()
             comp_dir = Path(_text(top.attributes["DW_AT_comp_dir"].value)) \
                 if "DW_AT_comp_dir" in top.attributes else paths.ROOT
-            files = _file_table(lp, comp_dir)
+            files = _file_table(lp, comp_dir, resolved)
             # Several rows can share an address (inlined calls, views): each
             # is a statement starting at the instruction there.
             prev = None
@@ -119,9 +126,10 @@ def line_rows(elf_path: Path) -> list[tuple[Path, int, int, int]]:
     return rows
 
 
-def _file_table(lp: LineProgram, comp_dir: Path) -> dict[int, Path]:
+def _file_table(lp: LineProgram, comp_dir: Path, resolved: dict[Path, Path]) -> dict[int, Path]:
     """The line program's file indexes as absolute paths (DWARF 5 numbers
-    files and directories from 0, earlier versions from 1)."""
+    files and directories from 0, earlier versions from 1); resolved keeps
+    the paths resolved so far."""
     v5 = lp.header["version"] >= 5
     dirs = [Path(_text(d)) for d in lp.header["include_directory"]]
     table = {}
@@ -131,7 +139,10 @@ def _file_table(lp: LineProgram, comp_dir: Path) -> dict[int, Path]:
             base = dirs[d] if d < len(dirs) else comp_dir
         else:
             base = dirs[d - 1] if d > 0 else comp_dir
-        table[i if v5 else i + 1] = (comp_dir / base / _text(entry.name)).resolve()
+        path = comp_dir / base / _text(entry.name)
+        if path not in resolved:
+            resolved[path] = path.resolve()
+        table[i if v5 else i + 1] = resolved[path]
     return table
 
 
@@ -147,10 +158,19 @@ def build_report(elf_path: Path, raw_dir: Path, root: Path = paths.ROOT,
     starts = [a for a, _ in intervals]
     by_file: dict[Path, FileCoverage] = {}
     dirs = [(root / d).resolve() for d in sources]
+    tree = root.resolve()
+    wanted: dict[Path, Path | None] = {}     # source file -> its path in the tree, if reported
+
+    def reported(src: Path) -> Path | None:
+        if src not in wanted:
+            inside = src.suffix in (".c", ".h") and any(d in src.parents for d in dirs)
+            wanted[src] = src.relative_to(tree) if inside else None
+        return wanted[src]
+
     for src, line, a, b in line_rows(elf_path):
-        if src.suffix not in (".c", ".h") or not any(d in src.parents for d in dirs):
+        rel = reported(src)
+        if rel is None:
             continue
-        rel = src.relative_to(root.resolve())
         fc = by_file.setdefault(rel, FileCoverage(rel))
         fc.executable.add(line)
         if _executed(intervals, starts, a, b):

@@ -142,16 +142,21 @@ int vm_msync(struct mm *mm, uint32_t addr, uint32_t len, uint32_t flags)
     return err;
 }
 
-void vm_unmap_file_pages(struct mm *mm, struct vm_mapping *file, uint32_t from_pgoff)
+/* Every address space is asked, not a record of the file's mappers: a
+ * truncation below the end of a mapped file is rare, a fork (which would
+ * copy such a record) is not. */
+void vm_unmap_file_pages(struct vm_mapping *file, uint32_t from_pgoff)
 {
-    for (uint32_t i = 0; i < mm->nr_vmas; i++) {
-        struct vma *v = &mm->vmas[i];
-        if (v->file != file)
-            continue;
-        uint32_t pages = (v->end - v->start) >> PAGE_SHIFT;
-        if (v->pgoff + pages <= from_pgoff)
-            continue;
-        uint32_t skip = from_pgoff > v->pgoff ? from_pgoff - v->pgoff : 0;
-        pgtable_unmap(mm, v, v->start + (skip << PAGE_SHIFT), v->end);
+    for (struct mm *mm = mm_next(0); mm; mm = mm_next(mm)) {
+        for (uint32_t i = 0; i < mm->nr_vmas; i++) {
+            struct vma *v = &mm->vmas[i];
+            if (v->file != file)
+                continue;
+            uint32_t pages = (v->end - v->start) >> PAGE_SHIFT;
+            if (v->pgoff + pages <= from_pgoff)
+                continue;
+            uint32_t skip = from_pgoff > v->pgoff ? from_pgoff - v->pgoff : 0;
+            pgtable_unmap(mm, v, v->start + (skip << PAGE_SHIFT), v->end);
+        }
     }
 }

@@ -1,8 +1,13 @@
 /* fork.c — copying an address space for fork, copy-on-write.
  *
- * mm_clone gives the child a copy of every VMA. Shared VMAs take one more
- * reference to their object or file and no page table entries (the child's
- * first touch maps the object's frame). A private file mapping's entries
+ * mm_clone gives the child a copy of every VMA, then walks the page
+ * tables by the VMAs, as Linux's copy_page_range does per vm_area: only
+ * the directory entries covering a private VMA are read, a run of private
+ * VMAs that follow each other without a gap (text, data, heap) is one
+ * pass, and a child's table is made only where the parent's maps
+ * something in the run. Shared VMAs take one more reference to their
+ * object or file and no page table entries (the child's first touch maps
+ * the object's frame). A private file mapping's entries
  * that still map the file's frames are shared like private frames: the
  * frame gains a holder and the first write copies it. Private frames are
  * shared: both entries lose PTE_WRITE and gain PTE_COW, and the frame one
@@ -81,17 +86,18 @@ static pte_t copy_entry(pte_t e)
     return copy->phys | (e & ~PTE_ADDR & ~(PTE_ACCESSED | PTE_DIRTY));
 }
 
-/* Share the private frames of v from src with dst, a page table (2 MiB)
- * at a time: one walk finds each table, and the child's table is made
- * only where the parent's maps something in v. The page at hot, if it is
- * in v and writable, is copied instead. 0 or -ENOMEM. */
-static int share_private(struct mm *dst, struct mm *src, const struct vma *v, uint32_t hot)
+/* Share the private frames of [start, end) of src with dst, a page table
+ * (2 MiB) at a time: one walk finds each table, and the child's table is
+ * made only where the parent's maps something in the range. The page at
+ * hot, if it is in the range and writable, is copied instead. 0 or
+ * -ENOMEM. */
+static int share_private(struct mm *dst, struct mm *src, uint32_t start, uint32_t end, uint32_t hot)
 {
     uint32_t zero_pfn = vm_zero_page() >> PAGE_SHIFT;
-    for (uint32_t va = v->start, stop; va < v->end; va = stop) {
+    for (uint32_t va = start, stop; va < end; va = stop) {
         stop = (va | (BIG_PAGE - 1)) + 1;
-        if (stop == 0 || stop > v->end)
-            stop = v->end;
+        if (stop == 0 || stop > end)
+            stop = end;
         pte_t *st = pgtable_entry(src, va, 0);
         uint32_t n = st ? (stop - va) >> PAGE_SHIFT : 0, first = 0;
         while (first < n && !(st[first] & PTE_ADDR))
@@ -116,6 +122,18 @@ static int share_private(struct mm *dst, struct mm *src, const struct vma *v, ui
     return 0;
 }
 
+/* The index after the run of private VMAs of src that starts at i and
+ * follows on without a gap (a program's text, data and heap, whose
+ * entries are all shared alike: share_private takes the run at once). */
+static uint32_t private_run_end(const struct mm *src, uint32_t i)
+{
+    uint32_t j = i + 1;
+    while (j < src->nr_vmas && !(src->vmas[j].flags & VM_SHARED) &&
+           src->vmas[j].start == src->vmas[j - 1].end)
+        j++;
+    return j;
+}
+
 /* dst's VMAs: src's, each holding its backing once more. 0 or -ENOMEM
  * (dst keeps the VMAs whose backing it took). */
 static int copy_vmas(struct mm *dst, const struct mm *src)
@@ -131,11 +149,11 @@ static int copy_vmas(struct mm *dst, const struct mm *src)
     for (uint32_t i = 0; i < src->nr_vmas; i++) {
         struct vma *c = &dst->vmas[i];
         c->flags &= ~VM_LOCKED;           /* memory locks are not inherited (Linux's fork) */
-        if (vma_get_backing(dst, c))
+        if (vma_get_backing(c))
             return -1;
         dst->nr_vmas++;
-        dst->total_pages += (c->end - c->start) >> PAGE_SHIFT;
     }
+    dst->total_pages = src->total_pages;
     return 0;
 }
 
@@ -147,9 +165,13 @@ struct mm *mm_clone(struct mm *src, uint32_t hot)
     dst->limit_as = src->limit_as;
     dst->limit_stack = src->limit_stack;
     int err = copy_vmas(dst, src);
-    for (uint32_t i = 0; i < src->nr_vmas && !err; i++)
-        if (!(src->vmas[i].flags & VM_SHARED))
-            err = share_private(dst, src, &src->vmas[i], hot);
+    for (uint32_t i = 0, next; i < src->nr_vmas && !err; i = next) {
+        next = i + 1;
+        if (src->vmas[i].flags & VM_SHARED)
+            continue;
+        next = private_run_end(src, i);
+        err = share_private(dst, src, src->vmas[i].start, src->vmas[next - 1].end, hot);
+    }
     /* The parent's entries lost PTE_WRITE (even on failure: they stay COW,
      * which the next write resolves). */
     pgtable_flush(src, USER_START, USER_END);

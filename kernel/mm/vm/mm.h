@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include "../paging.h"
 #include "../page_alloc.h"
+#include "../../lib/list.h"
 
 /* vma.flags */
 #define VM_SHARED     0x1u    /* MAP_SHARED: pages belong to vma->obj */
@@ -75,11 +76,11 @@ struct vm_ops {
     struct page *(*get_page)(struct vma *v, uint32_t pgoff, enum vm_fault_kind *kind);
     /* A store through a shared mapping dirtied p (gathered from a PTE). */
     void (*dirty)(const struct vma *v, struct page *p);
-    /* One more VMA of mm names v->file (mmap, split, fork): 0, -ENOMEM, or
-     * -ETXTBSY for a VM_DENYWRITE VMA of a file open for writing; one
-     * fewer (munmap, merge, exit). */
-    int (*open)(struct mm *mm, struct vma *v);
-    void (*release)(struct mm *mm, struct vma *v);
+    /* One more VMA names v->file (mmap, split, fork): 0, or -ETXTBSY for
+     * a VM_DENYWRITE VMA of a file open for writing; one fewer (munmap,
+     * merge, exit). */
+    int (*open)(struct vma *v);
+    void (*release)(struct vma *v);
     /* The file's name for maps, into buf. */
     void (*name)(const struct vma *v, char *buf, unsigned size);
 };
@@ -124,8 +125,9 @@ struct vm_fault_report {
 
 #define MM_INLINE_VMAS 8u
 
-/* struct mm lives in low memory (kmalloc), where physical == virtual, so
- * CR3 takes pdpt's address as it is; PAE wants it 32-byte aligned. */
+/* struct mm lives in low memory (the mm pool in the kernel image, or the
+ * heap), where physical == virtual, so CR3 takes pdpt's address as it is;
+ * PAE wants it 32-byte aligned. mm_create clears it up to vma_inline. */
 struct mm {
     pte_t pdpt[4] __attribute__((aligned(32)));
     pte_t *pd[3];                /* the page directories of 1–2, 2–3, 3–4 GiB, or NULL: none yet */
@@ -147,6 +149,7 @@ struct mm {
     const char *why;             /* the reason of the last refused mmap, munmap or mprotect */
     uint32_t policy;             /* MM_POLICY_* */
     uint32_t policy_refusals;    /* mmap and mprotect calls the policy refused */
+    struct list_head link;       /* in the list of every address space (mm.c) */
     /* A small program's VMAs (text, data, heap, stack, a few mappings) fit
      * here, so that making an address space, for exec or fork, takes one
      * allocation. */
@@ -167,11 +170,28 @@ void vm_init(void);
 /* The address space whose page tables are loaded. */
 struct mm *mm_current(void);
 
+/* struct mm kept in the kernel image for mm_create (mm.c): one for each
+ * process there can be (MAX_PROCESS_STACKS); more come from the heap. */
+#define MM_POOL_SIZE 32u
+
 /* A fresh, empty address space, or NULL without memory. */
 struct mm *mm_create(void);
+/* The struct mm left in the pool. */
+uint32_t mm_pool_count(void);
+/* The address space after mm in the list of all of them (NULL: the
+ * first), or NULL after the last. */
+struct mm *mm_next(struct mm *mm);
+/* Make the page directory covering va (user space; there is none yet).
+ * NULL without memory. */
+pte_t *mm_directory_make(struct mm *mm, uint32_t va);
 /* The page directory covering va (user space), made if alloc. NULL if
- * there is none (or no memory for it). */
-pte_t *mm_directory(struct mm *mm, uint32_t va, int alloc);
+ * there is none (or no memory for it). Every page-table lookup passes
+ * here, most finding the directory there: that part is inline. */
+static inline pte_t *mm_directory(struct mm *mm, uint32_t va, int alloc)
+{
+    pte_t *pd = mm->pd[(va >> PDPT_SHIFT) - 1];
+    return pd || !alloc ? pd : mm_directory_make(mm, va);
+}
 /* Free the page directory covering va if no page table is left under it
  * (pgtable_trim calls it after freeing a table). */
 void mm_directory_trim(struct mm *mm, uint32_t va);
@@ -211,13 +231,14 @@ enum vm_fault_kind vm_file_fault(struct mm *mm, struct vma *v, uint32_t page, en
  * len) into the frames (vm_ops.dirty). MS_* flags; 0, -EINVAL, or -ENOMEM
  * when part of the range is unmapped. */
 int vm_msync(struct mm *mm, uint32_t addr, uint32_t len, uint32_t flags);
-/* Unmap the pages of the VMAs of mm mapping file from page from_pgoff on
- * (ftruncate): the next touch there faults again and meets the new size. */
-void vm_unmap_file_pages(struct mm *mm, struct vm_mapping *file, uint32_t from_pgoff);
+/* Unmap the pages of every VMA mapping file, in every address space, from
+ * page from_pgoff on (ftruncate): the next touch there faults again and
+ * meets the new size. */
+void vm_unmap_file_pages(struct vm_mapping *file, uint32_t from_pgoff);
 /* Take (fork, split) or drop (munmap, merge, exit) v's hold on its object
- * or file. get: 0 or -ENOMEM. */
-int vma_get_backing(struct mm *mm, struct vma *v);
-void vma_put_backing(struct mm *mm, struct vma *v);
+ * or file. get: 0 or -ETXTBSY (vm_ops.open). */
+int vma_get_backing(struct vma *v);
+void vma_put_backing(struct vma *v);
 
 /* Copy between buf and [addr, addr + len) of mm, which need not be the
  * loaded address space (access.c, Linux's access_process_vm): each page is

@@ -166,16 +166,15 @@ static int32_t do_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot
             v.flags |= VM_MAYWRITE;
         if (file->deny_write)
             v.flags |= VM_DENYWRITE;
-        int err = v.file->ops->open(mm, &v);
+        int err = v.file->ops->open(&v);
         if (err)
-            return refuse(mm, err, err == -ETXTBSY ? "the file is open for writing"
-                                                   : "out of memory for the file's mapping record");
+            return refuse(mm, err, "the file is open for writing");
     } else if (type == MAP_SHARED && !(v.obj = object_create(size >> PAGE_SHIFT))) {
         return refuse(mm, -ENOMEM, "out of memory for the shared object");
     }
     int i = vma_insert(mm, &v);
     if (i < 0) {
-        vma_put_backing(mm, &v);
+        vma_put_backing(&v);
         return refuse(mm, i, "out of memory for the VMA table");
     }
     mm->total_pages += size >> PAGE_SHIFT;
@@ -229,7 +228,7 @@ int vm_munmap(struct mm *mm, uint32_t addr, uint32_t len)
         struct vma *v = &mm->vmas[last];
         pgtable_unmap(mm, v, v->start, v->end);
         mm->total_pages -= (v->end - v->start) >> PAGE_SHIFT;
-        vma_put_backing(mm, v);
+        vma_put_backing(v);
     }
     vma_remove(mm, first, last - first);
     return 0;

@@ -86,7 +86,7 @@ int vma_split(struct mm *mm, uint32_t i, uint32_t addr)
     upper.start = addr;
     if (upper.obj || upper.file)
         upper.pgoff += (addr - mm->vmas[i].start) >> PAGE_SHIFT;
-    if (vma_get_backing(mm, &upper))
+    if (vma_get_backing(&upper))
         return -ENOMEM;
     mm->vmas[i].end = addr;
     memmove(&mm->vmas[i + 2], &mm->vmas[i + 1], (mm->nr_vmas - i - 1) * sizeof(struct vma));
@@ -109,7 +109,7 @@ static void join(struct mm *mm, uint32_t i)
 {
     struct vma *a = &mm->vmas[i];
     a->end = mm->vmas[i + 1].end;
-    vma_put_backing(mm, &mm->vmas[i + 1]);   /* a holds the same object or file */
+    vma_put_backing(&mm->vmas[i + 1]);   /* a holds the same object or file */
     vma_remove(mm, i + 1, 1);
 }
 
@@ -135,9 +135,9 @@ void vm_object_put(struct vm_object *obj)
     kfree(obj);
 }
 
-int vma_get_backing(struct mm *mm, struct vma *v)
+int vma_get_backing(struct vma *v)
 {
-    int err = v->file ? v->file->ops->open(mm, v) : 0;
+    int err = v->file ? v->file->ops->open(v) : 0;
     if (err)
         return err;
     if (v->obj)
@@ -145,11 +145,11 @@ int vma_get_backing(struct mm *mm, struct vma *v)
     return 0;
 }
 
-void vma_put_backing(struct mm *mm, struct vma *v)
+void vma_put_backing(struct vma *v)
 {
     vm_object_put(v->obj);
     if (v->file)
-        v->file->ops->release(mm, v);
+        v->file->ops->release(v);
 }
 
 void vma_prot_string(const struct vma *v, char buf[5])

@@ -27,12 +27,9 @@ read an image's DWARF once between them, not once each (about a second).
 from __future__ import annotations
 
 import difflib
-import hashlib
 import io
 import os
-import pickle
 import struct as _struct
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +37,7 @@ from pathlib import Path
 from elftools.dwarf.die import DIE
 from elftools.elf.elffile import ELFFile
 
-from kos import paths
+from kos import diskcache
 
 __all__ = ["Abi", "AbiError", "Field", "Layout", "Value", "load"]
 
@@ -486,38 +483,8 @@ def load(path: Path | str) -> Abi:
         return abi
 
 
-_PARSED = paths.BUILD / "pycache" / "abi"
-
-
 def _parsed(path: Path) -> Abi:
     """The image's Abi from the parse on disk, or parsed now and saved there."""
-    data = path.read_bytes()
-    digest = hashlib.sha256(Path(__file__).read_bytes() + data).hexdigest()
-    saved = _PARSED / f"{digest}.pickle"
-    try:
-        with saved.open("rb") as f:
-            abi = pickle.load(f)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
-        abi = Abi(path)
-        _save(abi, saved)
+    abi = diskcache.cached("abi", Path(__file__).read_bytes() + path.read_bytes(), lambda: Abi(path))
     abi.path = path
     return abi
-
-
-def _save(abi: Abi, saved: Path) -> None:
-    # Parallel workers may parse at once: each writes its own file and
-    # renames it into place. Without room to save, the next process parses.
-    try:
-        saved.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=saved.parent, suffix=".tmp")
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(abi, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, saved)
-    except OSError:
-        pass
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
