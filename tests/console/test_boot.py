@@ -58,7 +58,7 @@ def test_uptime_advances_with_the_timer(console):
 def test_idle_machine_halts_instead_of_spinning(machine_factory):
     """At the prompt the kernel halts until an interrupt: the emulator process
     must not burn a core. A polling idle loop uses ~100%."""
-    machine: Machine = machine_factory()
+    machine: Machine = machine_factory(own_process=True)
     machine.start()
     assert machine.child is not None
     time.sleep(0.2)
