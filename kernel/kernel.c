@@ -36,7 +36,9 @@ void kmain(uint32_t magic, const struct multiboot_info *mbi)
     idt_init();
     idt_set_exception_handler(trap_exception);
     pic_init();
-    multiboot_save_cmdline(magic, mbi);
+    multiboot_save_strings(magic, mbi);
+    if (*multiboot_loader_name())
+        kprintf("multiboot: loaded by %s\n", multiboot_loader_name());
     physmem_init(magic, mbi);
     initrd_init(mbi);
     paging_init();

@@ -24,7 +24,7 @@ from kos.console import Console
 from kos.machine import Machine, make_machine, qemu_available
 from kos.machine.qemu_resident import ResidentQemu
 from kos.machine.unicorn.kernel import Snapshot, UnicornKernel, boot
-from kos.machine.unicorn.resident import ResidentUnicorn
+from kos.machine.unicorn.resident import InProcessUnicorn, ResidentUnicorn
 from kos.memory import constants
 
 # Console tests run on every machine listed here.
@@ -175,11 +175,15 @@ def _log_path(request: pytest.FixtureRequest, tag: str = "") -> Path:
 def machine_factory(request: pytest.FixtureRequest, kernel: Path, emulator: str
                     ) -> Iterator[Callable[..., Machine]]:
     """Make machines of the test's emulator; all are stopped at the end and
-    their logs kept only if the test failed."""
+    their logs kept only if the test failed. The embedded emulator's run in
+    the worker (InProcessUnicorn: no child process to start) unless the
+    test is about the emulator's process (own_process)."""
     made: list[Machine] = []
 
-    def make(memory: str = "64M", initrd: Path | None = paths.INITRD) -> Machine:
-        m = make_machine(emulator, kernel, memory, _log_path(request, f"-{len(made)}"), initrd)
+    def make(memory: str = "64M", initrd: Path | None = paths.INITRD, own_process: bool = False) -> Machine:
+        log = _log_path(request, f"-{len(made)}")
+        m = (InProcessUnicorn(kernel, memory, log, initrd) if emulator == "unicorn" and not own_process
+             else make_machine(emulator, kernel, memory, log, initrd))
         made.append(m)
         return m
 

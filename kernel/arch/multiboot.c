@@ -1,27 +1,41 @@
-/* multiboot.c — the kernel command line from the Multiboot information:
- * saved at boot, then looked up by option name. */
+/* multiboot.c — the strings of the Multiboot information, the kernel
+ * command line and the boot loader's name: saved at boot, then the line
+ * looked up by option name. */
 #include <stdint.h>
 #include "multiboot.h"
 
 static char cmdline[MULTIBOOT_CMDLINE_MAX];
+static char loader_name[MULTIBOOT_LOADER_NAME_MAX];
 
-void multiboot_save_cmdline(uint32_t magic, const struct multiboot_info *mbi)
+/* src into dst (size bytes with its NUL), cut to fit. */
+static void save_string(char *dst, unsigned size, const char *src)
 {
-    if (magic != MULTIBOOT_BOOTLOADER_MAGIC || !(mbi->flags & MULTIBOOT_INFO_CMDLINE) ||
-        !mbi->cmdline)
-        return;
-    const char *src = (const char *)mbi->cmdline;
     unsigned i = 0;
-    while (src[i] && i + 1 < sizeof(cmdline)) {
-        cmdline[i] = src[i];
+    while (src[i] && i + 1 < size) {
+        dst[i] = src[i];
         i++;
     }
-    cmdline[i] = '\0';
+    dst[i] = '\0';
+}
+
+void multiboot_save_strings(uint32_t magic, const struct multiboot_info *mbi)
+{
+    if (magic != MULTIBOOT_BOOTLOADER_MAGIC)
+        return;
+    if ((mbi->flags & MULTIBOOT_INFO_CMDLINE) && mbi->cmdline)
+        save_string(cmdline, sizeof(cmdline), (const char *)mbi->cmdline);
+    if ((mbi->flags & MULTIBOOT_INFO_LOADER) && mbi->boot_loader_name)
+        save_string(loader_name, sizeof(loader_name), (const char *)mbi->boot_loader_name);
 }
 
 const char *multiboot_cmdline(void)
 {
     return cmdline;
+}
+
+const char *multiboot_loader_name(void)
+{
+    return loader_name;
 }
 
 /* Does the word at w start with key followed by '='? */

@@ -48,11 +48,16 @@ struct multiboot_mmap_entry {
 
 /* Bytes of the command line kept, the NUL included; the rest is dropped. */
 #define MULTIBOOT_CMDLINE_MAX 256
+#define MULTIBOOT_LOADER_NAME_MAX 64
 
-/* Copy the command line out of the loader's memory (which the kernel
- * reuses later). Call before paging and the allocators start. Without a
- * multiboot loader or a command line, the saved line is empty. */
-void multiboot_save_cmdline(uint32_t magic, const struct multiboot_info *mbi);
+/* Copy the command line and the boot loader's name out of the loader's
+ * memory (which the kernel reuses later). Call before paging and the
+ * allocators start. What the loader did not give stays empty. */
+void multiboot_save_strings(uint32_t magic, const struct multiboot_info *mbi);
+
+/* The boot loader's name, as it gave it ("GRUB 2.06-13+deb12u2", "qemu"),
+ * or "". */
+const char *multiboot_loader_name(void);
 
 /* The saved line: QEMU and GRUB give the kernel's path, then the options,
  * e.g. "build/kernel.elf ktest=all". */

@@ -7,17 +7,22 @@ import time
 
 from kos.bench.boot import cpu_seconds
 from kos.machine import Machine
+from kos.machine.unicorn.loader import LOADER_NAME
 from kos.memory import constants
 from kos.memory.constants import HEAP_END, HEAP_SIZE, HEAP_START, MAX_PROCESS_STACKS, STACK_SIZE
 
+# The boot loader's name each machine's Multiboot information gives.
+LOADER = {"qemu": "qemu", "unicorn": LOADER_NAME.rstrip(b"\0").decode()}
 
-def test_boot_banner_and_memory_map(machine_factory):
+
+def test_boot_banner_and_memory_map(machine_factory, emulator):
     m = machine_factory()
     m.start(wait_prompt=False)
     assert m.console is not None
     boot = m.console.wait_prompt(timeout=15)
     start, end = (constants.image().symbol(s) for s in ("__kernel_start", "__kernel_end"))
     assert f"KOS i386 kernel {start:#010x}-{end:#010x}" in boot
+    assert f"multiboot: loaded by {LOADER[emulator]}\n" in boot
     lower, upper = map(int, re.search(r"mem_lower=(\d+) KiB mem_upper=(\d+) KiB", boot).groups())
     assert lower == 639
     assert 62 * 1024 < upper < 63 * 1024          # 64 MiB less the first MiB and a BIOS reserve
@@ -58,7 +63,7 @@ def test_uptime_advances_with_the_timer(console):
 def test_idle_machine_halts_instead_of_spinning(machine_factory):
     """At the prompt the kernel halts until an interrupt: the emulator process
     must not burn a core. A polling idle loop uses ~100%."""
-    machine: Machine = machine_factory()
+    machine: Machine = machine_factory(own_process=True)
     machine.start()
     assert machine.child is not None
     time.sleep(0.2)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from kos import iso, ktap, ktest, paths
+from kos.console import normalise
 from kos.machine import EXIT_FAILURE, EXIT_SUCCESS, Machine, make_machine, qemu_available
 from kos.machine.bochs import bochs_missing
 
@@ -30,15 +31,22 @@ def _media_params() -> list[object]:
     ]
 
 
+# QEMU's boot takes GRUB's own way to the first entry (its hidden timeout,
+# nothing typed); Bochs's types the entry's hotkey, as the other ISO tests
+# do, and skips the 2 s GRUB spends on that way.
+UNATTENDED = {"qemu-iso"}
+
+
 @pytest.fixture(scope="module", params=_media_params())
 def booted(request: pytest.FixtureRequest, kernel) -> Iterator[tuple[Machine, str]]:
     """(machine, everything it printed up to the first prompt)."""
     name = str(request.param)
     failed_before = request.session.testsfailed
     m = make_machine(name, kernel, "64M", paths.LOGS / f"boot-media-{name}.log")
-    m.start(wait_prompt=False)
-    assert m.console is not None
-    boot = m.console.wait_prompt(BOOT_TIMEOUT)
+    console = m.start(wait_prompt=False)
+    first = b"" if name in UNATTENDED else \
+        console.type_until(iso.BOOT_HOTKEY, re.compile(rb"KOS i386 kernel"), BOOT_TIMEOUT)
+    boot = normalise(first) + console.wait_prompt(BOOT_TIMEOUT)
     yield m, boot
     m.stop()
     if request.session.testsfailed == failed_before:
@@ -53,9 +61,11 @@ def _remove_logs(m: Machine) -> None:
 
 
 def test_grub_boots_the_kernel_to_the_prompt(booted):
-    _, boot = booted
-    assert "Booting `KOS'" in boot                  # GRUB's menu entry, on the serial console
+    machine, boot = booted
+    if machine.name in UNATTENDED:
+        assert "Booting `KOS'" in boot              # GRUB's default entry, on the serial console
     assert re.search(r"KOS i386 kernel 0x00100000-0x001[0-9a-f]{5}", boot)
+    assert re.search(r"multiboot: loaded by GRUB 2\.\d+", boot)     # the loader's name in its Multiboot info
     # The firmware's memory map, through GRUB's Multiboot info.
     assert re.search(r"mem_lower=6[0-9]{2} KiB mem_upper=6[0-9]{4} KiB", boot)
     assert "boot: ready" in boot
@@ -96,7 +106,9 @@ def test_fault_exits_with_the_failure_status(kernel, name):
     without GRUB; tests/toolchain/test_tasks.py checks it after a fault.)"""
     log = paths.LOGS / f"boot-media-crash-{name}.log"
     with make_machine(name, kernel, "64M", log) as m:
-        m.start(timeout=BOOT_TIMEOUT)
+        console = m.start(wait_prompt=False)
+        console.type_until(iso.BOOT_HOTKEY, re.compile(rb"KOS i386 kernel"), BOOT_TIMEOUT)
+        console.wait_prompt(BOOT_TIMEOUT)
         m.console.sendline("crash ud")
         out = m.console.expect_text("exit status 35", timeout=30)
         assert "*** CPU exception 6: invalid opcode" in out
@@ -112,16 +124,8 @@ def test_the_menus_ktest_entry_runs_the_in_kernel_suites_and_exits(kernel, name)
     log = paths.LOGS / f"boot-media-ktest-{name}.log"
     with make_machine(name, kernel, "64M", log) as m:
         console = m.start(wait_prompt=False)
-        for _ in range(int(BOOT_TIMEOUT / 0.05)):
-            console.send(iso.KTEST_HOTKEY)
-            try:
-                console.expect(re.compile(rb"KTAP version 1|kos> "), timeout=0.05)
-                break
-            except AssertionError:
-                continue
-        else:
-            pytest.fail(f"no KTAP and no prompt within {BOOT_TIMEOUT:g}s")
-        assert m.child.after == b"KTAP version 1", "GRUB booted the first entry"
+        first = console.type_until(iso.KTEST_HOTKEY, re.compile(rb"KTAP version 1|kos> "), BOOT_TIMEOUT)
+        assert first.endswith(b"KTAP version 1"), "GRUB booted the first entry"
         console.wait_exit(timeout=BOOT_TIMEOUT)
         out = "KTAP version 1" + console.output_so_far()
         assert m.wait(timeout=30) == EXIT_SUCCESS

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from kos import iso, paths
+from kos.console import normalise
 from kos.machine import Machine, qemu_available
 from kos.machine.iso import QemuIsoMachine, qemu_iso_command
 from kos.machine.qemu import QemuMachine
@@ -138,12 +139,14 @@ def _archive_with(name: str, data: bytes) -> bytes:
     return buf.getvalue()
 
 
-def check_big_initrd(m: Machine, archive: Path, body: str) -> None:
+def check_big_initrd(m: Machine, archive: Path, body: str, boot_key: str = "") -> None:
     """The archive did not fit below the heap, sits past the stack region,
-    reserved, and every byte of its last file reads back."""
+    reserved, and every byte of its last file reads back. boot_key: the
+    boot loader's key for the kernel's entry, typed until the kernel talks."""
     m.start(wait_prompt=False)
     assert m.console is not None
-    boot = m.console.wait_prompt(timeout=90)
+    first = m.console.type_until(boot_key, re.compile(rb"KOS i386 kernel[^\n]*\n"), 90) if boot_key else b""
+    boot = normalise(first) + m.console.wait_prompt(timeout=90)
     image = re.search(r"KOS i386 kernel 0x[0-9a-f]{8}-(0x[0-9a-f]{8})", boot)
     assert image, boot
     assert archive.stat().st_size > HEAP_START - int(image.group(1), 16)
@@ -257,7 +260,7 @@ def test_grub_loads_an_initrd_too_large_for_below_the_heap(kernel, tmp_path: Pat
     body = big_initrd(archive, BIG)
     m = _IsoMachine(kernel, tmp_path / "big.iso", paths.LOGS / "test_initrd.grub-big.log", archive)
     try:
-        check_big_initrd(m, archive, body)
+        check_big_initrd(m, archive, body, boot_key=iso.BOOT_HOTKEY)
     finally:
         m.stop()
     m.log_path.unlink(missing_ok=True)        # kept only when the test failed

@@ -120,14 +120,14 @@ def test_a_bad_pointer_to_write_is_efault(console: Console):
 
 def test_memhog_stops_at_its_limit_with_enomem_and_nothing_leaks(sh: Shell):
     before = sh.free_frames()
-    assert "limit: pid 1 address space limit 8388608 bytes" in sh("limit 1 8M")
-    out = sh("run /bin/memhog 32M", timeout=120)
-    m = re.search(r"memhog: stopped at (\d+) of 33554432 bytes: mmap error -12 \(ENOMEM\)", out)
+    assert "limit: pid 1 address space limit 4194304 bytes" in sh("limit 1 4M")
+    out = sh("run /bin/memhog 16M", timeout=120)
+    m = re.search(r"memhog: stopped at (\d+) of 16777216 bytes: mmap error -12 \(ENOMEM\)", out)
     assert m, out
-    assert 0 < int(m.group(1)) <= 8 << 20
+    assert 0 < int(m.group(1)) <= 4 << 20
     assert re.search(r"run: pid \d+ exited with status 1", out)
-    sh("limit 1 0xffffffff")
-    assert "memhog: touched 16777216 bytes" in sh("run /bin/memhog 16M", timeout=120)
+    sh("limit 1 0xffffffff")                 # lifted: twice the old limit is touched whole
+    assert "memhog: touched 8388608 bytes" in sh("run /bin/memhog 8M", timeout=120)
     assert sh.free_frames() == before
 
 

@@ -39,7 +39,7 @@ def qemu_lines(size: str) -> list[str]:
 
 
 def map_lines(boot_log: str) -> list[str]:
-    return [line for line in boot_log.splitlines() if line.startswith(("multiboot:", "  [mem "))]
+    return [line for line in boot_log.splitlines() if line.startswith(("multiboot: mem_", "  [mem "))]
 
 
 @pytest.mark.parametrize("size", list(QEMU_MAPS))

@@ -34,6 +34,7 @@ def test_iso_holds_the_kernel_and_a_serial_grub_config(kernel, tmp_path):
     assert "terminal_input serial" in lines and "terminal_output serial" in lines
     assert "set timeout=0" in lines and "set timeout_style=hidden" in lines
     assert "multiboot /boot/kernel.elf" in lines
+    assert 'menuentry "KOS" --hotkey=backspace {' in lines        # iso.BOOT_HOTKEY picks it at once
     # The second entry, on its hotkey: the in-kernel suites at boot.
     assert f'menuentry "{iso.KTEST_ENTRY}" --hotkey={iso.KTEST_HOTKEY} {{' in lines
     assert "multiboot /boot/kernel.elf ktest=all" in lines

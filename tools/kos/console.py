@@ -97,6 +97,22 @@ class Console:
         """Wait for the shell prompt; return the output before it."""
         return normalise(self.expect(_PROMPT_RE, timeout, what=PROMPT))
 
+    def type_until(self, key: str, pattern: re.Pattern[bytes], timeout: float,
+                   every: float = 0.05) -> bytes:
+        """Press key every `every` seconds until pattern shows (a boot
+        loader's menu key, typed from power-on as a user would hold it,
+        until what the chosen entry prints first); return the output up to
+        the end of the match."""
+        for _ in range(max(1, int(timeout / every))):
+            self.send(key)
+            try:
+                before = self.expect(pattern, timeout=every)
+            except ConsoleError:
+                continue
+            after = self.child.after
+            return before + (after if isinstance(after, bytes) else b"")
+        raise self._fail(pattern.pattern.decode(errors="replace"), timeout, ended=False)
+
     def send(self, data: str | bytes) -> None:
         self.child.send(data.encode("latin-1") if isinstance(data, str) else data)
 

@@ -58,13 +58,17 @@ class ResidentUnicorn(Machine):
             self.boots += 1
         else:
             self.session.restore(self._first_prompt)
+        return self._attach(self.session, "in-process, at its first prompt", self._boot_log)
+
+    def _attach(self, session: UnicornKernel, note: str, logged: bytes = b"") -> Console:
+        """session's console as this machine's, its output logged."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("wb")
-        self._log.write(("$ " + " ".join(self.command()) + "  (in-process, at its first prompt)\n").encode())
-        self._log.write(self._boot_log)
-        self.session.console.log_path = self.log_path
-        self.session.console.child.logfile_read = self._log
-        self.console = self.session.console
+        self._log.write(("$ " + " ".join(self.command()) + f"  ({note})\n").encode())
+        self._log.write(logged)
+        session.console.log_path = self.log_path
+        session.console.child.logfile_read = self._log
+        self.console = session.console
         return self.console
 
     def wait(self, timeout: float = 10.0) -> int | None:
@@ -99,3 +103,40 @@ class ResidentUnicorn(Machine):
             self.session.close()
             self.session = None
             self._first_prompt = None
+
+
+class InProcessUnicorn(ResidentUnicorn):
+    """The embedded emulator in this process, booted afresh by each start()
+    and shut down by stop(): a test's own machine (another memory size,
+    another initrd) without the child process's start-up (Python and the
+    emulator's imports, about 0.3 s a machine). Its console runs the guest
+    as it is read, so the boot log is there to read as from a child's; a
+    test about the emulator's process (its CPU time, its exit) needs
+    UnicornMachine."""
+
+    def __init__(self, kernel: Path = paths.KERNEL_ELF, memory: str = "64M",
+                 log_path: Path | None = None, initrd: Path | None = paths.INITRD) -> None:
+        super().__init__(kernel, memory, log_path, initrd)
+        self._ended: int | None = None
+
+    def start(self, wait_prompt: bool = True, timeout: float = 15.0) -> Console:
+        self.close()
+        modules = [self.initrd.read_bytes()] if self.initrd is not None else []
+        self.session = UnicornKernel(self.kernel, self.memory, modules=modules)
+        self.boots += 1
+        console = self._attach(self.session, "in-process")
+        if wait_prompt:
+            console.wait_prompt(timeout)
+        return console
+
+    @property
+    def exit_status(self) -> int | None:
+        return self._ended if self.session is None else super().exit_status
+
+    def stop(self) -> int | None:
+        status = super().stop()
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+            self._ended = status
+        return status
