@@ -41,4 +41,4 @@ static int cmd_ktest(int argc, char **argv)
     }
     return ktest_run(suites, n) != 0;
 }
-SHELL_COMMAND(ktest, "[list | SUITE...]", "run in-kernel test suites (KTAP output)", cmd_ktest);
+SHELL_COMMAND(ktest, "list | [SUITE...]", "run in-kernel test suites (KTAP output)", cmd_ktest);

@@ -10,7 +10,9 @@
  * arguments a form takes is checked, and which form a leading literal
  * selects: "buddy alloc ORDER [kernel|dma|highmem [only]] | free ADDR
  * ORDER | stats" takes 2 to 4 arguments after alloc, 3 after free, 1 after
- * stats. What an argument holds is for the command to judge.
+ * stats. A literal naming argv[1] leaves only its own forms: "ktest list x"
+ * is refused, though the other form, "[SUITE...]", takes any number. What
+ * an argument holds is for the command to judge.
  */
 #include <stdint.h>
 #include "shell.h"
@@ -87,30 +89,42 @@ static int literal_matches(const char *w, const char *arg)
     }
 }
 
-int shell_usage_check(const struct shell_cmd *cmd, int argc, char **argv)
+/* Walk the forms of a usage: those whose leading literal is argv[1]
+ * (named), or those that start with no literal (!named). 1 when argv fits
+ * one of them; *seen counts the others walked, and *too_many stays set
+ * while each of those takes fewer arguments than argv has. */
+static int fits(const char *s, int argc, char **argv, int named, int *seen, int *too_many)
 {
     unsigned nargs = (unsigned)argc - 1;
-    int applies = 0, too_many = 1;
-    const char *s = cmd->usage;
     for (;;) {
         while (*s == ' ')
             s++;
-        /* A form that starts with a literal is the one its literal names. */
-        int selects = *s >= 'a' && *s <= 'z';
-        int ours = !selects || (argc > 1 && literal_matches(s, argv[1]));
+        int literal = *s >= 'a' && *s <= 'z';
+        int ours = literal ? named && argc > 1 && literal_matches(s, argv[1]) : !named;
         struct count c = sequence(&s);
         if (ours) {
             if (nargs >= c.min && nargs <= c.max)
-                return 0;
-            applies = 1;
-            too_many &= nargs > c.max;
+                return 1;
+            (*seen)++;
+            *too_many &= nargs > c.max;
         }
         if (*s != '|')
-            break;
+            return 0;
         s++;
     }
-    /* No form's literal names argv[1]: the command says what it expected. */
-    if (!applies)
+}
+
+int shell_usage_check(const struct shell_cmd *cmd, int argc, char **argv)
+{
+    int seen = 0, too_many = 1;
+    /* A literal naming argv[1] picks its forms ("ktest list"); without
+     * one, the forms that start with an argument apply. */
+    if (fits(cmd->usage, argc, argv, 1, &seen, &too_many))
+        return 0;
+    if (!seen && fits(cmd->usage, argc, argv, 0, &seen, &too_many))
+        return 0;
+    /* No form for argv[1] at all: the command says what it expected. */
+    if (!seen)
         return 0;
     if (too_many)
         kprintf("%s: too many arguments\n", argv[0]);

@@ -36,6 +36,7 @@ ONE_TOO_MANY = {
     "kmalloc": "kmalloc 16 8 x",
     "krealloc": "krealloc 0 16 x",
     "kspin": "kspin x",
+    "ktest": "ktest list x",
     "leaks": "leaks x",
     "limit": "limit 1 8M x",
     "ls": "ls / /bin",
@@ -67,7 +68,7 @@ ONE_TOO_MANY = {
     "wx": "wx 1 on x",
 }
 # Their usage ends in "...": any number of arguments.
-UNBOUNDED = {"ktest", "run", "write"}
+UNBOUNDED = {"run", "write"}
 
 
 def state(console: Console) -> tuple[object, ...]:
