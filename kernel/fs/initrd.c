@@ -113,37 +113,49 @@ static void normalize(const char *name, char *out)
     out[o] = 0;
 }
 
-/* Append e to the index, growing its arrays by doubling. 0 or -ENOMEM. */
-static int index_add(const struct ustar_entry *e, uint32_t *cap, uint32_t *names_len, uint32_t *names_cap)
+/* How much room the index's two arrays have while it is built. */
+struct room {
+    uint32_t cap, names_len, names_cap;
+};
+
+/* Append an entry for path (normalized) like e, growing the arrays by
+ * doubling. 0 or -ENOMEM. */
+static int index_put(struct room *r, const char *path, const struct entry *e)
 {
-    char path[USTAR_NAME_MAX + 1];
-    normalize(e->name, path);
     uint32_t n = strlen(path) + 1;
-    if (nentries == *cap) {
-        uint32_t c = *cap ? *cap * 2 : 16;
+    if (nentries == r->cap) {
+        uint32_t c = r->cap ? r->cap * 2 : 16;
         struct entry *a = krealloc(entries, c * sizeof(*a));
         if (!a)
             return -ENOMEM;
         entries = a;
-        *cap = c;
+        r->cap = c;
     }
-    if (*names_len + n > *names_cap) {
-        uint32_t c = *names_cap ? *names_cap * 2 : 512;
-        while (*names_len + n > c)
+    if (r->names_len + n > r->names_cap) {
+        uint32_t c = r->names_cap ? r->names_cap * 2 : 512;
+        while (r->names_len + n > c)
             c *= 2;
         char *a = krealloc(names, c);
         if (!a)
             return -ENOMEM;
         names = a;
-        *names_cap = c;
+        r->names_cap = c;
     }
-    memcpy(names + *names_len, path, n);
-    entries[nentries++] = (struct entry){
-        .path = *names_len, .data = e->data, .size = e->size, .mode = (uint16_t)e->mode,
-        .is_dir = e->type == USTAR_DIRECTORY,
-    };
-    *names_len += n;
+    memcpy(names + r->names_len, path, n);
+    entries[nentries] = *e;
+    entries[nentries++].path = r->names_len;
+    r->names_len += n;
     return 0;
+}
+
+/* Append the archive entry e to the index. 0 or -ENOMEM. */
+static int index_add(struct room *r, const struct ustar_entry *e)
+{
+    char path[USTAR_NAME_MAX + 1];
+    normalize(e->name, path);
+    struct entry rec = { .data = e->data, .size = e->size, .mode = (uint16_t)e->mode,
+                         .is_dir = e->type == USTAR_DIRECTORY };
+    return index_put(r, path, &rec);
 }
 
 /* FNV-1a, for index_dedupe's table. */
@@ -155,38 +167,68 @@ static uint32_t path_hash(const char *s)
     return h;
 }
 
+/* The slot of path in the table (open addressing over slots, a power of
+ * two): the one holding its entry's number + 1, or the free one (0) where
+ * it would go. */
+static uint32_t *slot_of(uint32_t *table, uint32_t slots, const char *path)
+{
+    uint32_t at = path_hash(path) & (slots - 1);
+    while (table[at] && strcmp(names + entries[table[at] - 1].path, path) != 0)
+        at = (at + 1) & (slots - 1);
+    return &table[at];
+}
+
 /* One entry per path, as tar extracts an archive that `tar -r` appended
  * to: a later entry's contents take the earlier one's place and the later
- * entry goes, so a directory never meets a name twice. One pass over the
- * index with a hash table of the entries kept (open addressing, freed
- * before it returns), rather than a search of the index per entry. 0 or
- * -ENOMEM. */
-static int index_dedupe(void)
+ * entry goes, so a directory never meets a name twice. And every
+ * directory on an entry's path is an entry, as tar makes the parents of
+ * what it extracts: an archive need not hold them ("tar cf a.tar x/f" has
+ * no "x/"), and without one its files were unreachable. Missing ones are
+ * added after the others, mode 0755. One pass over the index with a hash
+ * table of the entries kept (open addressing, sized for every parent an
+ * entry could add, freed before it returns), rather than a search of the
+ * index per entry. 0 or -ENOMEM. */
+static int index_dedupe(struct room *r)
 {
+    uint32_t most = nentries;
+    for (uint32_t i = 0; i < r->names_len; i++)
+        most += names[i] == '/';
     uint32_t slots = 16;
-    while (slots < 2 * nentries)
+    while (slots < 2 * most)
         slots *= 2;
     uint32_t *table = kcalloc(slots, sizeof(*table));     /* a kept entry's number + 1; 0: free */
     if (!table)
         return -ENOMEM;
     uint32_t kept = 0;
     for (uint32_t i = 0; i < nentries; i++) {
-        const char *path = names + entries[i].path;
-        uint32_t at = path_hash(path) & (slots - 1);
-        while (table[at] && strcmp(names + entries[table[at] - 1].path, path) != 0)
-            at = (at + 1) & (slots - 1);
-        if (table[at]) {
-            uint32_t name = entries[table[at] - 1].path;
-            entries[table[at] - 1] = entries[i];
-            entries[table[at] - 1].path = name;
+        uint32_t *slot = slot_of(table, slots, names + entries[i].path);
+        if (*slot) {
+            uint32_t name = entries[*slot - 1].path;
+            entries[*slot - 1] = entries[i];
+            entries[*slot - 1].path = name;
             continue;
         }
         entries[kept] = entries[i];
-        table[at] = ++kept;
+        *slot = ++kept;
     }
     nentries = kept;
+    const struct entry dir = { .mode = 0755, .is_dir = 1 };
+    int err = 0;
+    for (uint32_t i = 0; i < kept && !err; i++) {
+        char path[USTAR_NAME_MAX + 1];
+        memcpy(path, names + entries[i].path, strlen(names + entries[i].path) + 1);
+        for (char *p = path + 1; *p && !err; p++) {
+            if (*p != '/')
+                continue;
+            *p = 0;
+            uint32_t *slot = slot_of(table, slots, path);
+            if (!*slot && !(err = index_put(r, path, &dir)))
+                *slot = nentries;
+            *p = '/';
+        }
+    }
     kfree(table);
-    return 0;
+    return err;
 }
 
 static void index_drop(void)
@@ -206,14 +248,14 @@ void initrd_scan(void)
     uint32_t len = module_end - module_start;
     struct ustar_iter it;
     struct ustar_entry e;
-    uint32_t cap = 0, names_len = 0, names_cap = 0;
+    struct room room = { 0, 0, 0 };
     int r;
     ustar_iter_init(&it, base, len);
     int oom = 0;
     while (!oom && (r = ustar_next(&it, &e)) == USTAR_ENTRY)
-        oom = index_add(&e, &cap, &names_len, &names_cap) < 0;
+        oom = index_add(&room, &e) < 0;
     if (!oom && r == USTAR_END)
-        oom = index_dedupe() < 0;
+        oom = index_dedupe(&room) < 0;
     if (oom) {
         kprintf("initrd: refused: out of memory for the index of its entries (%u so far); "
                 "booting without it\n", nentries);

@@ -239,6 +239,27 @@ def test_names_that_fill_their_fields_are_files(machine_factory, tmp_path: Path,
     assert m.console.run("cat /etc/motd").strip()
 
 
+def test_directories_the_archive_does_not_hold_are_made(machine_factory, tmp_path: Path, members):
+    """An archive made with `tar cf a.tar x/y/file` holds no entry for x or
+    x/y; tar makes them as it extracts, and so does the index: the file is
+    reachable, and each directory lists what is under it."""
+    archive = tmp_path / "no-dirs.tar"
+    archive.write_bytes(_archive_with("x/y/file", b"deep\n"))
+    assert not any(n in ("x", "x/y") for n in tarfile.open(archive).getnames())
+    m = machine_factory(initrd=archive)
+    m.start(wait_prompt=False)
+    assert m.console is not None
+    boot = m.console.wait_prompt(timeout=30)
+    files = sum(1 for t in members.values() if t.isfile()) + 1
+    assert re.search(rf"initrd: 0x[0-9a-f]{{8}} - 0x[0-9a-f]{{8}} \(\d+ KiB, {files} files\)", boot), boot
+    assert m.console.run("cat /x/y/file").strip() == "deep"
+    assert re.search(r"^drwxr-xr-x\s+0 x$", m.console.run("ls /"), re.M)
+    assert re.search(r"^drwxr-xr-x\s+0 y$", m.console.run("ls /x"), re.M)
+    assert re.search(r"^-rw-r--r--\s+5 file$", m.console.run("ls /x/y"), re.M)
+    assert m.console.run("write /x/y/new made").strip() == "write: 4 bytes to /x/y/new"
+    assert m.console.run("cat /etc/motd").strip()
+
+
 class _IsoMachine(QemuIsoMachine):
     """GRUB from an ISO of its own (build/kos.iso is the build's), with this initrd."""
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.unicorn
 
 # The allocations of the index's build: its arrays' growth, then the
 # table that keeps one entry per path.
-CALLERS = {"krealloc": ("initrd_scan", "index_add"), "kcalloc": ("initrd_scan", "index_dedupe")}
+CALLERS = {"krealloc": ("initrd_scan", "index_add", "index_put"), "kcalloc": ("initrd_scan", "index_dedupe")}
 
 
 def boot_failing_index(fn: str, nth: int) -> tuple[UnicornKernel, FailingCalls]:
