@@ -60,6 +60,8 @@ static int check_segment(const uint8_t *ph, uint32_t len, struct elf_segment *s)
         return ELF_E_OUTSIDE_FILE;
     if (vaddr < ELF_USER_START || vaddr >= ELF_USER_END || memsz > ELF_USER_END - vaddr)
         return ELF_E_OUTSIDE_USER;
+    if (vaddr + memsz > ELF_USER_END - ELF_STACK_INITIAL)       /* no wrap: memsz fits above */
+        return ELF_E_STACK;
     if ((vaddr ^ offset) & (PAGE - 1))
         return ELF_E_ALIGN;
     s->vaddr = vaddr;
@@ -148,6 +150,7 @@ const char *elf_strerror(int err)
     case ELF_E_VERSION: return "unknown ELF version";
     case ELF_E_TYPE: return "not an executable (ET_EXEC)";
     case ELF_E_MACHINE: return "not an i386 executable (EM_386)";
+    case ELF_E_STACK: return "a segment reaches into the stack (0xbfffc000-0xc0000000)";
     case ELF_E_PHDR: return "no program headers, or not 32 bytes each";
     case ELF_E_NO_LOAD: return "no PT_LOAD segment";
     case ELF_E_TOO_MANY: return "too many PT_LOAD segments";

@@ -3,9 +3,9 @@
  * Pure C over a byte buffer (no kernel globals, no printing, no mapping),
  * compiled for the host too and fuzzed there. elf_plan accepts exactly what
  * KOS can run: ELFCLASS32, little-endian, ET_EXEC, EM_386, PT_LOAD segments
- * inside user space [ELF_USER_START, ELF_USER_END), each within the file,
- * filesz <= memsz, no two sharing a byte of memory, and the entry point
- * inside an executable segment. The plan says what to map; the process code
+ * inside user space [ELF_USER_START, ELF_USER_END) and below the stack exec
+ * maps at its top, each within the file, filesz <= memsz, no two sharing a
+ * byte of memory, and the entry point inside an executable segment. The plan says what to map; the process code
  * maps it.
  */
 #ifndef KOS_ELF_H
@@ -15,6 +15,10 @@
 
 #define ELF_USER_START 0x40000000u
 #define ELF_USER_END   0xC0000000u
+/* exec maps the first ELF_STACK_INITIAL bytes of the stack right below
+ * ELF_USER_END (MAP_FIXED): a segment there would share its pages with the
+ * stack, each overwriting the other. */
+#define ELF_STACK_INITIAL 0x4000u
 #define ELF_MAX_SEGMENTS 8
 
 #define ELF_PROT_READ  0x1     /* the values of PROT_READ/WRITE/EXEC */
@@ -40,6 +44,7 @@ enum {
     ELF_E_OVERLAP = -15,      /* two segments share bytes of memory */
     ELF_E_ENTRY = -16,        /* entry point outside every executable segment */
     ELF_E_INTERP = -17,       /* PT_INTERP or PT_DYNAMIC: not a static executable */
+    ELF_E_STACK = -18,        /* segment reaching into the initial stack */
 };
 
 struct elf_segment {

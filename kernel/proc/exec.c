@@ -29,8 +29,8 @@
 #include "../mm/memory.h"
 #include "../mm/vm/mm.h"
 
-#define USER_STACK_TOP   0xC0000000u
-#define STACK_INITIAL    0x4000u          /* mapped at exec; the rest grows on faults */
+#define USER_STACK_TOP   ELF_USER_END
+#define STACK_INITIAL    ELF_STACK_INITIAL /* mapped at exec; the rest grows on faults */
 #define ARG_SPACE        0x1000u          /* strings and vectors: one page */
 #define ARG_MAX_COUNT    64u
 

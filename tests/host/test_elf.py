@@ -107,6 +107,21 @@ def test_segments_outside_user_space_are_refused(fmt: Formats, seg: tuple[int, i
     assert refused(fmt, make_elf([seg], seg[0])) == "ELF_E_OUTSIDE_USER"
 
 
+@pytest.mark.parametrize("seg", [
+    (0xBFFFB000, 0, 0x1000, 0x1001, PF_R | PF_W),               # its last byte in the stack's first page
+    (0xBFFFC000, 0, 0x1000, 0x1000, PF_R | PF_W),               # the stack's lowest page
+    (0xBFFFF080, 0x80, 0x4, 0x8, PF_R | PF_W),                  # the stack's top page
+])
+def test_segments_in_the_initial_stack_are_refused(fmt: Formats, seg: tuple[int, int, int, int, int]):
+    assert refused(fmt, make_elf([TEXT, seg], USER_START)) == "ELF_E_STACK"
+    assert "stack" in fmt.elf_strerror(fmt.elf["ELF_E_STACK"])
+
+
+def test_a_segment_that_ends_where_the_stack_starts_is_planned(fmt: Formats):
+    seg = (0xBFFFB000, 0, 0x1000, 0x1000, PF_R | PF_W)
+    assert refused(fmt, make_elf([TEXT, seg], USER_START)) == "ELF_OK"
+
+
 def test_segment_sizes_and_placement_are_checked(fmt: Formats):
     bigger_file = (USER_START, 0, 0x2000, 0x1000, PF_R | PF_X)
     assert refused(fmt, make_elf([bigger_file], USER_START)) == "ELF_E_FILESZ"

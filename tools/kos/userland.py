@@ -134,6 +134,13 @@ def _outside_user_space(elf: bytes) -> bytes:
     return _patch(elf, at + P_VADDR, "<I", 0x00100000 | (vaddr & 0xFFF))
 
 
+def _in_stack(elf: bytes) -> bytes:
+    at = _phdr(elf, 1)
+    vaddr = struct.unpack_from("<I", elf, at + P_VADDR)[0]
+    top = 0xBFFFF000 | (vaddr & 0xFFF)                   # the stack's top page
+    return _patch(_patch(elf, at + P_VADDR, "<I", top), at + P_VADDR + 4, "<I", top)
+
+
 def _overlapping(elf: bytes) -> bytes:
     first, second = _phdr(elf, 0), _phdr(elf, 1)
     vaddr = struct.unpack_from("<I", elf, first + P_VADDR)[0]
@@ -148,6 +155,7 @@ MALFORMED: dict[str, tuple[Callable[[bytes], bytes], str]] = {
     "wrong-class": (lambda e: _patch(e, EI_CLASS, "<B", ELFCLASS64), "not a 32-bit ELF file (ELFCLASS32)"),
     "outside-user": (_outside_user_space, "a segment lies outside user space (0x40000000-0xc0000000)"),
     "overlapping": (_overlapping, "two segments overlap"),
+    "in-stack": (_in_stack, "a segment reaches into the stack (0xbfffc000-0xc0000000)"),
     "bad-entry": (lambda e: _patch(e, E_ENTRY, "<I", 0x70000000),
                   "the entry point is outside every executable segment"),
 }
