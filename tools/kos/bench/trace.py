@@ -7,6 +7,7 @@ of operations, weight) followed by one operation per line: ``a id size``
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,7 +59,10 @@ class Trace:
         lines = [str(constants.HEAP_SIZE), str(self.next_id), str(len(self.ops)), "1"]
         for op, i, size in self.ops:
             lines.append(f"f {i}" if op == "f" else f"{op} {i} {size}")
-        path.write_text("\n".join(lines) + "\n")
+        # Whole or not at all: a reader in another process never sees half a trace.
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text("\n".join(lines) + "\n")
+        tmp.replace(path)
 
 
 def read_ops(path: Path) -> list[tuple[str, int, int]]:

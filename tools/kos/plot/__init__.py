@@ -79,10 +79,10 @@ def trace_path(name: str) -> Path:
 
     path = WORKDIR / "traces" / f"{name}.rep"
     if not path.exists():
-        say("plot: generating the benchmark traces")
-        known = [str(t["name"]) for t in gen.generate(WORKDIR / "traces")]
-        if name not in known:
-            raise SystemExit(f"plot: no trace {name!r}: choose one of {', '.join(known)}")
+        if name not in gen.WORKLOADS:
+            raise SystemExit(f"plot: no trace {name!r}: choose one of {', '.join(gen.WORKLOADS)}")
+        say(f"plot: generating the benchmark trace {name}")
+        gen.generate_one(WORKDIR / "traces", name)
     return path
 
 
