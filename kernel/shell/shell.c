@@ -7,6 +7,10 @@
  * sequences (arrow keys) and every other control or 8-bit byte are ignored;
  * a control byte inside an escape sequence ends it and acts as usual.
  * CR, LF and CR LF each end one line.
+ *
+ * A line is split into words at blanks; a trailing '&' asks for the
+ * background (only commands whose usage ends in "[&]" take it), and the
+ * words must fit the command's usage (usage.c) before the command runs.
  */
 #include <stdint.h>
 #include "shell.h"
