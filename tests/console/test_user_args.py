@@ -1,7 +1,8 @@
 """The user programs' number arguments, on both machines: a size past 32
 bits, or a 0x without digits, is refused with the program's usage words
 instead of wrapping to a smaller size that the program then acts on;
-sleeper's durations in seconds or milliseconds, anything else refused;
+sleeper's durations in seconds or milliseconds, anything else (or a count
+that is no number, or an argument more) refused;
 spin's rounds, 0 of them none rather than forever."""
 
 from __future__ import annotations
@@ -37,6 +38,14 @@ def test_sleeper_takes_milliseconds(console: Console):
 def test_sleeper_refuses_a_duration_it_does_not_read(console: Console, arg: str):
     out = console.run(f"run /bin/sleeper {arg} 1", timeout=20)
     assert "usage: sleeper [SECONDS|MILLISECONDSms [COUNT [CHILDREN]]]" in out, out
+    assert re.search(r"run: pid \d+ exited with status 2", out), out
+
+
+@pytest.mark.parametrize("args", ["10ms x", "10ms 2 2x", "10ms 1 0 extra"])
+def test_sleeper_refuses_a_count_it_does_not_read_and_an_argument_more(console: Console, args: str):
+    out = console.run(f"run /bin/sleeper {args}", timeout=20)
+    assert "usage: sleeper [SECONDS|MILLISECONDSms [COUNT [CHILDREN]]]" in out, out
+    assert not re.search(r"sleeper \d+: ", out), out
     assert re.search(r"run: pid \d+ exited with status 2", out), out
 
 

@@ -2,7 +2,8 @@
  * (default 1 second, 5 times): a program that spends its life waiting.
  * DURATION is in seconds, or in milliseconds with "ms" after the number.
  * With CHILDREN, it first forks that many children that do the same, and
- * waits for them at the end (a foreground job of several processes). */
+ * waits for them at the end (a foreground job of several processes). A
+ * COUNT or CHILDREN that is no number, or one argument more, is refused. */
 #include "stdio.h"
 #include "stdlib.h"
 #include "syscall.h"
@@ -32,15 +33,26 @@ static int parse_duration(const char *s, struct timespec *t)
     return 1;
 }
 
+/* argv[i] as a number into *n when it is there; 0 if it is there and is
+ * no number (nor one that fits). */
+static int optional_number(int argc, char **argv, int i, unsigned long *n)
+{
+    const char *end;
+    if (i >= argc)
+        return 1;
+    *n = strtoul_size(argv[i], &end);
+    return end != argv[i] && *end == 0;
+}
+
 int main(int argc, char **argv)
 {
     struct timespec t = { 1, 0 };
-    if (argc > 1 && !parse_duration(argv[1], &t)) {
+    unsigned long count = 5, children = 0;
+    if (argc > 4 || (argc > 1 && !parse_duration(argv[1], &t)) || !optional_number(argc, argv, 2, &count) ||
+        !optional_number(argc, argv, 3, &children)) {
         printf("usage: sleeper [SECONDS|MILLISECONDSms [COUNT [CHILDREN]]]\n");
         return 2;
     }
-    unsigned long count = argc > 2 ? strtoul_size(argv[2], 0) : 5;
-    unsigned long children = argc > 3 ? strtoul_size(argv[3], 0) : 0;
     int is_child = 0;
     for (unsigned long c = 0; c < children && !is_child; c++) {
         long r = fork();
