@@ -202,3 +202,37 @@ def test_threads_take_turns_on_one_kernel(live: Kernel):
         t.join()
     assert not errors
     assert mm.buddy_check(kernel=live) == 0
+
+
+def test_arguments_of_the_wrong_type_raise_type_error(live: Kernel, pages: PageFrameAllocator):
+    """A str order or a float address is the caller's mistake: TypeError
+    naming the argument, not the failure value of a refused request (a
+    silent 0 from buddy_alloc("2")) nor an error from inside the wrapper."""
+    free0 = mm.buddy_stats(kernel=live)["free_pages"]
+    calls = [
+        ("order", lambda: mm.buddy_alloc("2", kernel=live)),             # type: ignore[arg-type]
+        ("order", lambda: mm.buddy_alloc(True, kernel=live)),
+        ("gfp", lambda: mm.buddy_alloc_zone(0, 1.0, kernel=live)),       # type: ignore[arg-type]
+        ("addr", lambda: mm.buddy_free(1.5, 0, kernel=live)),            # type: ignore[arg-type]
+        ("total_memory", lambda: mm.buddy_init("64M", kernel=live)),     # type: ignore[arg-type]
+        ("name", lambda: mm.slab_create(123, 64, 8, kernel=live)),       # type: ignore[arg-type]
+        ("object_size", lambda: mm.slab_create("t", 64.0, 8, kernel=live)),  # type: ignore[arg-type]
+        ("alignment", lambda: mm.slab_create("t", 64, None, kernel=live)),   # type: ignore[arg-type]
+        ("cache_id", lambda: mm.slab_alloc(None, kernel=live)),          # type: ignore[arg-type]
+        ("addr", lambda: mm.slab_free(1, "0x1000", kernel=live)),        # type: ignore[arg-type]
+        ("cache_id", lambda: mm.slab_destroy("1", kernel=live)),         # type: ignore[arg-type]
+        ("physical_addr", lambda: PageFrame("0x1000", kernel=live)),     # type: ignore[arg-type]
+        ("order", lambda: pages.alloc_pages("1")),                       # type: ignore[arg-type]
+    ]
+    for name, f in calls:
+        with pytest.raises(TypeError, match=rf"^{name} must be"):
+            f()
+    page = pages.alloc_page()
+    try:
+        with pytest.raises(TypeError, match=r"^virtual_addr must be"):
+            page.map_virtual(0x1000 * 1.0)                               # type: ignore[arg-type]
+        assert page.virtual_addr == page.physical_addr                   # nothing was recorded
+    finally:
+        pages.free_page(page)
+    assert mm.buddy_stats(kernel=live)["free_pages"] == free0
+    assert mm.slab_check(kernel=live) == 0

@@ -30,8 +30,8 @@ from kos.target.abi import Abi, Value, load
 
 __all__ = [
     "Kernel", "abi", "boot_kernel", "call", "call64", "call_lock", "call_out", "default_kernel",
-    "fits_u32", "output_mark", "output_since", "read", "resolve", "s32", "set_default_kernel", "split64",
-    "u32", "use_kernel", "with_bytes", "write",
+    "fits_u32", "output_mark", "output_since", "read", "require_int", "resolve", "s32", "set_default_kernel",
+    "split64", "u32", "use_kernel", "with_bytes", "write",
 ]
 
 
@@ -185,6 +185,16 @@ def s32(value: int) -> int:
 def fits_u32(*values: int) -> bool:
     """Can every value be passed as a 32-bit argument without changing meaning?"""
     return all(isinstance(v, int) and -(1 << 31) <= v < (1 << 32) for v in values)
+
+
+def require_int(name: str, value: object) -> int:
+    """value, if it is an int (bool is not: True is no size, order or
+    address); else TypeError naming the argument. A wrong type is the
+    caller's mistake, not a request the kernel refuses, so the API raises
+    instead of answering with its failure value."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    return value
 
 
 @contextmanager

@@ -36,7 +36,7 @@ from typing import ClassVar
 
 from kos import kernel as kk
 from kos.exceptions import AllocationError, MemoryError
-from kos.kernel import Kernel, call, call_lock, s32, u32
+from kos.kernel import Kernel, call, call_lock, require_int, s32, u32
 from kos.memory import constants as C
 from kos.memory.manager import LastError
 
@@ -53,14 +53,9 @@ class Leak:
     site: str
 
 
-def _int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    return value
-
 
 def _size(name: str, value: object) -> int:
-    v = _int(name, value)
+    v = require_int(name, value)
     if v < 0:
         raise ValueError(f"{name} must not be negative, not {v}")
     return v

@@ -55,7 +55,7 @@ from typing import Any
 from kos import kernel as kk
 from kos.exceptions import KOSError, MappingError, MemoryError, ProtectionError
 from kos.fs import KernelFd
-from kos.kernel import Kernel, call, call_lock, call_out, s32, u32
+from kos.kernel import Kernel, call, call_lock, call_out, require_int, s32, u32
 from kos.memory import constants as C
 from kos.memory import hostfile
 
@@ -120,14 +120,9 @@ class _Block:
     order: int = 0
 
 
-def _int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    return value
-
 
 def _power_of_two(name: str, value: object) -> int:
-    v = _int(name, value)
+    v = require_int(name, value)
     if v <= 0 or v & (v - 1):
         raise ValueError(f"{name} must be a power of two, not {v}")
     return v
@@ -268,7 +263,7 @@ class MemoryManager:
     def allocate(self, size: int, alignment: int = 8) -> int:
         """Allocate memory block: its kernel address, aligned to alignment
         (a power of two), or 0 if allocation failed (last_error says why)."""
-        size = _int("size", size)
+        size = require_int("size", size)
         alignment = _power_of_two("alignment", alignment)
         if size < 0:
             raise ValueError(f"size must not be negative, not {size}")
@@ -311,7 +306,7 @@ class MemoryManager:
         """Deallocate memory block. The size finds the allocator: True, or
         False (reason in last_error) for an address this manager never
         returned, a double free, or a size that does not match the block."""
-        address, size = _int("address", address), _int("size", size)
+        address, size = require_int("address", address), require_int("size", size)
         if size < 0:
             raise ValueError(f"size must not be negative, not {size}")
         with call_lock():
@@ -374,7 +369,7 @@ class MemoryManager:
         """size bytes at address: a user address of the manager's mappings
         (ProtectionError where they forbid reading, MappingError where
         nothing is mapped), or inside a block from allocate()."""
-        address, size = _int("address", address), _int("size", size)
+        address, size = require_int("address", address), require_int("size", size)
         if size < 0 or address < 0:
             raise ValueError("address and size must not be negative")
         with call_lock():
@@ -393,7 +388,7 @@ class MemoryManager:
     def write(self, address: int, data: bytes) -> None:
         """Write data at address, as read() reaches it (ProtectionError for
         a read-only mapping, MappingError where nothing is mapped)."""
-        address = _int("address", address)
+        address = require_int("address", address)
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"data must be bytes, not {type(data).__name__}")
         data = bytes(data)
@@ -429,7 +424,7 @@ class MemoryManager:
         plain int), or else a host descriptor."""
         for name, v in (("addr", addr), ("length", length), ("prot", prot), ("flags", flags),
                         ("fd", fd), ("offset", offset)):
-            _int(name, v)
+            require_int(name, v)
         if length < 0 or offset < 0 or prot < 0 or flags < 0:
             raise ValueError("length, prot, flags and offset must not be negative")
         with call_lock():
@@ -495,7 +490,7 @@ class MemoryManager:
         with last_error (EACCES for the file's open mode, EINVAL, ENOMEM)."""
         for name, v in (("addr", addr), ("length", length), ("prot", prot), ("flags", flags),
                         ("file", file), ("offset", offset)):
-            _int(name, v)
+            require_int(name, v)
         with call_lock():
             bad = min(length, prot, flags, offset) < 0
             if bad or not kk.fits_u32(addr, length, prot, flags, file, offset):
@@ -507,7 +502,7 @@ class MemoryManager:
     def msync(self, addr: int, length: int) -> int:
         """Write the pages of shared file mappings in the range that were
         written back to their files: 0, or -1 (EINVAL: addr not page aligned)."""
-        addr, length = _int("addr", addr), _int("length", length)
+        addr, length = require_int("addr", addr), require_int("length", length)
         if length < 0:
             raise ValueError("length must not be negative")
         with call_lock():
@@ -520,7 +515,7 @@ class MemoryManager:
     def munmap(self, addr: int, length: int) -> int:
         """Unmap memory region (written-to pages of shared file mappings are
         written back first): 0 on success, -1 on error."""
-        addr, length = _int("addr", addr), _int("length", length)
+        addr, length = require_int("addr", addr), require_int("length", length)
         if length < 0:
             raise ValueError("length must not be negative")
         with call_lock():
@@ -540,7 +535,8 @@ class MemoryManager:
     def mprotect(self, addr: int, length: int, prot: int) -> int:
         """Change memory protection: 0 on success, -1 on error (EACCES when
         the W^X policy refuses)."""
-        addr, length, prot = _int("addr", addr), _int("length", length), _int("prot", prot)
+        addr, length, prot = (require_int(name, v) for name, v in (("addr", addr), ("length", length),
+                                                                  ("prot", prot)))
         if length < 0 or prot < 0:
             raise ValueError("length and prot must not be negative")
         with call_lock():

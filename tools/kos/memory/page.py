@@ -5,14 +5,15 @@ A PageFrame is a handle on the kernel's struct page for one frame; every
 attribute is read from the kernel when asked, and every method runs the
 kernel function (page_get, page_lock, ...). Failures raise
 kos.exceptions.MemoryError (MappingError for map/unmap,
-AllocationError when no frame is free) carrying the kernel's error code.
+AllocationError when no frame is free) carrying the kernel's error code;
+an argument that is no int raises TypeError.
 Every class takes kernel=; the default is kos.kernel.default_kernel().
 """
 
 from __future__ import annotations
 
 from kos.exceptions import AllocationError, MappingError, MemoryError
-from kos.kernel import Kernel, call, call64, fits_u32, resolve, s32, split64, u32
+from kos.kernel import Kernel, call, call64, fits_u32, require_int, resolve, s32, split64, u32
 from kos.memory.constants import (
     EINVAL,
     ENOMEM,
@@ -47,6 +48,7 @@ class PageFrame:
     def __init__(self, physical_addr: int, *, kernel: Kernel | None = None) -> None:
         """The frame holding physical_addr. Raises MemoryError (ENXIO) if the
         kernel has no page frame there."""
+        require_int("physical_addr", physical_addr)
         self._kernel = resolve(kernel)
         in_range = 0 <= physical_addr < 1 << 64
         ptr = u32(call(self._kernel, "page_lookup", *split64(physical_addr))) if in_range else 0
@@ -123,7 +125,7 @@ class PageFrame:
 
     def map_virtual(self, virtual_addr: int) -> None:
         """Record that the page is mapped at virtual_addr (page aligned, not 0)."""
-        if not fits_u32(virtual_addr) or virtual_addr < 0:
+        if not fits_u32(require_int("virtual_addr", virtual_addr)) or virtual_addr < 0:
             raise MappingError(f"virtual address {virtual_addr:#x} does not fit 32 bits", EINVAL)
         self._op("page_map_virtual", virtual_addr, cls=MappingError)
 
@@ -158,7 +160,7 @@ class PageFrameAllocator:
     def alloc_pages(self, order: int) -> list[PageFrame]:
         """2^order contiguous frames, lowest first. Raises AllocationError for
         an order outside 0..MAX_ORDER or when no block is free."""
-        if not isinstance(order, int) or not 0 <= order <= MAX_ORDER:
+        if not 0 <= require_int("order", order) <= MAX_ORDER:
             raise AllocationError(f"order {order!r} is not in 0..{MAX_ORDER}", EINVAL)
         head = u32(call(self._kernel, "alloc_pages", GFP_KERNEL, order))
         if not head:
