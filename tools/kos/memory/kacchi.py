@@ -66,7 +66,7 @@ def stack_get_top(pid: int, *, kernel: Kernel | None = None) -> int:
 
 
 def memory_defragment(*, kernel: Kernel | None = None) -> int:
-    """The merges memory_defragment() made."""
+    """The bytes memory_defragment() made available (it prints them too)."""
     return u32(call(resolve(kernel), "memory_defragment"))
 
 
