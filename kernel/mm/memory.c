@@ -28,6 +28,15 @@ static struct {
 
 void memory_init(void)
 {
+    /* A second call would lay a fresh heap over live blocks and forget
+     * every stack in use: each owner would be left holding memory the
+     * next allocation hands out again. */
+    static int done;
+    if (done) {
+        kprintf("memory_init: already initialized: the heap and the stacks are kept\n");
+        return;
+    }
+    done = 1;
     uint32_t end = physmem_usable_end(HEAP_START);
     heap_bytes = HEAP_SIZE;
     if (end < HEAP_END) {

@@ -43,7 +43,7 @@ struct memory_counters {
 
 /* Lay the heap over [HEAP_START, HEAP_START + HEAP_SIZE) (clamped to the RAM
  * that exists, and said so) and prepare the stack slots. Call once, after
- * physmem_init and paging_init. */
+ * physmem_init and paging_init; a later call is reported and changes nothing. */
 void memory_init(void);
 
 /* Build the buddy allocator over all RAM (buddy_init) and print what it

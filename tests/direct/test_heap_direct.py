@@ -1,6 +1,7 @@
 """The kernel heap through direct calls on a live kernel: statistics cost
-the same whatever the number of live blocks, and kmalloc's defragment
-retry turns a failed allocation into a successful one."""
+the same whatever the number of live blocks, kmalloc's defragment
+retry turns a failed allocation into a successful one, and memory_init
+runs once."""
 
 from __future__ import annotations
 
@@ -83,3 +84,23 @@ def test_an_allocation_succeeds_only_because_of_the_defragment(guest: UnicornKer
     assert after["failed_allocs"] == before["failed_allocs"] + 1  # the first attempt
     assert "out of memory" not in out
     assert live.call("memory_check") == 0
+
+
+def test_a_second_memory_init_is_reported_and_keeps_the_heap_and_stacks(guest: UnicornKernel):
+    """The specification's "call once": a second call used to lay a fresh
+    heap over the live blocks (kfree of one was then invalid) and forget the
+    stacks in use while num_stacks still counted them."""
+    block = kacchi.kmalloc(100, kernel=guest)
+    guest.write(block, b"kept" * 25)
+    top = kacchi.stack_alloc(7, kernel=guest)
+    assert block and top
+    before = memory_stats(guest)
+    guest.drain_serial()
+    guest.call("memory_init")
+    assert guest.drain_serial() == "memory_init: already initialized: the heap and the stacks are kept\n"
+    assert memory_stats(guest) == before
+    assert kacchi.stack_get_top(7, kernel=guest) == top
+    assert guest.read(block, 100) == b"kept" * 25
+    assert kacchi.kmalloc(100, kernel=guest) != block
+    assert kacchi.kfree_checked(block, kernel=guest) == 0
+    assert kacchi.memory_check(kernel=guest) == 0
