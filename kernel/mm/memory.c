@@ -181,7 +181,7 @@ void memory_get_stats(memory_stats_t *stats)
     stats->total_heap = heap_bytes;
     stats->used_heap = hs.used_bytes;
     stats->free_heap = hs.free_bytes;
-    stats->total_stacks = MAX_PROCESS_STACKS * STACK_SIZE;
+    stats->total_stacks = stack_slots_in_ram() * STACK_SIZE;
     stats->num_allocations = hs.live_blocks;
     stats->num_stacks = stack_count();
 }

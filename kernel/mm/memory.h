@@ -15,10 +15,11 @@
 #include "../include/layout.h"
 
 typedef struct {
-    uint32_t total_heap;        /* bytes the heap manages */
+    uint32_t total_heap;        /* bytes the heap manages (HEAP_SIZE, or less when RAM ends sooner) */
     uint32_t used_heap;         /* bytes in allocated blocks, headers included */
     uint32_t free_heap;         /* bytes in free blocks */
-    uint32_t total_stacks;      /* bytes of the stack region's stacks: MAX_PROCESS_STACKS * STACK_SIZE */
+    uint32_t total_stacks;      /* bytes of the stacks in RAM: MAX_PROCESS_STACKS * STACK_SIZE, or
+                                 * fewer slots' worth when RAM ends inside the stack region */
     uint32_t num_allocations;   /* live kmalloc blocks */
     uint32_t num_stacks;        /* stacks in use */
 } memory_stats_t;

@@ -202,3 +202,17 @@ def test_bad_numbers_are_refused(console: Console):
     assert "usage: kfree ADDR" in console.run("kfree")
     assert ("kmalloc: argument 1 (SIZE): 99999999999 is out of range (max 4294967295)"
             in console.run("kmalloc 99999999999"))
+
+
+def test_memstats_counts_only_the_heap_and_stacks_that_are_in_ram(machine_factory):
+    """On 32 MiB the RAM ends inside the heap: the heap is clamped and no
+    stack slot exists. total_heap and total_stacks say what there is, as the
+    boot log does (total_stacks used to claim all 32 slots regardless)."""
+    console = machine_factory(memory="32M").start()
+    s = console.kv("memstats")
+    assert 0 < s["total_heap"] < HEAP_SIZE
+    assert s["used_heap"] + s["free_heap"] <= s["total_heap"]
+    assert s["total_stacks"] == 0
+    assert console.run("stack alloc 7").splitlines() == [
+        "stack_alloc: pid 7: the stack region is beyond RAM", "stack: pid 7 top 0x00000000"]
+    assert console.kv("memstats")["total_stacks"] == 0
