@@ -88,7 +88,11 @@ static int cmd_slab(int argc, char **argv)
         if (shell_arg_u32(argv, 3, "SIZE", UINT32_MAX, &a) ||
             (argc == 5 && shell_arg_u32(argv, 4, "ALIGN", UINT32_MAX, &b)))
             return 1;
-        return print_result("id", slab_create(argv[2], a, b));
+        int id = slab_create(argv[2], a, b);
+        int refused = print_result("id", id);
+        if (refused)
+            kprintf("reason: %s\n", slab_create_why());
+        return refused;
     }
     if (argc < 3)
         return shell_usage(argv[0]);
@@ -118,13 +122,17 @@ static int cmd_slab(int argc, char **argv)
         if (err == -EBUSY && slab_info((int)id, &i) == 0)
             kprintf("slab_destroy: cache %d '%s': %u objects still allocated\n", (int)id, i.name,
                     i.active_objs);
+        else if (err)
+            kprintf("slab_destroy: cache %u: no such cache\n", id);
         return print_result("result", err);
     }
     if (strcmp(op, "info") == 0 && argc == 3) {
         struct slab_info i;
         int err = slab_info((int)id, &i);
-        if (err)
+        if (err) {
+            kprintf("slab_info: cache %u: no such cache\n", id);
             return print_result("result", err);
+        }
         print_info((int)id, &i);
         return 0;
     }

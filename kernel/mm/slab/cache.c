@@ -103,19 +103,39 @@ static int choose_order(uint32_t size, uint32_t align)
     return best;
 }
 
+static const char *create_why = "";
+
+/* slab_create's refusal: err, with its reason kept for slab_create_why. */
+static int create_refused(int err, const char *why)
+{
+    create_why = why;
+    return err;
+}
+
+const char *slab_create_why(void)
+{
+    return create_why;
+}
+
 int slab_create(const char *name, uint32_t object_size, uint32_t alignment)
 {
-    if (!name || !name[0] || object_size == 0 || object_size > SLAB_MAX_OBJECT)
-        return -EINVAL;
+    if (!name || !name[0])
+        return create_refused(-EINVAL, "the name is empty");
+    if (object_size == 0)
+        return create_refused(-EINVAL, "the object size is 0");
+    if (object_size > SLAB_MAX_OBJECT)
+        return create_refused(-EINVAL, "the object size is above SLAB_MAX_OBJECT (64 KiB)");
     if (alignment == 0)
         alignment = SLAB_DEFAULT_ALIGN;
-    if ((alignment & (alignment - 1)) || alignment > PAGE_SIZE)
-        return -EINVAL;
+    if (alignment & (alignment - 1))
+        return create_refused(-EINVAL, "the alignment is not a power of two");
+    if (alignment > PAGE_SIZE)
+        return create_refused(-EINVAL, "the alignment is above PAGE_SIZE");
     uint32_t align = alignment < SLAB_MIN_ALIGN ? SLAB_MIN_ALIGN : alignment;
     uint32_t size = align_up(object_size < SLAB_MIN_SIZE ? SLAB_MIN_SIZE : object_size, align);
     int order = choose_order(size, align);
     if (order < 0)
-        return -EINVAL;
+        return create_refused(-EINVAL, "no slab of up to 2^SLAB_MAX_ORDER pages holds one object");
 
     uint32_t irq = irq_save();
     int id = 0;
@@ -124,7 +144,7 @@ int slab_create(const char *name, uint32_t object_size, uint32_t alignment)
             id = i;
     if (!id) {
         irq_restore(irq);
-        return -ENOMEM;
+        return create_refused(-ENOMEM, "all SLAB_MAX_CACHES (64) cache ids are in use");
     }
     struct kmem_cache *c = &caches[id - 1];
     memset(c, 0, sizeof(*c));

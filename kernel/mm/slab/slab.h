@@ -26,6 +26,10 @@
  * a bad alignment, -ENOMEM when all SLAB_MAX_CACHES ids are taken. */
 int slab_create(const char *name, uint32_t object_size, uint32_t alignment);
 
+/* Why the last refused slab_create was refused, in words ("the alignment is
+ * not a power of two", ...); "" before any refusal. */
+const char *slab_create_why(void);
+
 /* One object, aligned as asked, contents undefined; 0 for an unknown id or
  * when the buddy allocator has no block for a new slab. */
 uint32_t slab_alloc(int id);
