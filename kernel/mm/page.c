@@ -115,26 +115,51 @@ static void account(struct page *head, struct page *p, int was_busy)
 
 enum page_op { OP_GET, OP_PUT, OP_DIRTY, OP_CLEAN, OP_LOCK, OP_UNLOCK, OP_MAP, OP_UNMAP };
 
+static const char *change_why = "";
+
+const char *page_change_why(void)
+{
+    return change_why;
+}
+
+/* Why owner() refused p. */
+static const char *owner_why(const struct page *p)
+{
+    if (!p)
+        return "no page frame";
+    if (p->flags & PG_reserved)
+        return "the frame is reserved (never handed out)";
+    if (p->flags & PG_slab)
+        return "the frame belongs to a slab cache";
+    return "the frame is free";
+}
+
 static int page_change(struct page *p, enum page_op op, uint32_t va)
 {
     struct page *head;
     uint32_t irq = irq_save();
     int err = owner(p, &head);
-    if (err)
+    if (err) {
+        change_why = owner_why(p);
         goto out;
+    }
     int was = frame_busy(p);
     switch (op) {
     case OP_GET:
-        if (p->refcount == INT32_MAX)
+        if (p->refcount == INT32_MAX) {
             err = -EINVAL;
-        else
+            change_why = "the reference count is at its maximum";
+        } else {
             p->refcount++;
+        }
         break;
     case OP_PUT:
-        if (p->refcount == 0)
+        if (p->refcount == 0) {
             err = -EINVAL;
-        else
+            change_why = "the reference count is 0";
+        } else {
             p->refcount--;
+        }
         break;
     case OP_DIRTY:
         p->flags |= PG_dirty | PG_written;
@@ -143,28 +168,36 @@ static int page_change(struct page *p, enum page_op op, uint32_t va)
         p->flags &= ~PG_dirty;
         break;
     case OP_LOCK:
-        if (p->flags & PG_locked)
+        if (p->flags & PG_locked) {
             err = -EBUSY;
-        else
+            change_why = "the frame is locked already";
+        } else {
             p->flags |= PG_locked;
+        }
         break;
     case OP_UNLOCK:
-        if (!(p->flags & PG_locked))
+        if (!(p->flags & PG_locked)) {
             err = -EINVAL;
-        else
+            change_why = "the frame is not locked";
+        } else {
             p->flags &= ~PG_locked;
+        }
         break;
     case OP_MAP:
-        if (va == 0 || (va & (PAGE_SIZE - 1)))
+        if (va == 0 || (va & (PAGE_SIZE - 1))) {
             err = -EFAULT;
-        else
+            change_why = "the virtual address is 0 or not page aligned";
+        } else {
             p->virt = va;
+        }
         break;
     case OP_UNMAP:
-        if (p->virt == 0)
+        if (p->virt == 0) {
             err = -EINVAL;
-        else
+            change_why = "the frame is not mapped";
+        } else {
             p->virt = 0;
+        }
         break;
     }
     account(head, p, was);

@@ -175,6 +175,9 @@ int page_unlock(struct page *p);                 /* -EINVAL if not locked */
  * 0: else -EFAULT). Only the record: the identity map is not changed. */
 int page_map_virtual(struct page *p, uint32_t va);
 int page_unmap_virtual(struct page *p);          /* virt = 0; -EINVAL if unmapped */
+/* Why the last refused operation above was refused, in words ("the
+ * reference count is 0", ...); "" before any refusal. */
+const char *page_change_why(void);
 
 /*
  * The reference count of a frame the caller already holds and knows to be

@@ -222,23 +222,28 @@ static int cmd_page(int argc, char **argv)
             report_free("free_pages", addr, arg);
         return print_result(err);
     }
+    int err;
     if (strcmp(op, "get") == 0)
-        return print_result(page_get(p));
-    if (strcmp(op, "put") == 0)
-        return print_result(page_put(p));
-    if (strcmp(op, "dirty") == 0)
-        return print_result(page_set_dirty(p));
-    if (strcmp(op, "clean") == 0)
-        return print_result(page_clear_dirty(p));
-    if (strcmp(op, "lock") == 0)
-        return print_result(page_lock(p));
-    if (strcmp(op, "unlock") == 0)
-        return print_result(page_unlock(p));
-    if (strcmp(op, "map") == 0)
-        return print_result(page_map_virtual(p, arg));
-    if (strcmp(op, "unmap") == 0)
-        return print_result(page_unmap_virtual(p));
-    return shell_usage(argv[0]);
+        err = page_get(p);
+    else if (strcmp(op, "put") == 0)
+        err = page_put(p);
+    else if (strcmp(op, "dirty") == 0)
+        err = page_set_dirty(p);
+    else if (strcmp(op, "clean") == 0)
+        err = page_clear_dirty(p);
+    else if (strcmp(op, "lock") == 0)
+        err = page_lock(p);
+    else if (strcmp(op, "unlock") == 0)
+        err = page_unlock(p);
+    else if (strcmp(op, "map") == 0)
+        err = page_map_virtual(p, arg);
+    else if (strcmp(op, "unmap") == 0)
+        err = page_unmap_virtual(p);
+    else
+        return shell_usage(argv[0]);
+    if (err)
+        kprintf("page %s: 0x%08llx: %s\n", op, addr, page_change_why());
+    return print_result(err);
 }
 SHELL_COMMAND(page, "alloc [ORDER] | count | info|get|put|dirty|clean|lock|unlock|unmap ADDR | "
                     "free ADDR [ORDER] | map ADDR VADDR",

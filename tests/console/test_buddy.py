@@ -271,7 +271,8 @@ def test_referenced_frame_cannot_be_freed_until_put(console: Console):
     assert result(checked(console, f"page put {tail:#x}")) == 0
     assert result(checked(console, f"page free {a:#x} 2")) == EBUSY
     assert result(checked(console, f"page put {tail:#x}")) == 0
-    assert result(console.run(f"page put {tail:#x}")) == EINVAL        # below zero
+    out = console.run(f"page put {tail:#x}")                          # below zero
+    assert result(out) == EINVAL and f"page put: {tail:#010x}: the reference count is 0" in out
     assert result(checked(console, f"page free {a:#x} 2")) == 0
 
 
@@ -285,18 +286,22 @@ def test_dirty_lock_and_virtual_address(console: Console):
 
     assert result(checked(console, f"page lock {a:#x}")) == 0
     assert console.kv(f"page info {a:#x}")["locked"] == 1
-    assert result(console.run(f"page lock {a:#x}")) == EBUSY
+    out = console.run(f"page lock {a:#x}")
+    assert result(out) == EBUSY and f"page lock: {a:#010x}: the frame is locked already" in out
     assert result(checked(console, f"page free {a:#x}")) == EBUSY
     assert result(checked(console, f"page unlock {a:#x}")) == 0
-    assert result(console.run(f"page unlock {a:#x}")) == EINVAL
+    out = console.run(f"page unlock {a:#x}")
+    assert result(out) == EINVAL and f"page unlock: {a:#010x}: the frame is not locked" in out
 
-    assert result(console.run(f"page map {a:#x} 0x40000800")) == EFAULT   # not page aligned
-    assert result(console.run(f"page map {a:#x} 0")) == EFAULT
+    for va in ("0x40000800", "0"):                                     # not page aligned, 0
+        out = console.run(f"page map {a:#x} {va}")
+        assert result(out) == EFAULT and "the virtual address is 0 or not page aligned" in out, va
     assert result(checked(console, f"page map {a:#x} 0x40000000")) == 0
     assert console.kv(f"page info {a:#x}")["virtual_addr"] == 0x40000000
     assert result(checked(console, f"page unmap {a:#x}")) == 0
     assert console.kv(f"page info {a:#x}")["virtual_addr"] == 0
-    assert result(console.run(f"page unmap {a:#x}")) == EINVAL
+    out = console.run(f"page unmap {a:#x}")
+    assert result(out) == EINVAL and f"page unmap: {a:#010x}: the frame is not mapped" in out
 
     assert result(checked(console, f"page dirty {a:#x}")) == 0
     assert result(checked(console, f"page free {a:#x}")) == 0          # dirty and unmapped: fine
@@ -308,8 +313,10 @@ def test_page_operations_refuse_free_reserved_and_missing_frames(console: Consol
     a = addr_of(checked(console, "page alloc"))
     assert result(checked(console, f"page free {a:#x}")) == 0
     for op in ("get", "put", "dirty", "clean", "lock", "unlock", "unmap"):
-        assert result(console.run(f"page {op} {a:#x}")) == EINVAL, op         # free frame
-        assert result(console.run(f"page {op} {KERNEL_START:#x}")) == EACCES, op   # kernel image
+        out = console.run(f"page {op} {a:#x}")                                 # free frame
+        assert result(out) == EINVAL and f"page {op}: {a:#010x}: the frame is free" in out, op
+        out = console.run(f"page {op} {KERNEL_START:#x}")                      # kernel image
+        assert result(out) == EACCES and "the frame is reserved (never handed out)" in out, op
         assert result(console.run(f"page {op} 0x3fff0000")) == ENXIO, op      # beyond RAM
     assert result(console.run(f"page map {a:#x} 0x40000000")) == EINVAL
     assert result(console.run(f"page free {KERNEL_START:#x}")) == EACCES

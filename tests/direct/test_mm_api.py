@@ -236,3 +236,29 @@ def test_arguments_of_the_wrong_type_raise_type_error(live: Kernel, pages: PageF
         pages.free_page(page)
     assert mm.buddy_stats(kernel=live)["free_pages"] == free0
     assert mm.slab_check(kernel=live) == 0
+
+
+def test_a_refused_page_operation_carries_the_kernels_reason(pages: PageFrameAllocator):
+    page = pages.alloc_page()
+    try:
+        page.unmap_virtual()                                  # from its home address
+        for op, why in ((page.put, "the reference count is 0"), (page.unlock, "the frame is not locked"),
+                        (page.unmap_virtual, "the frame is not mapped")):
+            with pytest.raises(MemoryError) as e:
+                op()
+            assert e.value.errno == c.EINVAL and e.value.kernel_message == why
+            assert str(e.value).endswith(f": EINVAL (-22): {why}")
+        page.lock()
+        with pytest.raises(MemoryError) as e:
+            page.lock()
+        assert (e.value.errno, e.value.kernel_message) == (c.EBUSY, "the frame is locked already")
+        page.unlock()
+        with pytest.raises(MappingError) as e:
+            page.map_virtual(0x40000800)
+        assert e.value.kernel_message == "the virtual address is 0 or not page aligned"
+        page.map_virtual(page.physical_addr)                  # back to its home address
+    finally:
+        pages.free_page(page)
+    with pytest.raises(MemoryError) as e:
+        page.get()
+    assert (e.value.errno, e.value.kernel_message) == (c.EINVAL, "the frame is free")

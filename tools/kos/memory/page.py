@@ -13,7 +13,19 @@ Every class takes kernel=; the default is kos.kernel.default_kernel().
 from __future__ import annotations
 
 from kos.exceptions import AllocationError, MappingError, MemoryError
-from kos.kernel import Kernel, call, call64, fits_u32, require_int, resolve, s32, split64, u32
+from kos.kernel import (
+    Kernel,
+    call,
+    call64,
+    call_lock,
+    fits_u32,
+    read,
+    require_int,
+    resolve,
+    s32,
+    split64,
+    u32,
+)
 from kos.memory.constants import (
     EINVAL,
     ENOMEM,
@@ -30,9 +42,9 @@ from kos.memory.constants import (
 __all__ = ["PageFrame", "PageFrameAllocator"]
 
 
-def _raise_on(code: int, what: str, cls: type[MemoryError] = MemoryError) -> None:
+def _raise_on(code: int, what: str, cls: type[MemoryError] = MemoryError, why: str = "") -> None:
     if code < 0:
-        raise cls(f"{what}: {error_name(code)} ({code})", code)
+        raise cls(f"{what}: {error_name(code)} ({code})" + (f": {why}" if why else ""), code, why)
 
 
 class PageFrame:
@@ -94,7 +106,15 @@ class PageFrame:
         return self.flags >> PG_ZONE_SHIFT
 
     def _op(self, fn: str, *args: int, cls: type[MemoryError] = MemoryError) -> None:
-        _raise_on(s32(call(self._kernel, fn, self._page, *args)), f"{fn}({self.physical_addr:#x})", cls)
+        """Run the kernel's fn on the frame; a refusal raises cls with the
+        kernel's reason (page_change_why) as kernel_message."""
+        with call_lock():
+            err = s32(call(self._kernel, fn, self._page, *args))
+            why = ""
+            if err < 0:
+                at = u32(call(self._kernel, "page_change_why"))
+                why = read(self._kernel, at, 64).partition(b"\0")[0].decode("utf-8", errors="replace")
+        _raise_on(err, f"{fn}({self.physical_addr:#x})", cls, why)
 
     def get(self) -> None:
         """Increment reference count."""
