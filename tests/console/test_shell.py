@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import random
+import re
+from pathlib import Path
 
 import pytest
+from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
 
 from kos.console import Console
 
@@ -15,6 +19,19 @@ def test_help_lists_every_command(console: Console):
     out = console.run("help")
     for name in (*SPEC_COMMANDS, "halt", "kmalloc", "kfree", "stack", "crash"):
         assert f"\n  {name} " in "\n" + out, name
+
+
+def test_help_lists_every_command_the_image_registers(console: Console, kernel: Path):
+    """The specification's "show available commands": each SHELL_COMMAND's
+    record (shell_cmd_NAME, in .rodata) has its line in help, and help
+    lists nothing else."""
+    with kernel.open("rb") as f:
+        symtab = ELFFile(f).get_section_by_name(".symtab")
+        assert isinstance(symtab, SymbolTableSection)
+        registered = {sym.name.removeprefix("shell_cmd_") for sym in symtab.iter_symbols()
+                      if sym.name.startswith("shell_cmd_") and sym["st_info"]["type"] == "STT_OBJECT"}
+    assert set(SPEC_COMMANDS) <= registered
+    assert set(re.findall(r"^  ([a-z]+) ", console.run("help"), re.M)) == registered
 
 
 def test_unknown_command_gets_a_hint(console: Console):
