@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -11,8 +12,13 @@ from invoke import Context, task
 
 from kos import build as kbuild
 from kos import paths
-from kos.machine import choose_emulator, qemu_command
+from kos.machine import choose_emulator, qemu_available, qemu_command
+from kos.machine.memsize import size_option
+from kos.machine.qemu import INSTALL_HINT
 from kos.progress import say
+
+# pytest.ExitCode.NO_TESTS_COLLECTED, without importing pytest into every task.
+PYTEST_NO_TESTS = 5
 
 
 def _build(verbose: bool = True) -> Path:
@@ -20,6 +26,14 @@ def _build(verbose: bool = True) -> Path:
         return kbuild.build(verbose=verbose)
     except kbuild.BuildError as e:
         sys.exit(f"build: {e}")
+
+
+def _memory(task_name: str, text: str) -> str:
+    """--memory checked before anything is built, as every machine reads it."""
+    try:
+        return size_option(text)
+    except ValueError as e:
+        sys.exit(f"{task_name}: --memory: {e}")
 
 
 @task
@@ -55,11 +69,12 @@ def iso(c: Context) -> None:
 def run(c: Context, emulator: str = "", memory: str = "64M", iso: bool = False) -> None:
     """Build and boot KOS with its serial console on this terminal; exit with
     the machine's status (33 after halt, 35 after a fault)."""
-    elf = _build()
+    memory = _memory("run", memory)
     name, why = choose_emulator(emulator or ("qemu" if iso else ""))
-    print(f"run: {name} ({why})")
     if iso and name == "unicorn":
         sys.exit("run: --iso boots through GRUB, which the embedded emulator cannot run: use qemu or bochs")
+    elf = _build()
+    print(f"run: {name} ({why})")
     if name == "bochs":
         from kos.machine.bochs import bochs_command
 
@@ -90,6 +105,9 @@ def run(c: Context, emulator: str = "", memory: str = "64M", iso: bool = False) 
 @task
 def debug(c: Context, memory: str = "64M") -> None:
     """Boot under QEMU halted at the first instruction, waiting for gdb on :1234."""
+    memory = _memory("debug", memory)
+    if not qemu_available():
+        sys.exit(f"debug: qemu-system-i386 not found: {INSTALL_HINT}")
     elf = _build()
     cmd = [*qemu_command(elf, memory=memory, interactive=True, initrd=paths.INITRD), "-s", "-S"]
     print("debug: " + " ".join(cmd))
@@ -98,7 +116,10 @@ def debug(c: Context, memory: str = "64M") -> None:
           f"{elf.relative_to(paths.ROOT)}")
     print("debug: gdb commands kos-heap, kos-buddyinfo, kos-slabinfo show the kernel's allocators, "
           "kos-ps and kos-maps [PID] its processes")
-    c.run(" ".join(cmd), pty=True, warn=True)
+    if shutil.which("gdb") is None:
+        print("debug: gdb not found: install it with `apt-get install gdb`")
+    res = c.run(" ".join(cmd), pty=True, warn=True)
+    sys.exit(res.exited)
 
 
 @task(help={"k": "only tests matching this expression", "m": "only tests with these markers",
@@ -107,6 +128,8 @@ def debug(c: Context, memory: str = "64M") -> None:
 def test(c: Context, k: str = "", m: str = "", args: str = "", jobs: int = 0) -> None:
     """Build, then run the whole test suite (pytest), one worker per core,
     fastest layers first."""
+    if jobs < 0:
+        sys.exit(f"test: --jobs {jobs}: give a number of workers, or 0 for one per core")
     _build()
     workers = jobs or os.cpu_count() or 1
     # Whole modules go to whichever worker is free, in collection order (the
@@ -115,30 +138,33 @@ def test(c: Context, k: str = "", m: str = "", args: str = "", jobs: int = 0) ->
     # finish together.
     opts = [f"-n {workers} --dist loadscope --no-loadscope-reorder" if workers > 1 else "", args]
     if k:
-        opts.append(f"-k '{k}'")
+        opts.append(f"-k {shlex.quote(k)}")
     if m:
-        opts.append(f"-m '{m}'")
+        opts.append(f"-m {shlex.quote(m)}")
     # Compiled modules are kept under build/, never beside the sources, even
     # where the environment asks for no bytecode at all: otherwise every
     # worker compiles the tools and rewrites every test module's asserts
     # again (5 s of CPU each), and so does every emulator and task a test starts.
     env = {"PYTHONDONTWRITEBYTECODE": "", "PYTHONPYCACHEPREFIX": str(paths.BUILD / "pycache")}
     res = c.run(f"{sys.executable} -m pytest {' '.join(opts)}", warn=True, pty=False, env=env)
+    if res.exited == PYTEST_NO_TESTS and (k or m):
+        chosen = " and ".join(f"{flag} {shlex.quote(v)}" for flag, v in (("-k", k), ("-m", m)) if v)
+        print(f"test: no test matches {chosen}")
     sys.exit(res.exited)
 
 
-@task(help={"parts": "comma-separated subset of heap,guest,kernel_mm,vm,files,calls,boot (default: all)",
+@task(help={"parts": "comma-separated subset of heap,guest,kernel_mm,vm,proc,files,calls,boot (default: all)",
             "readme": "then rewrite README.md's benchmark sections from build/bench.json"})
 def bench(c: Context, parts: str = "", readme: bool = False) -> None:
     """Benchmarks (heap traces on host and guest, buddy/slab, direct calls, boot);
     a table on stdout and build/bench.json. Takes a few minutes."""
     from kos.bench import DEFAULT_OUT, PARTS, run_bench
 
-    _build()
     chosen = tuple(p for p in parts.split(",") if p) or PARTS
     unknown = [p for p in chosen if p not in PARTS]
     if unknown:
         sys.exit(f"bench: unknown part(s) {', '.join(unknown)}: choose from {', '.join(PARTS)}")
+    _build()
     result = run_bench(DEFAULT_OUT, chosen)
     from kos.plot import bench_plots
 
@@ -160,8 +186,12 @@ def ktest(c: Context, emulator: str = "", suites: str = "all", memory: str = "64
     from kos import ktap
     from kos import ktest as kt
 
-    elf = _build()
+    memory = _memory("ktest", memory)
+    if emulator == "bochs":
+        sys.exit("ktest: choose qemu or unicorn: Bochs boots only build/kos.iso, whose menu's second entry "
+                 "runs ktest=all")
     name, why = choose_emulator(emulator)
+    elf = _build()
     print(f"ktest: {name} ({why})")
     print("ktest: " + " ".join(kt.boot_command(name, elf, memory, suites)))
     run = kt.run_at_boot(name, suites, elf, memory)

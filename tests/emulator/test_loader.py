@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from kos.machine import make_machine, qemu_available
+from kos.machine.memsize import parse_size
 from kos.machine.unicorn import loader
 from kos.machine.unicorn.kernel import UnicornKernel
 
@@ -68,13 +69,13 @@ def test_multiboot_info_fields():
 @pytest.mark.parametrize("text,size", [("64M", 64 << 20), ("1G", 1 << 30), ("65536K", 64 << 20),
                                        ("512", 512 << 20), ("2g", 2 << 30)])
 def test_memory_sizes_parse_as_qemu_reads_them(text: str, size: int):
-    assert loader.parse_size(text) == size
+    assert parse_size(text) == size
 
 
 @pytest.mark.parametrize("text", ["", "64X", "-1M", "1K"])
 def test_bad_memory_sizes_are_refused(text: str):
     with pytest.raises(ValueError):
-        loader.parse_size(text)
+        parse_size(text)
 
 
 def test_files_that_are_not_multiboot_kernels_are_refused(tmp_path: Path, kernel: Path):

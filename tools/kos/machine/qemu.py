@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from kos.machine.base import Machine
+from kos.machine.memsize import size_option
 
 QEMU = "qemu-system-i386"
 INSTALL_HINT = "install it with `apt-get install qemu-system-x86`"
@@ -31,7 +32,8 @@ def qemu_command(kernel: Path, memory: str = "64M", interactive: bool = False,
     passed to the guest and no monitor, so any byte can be sent to the kernel.
     Interactive (invoke run): the monitor is multiplexed on the same terminal,
     Ctrl-A X leaves QEMU and Ctrl-A C switches to the monitor.
-    initrd, when given, is the first Multiboot module.
+    initrd, when given, is the first Multiboot module. A memory size QEMU
+    would not read as the other machines do raises ValueError.
     """
     if interactive:
         console = ["-chardev", "stdio,id=con,mux=on,signal=off", "-serial", "chardev:con",
@@ -40,9 +42,8 @@ def qemu_command(kernel: Path, memory: str = "64M", interactive: bool = False,
         console = ["-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con", "-monitor", "none"]
     cmdline = ["-append", append] if append else []
     modules = ["-initrd", str(initrd)] if initrd is not None else []
-    return [QEMU, "-kernel", str(kernel), *cmdline, *modules, "-m", memory, "-cpu", cpu, "-nodefaults",
-            "-display", "none",
-            *console, "-no-reboot", *DEBUG_EXIT]
+    return [QEMU, "-kernel", str(kernel), *cmdline, *modules, "-m", size_option(memory), "-cpu", cpu,
+            "-nodefaults", "-display", "none", *console, "-no-reboot", *DEBUG_EXIT]
 
 
 class QemuMachine(Machine):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kos.machine.memsize import MIB, parse_size
+
 BIOS = Path("/usr/share/bochs/BIOS-bochs-latest")     # Debian bochsbios
 VGA_BIOS = Path("/usr/share/vgabios/vgabios.bin")     # Debian vgabios
 # Instructions per emulated second. Timer-driven waits in the BIOS cost
@@ -12,26 +14,12 @@ VGA_BIOS = Path("/usr/share/vgabios/vgabios.bin")     # Debian vgabios
 IPS = 20_000_000
 
 
-def parse_megs(memory: str) -> int:
-    """"64M", "1G" or a number of MiB as Bochs's `megs`."""
-    text = memory.strip().upper().removesuffix("B").removesuffix("I")
-    scale = 1
-    if text.endswith("G"):
-        text, scale = text[:-1], 1024
-    elif text.endswith("M"):
-        text = text[:-1]
-    megs = int(text) * scale
-    if megs <= 0:
-        raise ValueError(f"memory {memory!r}: must be positive")
-    return megs
-
-
 def bochsrc(image: Path, port: int, memory: str, log: Path, realtime: bool) -> str:
     """realtime: emulated time follows the wall clock (an interactive run,
     where uptime should be right); otherwise it runs as fast as the host can
     (tests: a boot in about 3 s instead of 5)."""
     lines = [
-        f"megs: {parse_megs(memory)}",
+        f"megs: {parse_size(memory) // MIB}",
         f"romimage: file={BIOS}",
         f"vgaromimage: file={VGA_BIOS}",
         f"ata0-master: type=cdrom, path={image}, status=inserted",

@@ -29,6 +29,7 @@ from unicorn import unicorn_const as uc_const
 from unicorn import x86_const as x86
 
 from kos import paths
+from kos.machine.memsize import parse_size
 from kos.machine.unicorn import loader
 from kos.machine.unicorn.coverage import BlockRecorder, coverage_dir_from_env
 from kos.machine.unicorn.cpu import EFLAGS_IF, VECTORS_WITH_ERROR_CODE, Cpu, TripleFault
@@ -102,7 +103,7 @@ class Engine:
                  clock: Callable[[], float] = time.monotonic) -> None:
         quirks = check_unicorn()
         self.image = loader.load_kernel(Path(elf))
-        self.ram_size = loader.parse_size(memory)
+        self.ram_size = parse_size(memory)
         self.clock = clock
         low, high = loader.ram_split(self.ram_size)
         # One anonymous mapping for all of RAM: the host commits only the

@@ -19,7 +19,6 @@ keeps 3 GiB below the PCI hole and puts the rest above 4 GiB.
 
 from __future__ import annotations
 
-import re
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,9 +26,6 @@ from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
-
-MIB = 1 << 20
-GIB = 1 << 30
 
 MULTIBOOT_HEADER_MAGIC = 0x1BADB002
 MULTIBOOT_BOOTLOADER_MAGIC = 0x2BADB002
@@ -74,18 +70,6 @@ BOOT_DS = 0x10
 
 class LoadError(RuntimeError):
     """The file is not a kernel this loader can boot."""
-
-
-def parse_size(text: str) -> int:
-    """A QEMU-style memory size ("64M", "1G", "65536K", "512" = MiB) in bytes."""
-    m = re.fullmatch(r"\s*(\d+)\s*([KkMmGgTt]?)[Bb]?\s*", text)
-    if not m:
-        raise ValueError(f"bad memory size {text!r} (examples: 64M, 1G)")
-    unit = {"": MIB, "k": 1 << 10, "m": MIB, "g": GIB, "t": 1 << 40}[m.group(2).lower()]
-    size = int(m.group(1)) * unit
-    if size < 2 * MIB:
-        raise ValueError(f"memory size {text!r} is too small (at least 2M)")
-    return size
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,83 @@
+"""The tasks refuse a bad argument or a missing tool in one line before
+anything is built or booted, and the lists of choices they print are the
+ones the code has."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+
+import pytest
+from invoke import Context
+
+from kos import paths
+from kos.bench import PARTS
+from kos.machine import qemu_command
+from kos.machine.bochs.config import bochsrc
+from kos.machine.memsize import parse_size, size_option
+
+
+@pytest.fixture
+def tasks(monkeypatch):
+    """tasks.py, whose build fails the test if a refusal comes too late."""
+    spec = importlib.util.spec_from_file_location("kos_tasks", paths.ROOT / "tasks.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("the task built before refusing its arguments")
+
+    monkeypatch.setattr(module, "_build", no_build)
+    monkeypatch.setattr(module.kbuild, "build", no_build)
+    return module
+
+
+@pytest.mark.parametrize("task_name", ["run", "debug", "ktest"])
+@pytest.mark.parametrize("memory,why", [("0", "too small"), ("5Q", "bad memory size"), ("1K", "too small"),
+                                        ("", "bad memory size")])
+def test_a_bad_memory_size_is_refused_before_the_build(tasks, monkeypatch, task_name: str, memory: str,
+                                                       why: str):
+    monkeypatch.setattr(tasks, "qemu_available", lambda: True)
+    with pytest.raises(SystemExit, match=f"^{task_name}: --memory: .*{why}"):
+        getattr(tasks, task_name)(Context(), memory=memory)
+
+
+def test_qemu_gets_the_size_the_other_machines_read():
+    assert [size_option(t) for t in ("64MB", "512", "1g", "65537K")] == ["64M", "512M", "1024M", "65537K"]
+    assert parse_size("65537K") == 65537 << 10
+    cmd = qemu_command(paths.KERNEL_ELF, memory="2G")
+    assert cmd[cmd.index("-m") + 1] == "2048M"
+    with pytest.raises(ValueError, match="too small"):
+        qemu_command(paths.KERNEL_ELF, memory="0")        # QEMU would boot its default 128M
+    assert re.search(r"^megs: 1024$", bochsrc(paths.ROOT, 1, "1G", paths.ROOT, False), re.M)
+    with pytest.raises(ValueError, match="bad memory size"):
+        bochsrc(paths.ROOT, 1, "1X", paths.ROOT, False)
+
+
+def test_an_unknown_emulator_is_refused_before_the_build(tasks):
+    with pytest.raises(SystemExit, match="unknown emulator 'nope'"):
+        tasks.run(Context(), emulator="nope")
+    with pytest.raises(SystemExit, match="unknown emulator 'nope'"):
+        tasks.ktest(Context(), emulator="nope")
+    with pytest.raises(SystemExit, match="^ktest: choose qemu or unicorn"):
+        tasks.ktest(Context(), emulator="bochs")
+
+
+def test_debug_without_qemu_names_the_package(tasks, monkeypatch):
+    monkeypatch.setattr(tasks, "qemu_available", lambda: False)
+    with pytest.raises(SystemExit, match=r"^debug: qemu-system-i386 not found: .*apt-get install qemu-system-x86"):
+        tasks.debug(Context())
+
+
+def test_bench_refuses_an_unknown_part_before_the_build_and_lists_them_all(tasks):
+    with pytest.raises(SystemExit, match=f"unknown part\\(s\\) nope: choose from {', '.join(PARTS)}$"):
+        tasks.bench(Context(), parts="heap,nope")
+    assert f"subset of {','.join(PARTS)} " in tasks.bench.help["parts"]
+    readme = (paths.ROOT / "README.md").read_text()
+    assert f"`bench [--parts {','.join(PARTS)}] [--readme]`" in readme
+
+
+def test_a_negative_number_of_workers_is_refused(tasks):
+    with pytest.raises(SystemExit, match=r"^test: --jobs -2"):
+        tasks.test(Context(), jobs=-2)
