@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from kos import paths, userland
+from kos import atomic, paths, userland
 
 CC = "gcc"
 LD = "ld"
@@ -108,6 +108,8 @@ def is_stale(unit: Unit) -> bool:
 def compile_unit(unit: Unit) -> str:
     unit.obj.parent.mkdir(parents=True, exist_ok=True)
     cmd = command_for(unit)
+    # Without its record the object is stale, whatever an interrupted compiler left.
+    unit.flagfile.unlink(missing_ok=True)
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         raise BuildError(f"{unit.source.relative_to(paths.ROOT)}:\n{res.stderr.strip()}")
@@ -117,13 +119,24 @@ def compile_unit(unit: Unit) -> str:
 
 def link(objects: Iterable[Path], out: Path) -> None:
     objs = [str(o) for o in objects]
-    res = subprocess.run([LD, *LDFLAGS, "-o", str(out), *objs], capture_output=True, text=True)
-    if res.returncode != 0:
-        raise BuildError(f"link failed:\n{res.stderr.strip()}")
-    with paths.KERNEL_SYM.open("w") as f:
-        subprocess.run(["nm", "-n", str(out)], stdout=f, check=True)
-    with paths.KERNEL_ASM.open("w") as f:
-        subprocess.run(["objdump", "-d", "-S", "-M", "att", str(out)], stdout=f, check=True)
+    with atomic.replacing(out) as partial:
+        res = subprocess.run([LD, *LDFLAGS, "-o", str(partial), *objs], capture_output=True, text=True)
+        if res.returncode != 0:
+            raise BuildError(f"link failed:\n{res.stderr.strip()}")
+    listings(out)
+
+
+def listings(elf: Path) -> None:
+    """kernel.sym and kernel.asm beside elf, from it."""
+    for name, cmd in ((".sym", ["nm", "-n"]), (".asm", ["objdump", "-d", "-S", "-M", "att"])):
+        with atomic.replacing(elf.with_suffix(name)) as partial, partial.open("w") as f:
+            subprocess.run([*cmd, str(elf)], stdout=f, check=True)
+
+
+def _listings_stale(elf: Path) -> bool:
+    built = elf.stat().st_mtime_ns
+    return any(not p.exists() or p.stat().st_mtime_ns < built
+               for p in (elf.with_suffix(".sym"), elf.with_suffix(".asm")))
 
 
 def build(jobs: int | None = None, verbose: bool = False) -> Path:
@@ -143,6 +156,8 @@ def build(jobs: int | None = None, verbose: bool = False) -> Path:
         if verbose:
             print(f"  LD {elf.relative_to(paths.ROOT)}")
         link((u.obj for u in units), elf)
+    elif _listings_stale(elf):
+        listings(elf)
     build_userland(verbose)
     return elf
 

@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from kos import paths
+from kos import atomic, paths
 from kos.build import BuildError, ToolMissing
 
 ISO = paths.BUILD / "kos.iso"
@@ -99,13 +99,14 @@ def build_iso(kernel: Path = paths.KERNEL_ELF, out: Path = ISO, initrd: Path | N
         out.parent.mkdir(parents=True, exist_ok=True)
         # Only what a BIOS CD boot of a Multiboot kernel needs: a much
         # smaller image than the default every-platform one.
-        cmd = ["grub-mkrescue", "-o", str(out), "--locales=", "--fonts=", "--themes=",
-               "--install-modules=multiboot serial terminal normal boot iso9660 biosdisk part_msdos",
-               str(root)]
-        if verbose:
-            print("iso: " + " ".join(cmd))
-        res = subprocess.run(cmd, capture_output=True, text=True)
-        if res.returncode != 0:
-            raise BuildError(f"grub-mkrescue failed ({res.returncode}):\n{res.stderr.strip()}")
-    stamp.write_text(config)
+        with atomic.replacing(out) as partial:
+            cmd = ["grub-mkrescue", "-o", str(partial), "--locales=", "--fonts=", "--themes=",
+                   "--install-modules=multiboot serial terminal normal boot iso9660 biosdisk part_msdos",
+                   str(root)]
+            if verbose:
+                print("iso: " + " ".join(cmd))
+            res = subprocess.run(cmd, capture_output=True, text=True)
+            if res.returncode != 0:
+                raise BuildError(f"grub-mkrescue failed ({res.returncode}):\n{res.stderr.strip()}")
+    atomic.write_bytes(stamp, config.encode())
     return out

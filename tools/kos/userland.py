@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kos import paths
+from kos import atomic, paths
 
 if TYPE_CHECKING:
     from elftools.elf.elffile import ELFFile
@@ -57,6 +57,15 @@ def _run(cmd: list[str], what: str) -> None:
         raise UserBuildError(f"{what}:\n{res.stderr.strip()}")
 
 
+def _make(out: Path, cmd: list[str], what: str) -> None:
+    """Run cmd, which writes out. Its record goes first: an interrupted
+    run leaves out stale, not a half-written file taken as up to date."""
+    record = out.with_suffix(out.suffix + ".cmd")
+    record.unlink(missing_ok=True)
+    _run(cmd, what)
+    record.write_text(" ".join(cmd))
+
+
 def _stale(out: Path, inputs: list[Path], command: list[str]) -> bool:
     flags = out.with_suffix(out.suffix + ".cmd")
     if not out.exists() or not flags.exists() or flags.read_text() != " ".join(command):
@@ -71,8 +80,7 @@ def _compile(src: Path, headers: list[Path]) -> Path:
     cmd = ["gcc", *USER_CFLAGS, "-c", str(src), "-o", str(obj)]
     if _stale(obj, [src, *headers], cmd):
         obj.parent.mkdir(parents=True, exist_ok=True)
-        _run(cmd, str(src.relative_to(paths.ROOT)))
-        obj.with_suffix(obj.suffix + ".cmd").write_text(" ".join(cmd))
+        _make(obj, cmd, str(src.relative_to(paths.ROOT)))
     return obj
 
 
@@ -93,8 +101,7 @@ def build_user(verbose: bool = False) -> dict[str, Path]:
             elf.parent.mkdir(parents=True, exist_ok=True)
             if verbose:
                 print(f"  LD {elf.relative_to(paths.ROOT)}")
-            _run(cmd, f"linking {src.stem}")
-            elf.with_suffix(".cmd").write_text(" ".join(cmd))
+            _make(elf, cmd, f"linking {src.stem}")
         out[src.stem] = elf
     return out
 
@@ -202,7 +209,7 @@ def build_initrd(verbose: bool = False) -> Path:
     out = paths.INITRD
     if not out.exists() or out.read_bytes() != data:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(data)
+        atomic.write_bytes(out, data)
         if verbose:
             print(f"  TAR {out.relative_to(paths.ROOT)} ({len(data) // 1024} KiB)")
     return out
