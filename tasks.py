@@ -38,8 +38,10 @@ def _memory(task_name: str, text: str) -> str:
 
 @task
 def build(c: Context, jobs: int = 0) -> None:
-    """Compile the kernel into build/kernel.elf (plus kernel.sym, kernel.asm), the user
-    programs into build/user/bin and both into build/initrd.tar."""
+    """Compile the kernel, the user programs and build/initrd.tar, incrementally.
+
+    build/kernel.elf (plus kernel.sym, kernel.asm), the user programs in
+    build/user/bin, both of them in build/initrd.tar."""
     try:
         elf = kbuild.build(jobs=jobs or None, verbose=True)
     except kbuild.BuildError as e:
@@ -67,8 +69,9 @@ def iso(c: Context) -> None:
             "memory": "guest RAM, e.g. 64M or 1G",
             "iso": "boot build/kos.iso through GRUB (QEMU -cdrom) instead of the kernel directly"})
 def run(c: Context, emulator: str = "", memory: str = "64M", iso: bool = False) -> None:
-    """Build and boot KOS with its serial console on this terminal; exit with
-    the machine's status (33 after halt, 35 after a fault)."""
+    """Build and boot KOS, its serial console on this terminal.
+
+    Exits with the machine's status (33 after halt, 35 after a fault)."""
     memory = _memory("run", memory)
     name, why = choose_emulator(emulator or ("qemu" if iso else ""))
     if iso and name == "unicorn":
@@ -126,8 +129,9 @@ def debug(c: Context, memory: str = "64M") -> None:
             "args": "extra pytest arguments",
             "jobs": "parallel workers (default: one per core; 1: all in one process)"})
 def test(c: Context, k: str = "", m: str = "", args: str = "", jobs: int = 0) -> None:
-    """Build, then run the whole test suite (pytest), one worker per core,
-    fastest layers first."""
+    """Build, then run the whole test suite (pytest) in parallel.
+
+    One worker per core, fastest layers first."""
     if jobs < 0:
         sys.exit(f"test: --jobs {jobs}: give a number of workers, or 0 for one per core")
     _build()
@@ -156,8 +160,10 @@ def test(c: Context, k: str = "", m: str = "", args: str = "", jobs: int = 0) ->
 @task(help={"parts": "comma-separated subset of heap,guest,kernel_mm,vm,proc,files,calls,boot (default: all)",
             "readme": "then rewrite README.md's benchmark sections from build/bench.json"})
 def bench(c: Context, parts: str = "", readme: bool = False) -> None:
-    """Benchmarks (heap traces on host and guest, buddy/slab, direct calls, boot);
-    a table on stdout and build/bench.json. Takes a few minutes."""
+    """Benchmarks: a table on stdout and build/bench.json (a few minutes).
+
+    Heap traces on host and guest, buddy/slab, the VM, processes, files,
+    direct calls, boot."""
     from kos.bench import DEFAULT_OUT, PARTS, run_bench
 
     chosen = tuple(p for p in parts.split(",") if p) or PARTS
@@ -181,8 +187,9 @@ def bench(c: Context, parts: str = "", readme: bool = False) -> None:
             "suites": "comma-separated suites (default: all; `ktest list` in the shell names them)",
             "memory": "guest RAM, e.g. 64M or 1G"})
 def ktest(c: Context, emulator: str = "", suites: str = "all", memory: str = "64M") -> None:
-    """Boot with ktest=SUITES: run the in-kernel suites, print their KTAP and a
-    summary, exit with the machine's status (33 all passed, 35 otherwise)."""
+    """Boot with ktest=SUITES and print the in-kernel suites' KTAP and a summary.
+
+    Exits with the machine's status (33 all passed, 35 otherwise)."""
     from kos import ktap
     from kos import ktest as kt
 
@@ -217,8 +224,9 @@ def clean(c: Context) -> None:
 
 @task(help={"args": "extra pytest arguments"})
 def coverage(c: Context, args: str = "") -> None:
-    """Run the console and direct-call tests on unicorn, recording the kernel
-    code they run; report line coverage (table, build/coverage/index.html)."""
+    """Kernel line coverage of the console and direct-call tests under unicorn.
+
+    A table on stdout and build/coverage/index.html."""
     from kos import coverage as kcov
 
     elf = _build()
@@ -240,9 +248,10 @@ def coverage(c: Context, args: str = "") -> None:
 
 @task(help={"trace": "the benchmark trace to replay (default: shell)"})
 def plot(c: Context, trace: str = "") -> None:
-    """Pictures of a live kernel under unicorn: the heap as a strip map,
-    utilization and fragmentation over a trace, buddy free blocks, slab
-    caches (PNG files in build/plots/)."""
+    """Pictures of a live kernel under unicorn, PNG files in build/plots/.
+
+    The heap as a strip map, utilization and fragmentation over a trace,
+    buddy free blocks, slab caches, an address space."""
     from kos import plot as kplot
 
     elf = _build()

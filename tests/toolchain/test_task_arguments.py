@@ -81,3 +81,14 @@ def test_bench_refuses_an_unknown_part_before_the_build_and_lists_them_all(tasks
 def test_a_negative_number_of_workers_is_refused(tasks):
     with pytest.raises(SystemExit, match=r"^test: --jobs -2"):
         tasks.test(Context(), jobs=-2)
+
+
+def test_every_task_is_summed_up_in_its_first_line(tasks):
+    """`./kos --list` shows a task's first docstring line: a whole sentence, not half of one."""
+    from invoke import Task
+
+    found = {name: t for name, t in vars(tasks).items() if isinstance(t, Task)}
+    assert {"build", "run", "test", "bench", "ktest", "coverage", "plot", "debug", "iso"} <= set(found)
+    for name, t in found.items():
+        first = (t.__doc__ or "").strip().splitlines()[0]
+        assert first.endswith("."), f"{name}: {first!r}"
