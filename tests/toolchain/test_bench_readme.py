@@ -86,3 +86,21 @@ def test_the_readme_marks_every_section():
     text = (paths.ROOT / "README.md").read_text()
     for name in readme.SECTIONS:
         assert f"<!-- bench:{name} -->" in text and f"<!-- /bench:{name} -->" in text, name
+
+
+def test_an_interrupted_rewrite_leaves_the_readme_as_it_was(tmp_path, monkeypatch):
+    from kos import atomic
+
+    doc = tmp_path / "README.md"
+    doc.write_text(DOC)
+    data = tmp_path / "bench.json"
+    data.write_text(json.dumps(SAMPLE))
+
+    def interrupted(src, dst):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(atomic.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        readme.rewrite(doc, data)
+    assert doc.read_text() == DOC
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "bench.json"]

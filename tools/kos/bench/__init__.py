@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from kos import atomic
 from kos.bench import gen, replay, report
 from kos.progress import Progress, say
 
@@ -139,6 +140,6 @@ def run_bench(out_json: Path = DEFAULT_OUT, parts: tuple[str, ...] = PARTS) -> d
             print(f"boot {e}: median {r['boot_seconds_median']:.3f} s, max {r['boot_seconds_max']:.3f} s, "
                   f"idle CPU {r['idle_cpu_percent']:.1f}%")
     out_json.parent.mkdir(parents=True, exist_ok=True)
-    out_json.write_text(json.dumps(result, indent=1))
+    atomic.write_bytes(out_json, json.dumps(result, indent=1).encode())
     print(f"written {out_json}")
     return result

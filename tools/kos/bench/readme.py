@@ -21,6 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from kos import atomic
+
 __all__ = ["SECTIONS", "render", "rewrite", "update"]
 
 RANGE = "\N{EN DASH}"
@@ -194,5 +196,5 @@ def rewrite(readme: Path, bench_json: Path) -> list[str]:
     """Rewrite readme's marked sections from bench_json; the sections rewritten."""
     data = json.loads(bench_json.read_text())
     text, done = update(readme.read_text(), data)
-    readme.write_text(text)
+    atomic.write_bytes(readme, text.encode())
     return done
