@@ -194,6 +194,9 @@ def ktest(c: Context, emulator: str = "", suites: str = "all", memory: str = "64
     from kos import ktest as kt
 
     memory = _memory("ktest", memory)
+    if not [name for name in suites.split(",") if name.strip()]:
+        sys.exit(f"ktest: --suites {suites!r} names no suite: all, or SUITE,... (`ktest list` in the shell "
+                 "names them)")
     if emulator == "bochs":
         sys.exit("ktest: choose qemu or unicorn: Bochs boots only build/kos.iso, whose menu's second entry "
                  "runs ktest=all")

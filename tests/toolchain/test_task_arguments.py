@@ -92,3 +92,10 @@ def test_every_task_is_summed_up_in_its_first_line(tasks):
     for name, t in found.items():
         first = (t.__doc__ or "").strip().splitlines()[0]
         assert first.endswith("."), f"{name}: {first!r}"
+
+
+@pytest.mark.parametrize("suites", ["", ",", " , "])
+def test_ktest_with_no_suite_is_refused_not_passed(tasks, suites: str):
+    """The kernel runs no case for an empty ktest= and reports success."""
+    with pytest.raises(SystemExit, match=r"^ktest: --suites .* names no suite"):
+        tasks.ktest(Context(), emulator="unicorn", suites=suites)
