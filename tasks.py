@@ -36,14 +36,24 @@ def _memory(task_name: str, text: str) -> str:
         sys.exit(f"{task_name}: --memory: {e}")
 
 
-@task
-def build(c: Context, jobs: int = 0) -> None:
+def _jobs(task_name: str, text: str) -> int:
+    """--jobs as a count, 0 (or none) for one per core. Taken as text: invoke
+    would answer 'x' with a ValueError traceback."""
+    if not text.strip():
+        return 0
+    if not text.strip().isdigit():
+        sys.exit(f"{task_name}: --jobs {text}: give a number of workers, or 0 for one per core")
+    return int(text)
+
+
+@task(help={"jobs": "parallel compilers (default: one per core)"})
+def build(c: Context, jobs: str = "") -> None:
     """Compile the kernel, the user programs and build/initrd.tar, incrementally.
 
     build/kernel.elf (plus kernel.sym, kernel.asm), the user programs in
     build/user/bin, both of them in build/initrd.tar."""
     try:
-        elf = kbuild.build(jobs=jobs or None, verbose=True)
+        elf = kbuild.build(jobs=_jobs("build", jobs) or None, verbose=True)
     except kbuild.BuildError as e:
         sys.exit(f"build: {e}")
     print(f"build: {elf.relative_to(paths.ROOT)} is up to date")
@@ -128,14 +138,13 @@ def debug(c: Context, memory: str = "64M") -> None:
 @task(help={"k": "only tests matching this expression", "m": "only tests with these markers",
             "args": "extra pytest arguments",
             "jobs": "parallel workers (default: one per core; 1: all in one process)"})
-def test(c: Context, k: str = "", m: str = "", args: str = "", jobs: int = 0) -> None:
+def test(c: Context, k: str = "", m: str = "", args: str = "", jobs: str = "") -> None:
     """Build, then run the whole test suite (pytest) in parallel.
 
     One worker per core, fastest layers first."""
-    if jobs < 0:
-        sys.exit(f"test: --jobs {jobs}: give a number of workers, or 0 for one per core")
+    count = _jobs("test", jobs)
     _build()
-    workers = jobs or os.cpu_count() or 1
+    workers = count or os.cpu_count() or 1
     # Whole modules go to whichever worker is free, in collection order (the
     # layers in testpaths' order, inside each the longest modules first:
     # tests/conftest.py): a module's fixtures boot once, and the workers

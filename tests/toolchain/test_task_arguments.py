@@ -78,9 +78,11 @@ def test_bench_refuses_an_unknown_part_before_the_build_and_lists_them_all(tasks
     assert f"`bench [--parts {','.join(PARTS)}] [--readme]`" in readme
 
 
-def test_a_negative_number_of_workers_is_refused(tasks):
-    with pytest.raises(SystemExit, match=r"^test: --jobs -2"):
-        tasks.test(Context(), jobs=-2)
+@pytest.mark.parametrize("task_name", ["build", "test"])
+@pytest.mark.parametrize("jobs", ["-2", "x", "1.5"])
+def test_a_bad_number_of_workers_is_refused(tasks, task_name: str, jobs: str):
+    with pytest.raises(SystemExit, match=f"^{task_name}: --jobs {re.escape(jobs)}: give a number"):
+        getattr(tasks, task_name)(Context(), jobs=jobs)
 
 
 def test_every_task_is_summed_up_in_its_first_line(tasks):
