@@ -71,6 +71,14 @@ def test_bad_arguments_exit_1_with_a_message(kernel: Path, args: list[str], mess
     assert message in res.stderr.decode()
 
 
+def test_a_missing_initrd_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    from kos.machine.unicorn.__main__ import main
+
+    missing = tmp_path / "none.tar"
+    assert main(["--initrd", str(missing), str(tmp_path / "kernel.elf")]) == 1
+    assert capsys.readouterr().err == f"unicorn: cannot read {missing}: No such file or directory\n"
+
+
 def test_a_file_that_is_not_a_kernel_exits_1(tmp_path: Path):
     bogus = tmp_path / "bogus.elf"
     bogus.write_bytes(b"\x7fELF garbage")

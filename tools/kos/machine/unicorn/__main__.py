@@ -25,13 +25,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("kernel", type=Path, help="the kernel ELF file")
     args = parser.parse_args(argv)
 
+    try:
+        modules = [args.initrd.read_bytes()] if args.initrd is not None else []
+    except OSError as e:
+        print(f"unicorn: cannot read {args.initrd}: {e.strerror}", file=sys.stderr)
+        return 1
     from kos.machine.unicorn.loader import LoadError
     from kos.machine.unicorn.selfcheck import UnicornUnsupported
     try:
         from kos.machine.unicorn.host import HostTerminal, serve
         from kos.machine.unicorn.kernel import UnicornKernel
 
-        modules = [args.initrd.read_bytes()] if args.initrd is not None else []
         kernel = UnicornKernel(args.kernel, args.memory, cmdline=args.cmdline, modules=modules)
     except (ImportError, UnicornUnsupported, LoadError, ValueError, OSError) as e:
         print(f"unicorn: {e}", file=sys.stderr)
