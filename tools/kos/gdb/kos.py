@@ -81,9 +81,19 @@ def call_out(function: str, struct: str) -> dict[str, int]:
         gdb.execute(f"set $sp = {sp}")
 
 
+def _no_argument(command: str, arg: str) -> None:
+    if arg.strip():
+        raise gdb.GdbError(f"{command}: takes no argument, not {arg.strip()!r}")
+
+
 def heap_counters() -> dict[str, int]:
     """memstats' lines: what memory_get_stats and memory_get_counters (the
     public statistics of mm/memory.h) give, called in the kernel."""
+    # The other commands read the ELF's initial data without a target; this
+    # one calls kernel functions, which needs a kernel stopped under gdb.
+    if not gdb.selected_inferior().threads():
+        raise gdb.GdbError("kos-heap: calls kernel functions, so it needs a running kernel: "
+                           "target remote :1234 (./kos debug) first")
     if int(_global("'memory.c'::heap")) == 0:
         raise gdb.GdbError("kos-heap: there is no heap (memory_init has not run, or no RAM for it)")
     return {**call_out("memory_get_stats", "memory_stats_t"),
@@ -212,6 +222,7 @@ class KosHeap(gdb.Command):
         super().__init__("kos-heap", gdb.COMMAND_DATA)
 
     def invoke(self, arg: str, from_tty: bool) -> None:
+        _no_argument("kos-heap", arg)
         for name, value in heap_counters().items():
             gdb.write(f"{name}: {value}\n")
 
@@ -223,6 +234,7 @@ class KosBuddyinfo(gdb.Command):
         super().__init__("kos-buddyinfo", gdb.COMMAND_DATA)
 
     def invoke(self, arg: str, from_tty: bool) -> None:
+        _no_argument("kos-buddyinfo", arg)
         for name, counts in buddy_free_blocks():
             gdb.write(f"Node 0, zone {name:>8}" + "".join(f" {n:6}" for n in counts) + "\n")
 
@@ -234,6 +246,7 @@ class KosSlabinfo(gdb.Command):
         super().__init__("kos-slabinfo", gdb.COMMAND_DATA)
 
     def invoke(self, arg: str, from_tty: bool) -> None:
+        _no_argument("kos-slabinfo", arg)
         gdb.write("slabinfo - version: 2.1 (kos)\n")
         gdb.write("# id   name                    <active_objs> <num_objs> <objsize> <objperslab> "
                   "<pagesperslab> : slabdata <active_slabs> <num_slabs>\n")
@@ -250,6 +263,7 @@ class KosPs(gdb.Command):
         super().__init__("kos-ps", gdb.COMMAND_DATA)
 
     def invoke(self, arg: str, from_tty: bool) -> None:
+        _no_argument("kos-ps", arg)
         gdb.write("  PID  PPID STATE NAME                 VSZ      RSS      LIMIT  FAULTS\n")
         for row in ps_rows():
             gdb.write(row + "\n")
