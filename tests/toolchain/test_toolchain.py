@@ -117,3 +117,17 @@ def test_machine_end_is_reported_as_such(tmp_path):
     con = Console(child, tmp_path / "x.log")
     with pytest.raises(ConsoleError, match="the machine ended waiting for"):
         con.wait_prompt(timeout=5)
+
+
+def test_the_python_api_before_a_build_says_to_build(tmp_path, monkeypatch):
+    from kos import kernel as kk
+    from kos.exceptions import MemoryError as KOSMemoryError
+    from kos.memory.manager import MemoryManager
+
+    monkeypatch.setattr(kk.paths, "KERNEL_ELF", tmp_path / "kernel.elf")
+    previous = kk.set_default_kernel(None)
+    try:
+        with pytest.raises(KOSMemoryError, match=r"kernel.elf does not exist yet: `\./kos build` makes it"):
+            MemoryManager().initialize()
+    finally:
+        kk.set_default_kernel(previous)

@@ -136,6 +136,8 @@ def boot_kernel(memory: str = "64M", elf: Path | None = None) -> Kernel:
     as its initrd when it is there (the programs processes run)."""
     from kos.machine.unicorn import boot
 
+    if elf is None and not paths.KERNEL_ELF.exists():
+        raise FileNotFoundError(f"{paths.KERNEL_ELF} does not exist yet: `./kos build` makes it")
     modules = [paths.INITRD.read_bytes()] if paths.INITRD.exists() else []
     return boot(elf or paths.KERNEL_ELF, memory, modules=modules)
 
