@@ -49,7 +49,7 @@ def test_listings_cut_short_are_remade_by_the_next_build(kernel, tmp_path, monke
     with pytest.raises(KeyboardInterrupt):
         kbuild.link(_objects(), out)
     assert out.read_bytes()[:4] == b"\x7fELF"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["kernel.elf", "kernel.sym"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kernel.elf", "kernel.link", "kernel.sym"]
     assert kbuild._listings_stale(out)
     monkeypatch.undo()
     (tmp_path / "kernel.asm").write_text("")        # objdump -S is slow; any listing newer than the ELF

@@ -131,3 +131,22 @@ def test_the_python_api_before_a_build_says_to_build(tmp_path, monkeypatch):
             MemoryManager().initialize()
     finally:
         kk.set_default_kernel(previous)
+
+
+def test_removing_a_source_relinks_the_kernel(tmp_path):
+    """Its object is no longer linked in: the kernel must not keep its code
+    because every remaining object is older than the image."""
+    objects = [tmp_path / "a.o", tmp_path / "b.o"]
+    for o in objects:
+        o.write_bytes(b"")
+    elf = tmp_path / "kernel.elf"
+    elf.write_bytes(b"")
+    assert kbuild.link_is_stale(elf, objects), "never linked: no record"
+    elf.with_suffix(".link").write_text(kbuild._link_record(objects))
+    future = time.time() + 5
+    os.utime(elf, (future, future))
+    assert not kbuild.link_is_stale(elf, objects)
+    assert kbuild.link_is_stale(elf, objects[:1])
+    assert kbuild.link_is_stale(elf, [*objects, tmp_path / "c.o"])
+    os.utime(objects[1], (future + 1, future + 1))
+    assert kbuild.link_is_stale(elf, objects)

@@ -117,12 +117,30 @@ def compile_unit(unit: Unit) -> str:
     return str(unit.source.relative_to(paths.ROOT))
 
 
+def _link_record(objects: list[Path]) -> str:
+    return " ".join([LD, *LDFLAGS, *map(str, objects)])
+
+
+def link_is_stale(elf: Path, objects: list[Path]) -> bool:
+    """elf was not linked from exactly these objects since they (or the
+    linker script) last changed: a source removed, or one added, counts."""
+    record = elf.with_suffix(".link")
+    if not elf.exists() or not record.exists() or record.read_text() != _link_record(objects):
+        return True
+    built = elf.stat().st_mtime_ns
+    return any(p.stat().st_mtime_ns > built for p in [*objects, paths.LINKER_SCRIPT])
+
+
 def link(objects: Iterable[Path], out: Path) -> None:
-    objs = [str(o) for o in objects]
+    objs = list(objects)
+    record = out.with_suffix(".link")
+    record.unlink(missing_ok=True)
     with atomic.replacing(out) as partial:
-        res = subprocess.run([LD, *LDFLAGS, "-o", str(partial), *objs], capture_output=True, text=True)
+        res = subprocess.run([LD, *LDFLAGS, "-o", str(partial), *map(str, objs)], capture_output=True,
+                             text=True)
         if res.returncode != 0:
             raise BuildError(f"link failed:\n{res.stderr.strip()}")
+    record.write_text(_link_record(objs))
     listings(out)
 
 
@@ -150,12 +168,11 @@ def build(jobs: int | None = None, verbose: bool = False) -> Path:
                 if verbose:
                     print(f"  CC {name}")
     elf = paths.KERNEL_ELF
-    newest = max((u.obj.stat().st_mtime_ns for u in units), default=0)
-    inputs_changed = not elf.exists() or newest > elf.stat().st_mtime_ns
-    if inputs_changed or paths.LINKER_SCRIPT.stat().st_mtime_ns > elf.stat().st_mtime_ns:
+    objects = [u.obj for u in units]
+    if link_is_stale(elf, objects):
         if verbose:
             print(f"  LD {elf.relative_to(paths.ROOT)}")
-        link((u.obj for u in units), elf)
+        link(objects, elf)
     elif _listings_stale(elf):
         listings(elf)
     build_userland(verbose)
