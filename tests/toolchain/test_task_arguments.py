@@ -116,3 +116,19 @@ def test_kos_runs_through_a_symlink_from_another_directory(tmp_path):
     assert "build " in res.stdout and "ktest " in res.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bin"]
     assert sorted(p.name for p in link.parent.iterdir()) == ["kos"]
+
+
+def test_a_selection_that_matches_no_test_says_so(tasks, monkeypatch, capsys):
+    """pytest alone ends with 'no tests ran' and status 5; the task names the selection."""
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(tasks, "_build", lambda: None)
+    ran = []
+    c = Context()
+    monkeypatch.setattr(c, "run", lambda cmd, **kw: ran.append(cmd) or SimpleNamespace(exited=5))
+    with pytest.raises(SystemExit) as e:
+        tasks.test(c, k="no such test's name", m="qemu")
+    assert e.value.code == 5
+    assert "-k 'no such test'\"'\"'s name'" in ran[0] and "-m qemu" in ran[0]
+    assert capsys.readouterr().out.endswith(
+        "test: no test matches -k 'no such test'\"'\"'s name' and -m qemu\n")
