@@ -4,6 +4,7 @@ taken as up to date."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -79,3 +80,21 @@ def test_an_interrupted_user_program_is_stale(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         userland._make(out, cmd, "linking hello")
     assert userland._stale(out, [], cmd)
+
+
+def test_an_up_to_date_iso_needs_no_grub_tools(tmp_path, monkeypatch):
+    """Booting an ISO made earlier (run --iso, Bochs) works where GRUB's
+    tools are gone; making a new one names the packages."""
+    kernel = tmp_path / "kernel.elf"
+    kernel.write_bytes(b"kernel")
+    out = tmp_path / "kos.iso"
+    out.write_bytes(b"an ISO made before")
+    out.with_suffix(".cfg").write_text(kiso.grub_config(kernel.name))
+    monkeypatch.setattr(kiso, "missing_tools", lambda: ["xorriso"])
+    assert kiso.build_iso(kernel, out, initrd=None) == out
+    kernel.write_bytes(b"a newer kernel")
+    future = out.stat().st_mtime + 5
+    os.utime(kernel, (future, future))
+    with pytest.raises(kbuild.ToolMissing, match=r"apt-get install xorriso"):
+        kiso.build_iso(kernel, out, initrd=None)
+    assert out.read_bytes() == b"an ISO made before"

@@ -77,11 +77,8 @@ def build_iso(kernel: Path = paths.KERNEL_ELF, out: Path = ISO, initrd: Path | N
     """Make out from kernel and initrd as its module (by default
     build/initrd.tar, left out while it does not exist; None: no module).
     Skipped when out is newer than its inputs and its grub.cfg is
-    the same. Raises ToolMissing naming the packages, BuildError with
-    grub-mkrescue's own words."""
-    missing = missing_tools()
-    if missing:
-        raise ToolMissing(f"grub-mkrescue cannot make an ISO: install `apt-get install {' '.join(missing)}`")
+    the same (GRUB's tools are then not needed). Raises ToolMissing
+    naming the packages, BuildError with grub-mkrescue's own words."""
     if initrd == INITRD and not INITRD.exists():
         initrd = None
     config = grub_config(kernel.name, initrd.name if initrd else None, cmdline)
@@ -90,6 +87,9 @@ def build_iso(kernel: Path = paths.KERNEL_ELF, out: Path = ISO, initrd: Path | N
     if (out.exists() and stamp.exists() and stamp.read_text() == config
             and all(out.stat().st_mtime >= p.stat().st_mtime for p in inputs)):
         return out
+    missing = missing_tools()
+    if missing:
+        raise ToolMissing(f"grub-mkrescue cannot make an ISO: install `apt-get install {' '.join(missing)}`")
     with tempfile.TemporaryDirectory(prefix="kos-iso-") as tmp:
         root = Path(tmp)
         (root / "boot" / "grub").mkdir(parents=True)
