@@ -124,19 +124,40 @@ def big_initrd(path: Path, size: int) -> str:
     return body
 
 
-@functools.lru_cache(maxsize=2)
-def _archive_with(name: str, data: bytes) -> bytes:
-    """The build's initrd with one more file, last; made once for the tests
-    of both machines."""
+def initrd_plus(files: list[tuple[str, bytes]], dirs: tuple[str, ...] = ()) -> bytes:
+    """The build's initrd with these directories (0755) and files (0644,
+    name and bytes) after its own entries, in that order."""
     buf = io.BytesIO()
     with tarfile.open(paths.INITRD) as src, \
             tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
         for m in src.getmembers():
             tar.addfile(m, src.extractfile(m) if m.isfile() else None)
-        info = tarfile.TarInfo(name)
-        info.size, info.mode = len(data), 0o644
-        tar.addfile(info, io.BytesIO(data))
+        for name in dirs:
+            d = tarfile.TarInfo(name)
+            d.type, d.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(d)
+        for name, data in files:
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
+
+
+@functools.lru_cache(maxsize=2)
+def _archive_with(name: str, data: bytes) -> bytes:
+    """The build's initrd with one more file, last; made once for the tests
+    of both machines."""
+    return initrd_plus([(name, data)])
+
+
+def boot_counting(machine_factory, archive: Path, files: int) -> Machine:
+    """A machine booted with archive as its initrd, whose boot counted files files."""
+    m = machine_factory(initrd=archive)
+    m.start(wait_prompt=False)
+    assert m.console is not None
+    boot = m.console.wait_prompt(timeout=30)
+    assert re.search(rf"initrd: 0x[0-9a-f]{{8}} - 0x[0-9a-f]{{8}} \(\d+ KiB, {files} files\)", boot), boot
+    return m
 
 
 def check_big_initrd(m: Machine, archive: Path, body: str, boot_key: str = "") -> None:
@@ -181,22 +202,9 @@ def test_a_path_appended_again_takes_the_later_entry(machine_factory, tmp_path: 
     """An archive `tar -r` added to holds a path twice; the later entry is
     the file (as tar extracts it), its directory takes in every other entry
     and new names, and the boot counts the file once."""
-    archive, buf = tmp_path / "appended.tar", io.BytesIO()
-    with tarfile.open(paths.INITRD) as src, \
-            tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for m in src.getmembers():
-            tar.addfile(m, src.extractfile(m) if m.isfile() else None)
-        for name, body in (("data/README", b"the second README\n"), ("data/after", b"after it\n")):
-            info = tarfile.TarInfo(name)
-            info.size, info.mode = len(body), 0o644
-            tar.addfile(info, io.BytesIO(body))
-    archive.write_bytes(buf.getvalue())
-    m = machine_factory(initrd=archive)
-    m.start(wait_prompt=False)
-    assert m.console is not None
-    boot = m.console.wait_prompt(timeout=30)
-    files = sum(1 for t in members.values() if t.isfile()) + 1
-    assert re.search(rf"initrd: 0x[0-9a-f]{{8}} - 0x[0-9a-f]{{8}} \(\d+ KiB, {files} files\)", boot), boot
+    archive = tmp_path / "appended.tar"
+    archive.write_bytes(initrd_plus([("data/README", b"the second README\n"), ("data/after", b"after it\n")]))
+    m = boot_counting(machine_factory, archive, len([t for t in members.values() if t.isfile()]) + 1)
     listing = m.console.run("ls /data")
     assert re.findall(r"^-rw-r--r--\s+(\d+) README$", listing, re.M) == ["18"], listing
     assert m.console.run("cat /data/README").strip() == "the second README"
@@ -212,27 +220,12 @@ def test_names_that_fill_their_fields_are_files(machine_factory, tmp_path: Path,
     any other."""
     full = "data/" + "n" * 95                     # the name field, whole
     deep = "p" * 140                              # a prefix, then a full name field (a line holds 255)
-    archive, buf = tmp_path / "full-names.tar", io.BytesIO()
-    with tarfile.open(paths.INITRD) as src, \
-            tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for m in src.getmembers():
-            tar.addfile(m, src.extractfile(m) if m.isfile() else None)
-        d = tarfile.TarInfo(deep)
-        d.type, d.mode = tarfile.DIRTYPE, 0o755
-        tar.addfile(d)
-        for name, body in ((full, b"a full name field\n"), (f"{deep}/{'q' * 100}", b"and a full prefix\n")):
-            info = tarfile.TarInfo(name)
-            info.size, info.mode = len(body), 0o644
-            tar.addfile(info, io.BytesIO(body))
-    data = buf.getvalue()
+    archive = tmp_path / "full-names.tar"
+    data = initrd_plus([(full, b"a full name field\n"), (f"{deep}/{'q' * 100}", b"and a full prefix\n")],
+                       dirs=(deep,))
     assert data.count(("n" * 95).encode() + b"0000644") == 1           # no NUL between name and mode
     archive.write_bytes(data)
-    m = machine_factory(initrd=archive)
-    m.start(wait_prompt=False)
-    assert m.console is not None
-    boot = m.console.wait_prompt(timeout=30)
-    files = sum(1 for t in members.values() if t.isfile()) + 2
-    assert re.search(rf"initrd: 0x[0-9a-f]{{8}} - 0x[0-9a-f]{{8}} \(\d+ KiB, {files} files\)", boot), boot
+    m = boot_counting(machine_factory, archive, len([t for t in members.values() if t.isfile()]) + 2)
     assert m.console.run(f"cat /{full}").strip() == "a full name field"
     assert re.search(rf"^-rw-r--r--\s+18 {'n' * 95}$", m.console.run("ls /data"), re.M)
     assert m.console.run(f"cat /{deep}/{'q' * 100}").strip() == "and a full prefix"
@@ -246,12 +239,7 @@ def test_directories_the_archive_does_not_hold_are_made(machine_factory, tmp_pat
     archive = tmp_path / "no-dirs.tar"
     archive.write_bytes(_archive_with("x/y/file", b"deep\n"))
     assert not any(n in ("x", "x/y") for n in tarfile.open(archive).getnames())
-    m = machine_factory(initrd=archive)
-    m.start(wait_prompt=False)
-    assert m.console is not None
-    boot = m.console.wait_prompt(timeout=30)
-    files = sum(1 for t in members.values() if t.isfile()) + 1
-    assert re.search(rf"initrd: 0x[0-9a-f]{{8}} - 0x[0-9a-f]{{8}} \(\d+ KiB, {files} files\)", boot), boot
+    m = boot_counting(machine_factory, archive, len([t for t in members.values() if t.isfile()]) + 1)
     assert m.console.run("cat /x/y/file").strip() == "deep"
     assert re.search(r"^drwxr-xr-x\s+0 x$", m.console.run("ls /"), re.M)
     assert re.search(r"^drwxr-xr-x\s+0 y$", m.console.run("ls /x"), re.M)

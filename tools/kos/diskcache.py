@@ -10,14 +10,12 @@ value depends on (the image, and the source of the module that parses it).
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from kos import paths
+from kos import atomic, paths
 
 T = TypeVar("T")
 
@@ -38,19 +36,11 @@ def cached(kind: str, key: bytes, compute: Callable[[], T]) -> T:
 
 
 def _save(value: object, saved: Path) -> None:
-    # Parallel workers may compute at once: each writes its own file and
-    # renames it into place. Without room to save, the next process computes.
+    # Parallel workers may compute at once: each writes a file of its own
+    # and renames it into place. Without room to save, the next process
+    # computes.
     try:
         saved.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=saved.parent, suffix=".tmp")
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, saved)
+        atomic.write_bytes(saved, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
     except OSError:
         pass
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -7,10 +7,10 @@ of operations, weight) followed by one operation per line: ``a id size``
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kos import atomic
 from kos.memory import constants
 
 
@@ -60,9 +60,7 @@ class Trace:
         for op, i, size in self.ops:
             lines.append(f"f {i}" if op == "f" else f"{op} {i} {size}")
         # Whole or not at all: a reader in another process never sees half a trace.
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text("\n".join(lines) + "\n")
-        tmp.replace(path)
+        atomic.write_bytes(path, ("\n".join(lines) + "\n").encode())
 
 
 def read_ops(path: Path) -> list[tuple[str, int, int]]:
