@@ -18,21 +18,24 @@
 #define COM1 0x3F8
 #define REG_DATA 0      /* RBR/THR; DLL when DLAB=1 */
 #define REG_IER  1      /* DLM when DLAB=1 */
-#define REG_FCR  2
+#define REG_FCR  2      /* written; read, the same port is the IIR */
+#define REG_IIR  2
 #define REG_LCR  3
 #define REG_MCR  4
 #define REG_LSR  5
+#define REG_SCR  7      /* scratch: holds what is written, nothing else */
 
 #define LCR_8N1  0x03
 #define LCR_DLAB 0x80
 #define FCR_ENABLE_CLEAR_TX_14 0xC5  /* FIFO on, clear transmit only, trigger at 14 bytes */
 #define MCR_DTR_RTS_OUT2 0x0B     /* OUT2 gates the UART's IRQ line */
-#define MCR_LOOPBACK 0x1E
 #define LSR_DATA_READY 0x01
+#define IIR_FIFO_ON    0xC0       /* both bits: the FIFOs are enabled */
 #define LSR_THR_EMPTY  0x20
 #define IER_RX_AVAILABLE 0x01
 #define BAUD_DIVISOR 1            /* 115200 baud */
-#define SELFTEST_BYTE 0xAE
+#define SCRATCH_A 0xAE
+#define SCRATCH_B 0x51
 
 static int present;
 static uint8_t rx_ring[SERIAL_RX_RING];
@@ -69,14 +72,37 @@ static void rx_keep(void)
 
 /*
  * Bytes can be waiting before this runs (typed or piped in before boot):
- * one in the receive register, or more in the FIFO. Each step that could
- * lose them drains them into the ring first: enabling the FIFO flushes it
- * on some UARTs (QEMU's among them), so the FIFO is enabled without the
- * clear-receive bit and only after a drain; the loopback self-test reads
- * until it sees its own byte and keeps every other byte it reads, in order.
+ * one in the receive register, or more in the FIFO. Nothing here may lose
+ * them, so the receiver is left alone: a UART is found by its scratch
+ * register (a missing one reads 0xFF), not by a loopback test, whose
+ * echoed byte takes the receive register a waiting byte is in; each step
+ * that reprograms the chip drains the receiver into the ring first.
+ *
+ * The FIFO stays as the loader left it. Turning it on flushes the receiver
+ * on some UARTs (QEMU's among them), and no drain closes that gap: QEMU
+ * hands the receive register its next waiting byte as soon as the driver
+ * reads one, so a byte can arrive between the last read and the write,
+ * and be flushed. GRUB leaves the FIFO on, and the driver only sets its
+ * trigger level (the enable bit unchanged: nothing is flushed). QEMU's
+ * -kernel leaves it off, and it stays off: the receive register holds one
+ * byte, QEMU keeps the rest until it is read, and each byte is an
+ * interrupt.
  */
+static int uart_present(void)
+{
+    outb(COM1 + REG_SCR, SCRATCH_A);
+    if (inb(COM1 + REG_SCR) != SCRATCH_A)
+        return 0;
+    outb(COM1 + REG_SCR, SCRATCH_B);
+    return inb(COM1 + REG_SCR) == SCRATCH_B;
+}
+
 int serial_init(void)
 {
+    if (!uart_present()) {
+        present = 0;
+        return -1;
+    }
     outb(COM1 + REG_IER, 0);
     rx_keep();
     outb(COM1 + REG_LCR, LCR_DLAB);
@@ -84,26 +110,9 @@ int serial_init(void)
     outb(COM1 + REG_IER, BAUD_DIVISOR >> 8);
     outb(COM1 + REG_LCR, LCR_8N1);
     rx_keep();
-    outb(COM1 + REG_FCR, FCR_ENABLE_CLEAR_TX_14);
-
+    if ((inb(COM1 + REG_IIR) & IIR_FIFO_ON) == IIR_FIFO_ON)
+        outb(COM1 + REG_FCR, FCR_ENABLE_CLEAR_TX_14);
     rx_keep();
-    outb(COM1 + REG_MCR, MCR_LOOPBACK);
-    outb(COM1 + REG_DATA, SELFTEST_BYTE);
-    int echoed = 0;
-    for (int i = 0; i < 1000 && !echoed; i++) {
-        if (!(inb(COM1 + REG_LSR) & LSR_DATA_READY))
-            continue;
-        uint8_t b = inb(COM1 + REG_DATA);
-        if (b == SELFTEST_BYTE)
-            echoed = 1;
-        else
-            rx_put(b);
-    }
-    if (!echoed) {
-        rx_head = rx_tail = 0;      /* what a missing UART "received" is noise */
-        present = 0;
-        return -1;
-    }
     outb(COM1 + REG_MCR, MCR_DTR_RTS_OUT2);
     present = 1;
     return 0;

@@ -6,7 +6,8 @@
 
 #define SERIAL_RX_RING 4096   /* received bytes buffered before the shell reads them */
 
-/* Program 115200 8N1 with FIFOs and run the loopback self-test.
+/* Find the UART by its scratch register and program 115200 8N1, keeping
+ * every byte already received and the FIFO as the loader left it.
  * Returns 0 if the UART answered, -1 if it did not (output is then dropped). */
 int serial_init(void);
 

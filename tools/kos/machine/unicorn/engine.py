@@ -33,7 +33,16 @@ from kos.machine.memsize import parse_size
 from kos.machine.unicorn import loader
 from kos.machine.unicorn.coverage import BlockRecorder, coverage_dir_from_env
 from kos.machine.unicorn.cpu import EFLAGS_IF, VECTORS_WITH_ERROR_CODE, Cpu, TripleFault
-from kos.machine.unicorn.devices import COM1, DebugExit, IoBus, PicPair, Pit8254, Uart16550
+from kos.machine.unicorn.devices import (
+    COM1,
+    FCR_LOADER,
+    UART_FCR,
+    DebugExit,
+    IoBus,
+    PicPair,
+    Pit8254,
+    Uart16550,
+)
 from kos.machine.unicorn.ports import PortHooks
 from kos.machine.unicorn.selfcheck import check_unicorn
 from kos.machine.unicorn.serial import SerialLine
@@ -140,6 +149,11 @@ class Engine:
         self.line = SerialLine()
         self.pics = PicPair()
         self.uart = Uart16550(self.pics, self.line.transmitted)
+        # The machine's loader leaves the UART's FIFO on, as GRUB does (FCR:
+        # enabled, trigger 14). The kernel keeps the FIFO as it finds it,
+        # since turning it on would flush what is waiting; off, every
+        # received byte would be an interrupt through this model.
+        self.uart.write(COM1 + UART_FCR, FCR_LOADER)
         self.line.connect(self.uart)
         self.pit = Pit8254(self.pics, clock)
         self.bus = IoBus()

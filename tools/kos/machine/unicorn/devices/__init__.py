@@ -10,7 +10,20 @@ from kos.machine.unicorn.devices.bus import IoBus, Ports
 from kos.machine.unicorn.devices.debug_exit import DEBUG_EXIT_PORT, DebugExit
 from kos.machine.unicorn.devices.pic import Pic8259, PicPair
 from kos.machine.unicorn.devices.pit import PIT_HZ, Pit8254
-from kos.machine.unicorn.devices.uart import COM1, COM1_IRQ, Uart16550
+from kos.machine.unicorn.devices.uart import COM1, COM1_IRQ, FCR_LOADER, UART_FCR, Uart16550
 
-__all__ = ["COM1", "COM1_IRQ", "DEBUG_EXIT_PORT", "PIT_HZ", "DebugExit", "IoBus", "Pic8259", "PicPair",
-           "Pit8254", "Ports", "Uart16550"]
+__all__ = [
+           "COM1",
+           "COM1_IRQ",
+           "DEBUG_EXIT_PORT",
+           "FCR_LOADER",
+           "PIT_HZ",
+           "UART_FCR",
+           "DebugExit",
+           "IoBus",
+           "Pic8259",
+           "PicPair",
+           "Pit8254",
+           "Ports",
+           "Uart16550",
+]

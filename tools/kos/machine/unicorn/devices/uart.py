@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 COM1 = 0x3F8
 COM1_IRQ = 4
+UART_FCR = 2
+FCR_LOADER = 0xC1        # FIFO on, trigger at 14 bytes: what GRUB leaves
 
 
 class Uart16550:
@@ -28,8 +30,9 @@ class Uart16550:
     character times later). The IRQ line is not gated by MCR.OUT2, as in QEMU.
     Bytes wait on the host side until the guest has set the receiver up
     (enabled the receive interrupt, or polled LSR outside loopback), so
-    input piped in before the driver starts does not spoil its loopback
-    self-test. Switching the FIFO on or off empties it, as on the chip: a
+    input piped in before the driver starts does not spoil a loopback
+    self-test (KOS's driver no longer makes one: it probes the scratch
+    register). Switching the FIFO on or off empties it, as on the chip: a
     byte moved in between a driver's drain and that switch is lost, which
     is why the program's serve() holds input until the kernel first idles.
     Not modelled: line errors, break, the modem-status interrupt.
