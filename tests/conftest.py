@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from kos import atomic, paths
 from kos import build as kbuild
-from kos import paths
 from kos.console import Console
 from kos.machine import Machine, make_machine, qemu_available
 from kos.machine.qemu_resident import ResidentQemu
@@ -137,9 +137,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     merged = {**_recorded(), **{k: round(v, 3) for k, v in _took.items()}}
     try:
         DURATIONS.parent.mkdir(parents=True, exist_ok=True)
-        tmp = DURATIONS.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(merged, indent=0, sort_keys=True))
-        tmp.replace(DURATIONS)
+        atomic.write_bytes(DURATIONS, json.dumps(merged, indent=0, sort_keys=True).encode())
     except OSError:
         pass
 

@@ -45,6 +45,7 @@ def missing_tools() -> list[str]:
 # the default entry, and a Backspace left over reaches an empty shell
 # line, where it does nothing.
 BOOT_HOTKEY = "\b"
+BOOT_HOTKEY_NAME = "backspace"        # GRUB's name for the key BOOT_HOTKEY types
 KTEST_ENTRY = "KOS in-kernel tests (ktest=all)"
 KTEST_HOTKEY = "t"
 
@@ -65,7 +66,7 @@ def grub_config(kernel_name: str, initrd_name: str | None = None, cmdline: str =
         "terminal_output serial",
         "set timeout_style=hidden",
         "set timeout=0",
-        *entry("KOS", cmdline, "backspace"),
+        *entry("KOS", cmdline, BOOT_HOTKEY_NAME),
         *entry(KTEST_ENTRY, " ".join([*(o for o in cmdline.split() if not o.startswith("ktest=")),
                                       "ktest=all"]), KTEST_HOTKEY),
         "",

@@ -15,10 +15,9 @@ import ctypes
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
-from kos import paths
+from kos import atomic, paths
 
 HERE = Path(__file__).parent
 SOURCES = (HERE / "slice.c", HERE / "uart.c", HERE / "count.c")
@@ -40,17 +39,11 @@ def _build() -> Path:
     LIBRARY.parent.mkdir(parents=True, exist_ok=True)
     # Parallel test workers may build at once: each writes its own file
     # and renames it into place.
-    fd, tmp = tempfile.mkstemp(dir=LIBRARY.parent, suffix=".so")
-    os.close(fd)
-    try:
+    with atomic.replacing(LIBRARY) as partial:
         done = subprocess.run([cc, "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC",
-                               "-o", tmp, *map(str, SOURCES)], capture_output=True, text=True)
+                               "-o", str(partial), *map(str, SOURCES)], capture_output=True, text=True)
         if done.returncode != 0:
             raise NativeUnavailable(f"building {LIBRARY.name} failed:\n{done.stderr}")
-        os.replace(tmp, LIBRARY)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return LIBRARY
 
 
