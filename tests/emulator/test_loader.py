@@ -4,6 +4,7 @@ same RAM size (the expected lines are what KOS prints under QEMU 8.x with
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -105,3 +106,20 @@ def test_qemu_still_gives_the_recorded_map(kernel: Path, size: str, tmp_path: Pa
     finally:
         m.stop()
     assert [re.sub(r"\s+$", "", line) for line in map_lines(boot_log)] == qemu_lines(size)
+
+
+def test_an_image_is_read_once_per_version_of_its_file(tmp_path: Path, kernel: Path):
+    copy = tmp_path / "kernel.elf"
+    copy.write_bytes(kernel.read_bytes())
+    first = loader.load_kernel(copy)
+    assert loader.load_kernel(copy) is first
+    assert first.abi.path == copy.resolve() and first.abi.struct("mm").size > 0
+    # A rebuilt file (a later mtime, and here another entry point) is read again.
+    data = bytearray(copy.read_bytes())
+    entry = int.from_bytes(data[24:28], "little")
+    data[24:28] = (entry + 1).to_bytes(4, "little")
+    copy.write_bytes(bytes(data))
+    later = copy.stat().st_mtime_ns + 1_000_000
+    os.utime(copy, ns=(later, later))
+    again = loader.load_kernel(copy)
+    assert again is not first and again.entry == first.entry + 1

@@ -3,8 +3,8 @@ switch, fork (of a process with nothing and with 1 MiB touched), exec of
 hello and a copy-on-write fault, counted under unicorn on the real kernel
 image while user/bin/procbench runs from the shell.
 
-A code hook counts every guest instruction, kernel and user alike, and
-notes the count each time procbench's bench_mark runs (with CR3, so the
+A code hook in C counts every guest instruction, kernel and user alike, and
+the count is noted each time procbench's bench_mark runs (with CR3, so the
 marks of a child are told from its parent's) or hello's entry point is
 reached after an exec. An operation's cost is the count between the two
 marks around it, less the cost of an empty pair of marks; the minimum of
@@ -53,28 +53,28 @@ def _symbol(program: str, name: str) -> int:
 
 
 class _Recorder:
-    """The instruction count, and (kind, cr3, count) at each watched address."""
+    """(kind, cr3, instructions so far) each time user code reaches a
+    watched address; the kernel's C hook counts the instructions, and a
+    Python hook runs only at the watched addresses."""
 
     def __init__(self, k: Any, watch: dict[int, str]) -> None:
         self.k = k
         self.watch = watch
-        self.count = 0
         self.events: list[tuple[str, int, int]] = []
 
-    def on_code(self, uc: Uc, addr: int, size: int, _: object) -> None:
-        self.count += 1
-        kind = self.watch.get(addr)
-        if kind is not None and uc.reg_read(x86.UC_X86_REG_CS) & 3 == 3:
-            self.events.append((kind, uc.reg_read(x86.UC_X86_REG_CR3), self.count))
+    def on_watched(self, uc: Uc, addr: int, size: int, _: object) -> None:
+        if uc.reg_read(x86.UC_X86_REG_CS) & 3 == 3:
+            self.events.append((self.watch[addr], uc.reg_read(x86.UC_X86_REG_CR3), self.k.instructions))
 
     def run(self, command: str) -> None:
         uc = self.k.uc
-        hook = uc.hook_add(uc_const.UC_HOOK_CODE, self.on_code)
-        uc.ctl_flush_tb()
+        hooks = [uc.hook_add(uc_const.UC_HOOK_CODE, self.on_watched, None, addr, addr) for addr in self.watch]
         try:
-            out = self.k.console.run(command, timeout=RUN_TIMEOUT)
+            with self.k.counting():
+                out = self.k.console.run(command, timeout=RUN_TIMEOUT)
         finally:
-            uc.hook_del(hook)
+            for hook in hooks:
+                uc.hook_del(hook)
             uc.ctl_flush_tb()
         if "exited with status 0" not in out:
             raise RuntimeError(f"{command}: {out[-300:]}")

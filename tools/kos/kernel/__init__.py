@@ -96,9 +96,12 @@ def write(kernel: Kernel, addr: int, data: bytes) -> None:
 
 
 def abi(kernel: Kernel | None = None) -> Abi:
-    """The C interface of kernel's image (its `image.path` if it has one,
-    else build/kernel.elf)."""
+    """The C interface of kernel's image (the image's own when it keeps one,
+    else that of its `image.path`, else of build/kernel.elf)."""
     image = getattr(kernel, "image", None)
+    own = getattr(image, "abi", None)
+    if isinstance(own, Abi):
+        return own
     return load(getattr(image, "path", paths.KERNEL_ELF))
 
 

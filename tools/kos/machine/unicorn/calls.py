@@ -272,6 +272,13 @@ class CallEngine(Engine):
                 self.uc.hook_del(h)
             self.uc.ctl_flush_tb()
 
+    @property
+    def instructions(self) -> int:
+        """Guest instructions run so far inside `with counting():` (a code
+        hook watching one address may read it: the counter has counted
+        every instruction before that address)."""
+        return int(self._count.value)
+
     @contextmanager
     def counting(self) -> Iterator[None]:
         """Keep the instruction-counting hook installed for a series of

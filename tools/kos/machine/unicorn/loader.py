@@ -19,13 +19,18 @@ keeps 3 GiB below the PCI hole and puts the rest above 4 GiB.
 
 from __future__ import annotations
 
+import functools
+import os
 import struct
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
+
+from kos.target import abi as kabi
 
 MULTIBOOT_HEADER_MAGIC = 0x1BADB002
 MULTIBOOT_BOOTLOADER_MAGIC = 0x2BADB002
@@ -145,9 +150,11 @@ def place_modules(image: KernelImage, modules: Sequence[bytes]) -> list[tuple[in
     return placed
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class KernelImage:
-    """What the emulator needs from the kernel's ELF file."""
+    """What the emulator needs from the kernel's ELF file. One is shared by
+    every machine that loads the same version of the file (load_kernel), so
+    nothing changes it after loading."""
 
     path: Path
     entry: int
@@ -168,10 +175,36 @@ class KernelImage:
                 return f"{name}+{addr - start:#x}"
         return f"{addr:#010x}"
 
+    @functools.cached_property
+    def abi(self) -> kabi.Abi:
+        """The image's C interface (its DWARF), read at its first use."""
+        return kabi.load(self.path)
+
+
+_loaded: dict[tuple[str, int, int], KernelImage] = {}
+_loaded_lock = threading.Lock()
+
 
 def load_kernel(path: Path) -> KernelImage:
-    """Read a Multiboot v1 ELF kernel. Raises LoadError if it is not one."""
+    """Read a Multiboot v1 ELF kernel, once per version of the file (the
+    suite boots the same image hundreds of times, and reading its symbol
+    table takes some 30 ms). Raises LoadError if it is not one."""
     path = Path(path)
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise LoadError(f"cannot read {path}: {e.strerror}") from None
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    with _loaded_lock:
+        image = _loaded.get(key)
+        if image is None:
+            for old in [k for k in _loaded if k[0] == key[0]]:
+                del _loaded[old]
+            image = _loaded[key] = _read_kernel(path)
+        return image
+
+
+def _read_kernel(path: Path) -> KernelImage:
     try:
         with path.open("rb") as f:
             elf = ELFFile(f)
