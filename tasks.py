@@ -82,10 +82,18 @@ def run(c: Context, emulator: str = "", memory: str = "64M", iso: bool = False) 
     """Build and boot KOS, its serial console on this terminal.
 
     Exits with the machine's status (33 after halt, 35 after a fault)."""
+    given = memory
     memory = _memory("run", memory)
     name, why = choose_emulator(emulator or ("qemu" if iso else ""))
     if iso and name == "unicorn":
         sys.exit("run: --iso boots through GRUB, which the embedded emulator cannot run: use qemu or bochs")
+    if name == "bochs":
+        from kos.machine.bochs.config import memory_size
+
+        try:
+            memory_size(given)
+        except ValueError as e:
+            sys.exit(f"run: --memory: {e}")
     elf = _build()
     print(f"run: {name} ({why})")
     if name == "bochs":

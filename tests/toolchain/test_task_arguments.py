@@ -43,6 +43,19 @@ def test_a_bad_memory_size_is_refused_before_the_build(tasks, monkeypatch, task_
         getattr(tasks, task_name)(Context(), memory=memory)
 
 
+@pytest.mark.parametrize("memory", ["5G", "2049M"])
+def test_a_size_bochs_cannot_emulate_is_refused_before_the_build(tasks, monkeypatch, memory: str):
+    """Bochs 2.7 takes at most 2048M: past that it stopped before its
+    debugger prompt, and the runner said only that."""
+    import kos.machine.bochs as kbochs
+
+    monkeypatch.setattr(kbochs, "bochs_missing", lambda: [])
+    with pytest.raises(SystemExit, match=f"^run: --memory: memory size '{memory}' is more than Bochs can "
+                                         "emulate \\(at most 2048M\\)"):
+        tasks.run(Context(), emulator="bochs", memory=memory)
+    assert re.search(r"^megs: 2048$", bochsrc(paths.ROOT, 1, "2G", paths.ROOT, False), re.M)
+
+
 def test_qemu_gets_the_size_the_other_machines_read():
     assert [size_option(t) for t in ("64MB", "512", "1g", "65537K")] == ["64M", "512M", "1024M", "65537K"]
     assert parse_size("65537K") == 65537 << 10

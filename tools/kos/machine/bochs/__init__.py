@@ -22,7 +22,7 @@ from pathlib import Path
 
 from kos import iso
 from kos.machine.base import Machine
-from kos.machine.bochs.config import BIOS, VGA_BIOS
+from kos.machine.bochs.config import BIOS, VGA_BIOS, memory_size
 
 PROGRAM = "kos.machine.bochs"
 APT_LINE = "apt-get install bochs bochsbios vgabios bochs-term"
@@ -70,6 +70,7 @@ class BochsMachine(Machine):
         missing = bochs_missing()
         if missing:
             raise FileNotFoundError(f"bochs cannot run: install `apt-get install {' '.join(missing)}`")
+        memory_size(self.memory)
         image = iso.build_iso(self.kernel, initrd=self.initrd)
         return bochs_command(self.kernel, image, self.memory, log=self.bochs_log)
 

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from kos.machine.bochs import bochs_missing
-    from kos.machine.memsize import parse_size
+    from kos.machine.bochs.config import memory_size
 
     # Refused here, in one line: Bochs itself would start, fail and end
     # with status 1 and the tail of its log.
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bochs: cannot read {f}: no such file", file=sys.stderr)
             return 1
     try:
-        parse_size(args.memory)
+        memory_size(args.memory)
     except ValueError as e:
         print(f"bochs: {e}", file=sys.stderr)
         return 1

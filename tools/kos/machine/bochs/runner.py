@@ -41,6 +41,9 @@ from elftools.elf.sections import SymbolTableSection
 from kos.machine.bochs.config import bochsrc
 
 PROMPT = re.compile(rb"<bochs:\d+> ")
+# Bochs's last words before it quits: "Bochs is exiting with the following
+# message:" and a line "[SIM   ] the reason".
+EXITING = re.compile(rb"Bochs is exiting with the following message:\r?\n\[[^]]*\] ([^\r\n]*)")
 STACK_WORD = re.compile(rb"STACK 0x[0-9a-f]+ \[0x([0-9a-f]+)\]")
 EXIT_SYMBOL = "debug_exit"
 CTRL_A = 0x01
@@ -120,7 +123,17 @@ class Runner:
             self.bochs.terminate(force=True)
         self.bochs.close()
         tail = self.log.read_text(errors="replace")[-1500:] if self.log.exists() else ""
-        sys.stderr.write(f"bochs {what}; the end of {self.log}:\n{tail}\n")
+        if tail.strip():
+            sys.stderr.write(f"bochs {what}; the end of {self.log}:\n{tail}\n")
+        else:
+            # Bochs stopped before it opened its log (its configuration was
+            # refused): the reason is in what it printed on its terminal.
+            printed = self.bochs.before if isinstance(self.bochs.before, bytes) else b""
+            why = EXITING.findall(printed)
+            if why:
+                sys.stderr.write(f"bochs {what}: {why[-1].decode(errors='replace').strip()}\n")
+            else:
+                sys.stderr.write(f"bochs {what}; it printed:\n{printed.decode(errors='replace')[-1500:]}\n")
         status = self.bochs.exitstatus
         raise Quit(status if status else 1)
 
