@@ -17,6 +17,10 @@ from kos.machine.memsize import size_option
 from kos.machine.qemu import INSTALL_HINT
 from kos.progress import say
 
+# What `run` says when it boots through GRUB (kos.machine.handover says why).
+HELD = ("GRUB boots its first entry by hotkey; what you type meanwhile waits until the kernel is up "
+        "(GRUB would take it)")
+
 # pytest.ExitCode.NO_TESTS_COLLECTED, without importing pytest into every task.
 PYTEST_NO_TESTS = 5
 
@@ -99,18 +103,22 @@ def run(c: Context, emulator: str = "", memory: str = "64M", iso: bool = False) 
     if name == "bochs":
         from kos.machine.bochs import bochs_command
 
-        cmd = bochs_command(elf, _iso(elf), memory=memory, interactive=True)
+        cmd = bochs_command(elf, _iso(elf), memory=memory, interactive=True, entry="first")
         print("run: " + " ".join(cmd))
+        print(f"run: {HELD}")
         print("run: type 'halt' to stop, or Ctrl-A X to leave Bochs")
         res = c.run(" ".join(cmd), pty=True, warn=True)
     elif name == "qemu":
         if iso:
-            from kos.machine.iso import qemu_iso_command
+            from kos.machine.iso import handover_command, qemu_iso_command
 
-            cmd = qemu_iso_command(_iso(elf), memory=memory, interactive=True)
+            cmd = handover_command(qemu_iso_command(_iso(elf), memory=memory, interactive=True),
+                                   entry="first", interactive=True)
         else:
             cmd = qemu_command(elf, memory=memory, interactive=True, initrd=paths.INITRD)
         print("run: " + " ".join(cmd))
+        if iso:
+            print(f"run: {HELD}")
         print("run: type 'halt' to stop, or Ctrl-A X to leave QEMU")
         res = c.run(" ".join(cmd), pty=True, warn=True)
     else:

@@ -45,10 +45,10 @@ def test_a_missing_package_is_named(files, monkeypatch, capsys):
 
 def test_relative_paths_reach_bochs_as_absolute_ones(files, tmp_path):
     assert main(["--log", "b.log", "kernel.elf", "kos.iso"]) == 33
-    (image, kernel, memory, interactive, log), = files
+    (image, kernel, memory, interactive, log, entry), = files
     assert (image, kernel, log) == (tmp_path / "kos.iso", tmp_path / "kernel.elf", tmp_path / "b.log")
     assert all(isinstance(p, Path) and p.is_absolute() for p in (image, kernel, log))
-    assert (memory, interactive) == ("64M", False)
+    assert (memory, interactive, entry) == ("64M", False, None)
 
 
 @pytest.mark.skipif(bool(kbochs.bochs_missing()), reason="bochs is not installed")

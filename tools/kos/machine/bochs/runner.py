@@ -9,7 +9,9 @@ This program keeps both out of the user's way:
   `debug_exit` (its address from the ELF's symbols), then `c`.
 - COM1 is a TCP connection from Bochs to the runner on 127.0.0.1, bridged
   to the runner's stdin and stdout, so this program's stdio is the serial
-  console exactly as QEMU's `-serial stdio` is.
+  console exactly as QEMU's `-serial stdio` is; what comes in before the
+  kernel is up is held from GRUB (kos.machine.handover), and with an entry
+  the runner types its hotkey meanwhile.
 - When the kernel reaches `debug_exit(code)`, the runner reads code from
   the stack, lets the UART finish sending (the debugger stopped the clock
   mid-line), stops Bochs and exits with (code << 1) | 1: the status QEMU's
@@ -28,17 +30,15 @@ import signal
 import socket
 import sys
 import tempfile
-import termios
 import time
-import tty
 from pathlib import Path
-from types import FrameType
 
 import pexpect
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
 from kos.machine.bochs.config import bochsrc
+from kos.machine.handover import ENTRIES, HOTKEY_EVERY, Hangup, HeldInput, Terminal
 
 PROMPT = re.compile(rb"<bochs:\d+> ")
 # Bochs's last words before it quits: "Bochs is exiting with the following
@@ -72,7 +72,7 @@ def symbol_address(elf: Path, name: str) -> int:
 
 class Runner:
     def __init__(self, image: Path, kernel: Path, memory: str, interactive: bool,
-                 log: Path) -> None:
+                 log: Path, entry: str | None = None) -> None:
         self.image = image
         self.exit_addr = symbol_address(kernel, EXIT_SYMBOL)
         self.memory = memory
@@ -83,6 +83,9 @@ class Runner:
         self.debugger = b""
         self.stdin_open = True
         self.escape = False
+        # GRUB takes what reaches COM1 before the kernel is up (kos.machine.handover).
+        self.gate = HeldInput()
+        self.hotkey = ENTRIES[entry] if entry else b""
 
     # --- the debugger ---------------------------------------------------
 
@@ -210,7 +213,12 @@ class Runner:
             return
         if self.interactive:
             data = self._escapes(data)
+        self._send(self.gate.input(data))
+
+    def _send(self, data: bytes) -> None:
         assert self.serial is not None
+        if not data:
+            return
         self.serial.setblocking(True)
         try:
             self.serial.sendall(data)
@@ -244,6 +252,9 @@ class Runner:
                 return self._loop()
             except Quit as q:
                 return q.status
+            except Hangup as h:
+                sys.stderr.write(f"bochs: terminating on signal {h.signum}\n")
+                return 0
             finally:
                 if self.bochs is not None and self.bochs.isalive():
                     self.bochs.terminate(force=True)
@@ -254,13 +265,17 @@ class Runner:
         assert self.bochs is not None and self.serial is not None
         while True:
             watch = [self.serial, self.bochs.child_fd, *([0] if self.stdin_open else [])]
-            ready, _, _ = select.select(watch, [], [])
+            typing = bool(self.hotkey) and not self.gate.open
+            ready, _, _ = select.select(watch, [], [], HOTKEY_EVERY if typing else None)
+            if typing and not ready:
+                self._send(self.hotkey)
             if self.serial in ready:
                 data = self._recv()
                 if data == b"":
                     self._bochs_failed("closed COM1")
                 if data:
                     self._write(data)
+                    self._send(self.gate.output(data))
             if self.bochs.child_fd in ready:
                 try:
                     self.debugger += self.bochs.read_nonblocking(65536, timeout=0)
@@ -275,35 +290,9 @@ class Runner:
                 self._from_stdin()
 
 
-class Terminal:
-    """stdin raw when it is a terminal (every byte, Ctrl-C included, goes to
-    the guest), output post-processing kept, as QEMU's stdio does."""
-
-    def __init__(self) -> None:
-        self.saved: list[object] | None = None
-
-    def __enter__(self) -> Terminal:
-        if os.isatty(0):
-            self.saved = termios.tcgetattr(0)
-            tty.setraw(0)
-            attrs = termios.tcgetattr(0)
-            attrs[1] |= termios.OPOST | termios.ONLCR
-            termios.tcsetattr(0, termios.TCSANOW, attrs)
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, self._on_signal)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.saved is not None:
-            termios.tcsetattr(0, termios.TCSADRAIN, self.saved)
-
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        sys.stderr.write(f"bochs: terminating on signal {signum}\n")
-        raise Quit(0)
-
-
-def main(image: Path, kernel: Path, memory: str, interactive: bool, log: Path) -> int:
+def main(image: Path, kernel: Path, memory: str, interactive: bool, log: Path,
+         entry: str | None = None) -> int:
     log.parent.mkdir(parents=True, exist_ok=True)
-    runner = Runner(image, kernel, memory, interactive, log)
+    runner = Runner(image, kernel, memory, interactive, log, entry)
     with Terminal():
         return runner.run()
