@@ -7,6 +7,7 @@ import shlex
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke import Context, task
 
@@ -16,6 +17,9 @@ from kos.machine import choose_emulator, qemu_available, qemu_command
 from kos.machine.memsize import size_option
 from kos.machine.qemu import INSTALL_HINT
 from kos.progress import say
+
+if TYPE_CHECKING:
+    from kos.ktest import BootRun
 
 # What `run` says when it boots through GRUB (kos.machine.handover says why).
 HELD = ("GRUB boots its first entry by hotkey; what you type meanwhile waits until the kernel is up "
@@ -208,28 +212,44 @@ def bench(c: Context, parts: str = "", readme: bool = False) -> None:
         print(f"bench: README.md sections rewritten: {', '.join(done) or 'none'}")
 
 
-@task(help={"emulator": "qemu or unicorn (default: QEMU when installed, else unicorn)",
+@task(help={"emulator": "qemu, unicorn or bochs (default: QEMU when installed, else unicorn)",
             "suites": "comma-separated suites (default: all; `ktest list` in the shell names them)",
-            "memory": "guest RAM, e.g. 64M or 1G"})
-def ktest(c: Context, emulator: str = "", suites: str = "all", memory: str = "64M") -> None:
+            "memory": "guest RAM, e.g. 64M or 1G",
+            "iso": "boot build/kos.iso's ktest entry through GRUB (QEMU -cdrom; Bochs always does)"})
+def ktest(c: Context, emulator: str = "", suites: str = "all", memory: str = "64M",
+          iso: bool = False) -> None:
     """Boot with ktest=SUITES and print the in-kernel suites' KTAP and a summary.
 
     Exits with the machine's status (33 all passed, 35 otherwise)."""
     from kos import ktap
     from kos import ktest as kt
 
+    given = memory
     memory = _memory("ktest", memory)
     if not [name for name in suites.split(",") if name.strip()]:
         sys.exit(f"ktest: --suites {suites!r} names no suite: all, or SUITE,... (`ktest list` in the shell "
                  "names them)")
-    if emulator == "bochs":
-        sys.exit("ktest: choose qemu or unicorn: Bochs boots only build/kos.iso, whose menu's second entry "
-                 "runs ktest=all")
-    name, why = choose_emulator(emulator)
+    name, why = choose_emulator(emulator or ("qemu" if iso else ""))
+    through_grub = iso or name == "bochs"
+    if through_grub and name == "unicorn":
+        sys.exit("ktest: --iso boots through GRUB, which the embedded emulator cannot run: use qemu or bochs")
+    if through_grub and suites.strip() != "all":
+        sys.exit(f"ktest: --suites {suites}: the ISO's ktest entry runs every suite (ktest=all); "
+                 "boot qemu or unicorn without --iso to choose")
+    if name == "bochs":
+        from kos.machine.bochs.config import memory_size
+
+        try:
+            memory_size(given)
+        except ValueError as e:
+            sys.exit(f"ktest: --memory: {e}")
     elf = _build()
     print(f"ktest: {name} ({why})")
-    print("ktest: " + " ".join(kt.boot_command(name, elf, memory, suites)))
-    run = kt.run_at_boot(name, suites, elf, memory)
+    if through_grub:
+        run = _ktest_entry("qemu-iso" if name == "qemu" else name, elf, memory)
+    else:
+        print("ktest: " + " ".join(kt.boot_command(name, elf, memory, suites)))
+        run = kt.run_at_boot(name, suites, elf, memory)
     start = run.output.find("KTAP version")
     print(run.output[start:] if start >= 0 else run.output, end="")
     for path, case in run.document.cases():
@@ -241,6 +261,32 @@ def ktest(c: Context, emulator: str = "", suites: str = "all", memory: str = "64
         print("ktest: the kernel reported success but its KTAP is not clean")
         status = 35
     sys.exit(status)
+
+
+def _ktest_entry(machine: str, elf: Path, memory: str, timeout: float = 300.0) -> BootRun:
+    """Boot build/kos.iso's ktest entry (its runner types the hotkey) and
+    wait for the machine to stop."""
+    import time
+
+    from kos import ktap
+    from kos.ktest import BootRun
+    from kos.machine.bochs import BochsMachine
+    from kos.machine.iso import QemuIsoMachine
+
+    kind = QemuIsoMachine if machine == "qemu-iso" else BochsMachine
+    m = kind(elf, memory, paths.LOGS / f"ktest-{machine}.log")
+    m.entry = "ktest"
+    cmd = m.command()
+    print("ktest: " + " ".join(cmd))
+    t0 = time.monotonic()
+    try:
+        console = m.start(wait_prompt=False, timeout=timeout)
+        console.wait_exit(timeout)
+        output = console.output_so_far()
+        status = m.wait(timeout=5)
+    finally:
+        m.stop()
+    return BootRun(cmd, status, output, ktap.parse(output), time.monotonic() - t0)
 
 
 @task

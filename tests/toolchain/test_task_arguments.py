@@ -73,8 +73,21 @@ def test_an_unknown_emulator_is_refused_before_the_build(tasks):
         tasks.run(Context(), emulator="nope")
     with pytest.raises(SystemExit, match="unknown emulator 'nope'"):
         tasks.ktest(Context(), emulator="nope")
-    with pytest.raises(SystemExit, match=r"^ktest: choose qemu or unicorn"):
-        tasks.ktest(Context(), emulator="bochs")
+
+
+def test_ktest_through_grub_refuses_what_the_isos_entry_cannot_do(tasks, monkeypatch):
+    """The ISO's ktest entry boots ktest=all, and only QEMU and Bochs run GRUB."""
+    import kos.machine.bochs as kbochs
+
+    monkeypatch.setattr(kbochs, "bochs_missing", lambda: [])
+    monkeypatch.setattr(tasks, "qemu_available", lambda: True)
+    for kw in ({"iso": True}, {"emulator": "bochs"}):
+        with pytest.raises(SystemExit, match=r"^ktest: --suites heap: the ISO's ktest entry runs every"):
+            tasks.ktest(Context(), suites="heap", **kw)
+    with pytest.raises(SystemExit, match=r"^ktest: --iso boots through GRUB, which the embedded emulator"):
+        tasks.ktest(Context(), emulator="unicorn", iso=True)
+    with pytest.raises(SystemExit, match=r"^ktest: --memory: memory size '4G' is more than Bochs can"):
+        tasks.ktest(Context(), emulator="bochs", memory="4G")
 
 
 def test_debug_without_qemu_names_the_package(tasks, monkeypatch):
