@@ -195,7 +195,11 @@ def bench(c: Context, parts: str = "", readme: bool = False) -> None:
     direct calls, boot."""
     from kos.bench import DEFAULT_OUT, PARTS, run_bench
 
-    chosen = tuple(p for p in parts.split(",") if p) or PARTS
+    names = [p.strip() for p in parts.split(",")]
+    chosen = tuple(p for p in names if p) or PARTS
+    if parts and not any(names):
+        sys.exit(f"bench: --parts {parts!r} names no part: choose from {', '.join(PARTS)} (or leave it out "
+                 "for all)")
     unknown = [p for p in chosen if p not in PARTS]
     if unknown:
         sys.exit(f"bench: unknown part(s) {', '.join(unknown)}: choose from {', '.join(PARTS)}")

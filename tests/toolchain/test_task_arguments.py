@@ -100,6 +100,8 @@ def test_bench_refuses_an_unknown_part_before_the_build_and_lists_them_all(tasks
     with pytest.raises(SystemExit, match=f"unknown part\\(s\\) nope: choose from {', '.join(PARTS)}$"):
         tasks.bench(Context(), parts="heap,nope")
     assert f"subset of {','.join(PARTS)} " in tasks.bench.help["parts"]
+    with pytest.raises(SystemExit, match=r"^bench: --parts ', ' names no part: choose from heap, "):
+        tasks.bench(Context(), parts=", ")       # it ran every part, a few minutes
     readme = (paths.ROOT / "README.md").read_text()
     assert f"`bench [--parts {','.join(PARTS)}] [--readme]`" in readme
 
@@ -120,6 +122,18 @@ def test_every_task_is_summed_up_in_its_first_line(tasks):
     for name, t in found.items():
         first = (t.__doc__ or "").strip().splitlines()[0]
         assert first.endswith("."), f"{name}: {first!r}"
+
+
+def test_bench_reads_parts_with_spaces_around_the_commas(tasks, monkeypatch):
+    """'heap, vm' was refused as the unknown part ' vm'."""
+    import kos.bench
+
+    ran = []
+    monkeypatch.setattr(tasks, "_build", lambda: None)
+    monkeypatch.setattr(kos.bench, "run_bench", lambda out, parts: ran.append(parts) or {})
+    monkeypatch.setattr("kos.plot.bench_plots", lambda result, out_dir: [])
+    tasks.bench(Context(), parts="heap, vm ")
+    assert ran == [("heap", "vm")]
 
 
 @pytest.mark.parametrize("suites", ["", ",", " , "])
