@@ -141,8 +141,9 @@ def bridge(cmd: list[str], hotkey: bytes = b"", escapes: bool = False) -> int:
             # its terminal would otherwise be taken by the line discipline.
             tty.setraw(0)
             os.execvp(cmd[0], cmd)
-        finally:
-            os._exit(127)
+        except OSError as e:
+            os.write(2, f"handover: cannot run {cmd[0]}: {e.strerror}\r\n".encode())
+        os._exit(127)
     gate = HeldInput(escapes)
     stdin_open = True
     try:
