@@ -54,12 +54,13 @@ def test_relative_paths_reach_bochs_as_absolute_ones(files, tmp_path):
 @pytest.mark.skipif(bool(kbochs.bochs_missing()), reason="bochs is not installed")
 def test_a_configuration_bochs_refuses_is_named_in_its_words(tmp_path, monkeypatch, capsys):
     """Bochs refuses a bochsrc before it opens its log: the runner reports
-    the reason Bochs printed, not an empty log's tail."""
+    the reason Bochs printed, not the tail of no log or of an earlier run's."""
     from kos import paths
     from kos.machine.bochs.config import bochsrc
 
     monkeypatch.setattr(krunner, "bochsrc", lambda *args, **kw: bochsrc(*args, **kw).replace(
         "megs: 64\n", "megs: 5120\n"))
+    (tmp_path / "bochs.log").write_text("an earlier run's log\n")
     runner = krunner.Runner(tmp_path / "kos.iso", paths.KERNEL_ELF, "64M", False, tmp_path / "bochs.log")
     assert runner.run() == 1
     assert capsys.readouterr().err == ("bochs did not reach its debugger prompt: numerical parameter "

@@ -99,6 +99,9 @@ class Runner:
 
     def _start(self, server: socket.socket, workdir: Path) -> None:
         rc = workdir / "bochsrc"
+        # A log left by an earlier run must not stand for this one's if
+        # Bochs stops before it opens its own.
+        self.log.unlink(missing_ok=True)
         rc.write_text(bochsrc(self.image, server.getsockname()[1], self.memory, self.log,
                               realtime=self.interactive))
         env = dict(os.environ)
