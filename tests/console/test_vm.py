@@ -174,6 +174,22 @@ def test_adjacent_compatible_mappings_merge(console):
     assert maps(console) == ["40000000-40003000 rw-p 00000000 00:00 0"]
 
 
+def test_a_page_that_was_writable_merges_with_one_that_never_was(console):
+    """As Linux: once both are PROT_NONE they are one mapping (only the W^X
+    policy reads the history that one was writable; under it they stay
+    two, and the page never writable may still become executable)."""
+    for base in (USER, USER + 4 * PAGE):
+        if base != USER:
+            assert console.run("wx on").startswith("wx: on")
+        mapped(console, f"mmap {base:x} 8192 none private,anonymous,fixed")
+        mapped(console, f"mmap {base:x} 4096 rw private,anonymous,fixed")
+        assert console.run(f"mprotect {base:x} 4096 none") == "mprotect: ok"
+    assert maps(console) == ["40000000-40002000 ---p 00000000 00:00 0",
+                             "40004000-40005000 ---p 00000000 00:00 0",
+                             "40005000-40006000 ---p 00000000 00:00 0"]
+    assert console.run(f"mprotect {USER + 5 * PAGE:x} 4096 rx") == "mprotect: ok"
+
+
 # ---- demand paging, populate, locked, shared -----------------------------------
 
 def test_untouched_page_reads_as_zeros_and_counts_a_minor_fault(console):
