@@ -5,6 +5,7 @@
 #include "proc.h"
 #include "syscall.h"
 #include "../arch/pit.h"
+#include "../fs/limits.h"
 #include "../include/errno.h"
 #include "../lib/string.h"
 #include "../mm/buddy.h"
@@ -13,7 +14,6 @@
 #include "../mm/vm/mm.h"
 #include "../mm/vm/uaccess.h"
 
-#define PATH_MAX_BYTES 256u
 #define EXEC_ARG_BYTES 3072u      /* all argument and environment strings together */
 #define EXEC_ARG_COUNT 64u
 
@@ -96,7 +96,7 @@ static int copy_strings(uint32_t uvec, char **vec, uint32_t max, char *buf, uint
 int32_t sys_execve(struct regs *r)
 {
     struct proc *p = current;
-    char path[PATH_MAX_BYTES];
+    char path[FS_PATH_MAX];
     int32_t err = strncpy_from_user(path, r->ebx, sizeof(path));
     if (err < 0)
         return err;
