@@ -1,5 +1,6 @@
 /* sys_proc.c — the system calls of process life: exit, fork, waitpid,
- * execve, getpid, kill, the resource limits, sched_yield and nanosleep.
+ * execve, getpid, kill, the process groups, the resource limits,
+ * sched_yield and nanosleep.
  * They run with interrupts off (the int 0x80 gate clears IF). */
 #include <stdint.h>
 #include "proc.h"
@@ -134,13 +135,30 @@ int32_t sys_kill(struct regs *r)
 {
     int32_t pid = (int32_t)r->ebx;
     uint32_t sig = r->ecx;
-    if (sig >= 65 || pid <= 0)
-        return pid <= 0 ? -ESRCH : -EINVAL;
+    if (sig >= 65)
+        return -EINVAL;
+    if (pid <= 0)
+        return proc_kill_group(pid, (int)sig);
     if (sig == 0) {
         struct proc *p = proc_find((uint32_t)pid);
         return p && p->state != PROC_ZOMBIE ? 0 : -ESRCH;
     }
     return proc_kill((uint32_t)pid, (int)sig);
+}
+
+int32_t sys_setpgid(struct regs *r) { return proc_setpgid((int32_t)r->ebx, (int32_t)r->ecx); }
+
+int32_t sys_getpgid(struct regs *r)
+{
+    int32_t pid = (int32_t)r->ebx;
+    struct proc *p = pid == 0 ? current : pid > 0 ? proc_find((uint32_t)pid) : 0;
+    return p && p->state != PROC_ZOMBIE ? (int32_t)p->pgid : -ESRCH;
+}
+
+int32_t sys_getpgrp(struct regs *r)
+{
+    (void)r;
+    return (int32_t)current->pgid;
 }
 
 int32_t sys_setrlimit(struct regs *r)

@@ -104,26 +104,41 @@ static int cmd_ps(int argc, char **argv)
 }
 SHELL_COMMAND(ps, "", "processes: pid, parent, state, name, size and resident KiB, limit, faults", cmd_ps);
 
+/* kill PID, and kill -PGID for a process group as kill(2) takes it: -1
+ * is every process but idle and the shell, -N the job N leads (a program
+ * run from the shell leads a group of its own, and what it forks stays in
+ * it). 0, the shell's own group, holds the shell alone: refused as pid 1. */
 static int cmd_kill(int argc, char **argv)
 {
     uint32_t pid, sig = SIGTERM;
     if (argc != 2 && argc != 3)
         return shell_usage(argv[0]);
-    if (shell_arg_u32(argv, 1, "PID", UINT32_MAX, &pid))
+    int group = argv[1][0] == '-';
+    if (group)
+        argv[1]++;
+    if (shell_arg_u32(argv, 1, group ? "-PGID" : "PID", group ? 0x7FFFFFFF : UINT32_MAX, &pid))
         return 1;
     if (argc == 3 && shell_arg_u32(argv, 2, "SIG", 64, &sig))
         return 1;
-    int err = sig ? proc_kill(pid, (int)sig) : (proc_find(pid) ? 0 : -ESRCH);
+    int err;
+    if (group && pid != 0)
+        err = proc_kill_group(-(int32_t)pid, (int)sig);
+    else
+        err = sig ? proc_kill(pid, (int)sig) : (proc_find(pid) ? 0 : -ESRCH);
     if (err) {
         kprintf("kill: error %s (%d): %s\n", errno_name(err), err,
-                err == -EPERM ? "pid 0 and 1 cannot be killed" : "no such process");
+                err == -EPERM ? "pid 0 and 1 cannot be killed (0 is also the shell's own group)"
+                : group ? "no process in that group" : "no such process");
         return 1;
     }
     char buf[16];
-    kprintf("kill: pid %u sent %s\n", pid, signal_name((int)sig, buf));
+    if (group && pid == 1)
+        kprintf("kill: every process but the shell sent %s\n", signal_name((int)sig, buf));
+    else
+        kprintf("kill: %s %u sent %s\n", group ? "group" : "pid", pid, signal_name((int)sig, buf));
     return 0;
 }
-SHELL_COMMAND(kill, "PID [SIG]", "end a process (SIGTERM unless SIG says otherwise)", cmd_kill);
+SHELL_COMMAND(kill, "PID [SIG]", "end a process, or with -PGID a group (-1: all but the shell); SIGTERM unless SIG", cmd_kill);
 
 /* A kernel thread that never sleeps: only preemption lets anything else
  * run beside it. It counts the timer ticks it sees go by until killed. */

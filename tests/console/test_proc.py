@@ -328,3 +328,25 @@ def test_a_running_programs_file_is_not_opened_for_writing(sh: Shell):
     assert f"kill: pid {pid} sent SIGKILL" in sh(f"kill {pid} 9")
     assert sh.reported(f"run: pid {pid} killed by SIGKILL"), sh.transcript[-500:]
     assert "write: 1 bytes to /data/s2" in sh("write /data/s2 x")
+
+
+def test_kill_of_a_group_ends_a_job_and_minus_one_every_program(sh: Shell):
+    """A program run from the shell leads a process group its forks stay
+    in: `kill -PGID` ends the job whole; `kill -1` every process but the
+    shell; then no group is left to signal."""
+    leader = sh.spawn("/bin/sleeper 100ms 100000 2")
+    for _ in range(50):
+        pids = {int(p) for p in re.findall(r"sleeper (\d+): 0", sh.transcript)}
+        if len(pids) == 3:
+            break
+        sh("")
+    assert leader in pids and len(pids) == 3, sh.transcript[-500:]
+    assert f"kill: group {leader} sent SIGTERM" in sh(f"kill -{leader}")
+    # The children die as their parent does: the shell, their parent then, reports them too.
+    assert sh.reported(*(f"run: pid {p} killed by SIGTERM" for p in pids)), sh.transcript[-500:]
+    assert "kill: error ESRCH (-3): no process in that group" in sh(f"kill -{leader} 0")
+    a, b = sh.spawn("/bin/sleeper 100ms 100000"), sh.spawn("/bin/sleeper 100ms 100000")
+    assert "kill: every process but the shell sent SIGKILL" in sh("kill -1 9")
+    assert sh.reported(f"run: pid {a} killed by SIGKILL", f"run: pid {b} killed by SIGKILL"), sh.transcript[-500:]
+    assert "kill: error ESRCH (-3): no process in that group" in sh("kill -1")
+    assert "kill: error EPERM (-1)" in sh("kill -0")
