@@ -34,6 +34,11 @@ struct shell_cmd {
 /* Read lines from the console and run them, forever. */
 __attribute__((noreturn)) void shell_run(void);
 
+/* Tab at the end of the line being typed (its first *len bytes; room for
+ * SHELL_LINE_MAX with the NUL): complete the word there, echoing what is
+ * added, or list the candidates and type the line again (complete.c). */
+void shell_complete(char *line, uint32_t *len);
+
 /* Run one line as if typed (it is modified in place). */
 void shell_exec(char *line);
 
