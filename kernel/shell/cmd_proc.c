@@ -121,14 +121,15 @@ static int cmd_kill(int argc, char **argv)
     if (argc == 3 && shell_arg_u32(argv, 2, "SIG", 64, &sig))
         return 1;
     int err;
-    if (group && pid != 0)
-        err = proc_kill_group(-(int32_t)pid, (int)sig);
+    if (group)
+        err = pid == 0 ? -EPERM : proc_kill_group(-(int32_t)pid, (int)sig);
     else
         err = sig ? proc_kill(pid, (int)sig) : (proc_find(pid) ? 0 : -ESRCH);
     if (err) {
-        kprintf("kill: error %s (%d): %s\n", errno_name(err), err,
-                err == -EPERM ? "pid 0 and 1 cannot be killed (0 is also the shell's own group)"
-                : group ? "no process in that group" : "no such process");
+        const char *why = err == -EPERM ? "pid 0 and 1 cannot be killed (0 is also the shell's own group)"
+                        : !group ? "no such process"
+                        : pid == 1 ? "no process but the shell to signal" : "no process in that group";
+        kprintf("kill: error %s (%d): %s\n", errno_name(err), err, why);
         return 1;
     }
     char buf[16];

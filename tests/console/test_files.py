@@ -28,6 +28,9 @@ def test_write_cat_ls_rm(console: Console):
     assert re.search(r"^-rw-r--r--\s+15 note$", console.run("ls /data"), re.M)
     assert console.run("write /data/note again").strip() == "write: 5 bytes to /data/note"
     assert console.run("cat /data/note").strip() == "again"
+    assert console.run("write /data/note x").strip() == "write: 1 byte to /data/note"
+    assert "cp: 1 byte from /data/note to /data/one" in console.run("run /bin/cp /data/note /data/one")
+    assert console.run("rm /data/one").strip() == ""
     assert console.run("rm /data/note").strip() == ""
     assert "cat: error ENOENT (-2): no such file or directory: /data/note" in console.run("cat /data/note")
     assert "note" not in console.run("ls /data")

@@ -327,7 +327,7 @@ def test_a_running_programs_file_is_not_opened_for_writing(sh: Shell):
     assert re.search(rf"^\s+{pid}\s+1 [RS]\s+s2", sh("ps"), re.M), sh.transcript[-500:]
     assert f"kill: pid {pid} sent SIGKILL" in sh(f"kill {pid} 9")
     assert sh.reported(f"run: pid {pid} killed by SIGKILL"), sh.transcript[-500:]
-    assert "write: 1 bytes to /data/s2" in sh("write /data/s2 x")
+    assert "write: 1 byte to /data/s2" in sh("write /data/s2 x")
 
 
 def test_kill_of_a_group_ends_a_job_and_minus_one_every_program(sh: Shell):
@@ -348,5 +348,6 @@ def test_kill_of_a_group_ends_a_job_and_minus_one_every_program(sh: Shell):
     a, b = sh.spawn("/bin/sleeper 100ms 100000"), sh.spawn("/bin/sleeper 100ms 100000")
     assert "kill: every process but the shell sent SIGKILL" in sh("kill -1 9")
     assert sh.reported(f"run: pid {a} killed by SIGKILL", f"run: pid {b} killed by SIGKILL"), sh.transcript[-500:]
-    assert "kill: error ESRCH (-3): no process in that group" in sh("kill -1")
-    assert "kill: error EPERM (-1)" in sh("kill -0")
+    assert "kill: error ESRCH (-3): no process but the shell to signal" in sh("kill -1")
+    for line in ("kill -0", "kill -0 0"):
+        assert "kill: error EPERM (-1): pid 0 and 1 cannot be killed" in sh(line)

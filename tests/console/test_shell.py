@@ -83,6 +83,7 @@ def test_crlf_ends_one_line_not_two(console: Console):
 
 
 def test_tab_completes_a_unique_command_name(console: Console):
+    assert "Tab complete" in console.run("help").splitlines()[-1]
     console.send("memst\t\r")
     out = console.wait_prompt()
     assert out.startswith("memstats \n") and "total_heap: 31457280" in out, out
