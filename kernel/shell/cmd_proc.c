@@ -5,13 +5,14 @@
 #include "shell.h"
 #include "../arch/cpu.h"
 #include "../arch/pit.h"
+#include "../fs/limits.h"
 #include "../include/errno.h"
 #include "../lib/kprintf.h"
 #include "../lib/string.h"
 #include "../mm/vm/mm.h"
 #include "../proc/proc.h"
 
-static char *const default_env[] = { "PATH=/bin", "HOME=/", 0 };
+static char *const default_env[] = { "PATH=" SHELL_PATH, "HOME=/", 0 };
 
 /* "SIGSEGV", or "signal 40" for a number without a name here (buf holds it). */
 static const char *signal_name(int sig, char buf[16])
@@ -55,10 +56,21 @@ static int cmd_run(int argc, char **argv)
         argv[--argc] = 0;
     if (argc < 2)
         return shell_usage(argv[0]);
+    /* As sh runs a command: a name with no '/' is a program in the PATH
+     * the programs are given, and keeps its name as argv[0]. */
+    char path[FS_PATH_MAX];
+    const char *file = argv[1];
+    uint32_t n = 0;
+    while (file[n] && file[n] != '/')
+        n++;
+    if (!file[n]) {
+        ksnprintf(path, sizeof(path), SHELL_PATH "/%s", file);
+        file = path;
+    }
     const char *why = "";
-    int32_t pid = proc_spawn(argv[1], argv + 1, default_env, &why);
+    int32_t pid = proc_spawn(file, argv + 1, default_env, &why);
     if (pid < 0) {
-        kprintf("run: error %s (%d): %s: %s\n", errno_name(pid), pid, why, argv[1]);
+        kprintf("run: error %s (%d): %s: %s\n", errno_name(pid), pid, why, file);
         return 1;
     }
     if (background) {
@@ -76,7 +88,7 @@ static int cmd_run(int argc, char **argv)
     report_status(pid, status);
     return (status & 0x7F) || (status >> 8) ? 1 : 0;
 }
-SHELL_COMMAND(run, "PATH [ARGS...] [&]", "run a program from the initrd (in the background with &)", cmd_run);
+SHELL_COMMAND(run, "PATH [ARGS...] [&]", "run a program (a bare NAME from " SHELL_PATH "), in the background with &", cmd_run);
 
 static void ps_line(struct proc *p, void *arg)
 {

@@ -1,7 +1,8 @@
 /* complete.c — Tab in the shell's line editor, as a shell completes: the
  * command name in the first word; a path of the file system (relative to
  * "/", as the file commands take it) in the words after a command whose
- * usage names a PATH. One candidate completes the word (a command or a
+ * usage names a PATH (run's program, named without a '/', from
+ * SHELL_PATH, where run finds it). One candidate completes the word (a command or a
  * file then takes a blank, a directory its '/'); several extend it to what
  * they all begin with, and when they share no more than the word, are
  * listed under the line, which is typed again after a new prompt. */
@@ -93,9 +94,14 @@ void shell_complete(char *line, uint32_t *len)
         uint32_t slash = *len;
         while (slash > start && line[slash - 1] != '/')
             slash--;
+        int first_arg = 1;
+        for (uint32_t i = name_end; i < start; i++)
+            first_arg &= line[i] == ' ';
         if (slash > start) {
             memcpy(dir, line + start, slash - start);
             dir[slash - start] = 0;
+        } else if (first_arg && name_end - first == 3 && memcmp(line + first, "run", 3) == 0) {
+            memcpy(dir, SHELL_PATH, sizeof(SHELL_PATH));
         }
         c.prefix = line + slash;
         c.prefix_len = *len - slash;

@@ -16,6 +16,7 @@
 #define SHELL_PROMPT   "kos> "
 #define SHELL_LINE_MAX 256     /* bytes of a line, the terminating NUL included */
 #define SHELL_MAX_ARGS 16
+#define SHELL_PATH     "/bin"  /* where run finds a program named without a '/' (its PATH) */
 
 typedef int (*shell_fn)(int argc, char **argv);
 

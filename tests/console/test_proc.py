@@ -89,6 +89,16 @@ def test_hello_prints_arguments_environment_and_exit_status(console: Console):
     assert lines[-1] == f"run: pid {pid} exited with status 0"
 
 
+def test_a_program_named_without_a_slash_is_found_in_bin(console: Console):
+    """As sh runs a command: `run hello` is /bin/hello (the PATH programs
+    are given), with the name typed as its argv[0]; a path is taken as it is."""
+    out = console.run("run hello one", timeout=60)
+    assert out.splitlines()[1:3] == ["argv[0] = hello", "argv[1] = one"], out
+    assert re.search(r"run: pid \d+ exited with status 0$", out), out
+    assert console.run("run nothere").strip() == "run: error ENOENT (-2): no such file: /bin/nothere"
+    assert "run: error ENOENT (-2): no such file: data/hello" in console.run("run data/hello")
+
+
 def test_nonzero_exit_status_is_reported(console: Console):
     out = console.run("run /bin/segv", timeout=60)
     assert re.search(r"usage: segv", out)

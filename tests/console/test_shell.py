@@ -108,6 +108,9 @@ def test_tab_completes_paths_after_a_command_that_takes_one(console: Console):
     console.send("run /bin/hel\t\r")
     out = console.wait_prompt()
     assert out.startswith("run /bin/hello \n") and re.search(r"run: pid \d+ exited with status 0", out), out
+    console.send("run hel\t\r")                   # a program's name, from /bin where run finds it
+    out = console.wait_prompt()
+    assert out.startswith("run hello \n") and "argv[0] = hello" in out, out
     console.send("cat data/\t")                   # relative to "/", as cat takes it
     assert console.wait_prompt().splitlines()[-1] == "README  numbers.txt"
     console.expect_text("cat data/")
