@@ -357,7 +357,7 @@ def test_kill_of_a_group_ends_a_job_and_minus_one_every_program(sh: Shell):
     assert "kill: error ESRCH (-3): no process in that group" in sh(f"kill -{leader} 0")
     a, b = sh.spawn("/bin/sleeper 100ms 100000"), sh.spawn("/bin/sleeper 100ms 100000")
     assert "kill: every process but the shell sent SIGKILL" in sh("kill -1 9")
-    assert sh.reported(f"run: pid {a} killed by SIGKILL", f"run: pid {b} killed by SIGKILL"), sh.transcript[-500:]
+    assert sh.reported(*(f"run: pid {p} killed by SIGKILL" for p in (a, b))), sh.transcript[-500:]
     assert "kill: error ESRCH (-3): no process but the shell to signal" in sh("kill -1")
     for line in ("kill -0", "kill -0 0"):
         assert "kill: error EPERM (-1): pid 0 and 1 cannot be killed" in sh(line)
