@@ -48,14 +48,15 @@ class Shell:
         if text not in self.transcript:
             self.transcript += self.console.expect_text(text, timeout) + text
 
-    def reported(self, *reports: str, tries: int = 50) -> bool:
+    def reported(self, *reports: str, tries: int = 250) -> bool:
         """Whether every report has been printed, answering empty lines
-        until it is: a program that printed its last line may not have
-        exited yet, and its end is reported before the next prompt after."""
+        until it is (5 s at most): a program that printed its last line may
+        not have exited yet, and its end is reported before the next prompt
+        after. A signal takes effect at the next timer tick, 10 ms apart."""
         for _ in range(tries):
             if all(r in self.transcript for r in reports):
                 return True
-            time.sleep(0.1)
+            time.sleep(0.02)
             self("")
         return all(r in self.transcript for r in reports)
 

@@ -158,3 +158,30 @@ def test_an_invalid_opcode_in_a_call_is_a_guest_fault(guest: UnicornKernel):
         guest.call(ud2)
     assert (exc.value.vector, exc.value.eip) == (6, ud2)
     assert guest.call("pit_ticks") == guest.call("pit_ticks")
+
+
+def _returning(value: int) -> bytes:
+    return b"\xb8" + value.to_bytes(4, "little") + b"\xc3"          # mov eax, value; ret
+
+
+@pytest.mark.parametrize("devices", [False, True])
+def test_restore_drops_the_code_translated_from_the_pages_it_puts_back(guest: UnicornKernel, devices: bool):
+    """Code in a page that restore() copies back runs as restored, not as
+    unicorn translated it before: the page is the kernel text's last one,
+    past its end (executable, and run by nothing else)."""
+    text_end = guest.symbol("__text_end")
+    at = ((text_end + 0xFFF) & ~0xFFF) - 16
+    assert at >= text_end
+    page = at & ~0xFFF
+    guest.write(at, _returning(1))
+    one = guest.snapshot([(page, page + 0x1000)], devices=devices)
+    guest.write(at, _returning(2))
+    two = guest.snapshot([(page, page + 0x1000)], devices=devices)
+    guest.restore(two)
+    assert guest.call(at) == 2
+    guest.restore(one)
+    assert guest.read(at, 6) == _returning(1)
+    assert guest.call(at) == 1                 # not the code translated from the other content
+    guest.restore(two)
+    assert guest.call(at) == 2
+    guest.write(at, bytes(6))

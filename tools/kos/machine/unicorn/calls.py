@@ -24,13 +24,15 @@ from unicorn.unicorn import UcContext
 
 from kos import paths
 from kos.machine.unicorn import native
-from kos.machine.unicorn.cpu import EFLAGS_RESERVED, PageFault
+from kos.machine.unicorn.cpu import EFLAGS_RESERVED, PAGE, PageFault, forget_code
 from kos.machine.unicorn.engine import SENTINEL, VEC_UD, Engine, GuestFault, KernelExited, Stop
 
 SCRATCH = 0xF0100
 SCRATCH_SIZE = 0xF00
 CALL_STACK_TOP = 0xFFF00
 MAX_CALL_ARGS = 16
+# Pages restore() puts back one by one; beyond, all translated code goes.
+PUT_BACK_ROOM = 4096
 CALL_SP = CALL_STACK_TOP - 4 * (MAX_CALL_ARGS + 1)
 
 
@@ -80,6 +82,7 @@ class CallEngine(Engine):
         self._counter: ctypes.c_size_t | None = None
         # The instruction count, kept by count.c's hook while counting.
         self._count = ctypes.c_uint64(0)
+        self._changed = (ctypes.c_uint32 * PUT_BACK_ROOM)()
 
     # Guest memory.
     def read(self, addr: int, n: int) -> bytes:
@@ -87,8 +90,8 @@ class CallEngine(Engine):
         return self.cpu.phys_read(addr, n)
 
     def write(self, addr: int, data: bytes) -> None:
-        """Write guest physical memory through unicorn (so translated code
-        in the range is invalidated)."""
+        """Write guest physical memory through unicorn (data, not code:
+        unicorn keeps code it translated from the range)."""
         self.uc.mem_write(addr, bytes(data))
 
     def read_u32(self, addr: int) -> int:
@@ -118,14 +121,14 @@ class CallEngine(Engine):
         return snap
 
     def restore(self, snap: Snapshot) -> None:
-        """Put back what snapshot() saved and empty the serial output. Code
-        in the saved ranges must not have changed (translated code is kept),
-        unless the snapshot has the devices: the whole machine comes back,
-        translated code and the TLB are dropped, and open-bus pages mapped
-        since are unmapped again."""
-        for addr, data in snap.ranges:
-            self.ram[addr:addr + len(data)] = data
+        """Put back what snapshot() saved and empty the serial output: the
+        pages of the saved ranges that changed, and the CPU; code translated
+        from those pages is dropped. With the devices, the whole machine
+        comes back: the TLB is dropped too (the page tables may have
+        changed), and open-bus pages mapped since are unmapped again."""
+        changed = self._put_back(snap.ranges)
         self.uc.context_restore(snap.context)
+        self._forget_code(changed)
         self.line.clear()
         self.exit_status = None
         self.shutdown_reason = None
@@ -145,11 +148,33 @@ class CallEngine(Engine):
             if page not in state.open_bus:
                 self.uc.mem_unmap(page, 0x1000)
         self.open_bus = list(state.open_bus)
-        # RAM was written behind unicorn's back: code translated from it,
-        # and the TLB's translations through the page tables that were
-        # there, may no longer hold.
-        self.uc.ctl_flush_tb()
+        # The TLB's translations through the page tables that were there
+        # may no longer hold.
         self.uc.ctl(uc_const.UC_CTL_TLB_FLUSH, uc_const.UC_CTL_IO_WRITE)
+
+    def _put_back(self, ranges: list[tuple[int, bytes]]) -> list[int] | None:
+        """Copy the saved ranges into RAM, page by page where they are whole
+        pages (ram.c copies only the pages that differ); the addresses of
+        the pages written, or None when there are more than PUT_BACK_ROOM."""
+        lib = native.library()
+        changed: list[int] = []
+        complete = True
+        for addr, data in ranges:
+            if addr % PAGE or len(data) % PAGE:
+                self.ram[addr:addr + len(data)] = data
+                changed.extend(range(addr & ~(PAGE - 1), addr + len(data), PAGE))
+                continue
+            n = lib.ram_put_back(self.ram_base + addr, data, len(data) // PAGE, self._changed, PUT_BACK_ROOM)
+            complete = complete and n <= PUT_BACK_ROOM
+            changed.extend(addr + page * PAGE for page in self._changed[:min(n, PUT_BACK_ROOM)])
+        return changed if complete and len(changed) <= PUT_BACK_ROOM else None
+
+    def _forget_code(self, pages: list[int] | None) -> None:
+        """Drop the code translated from pages (all of it when None)."""
+        if pages is None:
+            self.uc.ctl_flush_tb()
+        elif pages:
+            forget_code(self.uc, pages)
 
     # Direct calls.
     def _address(self, fn: str | int) -> int:

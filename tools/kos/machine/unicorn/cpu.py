@@ -42,6 +42,8 @@ EFLAGS_RF = 0x10000
 EFLAGS_VM = 0x20000
 EFLAGS_RESERVED = 0x2
 
+PAGE = 4096
+
 CR0_PE = 0x1
 CR0_WP = 0x10000
 CR0_PG = 0x80000000
@@ -135,6 +137,24 @@ class ContextPatch:
         hflags = struct.unpack_from("<I", self.buf, off)[0]
         struct.pack_into("<I", self.buf, off, (hflags & ~3) | cpl)
         self.uc.context_restore(self.ctx)
+
+
+def forget_code(uc: Uc, pages: list[int]) -> None:
+    """Drop the code unicorn translated from the physical pages at these
+    addresses, after RAM was written behind its back (it does not notice,
+    and uc_mem_write does not either). unicorn finds a page's translations
+    by a linear address, through the CPU's page tables; with paging off for
+    the moment, a page's linear address is its physical one and no page
+    can fault (selfcheck.py proves it)."""
+    cr0 = uc.reg_read(x86.UC_X86_REG_CR0)
+    if cr0 & CR0_PG:
+        uc.reg_write(x86.UC_X86_REG_CR0, cr0 & ~CR0_PG)
+    try:
+        for page in pages:
+            uc.ctl_remove_cache(page, page + PAGE)
+    finally:
+        if cr0 & CR0_PG:
+            uc.reg_write(x86.UC_X86_REG_CR0, cr0)
 
 
 class GateForbidden(Exception):

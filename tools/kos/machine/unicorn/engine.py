@@ -122,7 +122,7 @@ class Engine:
         uc = Uc(uc_const.UC_ARCH_X86, uc_const.UC_MODE_32)
         self.uc = uc
         self._ram_anchor = ctypes.c_char.from_buffer(self._mm)
-        base = ctypes.addressof(self._ram_anchor)
+        base = self.ram_base = ctypes.addressof(self._ram_anchor)
         uc.mem_map_ptr(0, low, uc_const.UC_PROT_ALL, base)
         if high:
             # RAM above 4 GiB (PAE's 36-bit physical addresses): unicorn's

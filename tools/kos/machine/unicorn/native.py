@@ -1,6 +1,7 @@
 """The emulator's C half: slice.c (time slices that end at a block's start),
-uart.c (the port I/O hooks with the 16550's hot registers) and count.c
-(counting guest instructions), one shared
+uart.c (the port I/O hooks with the 16550's hot registers), count.c
+(counting guest instructions) and ram.c (putting RAM back from a
+snapshot), one shared
 library compiled with the host's cc into build/host/ the first time it is
 needed (and again when a source changes). Its functions are registered
 through unicorn's C API (`uclib.uc_hook_add` with a native function
@@ -20,7 +21,7 @@ from pathlib import Path
 from kos import atomic, paths
 
 HERE = Path(__file__).parent
-SOURCES = (HERE / "slice.c", HERE / "uart.c", HERE / "count.c")
+SOURCES = (HERE / "slice.c", HERE / "uart.c", HERE / "count.c", HERE / "ram.c")
 LIBRARY = paths.BUILD / "host" / "libkos_unicorn.so"
 
 
@@ -68,6 +69,7 @@ _PROTOTYPES: tuple[tuple[str, object, list[object]], ...] = (
     ("uart_tx_len", ctypes.c_size_t, [_P]),
     ("uart_tx_data", _P, [_P]),
     ("uart_tx_clear", None, [_P]),
+    ("ram_put_back", ctypes.c_size_t, [_P, _P, ctypes.c_size_t, _P, ctypes.c_size_t]),
 )
 
 _lib: ctypes.CDLL | None = None

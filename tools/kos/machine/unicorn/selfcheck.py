@@ -6,7 +6,8 @@ hook added after translation, a time slice ended by slice.py, the C port
 hooks of ports.py (the UART's FIFO, LSR and THR served in C, other ports
 passed to Python with their size and value) and count.c's instruction
 count (the same as a Python code hook's), a PAE store to RAM mapped
-above 4 GiB, and an IRET to ring 3. From the faults it finds
+above 4 GiB, code rewritten in RAM dropped by cpu.forget_code, and an
+IRET to ring 3. From the faults it finds
 where unicorn's saved context keeps env->error_code and
 env->old_exception, from the IRET where it keeps env->hflags (whose low
 two bits are the CPL) (cpu.Quirks); it proves that resetting old_exception
@@ -117,6 +118,55 @@ def _check_ram_above_4g(fail: Callable[[str], UnicornUnsupported]) -> None:
     got = struct.unpack("<I", uc.mem_read(HIGH_FRAME + 0x10, 4))[0]
     if got != HIGH_VALUE:
         raise fail(f"a PAE store to a frame above 4 GiB did not land there (read {got:#x})")
+
+
+# cpu.forget_code: code at linear CODE_VA, in the physical page CODE_PA,
+# jumping to STOP_VA in another page (unicorn drops what it translated from
+# the page where emulation is to stop, so that page would prove nothing).
+CODE_VA = 0x8000
+CODE_PA = 0xA000
+STOP_VA = 0x9000
+
+
+def _mov_eax(value: int) -> bytes:
+    jmp = STOP_VA - (CODE_VA + 10)
+    return b"\xb8" + struct.pack("<I", value) + b"\xe9" + struct.pack("<i", jmp)  # mov eax, v; jmp STOP_VA
+
+
+def _check_forget_code(fail: Callable[[str], UnicornUnsupported]) -> None:
+    """Code rewritten behind unicorn's back runs stale until cpu.forget_code
+    drops it, by the physical page, while paging maps the page elsewhere."""
+    import ctypes
+
+    from unicorn import Uc
+    from unicorn import unicorn_const as uc_const
+    from unicorn import x86_const as x86
+
+    from kos.machine.unicorn.cpu import forget_code
+
+    uc = Uc(uc_const.UC_ARCH_X86, uc_const.UC_MODE_32)
+    ram = ctypes.create_string_buffer(0x10000)
+    uc.mem_map_ptr(0, len(ram), uc_const.UC_PROT_ALL, ctypes.addressof(ram))
+    pd, pt = 0x1000, 0x2000
+    uc.mem_write(pd, struct.pack("<I", pt | 3))
+    uc.mem_write(pt + (CODE_VA >> 12) * 4, struct.pack("<2I", CODE_PA | 3, STOP_VA | 3))
+    uc.reg_write(x86.UC_X86_REG_CR3, pd)
+    uc.reg_write(x86.UC_X86_REG_CR0, uc.reg_read(x86.UC_X86_REG_CR0) | 0x80000001)
+
+    def run() -> int:
+        uc.emu_start(CODE_VA, STOP_VA)
+        return int(uc.reg_read(x86.UC_X86_REG_EAX))
+
+    ctypes.memmove(ctypes.addressof(ram) + CODE_PA, _mov_eax(1), 10)
+    first = run()
+    ctypes.memmove(ctypes.addressof(ram) + CODE_PA, _mov_eax(2), 10)
+    stale = run()
+    forget_code(uc, [CODE_PA])
+    fresh = run()
+    if (first, fresh) != (1, 2):
+        raise fail(f"cpu.forget_code did not drop code rewritten in RAM (ran {first}, {stale}, {fresh})")
+    if not uc.reg_read(x86.UC_X86_REG_CR0) & 0x80000000:
+        raise fail("cpu.forget_code left paging off")
 
 
 def _int32s(blob: bytes) -> tuple[int, ...]:
@@ -230,6 +280,7 @@ def _self_test() -> Quirks:
     _check_slice(uc, fail)
     _check_ports(fail)
     _check_ram_above_4g(fail)
+    _check_forget_code(fail)
     hflags = _find_hflags(uc, baseline, fail)
     return Quirks(error_code=err_offsets[0], old_exception=seen.old_exception, hflags=hflags)
 
