@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from kos import atomic
+
 HERE = Path(__file__).resolve().parent
 BUILD = HERE.parents[1] / "build" / "host"
 SAN_FLAGS = {
@@ -35,11 +37,12 @@ def build_library(name: str, kind: str, sources: list[Path], headers: list[Path]
     if out.exists() and out.stat().st_mtime >= newest:
         return out
     BUILD.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(f".{os.getpid()}.tmp")
-    cmd = ["cc", "-shared", "-fPIC", "-O1", "-g", "-fno-omit-frame-pointer", "-Wall", "-Wextra",
-           "-Werror", *SAN_FLAGS[kind], *map(str, sources), "-o", str(tmp)]
-    subprocess.run(cmd, check=True)
-    tmp.replace(out)
+    # The test workers may build the same library at once: each writes
+    # its own file and renames it into place.
+    with atomic.replacing(out) as partial:
+        cmd = ["cc", "-shared", "-fPIC", "-O1", "-g", "-fno-omit-frame-pointer", "-Wall", "-Wextra",
+               "-Werror", *SAN_FLAGS[kind], *map(str, sources), "-o", str(partial)]
+        subprocess.run(cmd, check=True)
     return out
 
 
