@@ -95,22 +95,36 @@ void initrd_init(const struct multiboot_info *mbi)
     module_end = end;
 }
 
-/* "./bin/", "bin" and "/bin" all become "/bin"; "." and "./" become "/". */
-static void normalize(const char *name, char *out)
+/* "./bin/", "bin" and "/bin" all become "/bin"; "." and "./" become "/".
+ * name is n bytes, NUL-terminated or not (a long name points into the
+ * archive). The length written, or -ENAMETOOLONG where open() would say
+ * it: a path that does not fit FS_PATH_MAX, a component over FS_NAME_MAX. */
+static int normalize(const char *name, uint32_t n, char out[FS_PATH_MAX])
 {
-    while (name[0] == '.' && name[1] == '/')
+    while (n >= 2 && name[0] == '.' && name[1] == '/') {
         name += 2;
-    while (name[0] == '/')
+        n -= 2;
+    }
+    while (n && name[0] == '/') {
         name++;
-    if (name[0] == '.' && name[1] == 0)
-        name++;
-    unsigned o = 0;
-    out[o++] = '/';
-    for (; *name && o < USTAR_NAME_MAX; name++)
-        out[o++] = *name;
-    while (o > 1 && out[o - 1] == '/')
-        o--;
-    out[o] = 0;
+        n--;
+    }
+    if (n == 1 && name[0] == '.')
+        n = 0;
+    while (n && name[n - 1] == '/')
+        n--;
+    if (n + 1 >= FS_PATH_MAX)
+        return -ENAMETOOLONG;
+    out[0] = '/';
+    uint32_t component = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        component = name[i] == '/' ? 0 : component + 1;
+        if (component > FS_NAME_MAX)
+            return -ENAMETOOLONG;
+        out[i + 1] = name[i];
+    }
+    out[n + 1] = 0;
+    return (int)n + 1;
 }
 
 /* How much room the index's two arrays have while it is built. */
@@ -148,11 +162,14 @@ static int index_put(struct room *r, const char *path, const struct entry *e)
     return 0;
 }
 
-/* Append the archive entry e to the index. 0 or -ENOMEM. */
+/* Append the archive entry e to the index: 0, -ENOMEM, or -ENAMETOOLONG
+ * for a path the file system could not open (the entry is left out). */
 static int index_add(struct room *r, const struct ustar_entry *e)
 {
-    char path[USTAR_NAME_MAX + 1];
-    normalize(e->name, path);
+    char path[FS_PATH_MAX];
+    int n = normalize(e->path, e->path_len, path);
+    if (n < 0)
+        return n;
     struct entry rec = { .data = e->data, .size = e->size, .mode = (uint16_t)e->mode,
                          .is_dir = e->type == USTAR_DIRECTORY };
     return index_put(r, path, &rec);
@@ -215,7 +232,7 @@ static int index_dedupe(struct room *r)
     const struct entry dir = { .mode = 0755, .is_dir = 1 };
     int err = 0;
     for (uint32_t i = 0; i < kept && !err; i++) {
-        char path[USTAR_NAME_MAX + 1];
+        char path[FS_PATH_MAX];
         memcpy(path, names + entries[i].path, strlen(names + entries[i].path) + 1);
         for (char *p = path + 1; *p && !err; p++) {
             if (*p != '/')
@@ -252,8 +269,18 @@ void initrd_scan(void)
     int r;
     ustar_iter_init(&it, base, len);
     int oom = 0;
-    while (!oom && (r = ustar_next(&it, &e)) == USTAR_ENTRY)
-        oom = index_add(&room, &e) < 0;
+    uint32_t skipped = 0;
+    while (!oom && (r = ustar_next(&it, &e)) == USTAR_ENTRY) {
+        int err = index_add(&room, &e);
+        if (err == -ENAMETOOLONG) {
+            kprintf("initrd: skipped the entry at offset %u: error %s (%d): its path is longer "
+                    "than %u bytes or holds a name longer than %u\n",
+                    (uint32_t)(e.data - base) - USTAR_BLOCK, errno_name(err), err,
+                    FS_PATH_MAX - 1, FS_NAME_MAX);
+            skipped++;
+        }
+        oom = err == -ENOMEM;
+    }
     if (!oom && r == USTAR_END)
         oom = index_dedupe(&room) < 0;
     if (oom) {
@@ -272,44 +299,32 @@ void initrd_scan(void)
     uint32_t files = 0;
     for (uint32_t i = 0; i < nentries; i++)
         files += !entries[i].is_dir;
-    kprintf("initrd: 0x%08x - 0x%08x (%u KiB, %u files)\n", module_start, module_end,
+    kprintf("initrd: 0x%08x - 0x%08x (%u KiB, %u files", module_start, module_end,
             (len + 1023) / 1024, files);
+    kprintf(skipped ? ", %u skipped)\n" : ")\n", skipped);
 }
 
 int initrd_present(void) { return archive != 0; }
 
 static void fill(struct initrd_file *f, const struct entry *e)
 {
-    const char *p = names + e->path;
-    uint32_t n = strlen(p) + 1;
-    memcpy(f->path, p, n);
+    f->path = names + e->path;
     f->data = e->data;
     f->size = e->size;
     f->mode = e->mode;
     f->is_dir = e->is_dir;
 }
 
-static int path_ok(const char *path, char *norm)
-{
-    unsigned n = 0;
-    while (path[n])
-        if (++n >= USTAR_NAME_MAX)
-            return -ENAMETOOLONG;
-    normalize(path, norm);
-    return 0;
-}
-
 int initrd_find(const char *path, struct initrd_file *f)
 {
-    char want[USTAR_NAME_MAX + 1];
-    int r = path_ok(path, want);
+    char want[FS_PATH_MAX];
+    int r = normalize(path, strlen(path), want);
     if (r < 0)
         return r;
     if (!archive)
         return -ENOENT;
     if (strcmp(want, "/") == 0) {
-        f->path[0] = '/';
-        f->path[1] = 0;
+        f->path = "/";
         f->data = 0;
         f->size = 0;
         f->mode = 0755;

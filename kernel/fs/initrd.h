@@ -11,10 +11,11 @@
 
 #include <stdint.h>
 #include "../arch/multiboot.h"
+#include "limits.h"
 #include "ustar.h"
 
 struct initrd_file {
-    char path[USTAR_NAME_MAX + 1];   /* absolute, no trailing '/' ("/" for the root) */
+    const char *path;      /* absolute, no trailing '/' ("/" for the root); lives as the index */
     const uint8_t *data;
     uint32_t size;
     uint32_t mode;         /* permission bits */
@@ -30,14 +31,16 @@ void initrd_init(const struct multiboot_info *mbi);
 /* Check the archive initrd_init placed, header by header, indexing its
  * entries as it goes (in the heap: call after memory_init), and print one
  * line. A garbage archive, or no memory for the index, is reported and
- * the kernel goes on without an initrd. */
+ * the kernel goes on without an initrd. An entry whose path open() would
+ * refuse as too long (FS_PATH_MAX, FS_NAME_MAX: limits.h) is reported and
+ * skipped, the rest kept. */
 void initrd_scan(void);
 
 /* Is an archive in use? */
 int initrd_present(void);
 
 /* Look up an absolute path: 0 and *f, or -ENOENT (also when no archive is
- * in use), -ENAMETOOLONG. */
+ * in use), -ENAMETOOLONG (as open() says it). */
 int initrd_find(const char *path, struct initrd_file *f);
 
 /* Call fn for every entry whose parent directory is dir (an absolute path),

@@ -23,12 +23,11 @@
 
 #include <stdint.h>
 #include "file.h"
+#include "limits.h"
 #include "../include/errno.h"
 #include "../mm/page.h"
 #include "../mm/vm/mm.h"
 
-#define FS_NAME_MAX 255          /* bytes of one path component */
-#define FS_PATH_MAX 256          /* bytes of a path, NUL included */
 #define FS_FILE_MAX 0x4000000u   /* 64 MiB: the largest file the page cache keeps (-EFBIG) */
 
 /* Mode bits: Linux's. */

@@ -116,6 +116,7 @@ struct proc *proc_alloc(int *err)
     p->pid = pid;
     p->kstack_top = (uint32_t)top;
     p->parent = current;
+    p->pgid = current->pid == PID_SHELL ? pid : current->pgid;
     p->state = PROC_SLEEPING;          /* not runnable until sched_add */
     memcpy(p->rlim, current->rlim, sizeof(p->rlim));
     return p;
@@ -228,6 +229,7 @@ void proc_init(void)
     stack_switch_frame(idle, (uint32_t *)(idle_stack + sizeof(idle_stack)), (uint32_t)kthread_entry,
                        (uint32_t)idle_loop, 0);
     shell->pid = PID_SHELL;
+    shell->pgid = PID_SHELL;
     proc_set_name(shell, "shell");
     shell->state = PROC_RUNNING;
     shell->mm = mm_current();
@@ -365,6 +367,44 @@ int proc_kill_tree(uint32_t pid, int sig)
     }
     irq_restore(f);
     return err;
+}
+
+static int alive(const struct proc *p) { return p->state != PROC_UNUSED && p->state != PROC_ZOMBIE; }
+
+int proc_kill_group(int32_t pid, int sig)
+{
+    uint32_t f = irq_save();
+    uint32_t pgid = pid == 0 ? current->pgid : 0u - (uint32_t)pid;
+    int found = 0;
+    for (uint32_t i = 2; i < PROC_TABLE_SIZE; i++) {
+        struct proc *p = &proc_table[i];
+        if (!alive(p) || (pid == -1 ? p == current : p->pgid != pgid))
+            continue;
+        found = 1;
+        if (sig)
+            signal_proc(p, sig);
+    }
+    irq_restore(f);
+    return found ? 0 : -ESRCH;
+}
+
+int proc_setpgid(int32_t pid, int32_t pgid)
+{
+    if (pgid < 0)
+        return -EINVAL;
+    struct proc *p = pid == 0 ? current : proc_find((uint32_t)pid);
+    if (pid < 0 || !p || !alive(p) || (p != current && p->parent != current))
+        return -ESRCH;
+    uint32_t to = pgid == 0 ? p->pid : (uint32_t)pgid;
+    if (to == PID_IDLE || to == PID_SHELL || p->pid == PID_SHELL)
+        return -EPERM;
+    int exists = to == p->pid;
+    for (uint32_t i = 2; i < PROC_TABLE_SIZE && !exists; i++)
+        exists = alive(&proc_table[i]) && proc_table[i].pgid == to;
+    if (!exists)
+        return -EPERM;
+    p->pgid = to;
+    return 0;
 }
 
 int proc_setrlimit(struct proc *p, uint32_t resource, const struct rlimit *rl)

@@ -70,6 +70,8 @@ struct proc {
     char name[PROC_NAME_MAX];
     enum proc_state state;
     struct proc *parent;
+    uint32_t pgid;               /* process group: a job the shell started is one (its pid),
+                                    and a fork stays in its parent's (setpgid moves it) */
     int user;                    /* a ring-3 program (else a kernel thread or the shell) */
     int status;                  /* zombie: waitpid's status word */
     int killed;                  /* a signal number to die of at the next return to ring 3 */
@@ -136,6 +138,16 @@ int proc_kill(uint32_t pid, int sig);
 /* The same for pid and every process descended from it (the job a
  * foreground program makes); callable from interrupt context. */
 int proc_kill_tree(uint32_t pid, int sig);
+/* kill(pid, sig) for pid <= 0, as POSIX has it: 0, the caller's process
+ * group; -1, every process but idle, the shell and the caller; -N, the
+ * group N. Idle and the shell are never signalled (they are alone in
+ * their groups). sig 0 only asks whether one is there. 0, or -ESRCH when
+ * no process is. */
+int proc_kill_group(int32_t pid, int sig);
+/* setpgid(pid, pgid) for the caller or a child of it (pid 0: the caller;
+ * pgid 0: a group of its own): 0, -ESRCH (no such process of the
+ * caller's), -EPERM (no group pgid, or the shell's), -EINVAL (pgid < 0). */
+int proc_setpgid(int32_t pid, int32_t pgid);
 
 /* Set a limit (0 or -EINVAL, -EPERM when raising cur above max); the
  * address-space and stack limits go to the mm too. */

@@ -1,10 +1,12 @@
 /* sys_proc.c — the system calls of process life: exit, fork, waitpid,
- * execve, getpid, kill, the resource limits, sched_yield and nanosleep.
+ * execve, getpid, kill, the process groups, the resource limits,
+ * sched_yield and nanosleep.
  * They run with interrupts off (the int 0x80 gate clears IF). */
 #include <stdint.h>
 #include "proc.h"
 #include "syscall.h"
 #include "../arch/pit.h"
+#include "../fs/limits.h"
 #include "../include/errno.h"
 #include "../lib/string.h"
 #include "../mm/buddy.h"
@@ -13,7 +15,6 @@
 #include "../mm/vm/mm.h"
 #include "../mm/vm/uaccess.h"
 
-#define PATH_MAX_BYTES 256u
 #define EXEC_ARG_BYTES 3072u      /* all argument and environment strings together */
 #define EXEC_ARG_COUNT 64u
 
@@ -96,7 +97,7 @@ static int copy_strings(uint32_t uvec, char **vec, uint32_t max, char *buf, uint
 int32_t sys_execve(struct regs *r)
 {
     struct proc *p = current;
-    char path[PATH_MAX_BYTES];
+    char path[FS_PATH_MAX];
     int32_t err = strncpy_from_user(path, r->ebx, sizeof(path));
     if (err < 0)
         return err;
@@ -134,13 +135,30 @@ int32_t sys_kill(struct regs *r)
 {
     int32_t pid = (int32_t)r->ebx;
     uint32_t sig = r->ecx;
-    if (sig >= 65 || pid <= 0)
-        return pid <= 0 ? -ESRCH : -EINVAL;
+    if (sig >= 65)
+        return -EINVAL;
+    if (pid <= 0)
+        return proc_kill_group(pid, (int)sig);
     if (sig == 0) {
         struct proc *p = proc_find((uint32_t)pid);
         return p && p->state != PROC_ZOMBIE ? 0 : -ESRCH;
     }
     return proc_kill((uint32_t)pid, (int)sig);
+}
+
+int32_t sys_setpgid(struct regs *r) { return proc_setpgid((int32_t)r->ebx, (int32_t)r->ecx); }
+
+int32_t sys_getpgid(struct regs *r)
+{
+    int32_t pid = (int32_t)r->ebx;
+    struct proc *p = pid == 0 ? current : pid > 0 ? proc_find((uint32_t)pid) : 0;
+    return p && p->state != PROC_ZOMBIE ? (int32_t)p->pgid : -ESRCH;
+}
+
+int32_t sys_getpgrp(struct regs *r)
+{
+    (void)r;
+    return (int32_t)current->pgid;
 }
 
 int32_t sys_setrlimit(struct regs *r)

@@ -19,6 +19,7 @@ static const syscall_fn table[NR_SYSCALLS] = {
     [1] = sys_exit, [2] = sys_fork, [3] = sys_read, [4] = sys_write, [5] = sys_open,
     [6] = sys_close, [7] = sys_waitpid, [10] = sys_unlink, [11] = sys_execve, [12] = sys_chdir,
     [19] = sys_lseek, [20] = sys_getpid, [37] = sys_kill, [39] = sys_mkdir, [40] = sys_rmdir,
+    [57] = sys_setpgid, [65] = sys_getpgrp, [132] = sys_getpgid,
     [41] = sys_dup, [45] = sys_brk, [63] = sys_dup2, [93] = sys_ftruncate, [183] = sys_getcwd,
     [195] = sys_stat64, [197] = sys_fstat64, [220] = sys_getdents64, [75] = sys_setrlimit, [91] = sys_munmap, [116] = sys_sysinfo,
     [125] = sys_mprotect, [144] = sys_msync, [150] = sys_mlock, [151] = sys_munlock,

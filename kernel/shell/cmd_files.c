@@ -129,7 +129,7 @@ static int cmd_write(int argc, char **argv)
     file_put(f);
     if (err)
         return path_error("write", err, argv[1]);
-    kprintf("write: %u bytes to %s\n", total, argv[1]);
+    kprintf("write: %u byte%s to %s\n", total, total == 1 ? "" : "s", argv[1]);
     return 0;
 }
 SHELL_COMMAND(write, "PATH TEXT...", "create or replace a file with TEXT (words joined by spaces)",

@@ -68,9 +68,14 @@ static int cmd_kfree(int argc, char **argv)
         return shell_usage(argv[0]);
     if (shell_arg_u32(argv, 1, "ADDR", UINT32_MAX, &ptr))
         return 1;
-    int refused = kfree_checked((void *)ptr) != 0;
-    kprintf("kfree: %s\n", refused ? "refused" : "ok");
-    return refused;
+    /* The heap's report line above says why (double free, not a block,
+     * corrupt); this one says that nothing changed, in the shell's form. */
+    if (kfree_checked((void *)ptr) != 0) {
+        kprintf("kfree: error EINVAL (%d): nothing freed at %p\n", -EINVAL, (void *)ptr);
+        return 1;
+    }
+    kprintf("kfree: ok\n");
+    return 0;
 }
 SHELL_COMMAND(kfree, "ADDR", "free a block", cmd_kfree);
 
@@ -99,9 +104,13 @@ static int cmd_stack(int argc, char **argv)
             return 1;
         }
         void *had = stack_get_base(pid);
-        stack_free(pid);
-        kprintf("stack: pid %u %s\n", pid, had ? "freed" : "refused");
-        return had ? 0 : 1;
+        stack_free(pid);              /* says "stack_free: pid N: has no stack" when it has none */
+        if (!had) {
+            kprintf("stack: error ENOENT (%d): pid %u has no stack to free\n", -ENOENT, pid);
+            return 1;
+        }
+        kprintf("stack: pid %u freed\n", pid);
+        return 0;
     }
     if (strcmp(argv[1], "info") == 0) {
         kprintf("stack: pid %u base %p top %p\n", pid, stack_get_base(pid), stack_get_top(pid));

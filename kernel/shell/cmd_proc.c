@@ -5,13 +5,14 @@
 #include "shell.h"
 #include "../arch/cpu.h"
 #include "../arch/pit.h"
+#include "../fs/limits.h"
 #include "../include/errno.h"
 #include "../lib/kprintf.h"
 #include "../lib/string.h"
 #include "../mm/vm/mm.h"
 #include "../proc/proc.h"
 
-static char *const default_env[] = { "PATH=/bin", "HOME=/", 0 };
+static char *const default_env[] = { "PATH=" SHELL_PATH, "HOME=/", 0 };
 
 /* "SIGSEGV", or "signal 40" for a number without a name here (buf holds it). */
 static const char *signal_name(int sig, char buf[16])
@@ -55,10 +56,21 @@ static int cmd_run(int argc, char **argv)
         argv[--argc] = 0;
     if (argc < 2)
         return shell_usage(argv[0]);
+    /* As sh runs a command: a name with no '/' is a program in the PATH
+     * the programs are given, and keeps its name as argv[0]. */
+    char path[FS_PATH_MAX];
+    const char *file = argv[1];
+    uint32_t n = 0;
+    while (file[n] && file[n] != '/')
+        n++;
+    if (!file[n]) {
+        ksnprintf(path, sizeof(path), SHELL_PATH "/%s", file);
+        file = path;
+    }
     const char *why = "";
-    int32_t pid = proc_spawn(argv[1], argv + 1, default_env, &why);
+    int32_t pid = proc_spawn(file, argv + 1, default_env, &why);
     if (pid < 0) {
-        kprintf("run: error %s (%d): %s: %s\n", errno_name(pid), pid, why, argv[1]);
+        kprintf("run: error %s (%d): %s: %s\n", errno_name(pid), pid, why, file);
         return 1;
     }
     if (background) {
@@ -76,7 +88,7 @@ static int cmd_run(int argc, char **argv)
     report_status(pid, status);
     return (status & 0x7F) || (status >> 8) ? 1 : 0;
 }
-SHELL_COMMAND(run, "PATH [ARGS...] [&]", "run a program from the initrd (in the background with &)", cmd_run);
+SHELL_COMMAND(run, "PATH [ARGS...] [&]", "run a program (a bare NAME from " SHELL_PATH "), in the background with &", cmd_run);
 
 static void ps_line(struct proc *p, void *arg)
 {
@@ -104,26 +116,42 @@ static int cmd_ps(int argc, char **argv)
 }
 SHELL_COMMAND(ps, "", "processes: pid, parent, state, name, size and resident KiB, limit, faults", cmd_ps);
 
+/* kill PID, and kill -PGID for a process group as kill(2) takes it: -1
+ * is every process but idle and the shell, -N the job N leads (a program
+ * run from the shell leads a group of its own, and what it forks stays in
+ * it). 0, the shell's own group, holds the shell alone: refused as pid 1. */
 static int cmd_kill(int argc, char **argv)
 {
     uint32_t pid, sig = SIGTERM;
     if (argc != 2 && argc != 3)
         return shell_usage(argv[0]);
-    if (shell_arg_u32(argv, 1, "PID", UINT32_MAX, &pid))
+    int group = argv[1][0] == '-';
+    if (group)
+        argv[1]++;
+    if (shell_arg_u32(argv, 1, group ? "-PGID" : "PID", group ? 0x7FFFFFFF : UINT32_MAX, &pid))
         return 1;
     if (argc == 3 && shell_arg_u32(argv, 2, "SIG", 64, &sig))
         return 1;
-    int err = sig ? proc_kill(pid, (int)sig) : (proc_find(pid) ? 0 : -ESRCH);
+    int err;
+    if (group)
+        err = pid == 0 ? -EPERM : proc_kill_group(-(int32_t)pid, (int)sig);
+    else
+        err = sig ? proc_kill(pid, (int)sig) : (proc_find(pid) ? 0 : -ESRCH);
     if (err) {
-        kprintf("kill: error %s (%d): %s\n", errno_name(err), err,
-                err == -EPERM ? "pid 0 and 1 cannot be killed" : "no such process");
+        const char *why = err == -EPERM ? "pid 0 and 1 cannot be killed (0 is also the shell's own group)"
+                        : !group ? "no such process"
+                        : pid == 1 ? "no process but the shell to signal" : "no process in that group";
+        kprintf("kill: error %s (%d): %s\n", errno_name(err), err, why);
         return 1;
     }
     char buf[16];
-    kprintf("kill: pid %u sent %s\n", pid, signal_name((int)sig, buf));
+    if (group && pid == 1)
+        kprintf("kill: every process but the shell sent %s\n", signal_name((int)sig, buf));
+    else
+        kprintf("kill: %s %u sent %s\n", group ? "group" : "pid", pid, signal_name((int)sig, buf));
     return 0;
 }
-SHELL_COMMAND(kill, "PID [SIG]", "end a process (SIGTERM unless SIG says otherwise)", cmd_kill);
+SHELL_COMMAND(kill, "PID [SIG]", "end a process, or with -PGID a group (-1: all but the shell); SIGTERM unless SIG", cmd_kill);
 
 /* A kernel thread that never sleeps: only preemption lets anything else
  * run beside it. It counts the timer ticks it sees go by until killed. */

@@ -24,7 +24,7 @@ static int cmd_help(int argc, char **argv)
         else
             kprintf("  %-*s %s\n", HELP_COLUMN, head, c->help);
     }
-    kprintf("keys: Backspace/DEL erase, Ctrl-U kill line, Ctrl-C drop line\n");
+    kprintf("keys: Backspace/DEL erase, Ctrl-U kill line, Ctrl-C drop line, Tab complete\n");
     return 0;
 }
 SHELL_COMMAND(help, "", "list the commands", cmd_help);

@@ -2,7 +2,7 @@
  * mmap (anonymous or of a file), munmap, mprotect, msync, maps (also of
  * any process), exec, vmstat and wx (peek and poke, in cmd_memory.c, reach
  * user addresses through the same fault-safe path).
- * Failures print "cmd: error ENAME (-N)" and a line saying why. */
+ * Failures print "cmd: error ENAME (-N): why", as every command does. */
 #include <stdint.h>
 #include "shell.h"
 #include "cmd_vm.h"
@@ -18,8 +18,7 @@
 
 static int refused(const char *cmd, int err, const char *why)
 {
-    kprintf("%s: error %s (%d)\n", cmd, errno_name(err), err);
-    kprintf("%s: %s\n", cmd, why);
+    kprintf("%s: error %s (%d): %s\n", cmd, errno_name(err), err, why);
     return 1;
 }
 
@@ -191,8 +190,7 @@ static int cmd_mmap(int argc, char **argv)
     if (parse_prot(argv[3], &prot))
         return refused(argv[0], -EINVAL, "PROT is 'none' or letters of rwx");
     if (parse_flags(argv[4], &flags, &bad)) {
-        kprintf("mmap: error EINVAL (%d)\n", -EINVAL);
-        kprintf("mmap: unknown flag at '%s'\n", bad);
+        kprintf("mmap: error EINVAL (%d): unknown flag at '%s'\n", -EINVAL, bad);
         return 1;
     }
     struct mm *mm = shell_mm(argv[0]);

@@ -1,6 +1,6 @@
 /* cmd_vmalloc.c — shell commands over the vmalloc window: vmallocinfo
  * (the areas, in /proc/vmallocinfo's format), vmalloc to allocate, free
- * and check by hand. Failures print "vmalloc: error ENAME (-N)" and why. */
+ * and check by hand. Failures print "vmalloc: error ENAME (-N): why". */
 #include <stdint.h>
 #include "shell.h"
 #include "../include/errno.h"
@@ -22,8 +22,7 @@ SHELL_COMMAND(vmallocinfo, "", "the vmalloc areas (like /proc/vmallocinfo)", cmd
 
 static int refused(int err)
 {
-    kprintf("vmalloc: error %s (%d)\n", errno_name(err), err);
-    kprintf("vmalloc: %s\n", vmalloc_why());
+    kprintf("vmalloc: error %s (%d): %s\n", errno_name(err), err, vmalloc_why());
     return 1;
 }
 

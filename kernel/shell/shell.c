@@ -3,7 +3,8 @@
  * Input bytes arrive from the UART's receive ring. Printable ASCII is
  * echoed and appended while the line has room; once it is full, the rest of
  * the line is swallowed and the line refused when it ends. Backspace/DEL
- * erase a character, Ctrl-U the whole line, Ctrl-C drops it. ANSI escape
+ * erase a character, Ctrl-U the whole line, Ctrl-C drops it, Tab completes
+ * the word being typed (complete.c). ANSI escape
  * sequences (arrow keys) and every other control or 8-bit byte are ignored;
  * a control byte inside an escape sequence ends it and acts as usual.
  * CR, LF and CR LF each end one line.
@@ -23,6 +24,7 @@
 #define CTRL_C 0x03
 #define CTRL_U 0x15
 #define BS     0x08
+#define TAB    0x09
 #define DEL    0x7F
 #define ESC    0x1B
 
@@ -205,6 +207,10 @@ static void feed(uint8_t c)
         return;
     case ESC:
         esc = ESC_SEEN;
+        return;
+    case TAB:
+        if (!overlong)
+            shell_complete(line, &len);
         return;
     }
     if (c < 0x20 || c > 0x7E)

@@ -16,6 +16,7 @@
 #define SHELL_PROMPT   "kos> "
 #define SHELL_LINE_MAX 256     /* bytes of a line, the terminating NUL included */
 #define SHELL_MAX_ARGS 16
+#define SHELL_PATH     "/bin"  /* where run finds a program named without a '/' (its PATH) */
 
 typedef int (*shell_fn)(int argc, char **argv);
 
@@ -33,6 +34,11 @@ struct shell_cmd {
 
 /* Read lines from the console and run them, forever. */
 __attribute__((noreturn)) void shell_run(void);
+
+/* Tab at the end of the line being typed (its first *len bytes; room for
+ * SHELL_LINE_MAX with the NUL): complete the word there, echoing what is
+ * added, or list the candidates and type the line again (complete.c). */
+void shell_complete(char *line, uint32_t *len);
 
 /* Run one line as if typed (it is modified in place). */
 void shell_exec(char *line);

@@ -28,6 +28,9 @@ def test_write_cat_ls_rm(console: Console):
     assert re.search(r"^-rw-r--r--\s+15 note$", console.run("ls /data"), re.M)
     assert console.run("write /data/note again").strip() == "write: 5 bytes to /data/note"
     assert console.run("cat /data/note").strip() == "again"
+    assert console.run("write /data/note x").strip() == "write: 1 byte to /data/note"
+    assert "cp: 1 byte from /data/note to /data/one" in console.run("run /bin/cp /data/note /data/one")
+    assert console.run("rm /data/one").strip() == ""
     assert console.run("rm /data/note").strip() == ""
     assert "cat: error ENOENT (-2): no such file or directory: /data/note" in console.run("cat /data/note")
     assert "note" not in console.run("ls /data")
@@ -152,3 +155,14 @@ def test_cksum_prints_what_the_hosts_cksum_prints(console: Console):
     assert "cksum: /none: error ENOENT (-2)" in out
     assert "cksum: /etc: read error EISDIR (-21)" in out
     assert re.search(r"run: pid \d+ exited with status 1", out)
+
+
+def test_what_data_readme_suggests_works(console: Console):
+    """/data/README's suggestion maps numbers.txt and shows its first bytes."""
+    text = " ".join(console.run("cat /data/README").split())
+    m = re.search(r"Try: (mmap [^,]+), then peek 0x[0-9a-f]+ 16\.", text)
+    assert m, text
+    mapped = re.search(r"^mmap: (0x[0-9a-f]{8})$", console.run(m.group(1)), re.M)
+    assert mapped, text
+    assert f"{mapped.group(1)}: 31 0a 32 0a 33 0a 34 0a" in console.run(f"peek {mapped.group(1)} 16")
+    assert console.run(f"munmap {mapped.group(1)} 4K").strip() == "munmap: ok"

@@ -90,6 +90,16 @@ def test_hello_prints_arguments_environment_and_exit_status(console: Console):
     assert lines[-1] == f"run: pid {pid} exited with status 0"
 
 
+def test_a_program_named_without_a_slash_is_found_in_bin(console: Console):
+    """As sh runs a command: `run hello` is /bin/hello (the PATH programs
+    are given), with the name typed as its argv[0]; a path is taken as it is."""
+    out = console.run("run hello one", timeout=60)
+    assert out.splitlines()[1:3] == ["argv[0] = hello", "argv[1] = one"], out
+    assert re.search(r"run: pid \d+ exited with status 0$", out), out
+    assert console.run("run nothere").strip() == "run: error ENOENT (-2): no such file: /bin/nothere"
+    assert "run: error ENOENT (-2): no such file: data/hello" in console.run("run data/hello")
+
+
 def test_nonzero_exit_status_is_reported(console: Console):
     out = console.run("run /bin/segv", timeout=60)
     assert re.search(r"usage: segv", out)
@@ -328,4 +338,27 @@ def test_a_running_programs_file_is_not_opened_for_writing(sh: Shell):
     assert re.search(rf"^\s+{pid}\s+1 [RS]\s+s2", sh("ps"), re.M), sh.transcript[-500:]
     assert f"kill: pid {pid} sent SIGKILL" in sh(f"kill {pid} 9")
     assert sh.reported(f"run: pid {pid} killed by SIGKILL"), sh.transcript[-500:]
-    assert "write: 1 bytes to /data/s2" in sh("write /data/s2 x")
+    assert "write: 1 byte to /data/s2" in sh("write /data/s2 x")
+
+
+def test_kill_of_a_group_ends_a_job_and_minus_one_every_program(sh: Shell):
+    """A program run from the shell leads a process group its forks stay
+    in: `kill -PGID` ends the job whole; `kill -1` every process but the
+    shell; then no group is left to signal."""
+    leader = sh.spawn("/bin/sleeper 100ms 100000 2")
+    for _ in range(50):
+        pids = {int(p) for p in re.findall(r"sleeper (\d+): 0", sh.transcript)}
+        if len(pids) == 3:
+            break
+        sh("")
+    assert leader in pids and len(pids) == 3, sh.transcript[-500:]
+    assert f"kill: group {leader} sent SIGTERM" in sh(f"kill -{leader}")
+    # The children die as their parent does: the shell, their parent then, reports them too.
+    assert sh.reported(*(f"run: pid {p} killed by SIGTERM" for p in pids)), sh.transcript[-500:]
+    assert "kill: error ESRCH (-3): no process in that group" in sh(f"kill -{leader} 0")
+    a, b = sh.spawn("/bin/sleeper 100ms 100000"), sh.spawn("/bin/sleeper 100ms 100000")
+    assert "kill: every process but the shell sent SIGKILL" in sh("kill -1 9")
+    assert sh.reported(*(f"run: pid {p} killed by SIGKILL" for p in (a, b))), sh.transcript[-500:]
+    assert "kill: error ESRCH (-3): no process but the shell to signal" in sh("kill -1")
+    for line in ("kill -0", "kill -0 0"):
+        assert "kill: error EPERM (-1): pid 0 and 1 cannot be killed" in sh(line)

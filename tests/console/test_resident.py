@@ -1,7 +1,8 @@
 """The resident machines the console tests share (tests/conftest.py's
 `machine`): every start() gives the kernel back at its first prompt with
-nothing of what the test before it did: heap and memory, a half-typed line
-and input the UART still held, the timer's count, a halted machine."""
+nothing of what the test before it did: heap and memory, a half-typed line,
+input the UART still held and input not read yet, the timer's count, a
+halted machine."""
 
 from __future__ import annotations
 
@@ -57,6 +58,8 @@ def test_start_puts_memory_input_and_time_back(resident: ResidentQemu | Resident
     if isinstance(resident, ResidentUnicorn):
         assert resident.session is not None
         resident.session.send(b"y" * 100)            # queued at the UART, not yet read
+    # And typed just before the test ends: QEMU has not read most of it yet.
+    c.send("z" * 2000)
     resident.stop()
 
     c = resident.start()

@@ -82,6 +82,55 @@ def test_crlf_ends_one_line_not_two(console: Console):
     assert out.startswith("help\n")
 
 
+def test_tab_completes_a_unique_command_name(console: Console):
+    assert "Tab complete" in console.run("help").splitlines()[-1]
+    console.send("memst\t\r")
+    out = console.wait_prompt()
+    assert out.startswith("memstats \n") and "total_heap: 31457280" in out, out
+
+
+def test_tab_extends_to_the_shared_prefix_then_lists_the_commands(console: Console):
+    console.send("bud\t")
+    console.expect_text("buddy")                  # buddy, buddyinfo, buddycheck all begin so
+    console.send("\t")
+    listed = console.wait_prompt()                # the line is typed again after a prompt
+    assert listed.splitlines()[-1] == "buddy  buddycheck  buddyinfo", listed
+    console.expect_text("buddy")
+    console.send("i\t\r")
+    out = console.wait_prompt()
+    assert out.startswith("info \n") and "Node 0, zone" in out, out      # "buddy" was echoed before
+
+
+def test_tab_completes_paths_after_a_command_that_takes_one(console: Console):
+    console.send("cat /et\tmo\t\r")
+    out = console.wait_prompt()
+    assert out.startswith("cat /etc/motd \n") and "error" not in out, out
+    console.send("run /bin/hel\t\r")
+    out = console.wait_prompt()
+    assert out.startswith("run /bin/hello \n") and re.search(r"run: pid \d+ exited with status 0", out), out
+    console.send("run hel\t\r")                   # a program's name, from /bin where run finds it
+    out = console.wait_prompt()
+    assert out.startswith("run hello \n") and "argv[0] = hello" in out, out
+    console.send("cat data/\t")                   # relative to "/", as cat takes it
+    assert console.wait_prompt().splitlines()[-1] == "README  numbers.txt"
+    console.expect_text("cat data/")
+    console.send("n\t\r")
+    assert console.wait_prompt().split() == ["numbers.txt", *[str(i) for i in range(1, 101)]]
+    console.send("ls /\t")
+    root = console.wait_prompt().splitlines()[-1].split("  ")
+    assert {"bin/", "data/", "etc/"} <= set(root), root
+    console.send("\x15\r")
+    console.wait_prompt()
+
+
+def test_tab_leaves_words_that_take_no_path_and_names_that_match_nothing(console: Console):
+    console.send("kill /b\t\r")                  # kill takes a PID, not a path
+    assert console.wait_prompt().startswith("kill /b\n")
+    console.send("xyz\tcat /nothere\t\r")
+    out = console.wait_prompt()
+    assert out.startswith("xyzcat /nothere\n"), out
+
+
 def test_4096_byte_line_is_refused_and_the_shell_lives(console: Console):
     console.send("x" * 4096 + "\r")
     out = console.wait_prompt(timeout=20)

@@ -3,7 +3,8 @@ bits, or a 0x without digits, is refused with the program's usage words
 instead of wrapping to a smaller size that the program then acts on;
 sleeper's durations in seconds or milliseconds, anything else (or a count
 that is no number, or an argument more) refused;
-spin's rounds, 0 of them none rather than forever."""
+spin's rounds, 0 of them none rather than forever; the file programs
+without the files they need say their usage, all with status 2."""
 
 from __future__ import annotations
 
@@ -59,3 +60,10 @@ def test_spin_refuses_rounds_it_does_not_read(console: Console, arg: str):
     out = console.run(f"run /bin/spin {arg}", timeout=20)
     assert "usage: spin [ROUNDS]" in out and "spinning" not in out, out
     assert re.search(r"run: pid \d+ exited with status 2", out), out
+
+
+@pytest.mark.parametrize(("line", "usage"), [("cat", "cat FILE..."), ("cksum", "cksum FILE..."),
+                                             ("cp /etc/motd", "cp SRC DST")])
+def test_file_programs_without_their_files_say_their_usage(console: Console, line: str, usage: str):
+    out = console.run(f"run /bin/{line}", timeout=20)
+    assert re.search(rf"^usage: {re.escape(usage)}\nrun: pid \d+ exited with status 2$", out, re.M), out

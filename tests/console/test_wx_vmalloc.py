@@ -24,10 +24,10 @@ def test_wx_refuses_writable_and_executable(console: Console):
     rwx = mapped(console, "mmap 0x50000000 4096 rwx private,anonymous")
     assert console.kv("wx on") == {"wx": "on", "policy_refusals": 0}
     assert console.run("mmap 0x50100000 4096 rwx private,anonymous") == (
-        "mmap: error EACCES (-13)\nmmap: W^X: a mapping may not be writable and executable")
+        "mmap: error EACCES (-13): W^X: a mapping may not be writable and executable")
     data = mapped(console, "mmap 0x50200000 4096 rw private,anonymous")
     assert console.run(f"mprotect {data:#x} 4096 rx") == (
-        "mprotect: error EACCES (-13)\nmprotect: W^X: a page that was writable never becomes executable")
+        "mprotect: error EACCES (-13): W^X: a page that was writable never becomes executable")
     assert console.run(f"mprotect {data:#x} 4096 r") == "mprotect: ok"
     assert "EACCES" in console.run(f"mprotect {data:#x} 4096 x")
     code = mapped(console, "mmap 0x50300000 4096 r private,anonymous")
@@ -57,7 +57,7 @@ def test_wx_of_another_process(console: Console):
     assert console.kv(f"wx {pid} on")["wx"] == "on"
     assert console.kv(f"wx {pid}")["wx"] == "on"
     assert console.kv("wx")["wx"] == "off"               # the shell's own is its own
-    assert console.run("wx 999 on") == "wx: error ESRCH (-3)\nwx: no such process"
+    assert console.run("wx 999 on") == "wx: error ESRCH (-3): no such process"
     assert console.run(f"kill {pid} 9") == f"kill: pid {pid} sent SIGKILL"
 
 
@@ -79,21 +79,21 @@ def test_vmalloc_from_the_shell(console: Console):
     assert (stats["areas"], stats["pages"], stats["requested"]) == (1, 2, 5000)
     assert console.run("vmalloc check") == "vmalloc_check: 0 violations"
     assert console.run(f"vmalloc free {addr + PAGE:#x}") == (
-        "vmalloc: error EINVAL (-22)\nvmalloc: an address inside an area, not its start")
+        "vmalloc: error EINVAL (-22): an address inside an area, not its start")
     assert console.run(f"vmalloc free {addr:#x}") == ""
     assert console.run(f"vmalloc free {addr:#x}") == (
-        "vmalloc: error EINVAL (-22)\nvmalloc: no area starts there (never allocated, or already freed)")
+        "vmalloc: error EINVAL (-22): no area starts there (never allocated, or already freed)")
     assert int(console.kv("meminfo")["free_frames"]) == free0 - 1
     assert console.run("vmallocinfo") == ""
 
 
 def test_vmalloc_refusals_from_the_shell(console: Console):
-    assert console.run("vmalloc alloc 0") == "vmalloc: error EINVAL (-22)\nvmalloc: the size is 0"
+    assert console.run("vmalloc alloc 0") == "vmalloc: error EINVAL (-22): the size is 0"
     assert console.run("vmalloc alloc 4096 3000") == (
-        "vmalloc: error EINVAL (-22)\nvmalloc: the alignment is not a power of two")
+        "vmalloc: error EINVAL (-22): the alignment is not a power of two")
     assert console.run("vmalloc alloc 200M") == (
-        "vmalloc: error ENOMEM (-12)\nvmalloc: larger than the vmalloc window")
-    assert console.run("vmalloc alloc 100M") == "vmalloc: error ENOMEM (-12)\nvmalloc: out of page frames"
+        "vmalloc: error ENOMEM (-12): larger than the vmalloc window")
+    assert console.run("vmalloc alloc 100M") == "vmalloc: error ENOMEM (-12): out of page frames"
     out = console.run("vmalloc alloc 2M 4M")
     addr = int(out.removeprefix("addr: "), 16)
     assert addr % (4 << 20) == 0

@@ -11,6 +11,7 @@ from unicorn import unicorn_const as uc_const
 from unicorn import x86_const as x86
 
 from kos.machine.unicorn.kernel import CallError, GuestFault, KernelExited, UnicornKernel
+from kos.memory.constants import GFP_KERNEL
 
 EFLAGS_IF = 0x200
 
@@ -185,3 +186,22 @@ def test_restore_drops_the_code_translated_from_the_pages_it_puts_back(guest: Un
     guest.restore(two)
     assert guest.call(at) == 2
     guest.write(at, bytes(6))
+
+
+def test_restore_clears_a_page_that_was_zero_and_copies_one_that_was_not(guest: UnicornKernel):
+    frames = guest.call("alloc_pages", GFP_KERNEL, 1)        # two frames, from the buddy allocator
+    assert frames
+    zero, full = frames, frames + 0x1000
+    guest.write(zero, bytes(0x1000))
+    guest.write(full, bytes(range(256)) * 16)
+    snap = guest.snapshot([(zero, full + 0x1000)])
+    guest.write(zero + 100, b"changed")
+    guest.write(full + 0x800, b"changed")
+    guest.restore(snap)
+    assert guest.read(zero, 0x1000) == bytes(0x1000)
+    assert guest.read(full, 0x1000) == bytes(range(256)) * 16
+    guest.write(zero + 0xFF8, b"again")                     # the page written after it went back
+    assert guest.read(zero + 0xFF8, 5) == b"again"
+    guest.restore(snap)
+    assert guest.read(zero, 0x1000) == bytes(0x1000)
+    guest.call("free_pages", frames, 1)

@@ -76,10 +76,20 @@ class Formats:
             e = e_layout.unpack(ent.raw)
             off = int(e["data"]) - base
             assert 0 <= off and off + int(e["size"]) <= len(archive), "entry data outside the archive"
-            name = bytes(e["name"]).split(b"\0", 1)[0].decode("latin-1")
+            name = self._path(int(e["path"]), int(e["path_len"]), archive, base,
+                              ctypes.addressof(ent), e_layout.size)
             entries.append(Entry(name, archive[off:off + int(e["size"])], off, int(e["size"]),
                                  int(e["mode"]), chr(int(e["type"]) & 0xFF)))
         return r, entries, int(it_layout.unpack(it.raw)["offset"])
+
+    @staticmethod
+    def _path(ptr: int, n: int, archive: bytes, base: int, ent: int, ent_size: int) -> str:
+        """The entry's path: inside its own name field or, for a long name,
+        inside the archive, never anywhere else."""
+        if base <= ptr and ptr + n <= base + len(archive):
+            return archive[ptr - base:ptr - base + n].decode("latin-1")
+        assert ent <= ptr and ptr + n <= ent + ent_size, "entry path outside the archive and the entry"
+        return ctypes.string_at(ptr, n).decode("latin-1")
 
     def ustar_strerror(self, err: int) -> str:
         return self.lib.ustar_strerror(err).decode()

@@ -1,4 +1,5 @@
-/* cat FILE... — copy each file to standard output, or say why it cannot. */
+/* cat FILE... — copy each file to standard output, or say why it cannot.
+ * With no FILE it says its usage: there are no pipes to read from. */
 #include "stdio.h"
 #include "string.h"
 #include "syscall.h"
@@ -7,6 +8,10 @@ int main(int argc, char **argv)
 {
     static char buf[4096];
     int status = 0;
+    if (argc < 2) {
+        dprintf(2, "usage: cat FILE...\n");
+        return 2;
+    }
     for (int i = 1; i < argc; i++) {
         long fd = open(argv[i], O_RDONLY, 0);
         if (fd < 0) {

@@ -55,7 +55,7 @@ int main(int argc, char **argv)
     }
     if (argc < 2) {
         dprintf(2, "usage: cksum FILE...\n");
-        status = 1;
+        status = 2;
     }
     return status;
 }

@@ -46,6 +46,6 @@ int main(int argc, char **argv)
     }
     close((int)in);
     close((int)out);
-    printf("cp: %ld bytes from %s to %s\n", total, argv[1], argv[2]);
+    printf("cp: %ld byte%s from %s to %s\n", total, total == 1 ? "" : "s", argv[1], argv[2]);
     return 0;
 }

@@ -84,6 +84,53 @@ KTAP_CASE(getpid_kill_and_sleep)
     KTAP_EXPECT(waitpid(child, &status, 0) == child && WTERMSIG(status) == SIGKILL, "status 0x%x", status);
 }
 
+/* Process groups: this program, run from the shell, leads its own; a
+ * fork stays in it unless setpgid moves it. kill(0) signals the caller's
+ * group (the caller too), kill(-N) group N, kill(-1) every process but
+ * idle, the shell and the caller. Two children form a group of their own,
+ * and one of them ends it with kill(0): both die of the signal, this
+ * program (another group) goes on. The children wait on a shared page for
+ * the group to be complete. */
+KTAP_CASE(kill_reaches_process_groups)
+{
+    long me = getpid();
+    KTAP_EXPECT(getpgrp() == me && getpgid(0) == me, "its own group: %ld", getpgrp());
+    KTAP_EXPECT(kill(0, 0) == 0 && kill(-me, 0) == 0, "its group is there");
+    KTAP_EXPECT(kill(-30000, 0) == -ESRCH && getpgid(30000) == -ESRCH, "no group 30000");
+    KTAP_EXPECT(setpgid(0, -1) == -EINVAL && setpgid(1, 0) == -ESRCH, "a bad group, not a child");
+    KTAP_EXPECT(setpgid(0, 1) == -EPERM && setpgid(0, 30000) == -EPERM, "the shell's, a missing group");
+    volatile int *go = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    KTAP_EXPECT(go != MAP_FAILED, "shared page");
+    if (go == MAP_FAILED)
+        return;
+    *go = 0;
+    long leader = fork();
+    if (leader == 0) {
+        setpgid(0, 0);
+        while (!*go)
+            sched_yield();
+        kill(0, SIGTERM);
+        for (;;)
+            sched_yield();              /* dies of it at its next return to ring 3 */
+    }
+    setpgid(leader, leader);            /* both sides, as a shell does: no race */
+    long member = fork();
+    if (member == 0) {
+        for (;;)
+            sched_yield();
+    }
+    KTAP_EXPECT(getpgid(member) == me, "a fork stays in its parent's group");
+    KTAP_EXPECT(setpgid(member, leader) == 0 && getpgid(member) == leader, "moved into the leader's");
+    KTAP_EXPECT(kill(-1, 0) == 0, "kill(-1) finds the children");
+    *go = 1;
+    int a = 0, b = 0;
+    KTAP_EXPECT(waitpid(leader, &a, 0) == leader && WTERMSIG(a) == SIGTERM, "leader 0x%x", a);
+    KTAP_EXPECT(waitpid(member, &b, 0) == member && WTERMSIG(b) == SIGTERM, "member 0x%x", b);
+    KTAP_EXPECT(kill(-leader, 0) == -ESRCH, "the group is gone");
+    KTAP_EXPECT(getpgrp() == me, "this program lives on");
+    munmap((void *)go, 4096);
+}
+
 KTAP_CASE(execve_replaces_the_program)
 {
     long child = fork();

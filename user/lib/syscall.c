@@ -31,6 +31,9 @@ long execve(const char *path, char *const argv[], char *const envp[])
 long lseek(int fd, long offset, int whence) { return S3(SYS_lseek, fd, offset, whence); }
 long getpid(void) { return S0(SYS_getpid); }
 long kill(long pid, int sig) { return S2(SYS_kill, pid, sig); }
+long setpgid(long pid, long pgid) { return S2(SYS_setpgid, pid, pgid); }
+long getpgrp(void) { return S0(SYS_getpgrp); }
+long getpgid(long pid) { return S1(SYS_getpgid, pid); }
 long brk(void *addr) { return S1(SYS_brk, addr); }
 long setrlimit(int resource, const struct rlimit *rl) { return S2(SYS_setrlimit, resource, rl); }
 long ugetrlimit(int resource, struct rlimit *rl) { return S2(SYS_ugetrlimit, resource, rl); }

@@ -24,6 +24,9 @@
 #define SYS_lseek         19
 #define SYS_getpid        20
 #define SYS_kill          37
+#define SYS_setpgid       57
+#define SYS_getpgrp       65
+#define SYS_getpgid       132
 #define SYS_brk           45
 #define SYS_setrlimit     75
 #define SYS_sysinfo       116
@@ -149,6 +152,9 @@ long execve(const char *path, char *const argv[], char *const envp[]);
 long lseek(int fd, long offset, int whence);
 long getpid(void);
 long kill(long pid, int sig);
+long setpgid(long pid, long pgid);
+long getpgrp(void);
+long getpgid(long pid);
 long brk(void *addr);
 long setrlimit(int resource, const struct rlimit *rl);
 long ugetrlimit(int resource, struct rlimit *rl);

@@ -95,11 +95,16 @@ int vma_split(struct mm *mm, uint32_t i, uint32_t addr)
     return 0;
 }
 
-/* Can b follow a (a->end == b->start) as one VMA? */
-static int compatible(const struct vma *a, const struct vma *b)
+/* Can b follow a (a->end == b->start) as one VMA? VM_WAS_WRITE is the
+ * VMAs' history, not what they map: without the W^X policy, which reads
+ * it, two VMAs that differ only there are one mapping, as Linux has them
+ * (the joined one keeps the history of both: if the policy comes on
+ * later, none of it becomes executable). */
+static int compatible(const struct mm *mm, const struct vma *a, const struct vma *b)
 {
-    if (a->end != b->start || a->prot != b->prot || a->flags != b->flags || a->obj != b->obj ||
-        a->file != b->file)
+    uint32_t history = (mm->policy & MM_POLICY_WX) ? 0 : VM_WAS_WRITE;
+    if (a->end != b->start || a->prot != b->prot || ((a->flags ^ b->flags) & ~history) ||
+        a->obj != b->obj || a->file != b->file)
         return 0;
     return (!a->obj && !a->file) || a->pgoff + ((a->end - a->start) >> PAGE_SHIFT) == b->pgoff;
 }
@@ -109,15 +114,16 @@ static void join(struct mm *mm, uint32_t i)
 {
     struct vma *a = &mm->vmas[i];
     a->end = mm->vmas[i + 1].end;
+    a->flags |= mm->vmas[i + 1].flags & VM_WAS_WRITE;
     vma_put_backing(&mm->vmas[i + 1]);   /* a holds the same object or file */
     vma_remove(mm, i + 1, 1);
 }
 
 uint32_t vma_merge(struct mm *mm, uint32_t i)
 {
-    if (i + 1 < mm->nr_vmas && compatible(&mm->vmas[i], &mm->vmas[i + 1]))
+    if (i + 1 < mm->nr_vmas && compatible(mm, &mm->vmas[i], &mm->vmas[i + 1]))
         join(mm, i);
-    if (i > 0 && compatible(&mm->vmas[i - 1], &mm->vmas[i])) {
+    if (i > 0 && compatible(mm, &mm->vmas[i - 1], &mm->vmas[i])) {
         join(mm, i - 1);
         i--;
     }

@@ -7,17 +7,25 @@ QEMU's CPU instead of the 0.14 s a fresh process and boot take.
 QEMU keeps a snapshot in a qcow2 image (`qemu-img`, from apt's
 qemu-utils), attached to no device; its monitor is on a unix socket beside
 it. Without qemu-img every start() boots a fresh machine. A machine that
-ended (halt, a fault) or that prints anything while idle just after it is
-put back (input a test left unread) is replaced by a fresh one.
+ended (halt, a fault) is replaced by a fresh one.
+
+Input a test left unread must not reach the machine put back. While QEMU
+is stopped, what it has not read yet is discarded from the terminal it
+reads (its stdin, opened a second time through /proc); what it has read is
+in the UART, which loadvm puts back. Where that terminal cannot be opened,
+a machine that prints anything while idle just after it is put back is
+replaced instead.
 """
 
 from __future__ import annotations
 
+import os
 import select
 import shutil
 import socket
 import subprocess
 import tempfile
+import termios
 from pathlib import Path
 
 from kos import paths
@@ -25,7 +33,8 @@ from kos.console import Console
 from kos.machine.qemu import QemuMachine
 
 SNAPSHOT = "first_prompt"
-# How long a machine just put back must stay silent to count as clean.
+# How long a machine just put back must stay silent to count as clean,
+# when its input cannot be discarded.
 QUIET = 0.01
 
 
@@ -77,21 +86,42 @@ class ResidentQemu(QemuMachine):
             self._hmp("")
             self._hmp(f"savevm {SNAPSHOT}")
 
+    def _discard_input(self) -> bool:
+        """Discard what QEMU has not read yet from the terminal it reads its
+        serial input from; whether it could. The terminal is opened only
+        for this: while it is open, QEMU's end would not hang up when QEMU
+        exits."""
+        assert self.child is not None
+        try:
+            fd = os.open(f"/proc/{self.child.pid}/fd/0", os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        except OSError:
+            return False
+        try:
+            termios.tcflush(fd, termios.TCIFLUSH)
+        except termios.error:
+            return False
+        finally:
+            os.close(fd)
+        return True
+
     def _put_back(self) -> bool:
         if not self.snapshots or self._monitor is None:
             return False
         assert self.console is not None and self.child is not None
         try:
             self._hmp("stop")
+            discarded = self._discard_input()
             self.console.drain()
             self._hmp(f"loadvm {SNAPSHOT}")
             self._hmp("cont")
         except (MonitorError, OSError):
             return False
         self.console.drain()
-        readable, _, _ = select.select([self.child.child_fd], [], [], QUIET)
         self.child.buffer = b""
         self.child.before = b""
+        if discarded:
+            return True
+        readable, _, _ = select.select([self.child.child_fd], [], [], QUIET)
         return not readable
 
     def _hmp(self, command: str) -> str:

@@ -59,8 +59,18 @@ class Snapshot:
     of the run (exit status, pending exception) and the open-bus pages."""
 
     context: UcContext
-    ranges: list[tuple[int, bytes]]
+    ranges: list[SavedRange]
     devices: DeviceState | None = None
+
+
+@dataclass(frozen=True)
+class SavedRange:
+    """A copy of guest RAM from addr; for a range of whole pages, which of
+    them were all zero (one byte a page: ram.c's zero map)."""
+
+    addr: int
+    data: bytes
+    zero: bytes | None = None
 
 
 class CallEngine(Engine):
@@ -114,7 +124,7 @@ class CallEngine(Engine):
         calls do not touch devices except to print, while a machine whose
         tests run through its serial port must be put back whole."""
         spans = ranges if ranges is not None else [(0, len(self.ram))]
-        snap = Snapshot(self.uc.context_save(), [(a, bytes(self.ram[a:b])) for a, b in spans])
+        snap = Snapshot(self.uc.context_save(), [self._save(a, b) for a, b in spans])
         if devices:
             snap.devices = DeviceState(self.uart.save(), self.pics.save(), self.pit.save(), self._pending,
                                        list(self.open_bus))
@@ -152,21 +162,30 @@ class CallEngine(Engine):
         # may no longer hold.
         self.uc.ctl(uc_const.UC_CTL_TLB_FLUSH, uc_const.UC_CTL_IO_WRITE)
 
-    def _put_back(self, ranges: list[tuple[int, bytes]]) -> list[int] | None:
-        """Copy the saved ranges into RAM, page by page where they are whole
-        pages (ram.c copies only the pages that differ); the addresses of
+    def _save(self, start: int, end: int) -> SavedRange:
+        data = bytes(self.ram[start:end])
+        if start % PAGE or (end - start) % PAGE:
+            return SavedRange(start, data)
+        zero = ctypes.create_string_buffer(len(data) // PAGE)
+        native.library().ram_zero_map(data, len(data) // PAGE, zero)
+        return SavedRange(start, data, zero.raw)
+
+    def _put_back(self, ranges: list[SavedRange]) -> list[int] | None:
+        """Put the saved ranges back into RAM, page by page where they are
+        whole pages (ram.c: only the pages that differ); the addresses of
         the pages written, or None when there are more than PUT_BACK_ROOM."""
         lib = native.library()
         changed: list[int] = []
         complete = True
-        for addr, data in ranges:
-            if addr % PAGE or len(data) % PAGE:
-                self.ram[addr:addr + len(data)] = data
-                changed.extend(range(addr & ~(PAGE - 1), addr + len(data), PAGE))
+        for r in ranges:
+            if r.zero is None:
+                self.ram[r.addr:r.addr + len(r.data)] = r.data
+                changed.extend(range(r.addr & ~(PAGE - 1), r.addr + len(r.data), PAGE))
                 continue
-            n = lib.ram_put_back(self.ram_base + addr, data, len(data) // PAGE, self._changed, PUT_BACK_ROOM)
+            n = lib.ram_put_back(self.ram_base + r.addr, r.data, r.zero, len(r.zero), self._changed,
+                                 PUT_BACK_ROOM)
             complete = complete and n <= PUT_BACK_ROOM
-            changed.extend(addr + page * PAGE for page in self._changed[:min(n, PUT_BACK_ROOM)])
+            changed.extend(r.addr + page * PAGE for page in self._changed[:min(n, PUT_BACK_ROOM)])
         return changed if complete and len(changed) <= PUT_BACK_ROOM else None
 
     def _forget_code(self, pages: list[int] | None) -> None:

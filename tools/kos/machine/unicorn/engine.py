@@ -66,6 +66,9 @@ IDLE_TICK_BATCH = 0.05
 GATHER_TIME = 0.005
 
 VEC_UD = 6
+# Linux's flag (Python's mmap module names it only from 3.13): RAM is not
+# charged to the host's commit limit up front.
+MAP_NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000)
 VEC_PF = 14
 
 
@@ -115,9 +118,10 @@ class Engine:
         self.ram_size = parse_size(memory)
         self.clock = clock
         low, high = loader.ram_split(self.ram_size)
-        # One anonymous mapping for all of RAM: the host commits only the
-        # pages the guest touches, so a 5 GiB machine costs what it uses.
-        self._mm = mmap.mmap(-1, low + high)
+        # One private anonymous mapping for all of RAM: the host commits
+        # only the pages the guest touches, so a 5 GiB machine costs what it
+        # uses, and a restore gives pages back to it (ram.c).
+        self._mm = mmap.mmap(-1, low + high, flags=mmap.MAP_PRIVATE | MAP_NORESERVE)
         self.ram = memoryview(self._mm)[:low]
         uc = Uc(uc_const.UC_ARCH_X86, uc_const.UC_MODE_32)
         self.uc = uc

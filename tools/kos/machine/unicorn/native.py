@@ -69,7 +69,8 @@ _PROTOTYPES: tuple[tuple[str, object, list[object]], ...] = (
     ("uart_tx_len", ctypes.c_size_t, [_P]),
     ("uart_tx_data", _P, [_P]),
     ("uart_tx_clear", None, [_P]),
-    ("ram_put_back", ctypes.c_size_t, [_P, _P, ctypes.c_size_t, _P, ctypes.c_size_t]),
+    ("ram_zero_map", None, [_P, ctypes.c_size_t, _P]),
+    ("ram_put_back", ctypes.c_size_t, [_P, _P, _P, ctypes.c_size_t, _P, ctypes.c_size_t]),
 )
 
 _lib: ctypes.CDLL | None = None
