@@ -15,8 +15,9 @@ the kernel's first line shows: the kernel's driver keeps what is waiting
 in the UART when it starts, and takes the rest by interrupt.
 
 Held input is let through early only when GRUB itself asks for a key (an
-error's "Press any key to continue", its `grub>` prompt), and a Ctrl-A pair
-(QEMU's escape: Ctrl-A X leaves) goes through at once. With --entry, the
+error's "Press any key to continue", its `grub>` prompt), and with
+--interactive a Ctrl-A pair (QEMU's escape: Ctrl-A X leaves) goes through
+at once. With --entry, the
 runner types that entry's hotkey until the kernel is up, as a user would
 hold it from power-on: `first` skips GRUB's 3 s, `ktest` boots ktest=all.
 """
