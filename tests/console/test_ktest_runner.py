@@ -88,3 +88,11 @@ def test_ktest_at_boot_exits_with_failure(emulator, kernel, tmp_path, suites, wh
     run = run_at_boot(emulator, suites, kernel, log_path=tmp_path / "boot.log")
     assert run.status == EXIT_FAILURE
     assert why in run.output
+
+
+def test_the_memory_suites_pass_on_a_machine_larger_than_the_vmalloc_window(emulator, kernel, tmp_path):
+    """256 MiB: more free frames than the 120 MiB window maps (vmalloc's
+    out-of-frames case takes blocks first, so that fewer are free)."""
+    run = run_at_boot(emulator, "vmalloc,buddy,page", kernel, memory="256M", log_path=tmp_path / "boot.log")
+    assert run.status == EXIT_SUCCESS, run.output[-3000:]
+    assert run.document.ok, ktap.summary(run.document)
