@@ -270,27 +270,15 @@ def ktest(c: Context, emulator: str = "", suites: str = "all", memory: str = "64
 def _ktest_entry(machine: str, elf: Path, memory: str, timeout: float = 300.0) -> BootRun:
     """Boot build/kos.iso's ktest entry (its runner types the hotkey) and
     wait for the machine to stop."""
-    import time
-
-    from kos import ktap
-    from kos.ktest import BootRun
+    from kos.ktest import run_to_the_end
     from kos.machine.bochs import BochsMachine
     from kos.machine.iso import QemuIsoMachine
 
     kind = QemuIsoMachine if machine == "qemu-iso" else BochsMachine
     m = kind(elf, memory, paths.LOGS / f"ktest-{machine}.log")
     m.entry = "ktest"
-    cmd = m.command()
-    print("ktest: " + " ".join(cmd))
-    t0 = time.monotonic()
-    try:
-        console = m.start(wait_prompt=False, timeout=timeout)
-        console.wait_exit(timeout)
-        output = console.output_so_far()
-        status = m.wait(timeout=5)
-    finally:
-        m.stop()
-    return BootRun(cmd, status, output, ktap.parse(output), time.monotonic() - t0)
+    print("ktest: " + " ".join(m.command()))
+    return run_to_the_end(m, timeout)
 
 
 @task
