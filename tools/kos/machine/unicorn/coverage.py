@@ -1,15 +1,17 @@
 """Recording which guest code ran, for `invoke coverage`.
 
 With KOS_COVERAGE=DIR in the environment (or coverage= given), every
-UnicornKernel hooks the basic blocks of the kernel's .text and, when closed
-or at process exit, writes DIR/<pid>-<n>.blocks: one "address size" line
-(hex) per distinct block executed. kos.coverage merges the files and maps
-them to source lines.
+UnicornKernel hooks the basic blocks of the kernel's .text (a C hook,
+cover.c) and, when closed or at process exit, writes DIR/<pid>-<n>.blocks:
+one "address size" line (hex) per block start executed, with the longest
+block begun there. kos.coverage merges the files and maps them to source
+lines.
 """
 
 from __future__ import annotations
 
 import atexit
+import ctypes
 import itertools
 import os
 import time
@@ -17,6 +19,8 @@ from pathlib import Path
 
 from unicorn import Uc
 from unicorn import unicorn_const as uc_const
+
+from kos.machine.unicorn import native
 
 ENV_VAR = "KOS_COVERAGE"
 _serial = itertools.count()
@@ -27,33 +31,53 @@ def coverage_dir_from_env() -> Path | None:
     return Path(value) if value else None
 
 
+class Cover(ctypes.Structure):
+    """cover.c's struct cover."""
+
+    _fields_ = [("start", ctypes.c_uint32), ("len", ctypes.c_uint32),
+                ("size", ctypes.POINTER(ctypes.c_uint16))]
+
+
 class BlockRecorder:
+    """The blocks of [text_start, text_end) that ran: cover.c's hook keeps,
+    for each start address, the longest block begun there."""
+
     def __init__(self, uc: Uc, directory: Path, text_start: int, text_end: int) -> None:
         self.directory = Path(directory)
-        self.blocks: set[tuple[int, int]] = set()
         self.path = self.directory / f"{os.getpid()}-{next(_serial)}.blocks"
-        self._dumped = 0
+        length = max(text_end - text_start, 0)
+        self._sizes = (ctypes.c_uint16 * max(length, 1))()
+        self._cover = Cover(text_start, length, self._sizes)
+        self._dumped: bytes = b""
         self._last_dump = time.monotonic()
-        begin, end = (text_start, text_end - 1) if text_end > text_start else (1, 0)
-        uc.hook_add(uc_const.UC_HOOK_BLOCK, self._on_block, None, begin, end)
+        if length:
+            native.hook_add(uc, uc_const.UC_HOOK_BLOCK, native.library().cover_block_hook,
+                            ctypes.c_void_p(ctypes.addressof(self._cover)),
+                            begin=text_start, end=text_end - 1)
+            # Blocks translated before the hook existed would not call it.
+            uc.ctl_flush_tb()
         atexit.register(self.dump)
 
-    def _on_block(self, uc: Uc, addr: int, size: int, _: object) -> None:
-        self.blocks.add((addr, size))
+    @property
+    def blocks(self) -> set[tuple[int, int]]:
+        """(address, size) of each block start that ran, its longest size."""
+        start = self._cover.start
+        return {(start + at, size) for at, size in enumerate(self._sizes) if size}
 
     def maybe_dump(self, every: float = 1.0) -> None:
-        """Write the record if it grew and `every` seconds passed since the
-        last write: a program killed by a signal it cannot catch loses
+        """Write the record if `every` seconds passed since the last write
+        and it grew: a program killed by a signal it cannot catch loses
         little."""
-        if len(self.blocks) != self._dumped and time.monotonic() - self._last_dump >= every:
+        if time.monotonic() - self._last_dump >= every:
             self.dump()
 
     def dump(self) -> None:
         """Write the record (again, with anything new since the last dump)."""
         self._last_dump = time.monotonic()
-        if len(self.blocks) == self._dumped:
+        now = bytes(self._sizes)
+        if now == self._dumped or not any(now):
             return
-        self._dumped = len(self.blocks)
+        self._dumped = now
         self.directory.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text("".join(f"{a:x} {s:x}\n" for a, s in sorted(self.blocks)))

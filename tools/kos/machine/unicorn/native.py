@@ -1,7 +1,7 @@
 """The emulator's C half: slice.c (time slices that end at a block's start),
 uart.c (the port I/O hooks with the 16550's hot registers), count.c
-(counting guest instructions) and ram.c (putting RAM back from a
-snapshot), one shared
+(counting guest instructions), ram.c (putting RAM back from a snapshot)
+and cover.c (recording the kernel code that ran), one shared
 library compiled with the host's cc into build/host/ the first time it is
 needed (and again when a source changes). Its functions are registered
 through unicorn's C API (`uclib.uc_hook_add` with a native function
@@ -21,7 +21,7 @@ from pathlib import Path
 from kos import atomic, paths
 
 HERE = Path(__file__).parent
-SOURCES = (HERE / "slice.c", HERE / "uart.c", HERE / "count.c", HERE / "ram.c")
+SOURCES = (HERE / "slice.c", HERE / "uart.c", HERE / "count.c", HERE / "ram.c", HERE / "cover.c")
 LIBRARY = paths.BUILD / "host" / "libkos_unicorn.so"
 
 
@@ -90,15 +90,18 @@ def library() -> ctypes.CDLL:
 
 
 def hook_add(uc: object, htype: int, fn: object, data: ctypes.c_void_p,
-             *extra: ctypes.c_int) -> ctypes.c_size_t:
+             *extra: ctypes.c_int, begin: int = 1, end: int = 0) -> ctypes.c_size_t:
     """Register the library's function fn as a unicorn hook with user data
-    data (extra: the instruction of a UC_HOOK_INSN); the hook's handle."""
+    data (extra: the instruction of a UC_HOOK_INSN), for the addresses
+    begin..end (both included; the default: all of them); the hook's
+    handle."""
     from unicorn import unicorn_const as uc_const
     from unicorn.unicorn_py3.unicorn import uclib
 
     handle = ctypes.c_size_t()
     err = uclib.uc_hook_add(uc._uch, ctypes.byref(handle), htype,  # type: ignore[attr-defined]
-                            ctypes.cast(fn, ctypes.c_void_p), data, 1, 0, *extra)
+                            ctypes.cast(fn, ctypes.c_void_p), data, ctypes.c_uint64(begin),
+                            ctypes.c_uint64(end), *extra)
     if err != uc_const.UC_ERR_OK:
         raise NativeUnavailable(f"uc_hook_add({htype}) failed with unicorn error {err}")
     return handle

@@ -330,7 +330,8 @@ def _check_ports(fail: Callable[[str], UnicornUnsupported]) -> None:
     OUT, with the port, size and value where uart.c expects them: the
     FIFO's byte read through RBR, LSR's data-ready bit, THR's byte
     collected, and the other ports handed to Python. count.c's code hook
-    counts as many instructions as a Python one."""
+    counts as many instructions as a Python one, and cover.c's block hook
+    records blocks that hold every instruction that ran."""
     import ctypes
 
     from unicorn import Uc, UcError
@@ -338,6 +339,7 @@ def _check_ports(fail: Callable[[str], UnicornUnsupported]) -> None:
     from unicorn import x86_const as x86
 
     from kos.machine.unicorn import native
+    from kos.machine.unicorn.coverage import Cover
     from kos.machine.unicorn.devices.uart import COM1
     from kos.machine.unicorn.ports import PortHooks
 
@@ -358,6 +360,11 @@ def _check_ports(fail: Callable[[str], UnicornUnsupported]) -> None:
     count = ctypes.c_uint64(0)
     native.hook_add(uc, uc_const.UC_HOOK_CODE, native.library().count_code_hook,
                     ctypes.c_void_p(ctypes.addressof(count)))
+    sizes = (ctypes.c_uint16 * len(_PORTS_PROGRAM))()
+    cover = Cover(0x1000, len(_PORTS_PROGRAM), sizes)
+    native.hook_add(uc, uc_const.UC_HOOK_BLOCK, native.library().cover_block_hook,
+                    ctypes.c_void_p(ctypes.addressof(cover)),
+                    begin=0x1000, end=0x1000 + len(_PORTS_PROGRAM) - 1)
     stepped: list[int] = []
     uc.hook_add(uc_const.UC_HOOK_CODE, lambda uc, addr, size, _: stepped.append(addr))
     try:
@@ -378,6 +385,9 @@ def _check_ports(fail: Callable[[str], UnicornUnsupported]) -> None:
             raise fail(f"the C port hooks passed {slow} to Python, not {want}")
         if count.value != len(stepped) or not stepped:
             raise fail(f"the C instruction count is {count.value}, a Python code hook counted {len(stepped)}")
+        blocks = [(0x1000 + at, size) for at, size in enumerate(sizes) if size]
+        if not blocks or any(not any(a <= addr < a + n for a, n in blocks) for addr in stepped):
+            raise fail(f"the C block hook recorded {blocks}, which miss instructions that ran")
     finally:
         hooks.close()
 
