@@ -122,6 +122,10 @@ class Engine:
         # only the pages the guest touches, so a 5 GiB machine costs what it
         # uses, and a restore gives pages back to it (ram.c).
         self._mm = mmap.mmap(-1, low + high, flags=mmap.MAP_PRIVATE | MAP_NORESERVE)
+        # A child this process forks (QEMU, a test's program) has no use for
+        # it, and copying its page tables would make the guest's next writes
+        # fault.
+        self._mm.madvise(mmap.MADV_DONTFORK)
         self.ram = memoryview(self._mm)[:low]
         uc = Uc(uc_const.UC_ARCH_X86, uc_const.UC_MODE_32)
         self.uc = uc
