@@ -119,8 +119,9 @@ class CallEngine(Engine):
         return struct.unpack_from(fmt, self.ram, addr)
 
     def snapshot(self, ranges: list[tuple[int, int]] | None = None, devices: bool = False) -> Snapshot:
-        """Save the CPU state and the RAM in ranges ([start, end) pairs;
-        default: all of it). Device state is saved only with devices: direct
+        """Save the CPU state and the RAM in ranges ([start, end) pairs
+        below 4 GiB; default: all of the RAM there, which is all of it
+        below 3.5 GiB of RAM). Device state is saved only with devices: direct
         calls do not touch devices except to print, while a machine whose
         tests run through its serial port must be put back whole."""
         spans = ranges if ranges is not None else [(0, len(self.ram))]
