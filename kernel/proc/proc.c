@@ -285,6 +285,17 @@ void proc_exit(int status)
         cpu_halt_forever();           /* a zombie is never picked */
 }
 
+/* Does waitpid's pid select child c? As Linux's: > 0 that one, -1 any,
+ * 0 one in the caller's process group, < -1 one in group -pid. */
+static int wait_selects(const struct proc *c, int32_t pid)
+{
+    if (pid > 0)
+        return c->pid == (uint32_t)pid;
+    if (pid == 0)
+        return c->pgid == current->pgid;
+    return pid == -1 || c->pgid == 0u - (uint32_t)pid;
+}
+
 int32_t proc_wait(int32_t pid, int *status, int options)
 {
     uint32_t f = irq_save();
@@ -294,7 +305,7 @@ int32_t proc_wait(int32_t pid, int *status, int options)
         struct proc *z = 0;
         for (uint32_t i = 0; i < PROC_TABLE_SIZE && !z; i++) {
             struct proc *c = &proc_table[i];
-            if (c->state == PROC_UNUSED || c->parent != current || (pid > 0 && c->pid != (uint32_t)pid))
+            if (c->state == PROC_UNUSED || c->parent != current || !wait_selects(c, pid))
                 continue;
             have = 1;
             if (c->state == PROC_ZOMBIE)

@@ -127,9 +127,13 @@ int32_t proc_spawn(const char *path, char *const argv[], char *const envp[], con
 /* Terminate the current process with a waitpid status word. Never returns. */
 __attribute__((noreturn)) void proc_exit(int status);
 
-/* Wait for a child (pid > 0: that one; -1: any) to become a zombie; reap it.
- * Returns its pid and *status, -ECHILD, or 0 with WNOHANG when none is. */
-#define WNOHANG 1
+/* Wait for a child (pid > 0: that one; -1: any; 0: any in the caller's
+ * process group; < -1: any in group -pid) to become a zombie; reap it.
+ * Returns its pid and *status, -ECHILD when no child is selected, or 0
+ * with WNOHANG when none is a zombie yet. */
+#define WNOHANG    1
+#define WUNTRACED  2
+#define WCONTINUED 8
 int32_t proc_wait(int32_t pid, int *status, int options);
 
 /* Mark p to die of sig; a sleeping process is woken for it. 0 or -ESRCH,

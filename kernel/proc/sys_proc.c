@@ -59,13 +59,13 @@ int32_t sys_waitpid(struct regs *r)
     int32_t pid = (int32_t)r->ebx;
     uint32_t ustatus = r->ecx;
     int status = 0;
-    if (pid == 0 || pid < -1)
-        pid = -1;                      /* no process groups: any child */
-    if (r->edx & ~(uint32_t)WNOHANG)
+    /* Nothing in KOS stops or continues a process, so WUNTRACED and
+     * WCONTINUED, which ask for those too, change nothing; Linux takes them. */
+    if (r->edx & ~(uint32_t)(WNOHANG | WUNTRACED | WCONTINUED))
         return -EINVAL;
     if (ustatus && copy_to_user(ustatus, &status, sizeof(status)))
         return -EFAULT;
-    int32_t got = proc_wait(pid, &status, (int)r->edx);
+    int32_t got = proc_wait(pid, &status, (int)(r->edx & WNOHANG));
     if (got > 0 && ustatus && copy_to_user(ustatus, &status, sizeof(status)))
         return -EFAULT;
     return got;

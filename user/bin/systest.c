@@ -131,6 +131,34 @@ KTAP_CASE(kill_reaches_process_groups)
     munmap((void *)go, 4096);
 }
 
+/* waitpid's pid selects by process group as Linux's does: 0, a child in
+ * the caller's group; -N, one in group N. A child in a group of its own
+ * exits first; waitpid(0) must pass it over for the one in this group. */
+KTAP_CASE(waitpid_selects_children_by_process_group)
+{
+    long me = getpid();
+    long apart = fork();
+    if (apart == 0) {
+        setpgid(0, 0);
+        exit(3);
+    }
+    setpgid(apart, apart);
+    long near = fork();
+    if (near == 0) {
+        struct timespec t = { 0, 100000000 };
+        nanosleep(&t, 0);
+        exit(5);
+    }
+    int s = 0;
+    long got = waitpid(0, &s, 0);
+    KTAP_EXPECT(got == near && WEXITSTATUS(s) == 5, "waitpid(0): %ld (status 0x%x), want %ld", got, s, near);
+    KTAP_EXPECT(waitpid(0, &s, WNOHANG) == -ECHILD, "no child left in group %ld", me);
+    got = waitpid(-apart, &s, WUNTRACED);
+    KTAP_EXPECT(got == apart && WEXITSTATUS(s) == 3, "waitpid(-%ld): %ld (status 0x%x)", apart, got, s);
+    KTAP_EXPECT(waitpid(-1, &s, WNOHANG | WUNTRACED) == -ECHILD, "WUNTRACED is taken, no child left");
+    KTAP_EXPECT(waitpid(-1, &s, 0x40) == -EINVAL, "an unknown option");
+}
+
 KTAP_CASE(execve_replaces_the_program)
 {
     long child = fork();

@@ -55,6 +55,7 @@
 #define MAP_FAILED    ((void *)-1)
 
 #define WNOHANG 1
+#define WUNTRACED 2
 /* waitpid's status word, as Linux encodes it. */
 #define WIFEXITED(s)   (((s) & 0x7F) == 0)
 #define WEXITSTATUS(s) (((s) >> 8) & 0xFF)
