@@ -347,9 +347,9 @@ int proc_kill(uint32_t pid, int sig)
     uint32_t f = irq_save();
     struct proc *p = proc_find(pid);
     int err = 0;
-    if (!p || p->state == PROC_ZOMBIE)
+    if (!p)
         err = -ESRCH;
-    else
+    else if (p->state != PROC_ZOMBIE)     /* a zombie is there until reaped, with nothing to signal */
         signal_proc(p, sig);
     irq_restore(f);
     return err;
@@ -389,10 +389,10 @@ int proc_kill_group(int32_t pid, int sig)
     int found = 0;
     for (uint32_t i = 2; i < PROC_TABLE_SIZE; i++) {
         struct proc *p = &proc_table[i];
-        if (!alive(p) || (pid == -1 ? p == current : p->pgid != pgid))
+        if (p->state == PROC_UNUSED || (pid == -1 ? p == current : p->pgid != pgid))
             continue;
-        found = 1;
-        if (sig)
+        found = 1;                    /* a zombie too, as proc_kill has it */
+        if (sig && alive(p))
             signal_proc(p, sig);
     }
     irq_restore(f);

@@ -137,7 +137,8 @@ __attribute__((noreturn)) void proc_exit(int status);
 int32_t proc_wait(int32_t pid, int *status, int options);
 
 /* Mark p to die of sig; a sleeping process is woken for it. 0 or -ESRCH,
- * -EPERM for pid 0 and 1. */
+ * -EPERM for pid 0 and 1. A zombie is still a process until its parent
+ * reaps it, as in Linux: 0, and nothing happens to it. */
 int proc_kill(uint32_t pid, int sig);
 /* The same for pid and every process descended from it (the job a
  * foreground program makes); callable from interrupt context. */
@@ -146,7 +147,7 @@ int proc_kill_tree(uint32_t pid, int sig);
  * group; -1, every process but idle, the shell and the caller; -N, the
  * group N. Idle and the shell are never signalled (they are alone in
  * their groups). sig 0 only asks whether one is there. 0, or -ESRCH when
- * no process is. */
+ * no process, not even a zombie, is. */
 int proc_kill_group(int32_t pid, int sig);
 /* setpgid(pid, pgid) for the caller or a child of it (pid 0: the caller;
  * pgid 0: a group of its own): 0, -ESRCH (no such process of the

@@ -139,10 +139,8 @@ int32_t sys_kill(struct regs *r)
         return -EINVAL;
     if (pid <= 0)
         return proc_kill_group(pid, (int)sig);
-    if (sig == 0) {
-        struct proc *p = proc_find((uint32_t)pid);
-        return p && p->state != PROC_ZOMBIE ? 0 : -ESRCH;
-    }
+    if (sig == 0)
+        return proc_find((uint32_t)pid) ? 0 : -ESRCH;    /* a zombie exists until reaped */
     return proc_kill((uint32_t)pid, (int)sig);
 }
 
@@ -152,7 +150,7 @@ int32_t sys_getpgid(struct regs *r)
 {
     int32_t pid = (int32_t)r->ebx;
     struct proc *p = pid == 0 ? current : pid > 0 ? proc_find((uint32_t)pid) : 0;
-    return p && p->state != PROC_ZOMBIE ? (int32_t)p->pgid : -ESRCH;
+    return p ? (int32_t)p->pgid : -ESRCH;
 }
 
 int32_t sys_getpgrp(struct regs *r)

@@ -159,6 +159,29 @@ KTAP_CASE(waitpid_selects_children_by_process_group)
     KTAP_EXPECT(waitpid(-1, &s, 0x40) == -EINVAL, "an unknown option");
 }
 
+/* A child that exited is still a process until it is reaped: kill finds
+ * it (and does nothing to it), getpgid answers, and its group is there. */
+KTAP_CASE(a_zombie_is_a_process_until_reaped)
+{
+    long child = fork();
+    if (child == 0) {
+        setpgid(0, 0);
+        exit(4);
+    }
+    setpgid(child, child);
+    struct timespec t = { 0, 50000000 };
+    nanosleep(&t, 0);                   /* the child runs and exits meanwhile */
+    KTAP_EXPECT(kill(child, 0) == 0, "kill(zombie, 0): %ld", kill(child, 0));
+    KTAP_EXPECT(kill(child, SIGTERM) == 0, "kill(zombie, SIGTERM)");
+    KTAP_EXPECT(getpgid(child) == child, "getpgid(zombie): %ld", getpgid(child));
+    KTAP_EXPECT(kill(-child, 0) == 0, "its group: %ld", kill(-child, 0));
+    int s = 0;
+    KTAP_EXPECT(waitpid(child, &s, 0) == child && WIFEXITED(s) && WEXITSTATUS(s) == 4,
+                "it exited, not killed: 0x%x", s);
+    KTAP_EXPECT(kill(child, 0) == -ESRCH && getpgid(child) == -ESRCH && kill(-child, 0) == -ESRCH,
+                "reaped, it is gone");
+}
+
 KTAP_CASE(execve_replaces_the_program)
 {
     long child = fork();
