@@ -14,6 +14,7 @@
 #include "../arch/cpu.h"
 #include "../arch/gdt.h"
 #include "../arch/idt.h"
+#include "../fs/fdtable.h"
 #include "../include/errno.h"
 #include "../lib/kprintf.h"
 #include "../lib/string.h"
@@ -30,10 +31,21 @@ static uint32_t proc_stacks;
 /* Idle's stack: it runs interrupts and schedule() only. */
 static uint8_t idle_stack[4096] __attribute__((aligned(16)));
 
+#define UNLIMITED { RLIM_INFINITY, RLIM_INFINITY }
+
+/* What getrlimit reads before anyone sets a limit: the three enforced,
+ * the descriptor table's size, no core files (none are written), and
+ * RLIM_INFINITY for what nothing limits (never 0, which would say that
+ * none of it is allowed). */
 static const struct rlimit default_limits[RLIM_NLIMITS] = {
+    UNLIMITED, UNLIMITED, UNLIMITED,                    /* CPU, FSIZE, DATA */
     [RLIMIT_STACK] = { MM_DEFAULT_STACK_LIMIT, RLIM_INFINITY },
+    [RLIMIT_CORE] = { 0, RLIM_INFINITY },
+    UNLIMITED, UNLIMITED,                               /* RSS, NPROC */
+    [RLIMIT_NOFILE] = { FD_MAX, FD_MAX },
     [RLIMIT_MEMLOCK] = { 0x10000, 0x10000 },           /* Linux's 64 KiB */
-    [RLIMIT_AS] = { RLIM_INFINITY, RLIM_INFINITY },
+    [RLIMIT_AS] = UNLIMITED,
+    UNLIMITED, UNLIMITED, UNLIMITED, UNLIMITED, UNLIMITED, UNLIMITED,  /* LOCKS ... RTTIME */
 };
 
 const char *proc_state_name(enum proc_state s)

@@ -36,8 +36,11 @@
 
 enum proc_state { PROC_UNUSED, PROC_RUNNABLE, PROC_RUNNING, PROC_SLEEPING, PROC_ZOMBIE };
 
-/* Resource limits: Linux i386 numbers; only these three are enforced. */
+/* Resource limits: Linux i386 numbers; only STACK, MEMLOCK and AS are
+ * enforced (NOFILE is the descriptor table's size, FD_MAX). */
 #define RLIMIT_STACK   3
+#define RLIMIT_CORE    4
+#define RLIMIT_NOFILE  7
 #define RLIMIT_MEMLOCK 8
 #define RLIMIT_AS      9
 #define RLIM_NLIMITS   16

@@ -182,6 +182,28 @@ KTAP_CASE(a_zombie_is_a_process_until_reaped)
                 "reaped, it is gone");
 }
 
+/* getrlimit reads what is in force: RLIM_INFINITY for what nothing
+ * limits, never 0 (none allowed); for descriptors, as many as the table
+ * takes. */
+KTAP_CASE(unenforced_limits_read_as_unlimited)
+{
+    struct rlimit rl = { 1, 1 };
+    long r = ugetrlimit(RLIMIT_DATA, &rl);
+    KTAP_EXPECT(r == 0 && rl.rlim_cur == 0xFFFFFFFFul && rl.rlim_max == 0xFFFFFFFFul,
+                "RLIMIT_DATA %lx/%lx", rl.rlim_cur, rl.rlim_max);
+    long last = 2, fd;
+    while ((fd = dup(0)) >= 0)
+        last = fd;
+    KTAP_EXPECT(fd == -EMFILE, "dup until the table is full: %ld", fd);
+    r = ugetrlimit(RLIMIT_NOFILE, &rl);
+    KTAP_EXPECT(r == 0 && rl.rlim_cur == (unsigned long)last + 1 && rl.rlim_max == rl.rlim_cur,
+                "RLIMIT_NOFILE %lu/%lu, fds 0-%ld", rl.rlim_cur, rl.rlim_max, last);
+    for (; last > 2; last--)
+        close((int)last);
+    r = ugetrlimit(0, &rl);
+    KTAP_EXPECT(r == 0 && rl.rlim_cur == 0xFFFFFFFFul, "RLIMIT_CPU %lx", rl.rlim_cur);
+}
+
 KTAP_CASE(execve_replaces_the_program)
 {
     long child = fork();

@@ -65,7 +65,9 @@
 #define SIGSEGV 11
 #define SIGTERM 15
 
+#define RLIMIT_DATA    2
 #define RLIMIT_STACK   3
+#define RLIMIT_NOFILE  7
 #define RLIMIT_MEMLOCK 8
 #define RLIMIT_AS      9
 
