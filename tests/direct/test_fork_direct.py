@@ -18,7 +18,7 @@ from fs_helpers import PAGE, fault_kind, user_read, user_write
 from mm_helpers import directories, mm_field
 
 from kos.fs import VirtualFileSystem
-from kos.kernel import abi, call, u32
+from kos.kernel import abi, call, s32, u32
 from kos.machine.unicorn.kernel import UnicornKernel
 from kos.memory import constants as c
 from kos.memory.kacchi import memory_stats
@@ -315,6 +315,24 @@ def test_the_walk_by_vmas_shares_every_present_page_near_and_far(k):
     assert user_read(k, parent, SHARED_AFTER, 4) == b"both"
     assert user_write(k, child, RUN + 2 * PAGE, b"mine") == 0   # and private pages copy on write
     assert user_read(k, parent, RUN + 2 * PAGE, 4) == bytes([0x22]) * 4
+    for mm in (child, parent):
+        call(k, "mm_destroy", mm)
+    assert call(k, "get_free_pages") == free
+
+
+def test_a_fork_keeps_the_w_x_policy_of_its_parent(k):
+    """The child's address space is a copy of the parent's, its W^X policy
+    too: a program under W^X cannot shed it by forking."""
+    free = call(k, "get_free_pages")
+    parent = u32(call(k, "mm_create"))
+    map_range(k, parent, RUN, 2)
+    assert call(k, "mm_set_policy", parent, c.MM_POLICY_WX) == 0
+    child = u32(call(k, "mm_clone", parent, 0))
+    assert child and mm_field(k, child, "policy") == c.MM_POLICY_WX
+    rwx = c.PROT_READ | c.PROT_WRITE | c.PROT_EXEC
+    assert s32(call(k, "vm_mmap", child, 0, PAGE, rwx, c.MAP_PRIVATE | c.MAP_ANONYMOUS)) == c.EACCES
+    assert s32(call(k, "vm_mprotect", child, RUN, PAGE, c.PROT_READ | c.PROT_EXEC)) == c.EACCES
+    assert vma_spans(k, child) == vma_spans(k, parent)          # refused: nothing changed
     for mm in (child, parent):
         call(k, "mm_destroy", mm)
     assert call(k, "get_free_pages") == free
