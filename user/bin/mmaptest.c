@@ -162,6 +162,20 @@ KTAP_CASE(msync_checks_the_range)
     KTAP_EXPECT(msync(p + 1, PAGE, 4) == -EINVAL, "msync unaligned");
 }
 
+/* MS_INVALIDATE may not drop pages a lock keeps in memory: EBUSY, as
+ * Linux's msync(2) has it; unlocked, and without MS_INVALIDATE, it is fine. */
+KTAP_CASE(msync_invalidate_of_locked_memory_is_ebusy)
+{
+    char *l = map(0, 2 * PAGE, RW, ANON | MAP_LOCKED);
+    char *u = map(0, PAGE, RW, ANON);
+    KTAP_EXPECT(!sys_failed((long)l) && !sys_failed((long)u), "mmap %ld %ld", (long)l, (long)u);
+    KTAP_EXPECT(msync(l, PAGE, MS_INVALIDATE) == -EBUSY, "invalidate, locked: %ld", msync(l, PAGE, MS_INVALIDATE));
+    KTAP_EXPECT(msync(l, 2 * PAGE, MS_SYNC) == 0, "sync, locked");
+    KTAP_EXPECT(msync(u, PAGE, MS_INVALIDATE) == 0, "invalidate, unlocked");
+    munmap(l, 2 * PAGE);
+    munmap(u, PAGE);
+}
+
 KTAP_CASE(mlock_answers_to_rlimit_memlock)
 {
     struct rlimit rl;

@@ -131,6 +131,9 @@ int vm_msync(struct mm *mm, uint32_t addr, uint32_t len, uint32_t flags)
             break;
         }
         struct vma *v = &mm->vmas[i];
+        /* Invalidating pages that must stay in memory: Linux's EBUSY. */
+        if ((flags & MS_INVALIDATE) && (v->flags & VM_LOCKED))
+            return -EBUSY;
         if (v->start > va)
             err = -ENOMEM;
         uint32_t s = v->start > addr ? v->start : addr;
