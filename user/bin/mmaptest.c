@@ -195,6 +195,24 @@ KTAP_CASE(mlock_answers_to_rlimit_memlock)
     munmap(p, 4 * PAGE);
 }
 
+/* RLIMIT_MEMLOCK counts a locked page once: an mlock over pages locked
+ * already needs room only for the ones it adds (Linux's mlock(2)). */
+KTAP_CASE(mlock_counts_pages_locked_already_once)
+{
+    struct rlimit rl;
+    ugetrlimit(RLIMIT_MEMLOCK, &rl);
+    struct rlimit four = { 4 * PAGE, rl.rlim_max };
+    setrlimit(RLIMIT_MEMLOCK, &four);
+    char *p = map(0, 6 * PAGE, RW, ANON);
+    KTAP_EXPECT(mlock(p, 3 * PAGE) == 0, "three pages");
+    KTAP_EXPECT(mlock(p, 3 * PAGE) == 0, "the same three again: %ld", mlock(p, 3 * PAGE));
+    KTAP_EXPECT(mlock(p + PAGE, 3 * PAGE) == 0, "two of them and one more");
+    KTAP_EXPECT(mlock(p, 5 * PAGE) == -ENOMEM, "a fifth page is past the limit");
+    KTAP_EXPECT(munlock(p, 6 * PAGE) == 0 && mlock(p + 2 * PAGE, 4 * PAGE) == 0, "unlocked, four elsewhere");
+    munmap(p, 6 * PAGE);
+    setrlimit(RLIMIT_MEMLOCK, &rl);
+}
+
 KTAP_CASE(brk_grows_and_shrinks)
 {
     long start = brk(0);

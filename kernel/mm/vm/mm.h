@@ -277,6 +277,9 @@ void vm_frame_put(phys_addr_t frame);
 /* Lock (fault in and count) or unlock the pages of [addr, addr + len),
  * page aligned and mapped without holes. 0 or -ENOMEM. */
 int vm_mlock(struct mm *mm, uint32_t addr, uint32_t len, int lock);
+/* Pages of [addr, addr + len) (page aligned) that locked VMAs cover: an
+ * mlock over them locks nothing more. */
+uint32_t vm_locked_pages_in(struct mm *mm, uint32_t addr, uint32_t len);
 
 /* The protection as /proc/PID/maps writes it, e.g. "r-xp", into buf[5]. */
 void vma_prot_string(const struct vma *v, char buf[5]);
