@@ -15,7 +15,7 @@ from __future__ import annotations
 import pytest
 from failing import FailingCalls
 from fs_helpers import PAGE, fault_kind, user_read, user_write
-from mm_helpers import directories, mm_field
+from mm_helpers import directories, mm_field, vma_spans
 
 from kos.fs import VirtualFileSystem
 from kos.kernel import abi, call, s32, u32
@@ -253,19 +253,6 @@ def test_with_the_pool_empty_tables_come_from_buddy_cleared_and_go_back_there(k)
 def map_range(k: UnicornKernel, mm: int, va: int, pages: int, *, shared: bool = False) -> None:
     flags = (c.MAP_SHARED if shared else c.MAP_PRIVATE) | c.MAP_ANONYMOUS | c.MAP_FIXED
     assert u32(call(k, "vm_mmap", mm, va, pages * PAGE, PROT_RW, flags)) == va
-
-
-def vma_spans(k: UnicornKernel, mm: int) -> list[tuple[int, int, int, int]]:
-    """(start, end, prot, flags) of every VMA of mm, in order."""
-    lay = abi(k).struct("vma")
-    at, n = mm_field(k, mm, "vmas"), mm_field(k, mm, "nr_vmas")
-    out = []
-    for i in range(n):
-        v = at + i * lay.size
-        fields = [int.from_bytes(k.read(v + lay.offsetof(f), lay.fields[f].size), "little")
-                  for f in ("start", "end", "prot", "flags")]
-        out.append((fields[0], fields[1], fields[2], fields[3]))
-    return out
 
 
 def entry_or_none(k: UnicornKernel, mm: int, va: int) -> int | None:

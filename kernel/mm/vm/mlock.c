@@ -44,8 +44,12 @@ uint32_t vm_locked_pages_in(struct mm *mm, uint32_t addr, uint32_t len)
 int vm_mlock(struct mm *mm, uint32_t addr, uint32_t len, int lock)
 {
     uint32_t end = addr + len;
-    if (boundary(mm, addr) || boundary(mm, end))
+    if (boundary(mm, addr))
         return -ENOMEM;
+    if (boundary(mm, end)) {
+        vma_merge(mm, vma_index_after(mm, addr));   /* a refusal leaves the VMAs as they were */
+        return -ENOMEM;
+    }
     int err = 0;
     for (uint32_t i = vma_index_after(mm, addr); i < mm->nr_vmas && mm->vmas[i].start < end; i++) {
         struct vma *v = &mm->vmas[i];

@@ -217,8 +217,8 @@ int vm_munmap(struct mm *mm, uint32_t addr, uint32_t len)
         return refuse(mm, -EINVAL, "the range is outside user space (0x40000000-0xfffff000)");
     uint32_t end = addr + page_round_up(len);
     int err = boundary(mm, addr);
-    if (!err)
-        err = boundary(mm, end);
+    if (!err && (err = boundary(mm, end)) != 0)
+        vma_merge(mm, vma_index_after(mm, addr));   /* a refusal leaves the VMAs as they were */
     if (err)
         return err;
     /* The VMAs of the range are now whole and adjacent in the array,
