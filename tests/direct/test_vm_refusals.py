@@ -1,8 +1,8 @@
-"""A refused munmap or mlock leaves the address space as it was: the
+"""A refused mmap, munmap or mlock leaves the address space as it was: the
 same VMAs, the same pages with the same bytes, the same counters and free
 frames, and the reason kept in mm->why. The refusals here are the
-kernel's out-of-memory paths that come after a first change (a VMA
-split), reached by failing an allocation from the emulator
+kernel's out-of-memory paths that come after a first change (a VMA split,
+an unmap), reached by failing an allocation from the emulator
 (failing.FailingCalls)."""
 
 from __future__ import annotations
@@ -84,5 +84,25 @@ def test_an_mlock_refused_for_a_vma_slot_leaves_the_vmas_unsplit(k):
     finally:
         fail.armed = False
     assert state(k, mm) == before
+    call(k, "mm_destroy", mm)
+    assert call(k, "get_free_pages") == free
+
+
+@pytest.mark.parametrize("nth", [1, 2])          # the object, then its page array
+def test_map_fixed_refused_for_a_shared_object_keeps_the_mapping_it_would_replace(k, nth):
+    free = call(k, "get_free_pages")
+    mm = u32(call(k, "mm_create"))
+    assert u32(call(k, "vm_mmap", mm, USER, 2 * PAGE, RW, FIXED)) == USER
+    assert user_write(k, mm, USER, b"old!") == 0 and user_write(k, mm, USER + PAGE, b"too!") == 0
+    before = state(k, mm)
+    fail = FailingCalls(k, "kcalloc", ("object_create", "do_mmap"), nth)
+    try:
+        shared = c.MAP_SHARED | c.MAP_ANONYMOUS | c.MAP_FIXED
+        assert s32(call(k, "vm_mmap", mm, USER, 2 * PAGE, RW, shared)) == c.ENOMEM
+        assert fail.calls == nth
+    finally:
+        fail.armed = False
+    assert state(k, mm) == before and why(k, mm) == "out of memory for the shared object"
+    assert user_read(k, mm, USER, 4) == b"old!" and user_read(k, mm, USER + PAGE, 4) == b"too!"
     call(k, "mm_destroy", mm)
     assert call(k, "get_free_pages") == free

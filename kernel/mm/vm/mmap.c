@@ -138,9 +138,6 @@ static int32_t do_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot
         uint32_t kept = mm->total_pages - mapped_pages(mm, addr, addr + size);
         if (((uint64_t)kept << PAGE_SHIFT) + size > mm->limit_as)
             return refuse(mm, -ENOMEM, "beyond the address-space limit");
-        int err = vm_munmap(mm, addr, size);
-        if (err)
-            return err;
         start = addr;
     } else {
         if (((uint64_t)mm->total_pages << PAGE_SHIFT) + size > mm->limit_as)
@@ -171,6 +168,16 @@ static int32_t do_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot
             return refuse(mm, err, "the file is open for writing");
     } else if (type == MAP_SHARED && !(v.obj = object_create(size >> PAGE_SHIFT))) {
         return refuse(mm, -ENOMEM, "out of memory for the shared object");
+    }
+    /* Only now, with the backing had, does MAP_FIXED take the range: a
+     * refusal before leaves the old mappings there. (The insertion below
+     * cannot fail after an unmap that removed a VMA: that made room.) */
+    if (flags & MAP_FIXED) {
+        int err = vm_munmap(mm, start, size);
+        if (err) {
+            vma_put_backing(&v);
+            return err;
+        }
     }
     int i = vma_insert(mm, &v);
     if (i < 0) {
