@@ -348,6 +348,22 @@ def test_out_of_memory_while_filling_is_reported_and_the_shell_goes_on(console):
     assert peek_bytes(console, USER, 1) == [1]
 
 
+def test_maps_puts_a_name_at_column_50_whatever_the_inode(console):
+    """As Linux's /proc/PID/maps on i386: the fixed fields padded to 48
+    columns, a space, then the name, for a one-digit inode and a longer one."""
+    files = ["/data/numbers.txt", "/bin/systest"]
+    inodes = [int(console.kv(f"stat {f}")["inode"]) for f in files]
+    assert inodes[0] < 10 <= inodes[1], inodes
+    for i, f in enumerate(files):
+        mapped(console, f"mmap {USER + 2 * i * PAGE:x} 4096 r private {f}")
+    mapped(console, f"mmap {USER + 4 * PAGE:x} 4096 rw private,anonymous,growsdown,fixed")
+    heads = [f"{USER + 2 * i * PAGE:08x}-{USER + (2 * i + 1) * PAGE:08x} r--p 00000000 00:00 {n}"
+             for i, n in enumerate(inodes)]
+    stack = f"{USER + 4 * PAGE:08x}-{USER + 5 * PAGE:08x} rw-p 00000000 00:00 0"
+    want = [f"{head:<48} {name}" for head, name in [*zip(heads, files, strict=True), (stack, "[stack]")]]
+    assert maps(console) == want
+
+
 def test_growsdown_grows_to_the_limit_and_never_into_another_mapping(console):
     top = 0x60000000
     mapped(console, f"mmap {top - PAGE:x} 4096 rw private,anonymous,growsdown,fixed")
