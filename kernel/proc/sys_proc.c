@@ -63,7 +63,11 @@ int32_t sys_waitpid(struct regs *r)
      * WCONTINUED, which ask for those too, change nothing; Linux takes them. */
     if (r->edx & ~(uint32_t)(WNOHANG | WUNTRACED | WCONTINUED))
         return -EINVAL;
-    if (ustatus && copy_to_user(ustatus, &status, sizeof(status)))
+    /* A status that cannot be written is refused before a child is reaped
+     * (its status would be lost). The check writes back what is there, so
+     * a call that reaps nothing (WNOHANG's 0, ECHILD) leaves it as Linux does. */
+    if (ustatus && (copy_from_user(&status, ustatus, sizeof(status)) ||
+                    copy_to_user(ustatus, &status, sizeof(status))))
         return -EFAULT;
     int32_t got = proc_wait(pid, &status, (int)(r->edx & WNOHANG));
     if (got > 0 && ustatus && copy_to_user(ustatus, &status, sizeof(status)))

@@ -159,6 +159,24 @@ KTAP_CASE(waitpid_selects_children_by_process_group)
     KTAP_EXPECT(waitpid(-1, &s, 0x40) == -EINVAL, "an unknown option");
 }
 
+/* A waitpid that reaps nothing leaves *status as it was, as Linux's does:
+ * with no child (ECHILD), and with WNOHANG while the child runs (0). */
+KTAP_CASE(waitpid_that_reaps_nothing_leaves_the_status)
+{
+    int s = 0x1234;
+    long got = waitpid(-1, &s, WNOHANG);
+    KTAP_EXPECT(got == -ECHILD && s == 0x1234, "no child: %ld, status 0x%x", got, s);
+    long child = fork();
+    if (child == 0) {
+        for (;;)
+            sched_yield();
+    }
+    got = waitpid(child, &s, WNOHANG);
+    KTAP_EXPECT(got == 0 && s == 0x1234, "running: %ld, status 0x%x", got, s);
+    kill(child, SIGKILL);
+    KTAP_EXPECT(waitpid(child, &s, 0) == child && WTERMSIG(s) == SIGKILL, "reaped: status 0x%x", s);
+}
+
 /* A child that exited is still a process until it is reaped: kill finds
  * it (and does nothing to it), getpgid answers, and its group is there. */
 KTAP_CASE(a_zombie_is_a_process_until_reaped)
