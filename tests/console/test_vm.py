@@ -364,6 +364,13 @@ def test_maps_puts_a_name_at_column_50_whatever_the_inode(console):
     assert maps(console) == want
 
 
+def test_a_locked_file_mapping_counts_its_pages_locked_and_uncounts_them_at_munmap(console):
+    mapped(console, "mmap 0 4096 r private,locked /data/numbers.txt")
+    assert vmstat(console)["pages_resident"] == 1 and vmstat(console)["pages_locked"] == 1
+    assert console.run(f"munmap {USER:x} 4096") == "munmap: ok"
+    assert vmstat(console)["pages_locked"] == 0
+
+
 def test_growsdown_grows_to_the_limit_and_never_into_another_mapping(console):
     top = 0x60000000
     mapped(console, f"mmap {top - PAGE:x} 4096 rw private,anonymous,growsdown,fixed")

@@ -97,6 +97,8 @@ enum vm_fault_kind vm_file_fault(struct mm *mm, struct vma *v, uint32_t page, en
     paging_flush_page(page);
     mm->minor_faults++;
     mm->resident_pages++;
+    if (v->flags & VM_LOCKED)
+        mm->locked_pages++;              /* as an anonymous fill counts it: the unmap uncounts it */
     return FAULT_NONE;
 }
 
