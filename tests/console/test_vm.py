@@ -371,6 +371,20 @@ def test_a_locked_file_mapping_counts_its_pages_locked_and_uncounts_them_at_munm
     assert vmstat(console)["pages_locked"] == 0
 
 
+def test_populate_of_a_file_mapping_past_the_end_of_the_file_fills_what_the_file_has(console):
+    """As Linux's mmap: MAP_POPULATE and MAP_LOCKED fill the pages the file
+    has; a page beyond its end is left to fault with SIGBUS when touched,
+    and the mapping is made, not refused as out of memory."""
+    for flags in ("private,populate", "shared,locked"):
+        addr = mapped(console, f"mmap 0 8192 r {flags} /data/numbers.txt")
+        assert vmstat(console)["pages_resident"] == 1, flags
+        assert peek_bytes(console, addr, 4) == list(b"1\n2\n")
+        out = console.run(f"peek {addr + PAGE:#x} 1")
+        assert "fault: read from a page beyond the end of its file (SIGBUS)" in out, out
+        assert console.run(f"munmap {addr:x} 8192") == "munmap: ok"
+    assert vmstat(console)["pages_locked"] == 0
+
+
 def test_growsdown_grows_to_the_limit_and_never_into_another_mapping(console):
     top = 0x60000000
     mapped(console, f"mmap {top - PAGE:x} 4096 rw private,anonymous,growsdown,fixed")

@@ -92,15 +92,21 @@ static struct vm_object *object_create(uint32_t npages)
 
 /* Fault in every page of [start, end) as MAP_POPULATE asks: writable pages
  * get frames of their own, read-only ones the zero page (or frames, when
- * locked). 0 or -ENOMEM. */
+ * locked). A file mapping's pages stop at the end of the file: the rest
+ * stays empty, to fault with SIGBUS when touched, as Linux's mmap leaves
+ * them. 0 or -ENOMEM. */
 static int populate(struct mm *mm, uint32_t start, uint32_t end, uint32_t prot)
 {
     if (prot == PROT_NONE)
         return 0;
     enum vm_access access = (prot & PROT_WRITE) ? ACCESS_WRITE : ACCESS_READ;
-    for (uint32_t va = start; va < end; va += PAGE_SIZE)
-        if (vm_fault(mm, va, access) != FAULT_NONE)
+    for (uint32_t va = start; va < end; va += PAGE_SIZE) {
+        enum vm_fault_kind k = vm_fault(mm, va, access);
+        if (k == FAULT_SIGBUS)
+            return 0;
+        if (k != FAULT_NONE)
             return -ENOMEM;
+    }
     return 0;
 }
 
