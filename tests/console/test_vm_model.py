@@ -1,10 +1,11 @@
 """A model of the shell's address space: random mmap (fixed; private or
 shared; anonymous or of a file, at a page offset that may lie beyond its
-end), munmap, mprotect, msync, touch and read in a 16-page window, against
-a Python model of VMAs, protections and page contents. After every step
-`maps` must equal the model's merged VMAs and pages_resident the pages
-that hold a frame; at the end everything is unmapped and the free-frame
-count is back where it started.
+end; locked or not), munmap, mprotect, msync, touch and read in a 16-page
+window, against a Python model of VMAs, protections and page contents.
+After every step `maps` must equal the model's merged VMAs, pages_resident
+the pages that hold a frame and pages_locked those of them locked; at the
+end everything is unmapped and the free-frame count is back where it
+started.
 
 The file is a copy of /bin/hello, three pages long. Its shared mappings
 write the file's own pages, which every mapping of the file then reads,
@@ -12,7 +13,10 @@ the private ones that have not written theirs too; a private write copies
 the page. A shared mapping made without PROT_WRITE comes from a file the
 shell opened read-only: mprotect may not make it writable (EACCES, after
 changing the pages before it, as Linux does). A page wholly beyond the
-file's end faults (SIGBUS) however it is touched."""
+file's end faults (SIGBUS) however it is touched. MAP_LOCKED fills the
+pages at mmap (a write fill for a writable mapping: a private page of the
+file is copied then), up to the end of the file, and a locked private
+page gets a frame of its own even when read."""
 
 from __future__ import annotations
 
@@ -45,6 +49,7 @@ class Page:
     resident: bool = False
     may_write: bool = True    # a shared file page whose file was opened for writing
     copied: bool = False      # a private file page written: a copy of its own
+    locked: bool = False
 
     @property
     def file(self) -> bool:
@@ -59,12 +64,19 @@ class Model:
         self.inode = inode
         self.ids = count(1)
 
-    def mmap(self, start: int, n: int, prot: str, shared: bool, pgoff: int | None = None) -> None:
+    def mmap(self, start: int, n: int, prot: str, shared: bool, pgoff: int | None, locked: bool) -> None:
         obj = next(self.ids) if pgoff is None else FILE_OBJ
         first = 0 if pgoff is None else pgoff
         for i in range(start, start + n):
             self.pages[i] = Page(prot, shared, obj, first + i - start,
-                                 may_write=pgoff is None or not shared or "w" in prot)
+                                 may_write=pgoff is None or not shared or "w" in prot, locked=locked)
+        for i in range(start, start + n):
+            p = self.pages[i]
+            if not locked or prot == "none" or self.beyond_end(p):
+                break
+            p.resident = True
+            if p.file and not p.shared and "w" in prot:
+                p.byte, p.copied = self.file_bytes[p.index], True
 
     def munmap(self, start: int, n: int) -> None:
         for i in range(start, start + n):
@@ -119,7 +131,8 @@ class Model:
                 continue
             if run:
                 q = self.pages[run[-1]]
-                same = (q.prot, q.shared, q.obj, q.may_write) == (p.prot, p.shared, p.obj, p.may_write)
+                same = ((q.prot, q.shared, q.obj, q.may_write, q.locked) ==
+                        (p.prot, p.shared, p.obj, p.may_write, p.locked))
                 if same and (p.shared or p.file):
                     same = q.index + 1 == p.index
                 if not same:
@@ -132,9 +145,9 @@ class Model:
 
 ops = st.one_of(
     st.tuples(st.just("mmap"), st.integers(0, PAGES - 1), st.integers(1, 4), st.sampled_from(PROTS),
-              st.booleans()),
+              st.booleans(), st.booleans()),
     st.tuples(st.just("mmap_file"), st.integers(0, PAGES - 1), st.integers(1, 3), st.sampled_from(PROTS),
-              st.booleans(), st.integers(0, 3)),
+              st.booleans(), st.booleans(), st.integers(0, 3)),
     st.tuples(st.just("munmap"), st.integers(0, PAGES - 1), st.integers(1, 4)),
     st.tuples(st.just("mprotect"), st.integers(0, PAGES - 1), st.integers(1, 4), st.sampled_from(PROTS)),
     st.tuples(st.just("msync"), st.integers(0, PAGES - 1), st.integers(1, 4)),
@@ -146,17 +159,16 @@ ops = st.one_of(
 def step(console: Console, model: Model, op: tuple) -> None:
     kind = op[0]
     if kind in ("mmap", "mmap_file"):
-        start, n, prot, shared = op[1:5]
+        start, n, prot, shared, locked = op[1:6]
         n = min(n, PAGES - start)
         addr = BASE + start * PAGE
+        flags = ("shared" if shared else "private") + ",fixed" + (",locked" if locked else "")
         if kind == "mmap":
-            flags = ("shared" if shared else "private") + ",anonymous,fixed"
-            out = console.run(f"mmap {addr:x} {n * PAGE} {prot} {flags}")
+            out = console.run(f"mmap {addr:x} {n * PAGE} {prot} {flags},anonymous")
         else:
-            flags = ("shared" if shared else "private") + ",fixed"
-            out = console.run(f"mmap {addr:x} {n * PAGE} {prot} {flags} {FILE} {op[5] * PAGE}")
+            out = console.run(f"mmap {addr:x} {n * PAGE} {prot} {flags} {FILE} {op[6] * PAGE}")
         assert out == f"mmap: {addr:#010x}", out
-        model.mmap(start, n, prot, shared, op[5] if kind == "mmap_file" else None)
+        model.mmap(start, n, prot, shared, op[6] if kind == "mmap_file" else None, locked)
     elif kind == "munmap":
         _, start, n = op
         n = min(n, PAGES - start)
@@ -196,13 +208,14 @@ def step(console: Console, model: Model, op: tuple) -> None:
             m = re.fullmatch(r"0x[0-9a-f]{8}: ([0-9a-f]{2})", out)
             assert m, out
             assert int(m.group(1), 16) == model.read(p)
-            if p.shared or p.file:
-                p.resident = True           # an object's or a file's frame is mapped on any touch
+            if p.shared or p.file or p.locked:
+                p.resident = True           # an object's or a file's frame, or a locked page's own
         else:
             assert "fault:" in out, out
     assert console.run("maps").splitlines() == model.maps()
-    resident = sum(p.resident for p in model.pages.values())
-    assert console.kv("vmstat")["pages_resident"] == resident
+    stat = console.kv("vmstat")
+    assert stat["pages_resident"] == sum(p.resident for p in model.pages.values())
+    assert stat["pages_locked"] == sum(p.resident and p.locked for p in model.pages.values())
 
 
 def make_file(console: Console) -> tuple[list[int], int]:
