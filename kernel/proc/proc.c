@@ -212,6 +212,10 @@ int32_t proc_spawn(const char *path, char *const argv[], char *const envp[], con
     }
     p->user = 1;
     p->mm = img.mm;
+    /* A spawn is a fork and an exec: the program runs under the spawner's
+     * W^X policy (set after the loader's own writes to the image). */
+    if (current->mm)
+        img.mm->policy = current->mm->policy;
     p->brk_start = p->brk = img.brk_start;
     struct regs frame;
     exec_user_regs(&frame, img.entry, img.sp);

@@ -126,6 +126,7 @@ int32_t sys_execve(struct regs *r)
     if (err)
         return err;
     struct mm *old = p->mm;
+    img.mm->policy = old->policy;      /* W^X is not shed by an exec, as Linux's MDWE is not */
     p->mm = img.mm;
     mm_activate(img.mm);
     mm_destroy(old);

@@ -16,6 +16,8 @@ import pytest
 from failing import FailingCalls
 from fs_helpers import PAGE, fault_kind, user_read, user_write
 from mm_helpers import directories, mm_field, vma_spans
+from unicorn import unicorn_const as uc_const
+from unicorn import x86_const as x86
 
 from kos.fs import VirtualFileSystem
 from kos.kernel import abi, call, s32, u32
@@ -323,6 +325,33 @@ def test_a_fork_keeps_the_w_x_policy_of_its_parent(k):
     for mm in (child, parent):
         call(k, "mm_destroy", mm)
     assert call(k, "get_free_pages") == free
+
+
+def test_an_exec_keeps_the_w_x_policy_it_was_made_under(fsk):
+    """Under the shell's W^X, procbench runs under it (a spawn), its forks
+    too, and each fork's execve of hello keeps it: read at exec_user_regs
+    from sys_execve, when the process already has its new address space."""
+    proc_mm = abi(fsk).struct("proc").offsetof("mm")
+    seen: list[int] = []
+
+    def at_exec_regs(uc: object, address: int, size: int, _: object) -> None:
+        ret = fsk.read_u32(fsk.uc.reg_read(x86.UC_X86_REG_ESP))
+        if fsk.image.function_at(ret).split("+")[0] == "sys_execve":
+            proc = fsk.read_u32(fsk.symbol("current"))
+            seen.append(mm_field(fsk, fsk.read_u32(proc + proc_mm), "policy"))
+
+    entry = fsk.symbol("exec_user_regs")
+    hook = fsk.uc.hook_add(uc_const.UC_HOOK_CODE, at_exec_regs, begin=entry, end=entry)
+    fsk.uc.ctl_flush_tb()
+    shell = u32(call(fsk, "mm_current"))
+    assert call(fsk, "mm_set_policy", shell, c.MM_POLICY_WX) == 0
+    try:
+        out = fsk.console.run("run /bin/procbench exec", timeout=300)
+    finally:
+        call(fsk, "mm_set_policy", shell, 0)
+        fsk.uc.hook_del(hook)
+    assert "exited with status 0" in out, out[-300:]
+    assert seen and seen == [c.MM_POLICY_WX] * len(seen), seen
 
 
 # ---- the mm pool ---------------------------------------------------------------
