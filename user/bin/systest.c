@@ -145,7 +145,7 @@ KTAP_CASE(waitpid_selects_children_by_process_group)
     setpgid(apart, apart);
     long near = fork();
     if (near == 0) {
-        struct timespec t = { 0, 100000000 };
+        struct timespec t = { 0, 20000000 };
         nanosleep(&t, 0);
         exit(5);
     }
@@ -187,7 +187,7 @@ KTAP_CASE(a_zombie_is_a_process_until_reaped)
         exit(4);
     }
     setpgid(child, child);
-    struct timespec t = { 0, 50000000 };
+    struct timespec t = { 0, 20000000 };
     nanosleep(&t, 0);                   /* the child runs and exits meanwhile */
     KTAP_EXPECT(kill(child, 0) == 0, "kill(zombie, 0): %ld", kill(child, 0));
     KTAP_EXPECT(kill(child, SIGTERM) == 0, "kill(zombie, SIGTERM)");
