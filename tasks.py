@@ -7,6 +7,7 @@ import shlex
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke import Context, task
 
@@ -16,6 +17,13 @@ from kos.machine import choose_emulator, qemu_available, qemu_command
 from kos.machine.memsize import size_option
 from kos.machine.qemu import INSTALL_HINT
 from kos.progress import say
+
+if TYPE_CHECKING:
+    from kos.ktest import BootRun
+
+# What `run` says when it boots through GRUB (kos.machine.handover says why).
+HELD = ("GRUB boots its first entry by hotkey; what you type meanwhile waits until the kernel is up "
+        "(GRUB would take it)")
 
 # pytest.ExitCode.NO_TESTS_COLLECTED, without importing pytest into every task.
 PYTEST_NO_TESTS = 5
@@ -82,27 +90,39 @@ def run(c: Context, emulator: str = "", memory: str = "64M", iso: bool = False) 
     """Build and boot KOS, its serial console on this terminal.
 
     Exits with the machine's status (33 after halt, 35 after a fault)."""
+    given = memory
     memory = _memory("run", memory)
     name, why = choose_emulator(emulator or ("qemu" if iso else ""))
     if iso and name == "unicorn":
         sys.exit("run: --iso boots through GRUB, which the embedded emulator cannot run: use qemu or bochs")
+    if name == "bochs":
+        from kos.machine.bochs.config import memory_size
+
+        try:
+            memory_size(given)
+        except ValueError as e:
+            sys.exit(f"run: --memory: {e}")
     elf = _build()
     print(f"run: {name} ({why})")
     if name == "bochs":
         from kos.machine.bochs import bochs_command
 
-        cmd = bochs_command(elf, _iso(elf), memory=memory, interactive=True)
+        cmd = bochs_command(elf, _iso(elf), memory=memory, interactive=True, entry="first")
         print("run: " + " ".join(cmd))
+        print(f"run: {HELD}")
         print("run: type 'halt' to stop, or Ctrl-A X to leave Bochs")
         res = c.run(" ".join(cmd), pty=True, warn=True)
     elif name == "qemu":
         if iso:
-            from kos.machine.iso import qemu_iso_command
+            from kos.machine.iso import handover_command, qemu_iso_command
 
-            cmd = qemu_iso_command(_iso(elf), memory=memory, interactive=True)
+            cmd = handover_command(qemu_iso_command(_iso(elf), memory=memory, interactive=True),
+                                   entry="first", interactive=True)
         else:
             cmd = qemu_command(elf, memory=memory, interactive=True, initrd=paths.INITRD)
         print("run: " + " ".join(cmd))
+        if iso:
+            print(f"run: {HELD}")
         print("run: type 'halt' to stop, or Ctrl-A X to leave QEMU")
         res = c.run(" ".join(cmd), pty=True, warn=True)
     else:
@@ -175,7 +195,11 @@ def bench(c: Context, parts: str = "", readme: bool = False) -> None:
     direct calls, boot."""
     from kos.bench import DEFAULT_OUT, PARTS, run_bench
 
-    chosen = tuple(p for p in parts.split(",") if p) or PARTS
+    names = [p.strip() for p in parts.split(",")]
+    chosen = tuple(p for p in names if p) or PARTS
+    if parts and not any(names):
+        sys.exit(f"bench: --parts {parts!r} names no part: choose from {', '.join(PARTS)} (or leave it out "
+                 "for all)")
     unknown = [p for p in chosen if p not in PARTS]
     if unknown:
         sys.exit(f"bench: unknown part(s) {', '.join(unknown)}: choose from {', '.join(PARTS)}")
@@ -192,28 +216,44 @@ def bench(c: Context, parts: str = "", readme: bool = False) -> None:
         print(f"bench: README.md sections rewritten: {', '.join(done) or 'none'}")
 
 
-@task(help={"emulator": "qemu or unicorn (default: QEMU when installed, else unicorn)",
+@task(help={"emulator": "qemu, unicorn or bochs (default: QEMU when installed, else unicorn)",
             "suites": "comma-separated suites (default: all; `ktest list` in the shell names them)",
-            "memory": "guest RAM, e.g. 64M or 1G"})
-def ktest(c: Context, emulator: str = "", suites: str = "all", memory: str = "64M") -> None:
+            "memory": "guest RAM, e.g. 64M or 1G",
+            "iso": "boot build/kos.iso's ktest entry through GRUB (QEMU -cdrom; Bochs always does)"})
+def ktest(c: Context, emulator: str = "", suites: str = "all", memory: str = "64M",
+          iso: bool = False) -> None:
     """Boot with ktest=SUITES and print the in-kernel suites' KTAP and a summary.
 
     Exits with the machine's status (33 all passed, 35 otherwise)."""
     from kos import ktap
     from kos import ktest as kt
 
+    given = memory
     memory = _memory("ktest", memory)
     if not [name for name in suites.split(",") if name.strip()]:
         sys.exit(f"ktest: --suites {suites!r} names no suite: all, or SUITE,... (`ktest list` in the shell "
                  "names them)")
-    if emulator == "bochs":
-        sys.exit("ktest: choose qemu or unicorn: Bochs boots only build/kos.iso, whose menu's second entry "
-                 "runs ktest=all")
-    name, why = choose_emulator(emulator)
+    name, why = choose_emulator(emulator or ("qemu" if iso else ""))
+    through_grub = iso or name == "bochs"
+    if through_grub and name == "unicorn":
+        sys.exit("ktest: --iso boots through GRUB, which the embedded emulator cannot run: use qemu or bochs")
+    if through_grub and suites.strip() != "all":
+        sys.exit(f"ktest: --suites {suites}: the ISO's ktest entry runs every suite (ktest=all); "
+                 "boot qemu or unicorn without --iso to choose")
+    if name == "bochs":
+        from kos.machine.bochs.config import memory_size
+
+        try:
+            memory_size(given)
+        except ValueError as e:
+            sys.exit(f"ktest: --memory: {e}")
     elf = _build()
     print(f"ktest: {name} ({why})")
-    print("ktest: " + " ".join(kt.boot_command(name, elf, memory, suites)))
-    run = kt.run_at_boot(name, suites, elf, memory)
+    if through_grub:
+        run = _ktest_entry("qemu-iso" if name == "qemu" else name, elf, memory)
+    else:
+        print("ktest: " + " ".join(kt.boot_command(name, elf, memory, suites)))
+        run = kt.run_at_boot(name, suites, elf, memory)
     start = run.output.find("KTAP version")
     print(run.output[start:] if start >= 0 else run.output, end="")
     for path, case in run.document.cases():
@@ -225,6 +265,20 @@ def ktest(c: Context, emulator: str = "", suites: str = "all", memory: str = "64
         print("ktest: the kernel reported success but its KTAP is not clean")
         status = 35
     sys.exit(status)
+
+
+def _ktest_entry(machine: str, elf: Path, memory: str, timeout: float = 300.0) -> BootRun:
+    """Boot build/kos.iso's ktest entry (its runner types the hotkey) and
+    wait for the machine to stop."""
+    from kos.ktest import run_to_the_end
+    from kos.machine.bochs import BochsMachine
+    from kos.machine.iso import QemuIsoMachine
+
+    kind = QemuIsoMachine if machine == "qemu-iso" else BochsMachine
+    m = kind(elf, memory, paths.LOGS / f"ktest-{machine}.log")
+    m.entry = "ktest"
+    print("ktest: " + " ".join(m.command()))
+    return run_to_the_end(m, timeout)
 
 
 @task

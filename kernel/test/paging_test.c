@@ -8,6 +8,7 @@
 #include "ktest.h"
 #include "../include/layout.h"
 #include "../mm/buddy.h"
+#include "../mm/memory.h"
 #include "../mm/paging.h"
 #include "../mm/physmem.h"
 #include "../mm/vm/mm.h"
@@ -23,8 +24,11 @@ static void kernel_image_and_heap_are_mapped(struct ktest *t)
 {
     KTEST_EXPECT_TRUE(t, paging_range_mapped((uint32_t)__kernel_start,
                                              (uint32_t)(__kernel_end - __kernel_start)));
-    KTEST_EXPECT_TRUE(t, paging_is_mapped(HEAP_START));
-    KTEST_EXPECT_TRUE(t, paging_is_mapped(HEAP_END - 1));
+    /* The heap ends with RAM on a machine smaller than its region. */
+    memory_stats_t s;
+    memory_get_stats(&s);
+    KTEST_ASSERT_TRUE(t, s.total_heap > 0);
+    KTEST_EXPECT_TRUE(t, paging_range_mapped(HEAP_START, s.total_heap));
 }
 
 static void every_stack_is_mapped_below_an_unmapped_guard(struct ktest *t)

@@ -77,14 +77,37 @@ static void bad_frees_are_refused(struct ktest *t)
     KTEST_EXPECT_STREQ(t, vmalloc_why(), "no area starts there (never allocated, or already freed)");
 }
 
+/* Blocks taken from the buddy allocator, 4 MiB each, to leave fewer free
+ * frames than the window maps: on a machine with more (256 MiB and up),
+ * no request that fits the window could run out of them. */
+#define TAKE_ORDER 10
+#define TAKE_MAX   2048                 /* 8 GiB */
+static struct page *taken[TAKE_MAX];
+
 static void impossible_requests_return_null(struct ktest *t)
 {
     uint32_t before = get_free_pages();
     KTEST_EXPECT_NULL(t, vmalloc(0));
     KTEST_EXPECT_NULL(t, vmalloc(VMALLOC_END - VMALLOC_START));
-    /* More frames than the machine has: everything taken is given back. */
-    KTEST_EXPECT_NULL(t, vmalloc((get_free_pages() + 1) * PAGE_SIZE));
+    KTEST_EXPECT_STREQ(t, vmalloc_why(), "larger than the vmalloc window");
+    uint32_t window_pages = (VMALLOC_END - VMALLOC_START) / PAGE_SIZE;
+    unsigned n = 0;
+    while (n < TAKE_MAX && get_free_pages() + 1 >= window_pages / 2) {
+        taken[n] = alloc_pages(GFP_HIGHMEM, TAKE_ORDER);
+        if (!taken[n])
+            break;
+        n++;
+    }
+    uint32_t want = get_free_pages() + 1;
+    KTEST_ASSERT_TRUE(t, want < window_pages / 2);
+    /* One frame more than are free, within the window: refused, and
+     * everything taken for it is given back. */
+    uint32_t free_now = get_free_pages();
+    KTEST_EXPECT_NULL(t, vmalloc(want * PAGE_SIZE));
     KTEST_EXPECT_STREQ(t, vmalloc_why(), "out of page frames");
+    KTEST_EXPECT_EQ(t, get_free_pages(), free_now);
+    while (n)
+        free_pages(taken[--n], TAKE_ORDER);
     KTEST_EXPECT_EQ(t, get_free_pages(), before);
 }
 

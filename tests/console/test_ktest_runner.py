@@ -88,3 +88,21 @@ def test_ktest_at_boot_exits_with_failure(emulator, kernel, tmp_path, suites, wh
     run = run_at_boot(emulator, suites, kernel, log_path=tmp_path / "boot.log")
     assert run.status == EXIT_FAILURE
     assert why in run.output
+
+
+
+@pytest.mark.parametrize("memory", ["16M", "256M"])
+def test_every_suite_passes_on_smaller_and_larger_machines(emulator, kernel, tmp_path, memory):
+    """16 MiB: the heap ends with RAM, and there is no stack region, no
+    Normal zone and no 4 MiB block (those cases skip, saying why). 256 MiB:
+    more free frames than the 120 MiB vmalloc window maps (its out-of-frames
+    case takes blocks first, so that fewer are free)."""
+    run = run_at_boot(emulator, "all", kernel, memory=memory, log_path=tmp_path / "boot.log")
+    assert run.status == EXIT_SUCCESS, run.output[-3000:]
+    assert run.document.ok, ktap.summary(run.document)
+    skipped = {case.name for _, case in run.document.cases() if case.status is Status.SKIP}
+    if memory == "16M":
+        assert skipped == {"zone_flags_choose_the_zone", "stacks_are_whole_and_refused_twice",
+                           "every_stack_is_mapped_below_an_unmapped_guard"}
+    else:
+        assert skipped == set()

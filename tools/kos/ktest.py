@@ -117,7 +117,13 @@ class BootRun:
 def run_at_boot(emulator: str, suites: str = "all", kernel: Path = paths.KERNEL_ELF,
                 memory: str = "64M", timeout: float = 300.0, log_path: Path | None = None) -> BootRun:
     """Boot with ktest=suites, wait for the machine to stop, parse its KTAP."""
-    m = KtestMachine(emulator, kernel, memory, suites, log_path)
+    return run_to_the_end(KtestMachine(emulator, kernel, memory, suites, log_path), timeout)
+
+
+def run_to_the_end(m: Machine, timeout: float = 300.0) -> BootRun:
+    """Boot m (a machine whose kernel runs its suites at boot), wait for it
+    to stop, parse its KTAP."""
+    cmd = m.command()
     t0 = time.monotonic()
     try:
         console = m.start(wait_prompt=False, timeout=timeout)
@@ -126,4 +132,4 @@ def run_at_boot(emulator: str, suites: str = "all", kernel: Path = paths.KERNEL_
         status = m.wait(timeout=5)
     finally:
         m.stop()
-    return BootRun(m.command(), status, output, ktap.parse(output), time.monotonic() - t0)
+    return BootRun(cmd, status, output, ktap.parse(output), time.monotonic() - t0)

@@ -11,12 +11,18 @@ kos.bench.replay). guest: the same traces through the real i386 kernel's
 kmalloc under unicorn (kos.bench.guest). kernel_mm: buddy and slab
 instructions per call; calls: direct calls per second; boot: boot time and
 idle CPU on each emulator.
+
+A run of some parts (`--parts`) replaces those parts in bench.json and keeps
+the others; its "runs" table says, for each part, when it last ran and on
+which kernel image.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -79,10 +85,53 @@ def host_bench(workdir: Path = WORKDIR, callgrind: bool | None = None) -> dict[s
 
 
 PARTS = ("heap", "guest", "kernel_mm", "vm", "proc", "files", "calls", "boot")
+# The key each part's results have in bench.json (the heap part's are the host's).
+KEYS = {part: "host" if part == "heap" else part for part in PARTS}
+KERNEL = ROOT / "build" / "kernel.elf"
+
+
+def _run_of(kernel: Path) -> dict[str, str]:
+    """When a run finished, and the kernel image it measured (the heap part
+    measures the host build of the same sources, and is stamped alike)."""
+    digest = hashlib.sha256(kernel.read_bytes()).hexdigest()[:16] if kernel.exists() else "none"
+    return {"finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "kernel_sha256": digest}
+
+
+def merge(previous: dict[str, Any], fresh: dict[str, Any], kernel: Path | None = None) -> dict[str, Any]:
+    """previous with the parts in fresh (keyed by part name) replaced and
+    stamped in its "runs" table (with kernel, build/kernel.elf unless
+    given); the other parts and their stamps are kept."""
+    merged = {k: v for k, v in previous.items() if k != "runs"}
+    runs = dict(previous.get("runs", {}))
+    stamp = _run_of(kernel or KERNEL)
+    for part, value in fresh.items():
+        merged[KEYS[part]] = value
+        runs[part] = stamp
+    merged["runs"] = {p: runs[p] for p in PARTS if p in runs}
+    return merged
+
+
+def _previous(out_json: Path) -> dict[str, Any]:
+    """What out_json holds; an unreadable one is said so and set aside (as
+    out_json + ".unreadable") rather than lost."""
+    if not out_json.exists():
+        return {}
+    try:
+        data = json.loads(out_json.read_text())
+        if isinstance(data, dict):
+            return data
+        why = "not a JSON object"
+    except (ValueError, UnicodeDecodeError) as e:
+        why = str(e)
+    aside = out_json.with_name(out_json.name + ".unreadable")
+    os.replace(out_json, aside)
+    say(f"bench: {out_json} was unreadable ({why}): moved to {aside.name}, starting anew")
+    return {}
 
 
 def run_bench(out_json: Path = DEFAULT_OUT, parts: tuple[str, ...] = PARTS) -> dict[str, Any]:
-    """Run the benchmark parts, write their JSON to out_json, print tables.
+    """Run the benchmark parts, merge their JSON into out_json (see merge),
+    print tables; return everything out_json now holds.
 
     heap: the traces on the host build (callgrind); guest: the same traces
     through the kernel's kmalloc under unicorn; kernel_mm: buddy and slab
@@ -94,7 +143,7 @@ def run_bench(out_json: Path = DEFAULT_OUT, parts: tuple[str, ...] = PARTS) -> d
     from kos.bench import boot, calls, files, guest, kernel_mm, proc, vm
     from kos.machine import qemu_available
 
-    result: dict[str, Any] = {}
+    result: dict[str, Any] = {}          # by key in bench.json, for the tables printed
     traces = gen.generate(WORKDIR / "traces") if {"heap", "guest"} & set(parts) else []
     if "heap" in parts:
         say("bench heap: the traces on the host build")
@@ -139,7 +188,10 @@ def run_bench(out_json: Path = DEFAULT_OUT, parts: tuple[str, ...] = PARTS) -> d
         for e, r in result["boot"].items():
             print(f"boot {e}: median {r['boot_seconds_median']:.3f} s, max {r['boot_seconds_max']:.3f} s, "
                   f"idle CPU {r['idle_cpu_percent']:.1f}%")
+    fresh = {part: result[KEYS[part]] for part in parts}
+    merged = merge(_previous(out_json), fresh)
     out_json.parent.mkdir(parents=True, exist_ok=True)
-    atomic.write_bytes(out_json, json.dumps(result, indent=1).encode())
-    print(f"written {out_json}")
-    return result
+    atomic.write_bytes(out_json, json.dumps(merged, indent=1).encode())
+    kept = [p for p in PARTS if p not in parts and KEYS[p] in merged]
+    print(f"written {out_json}" + (f" (kept from earlier runs: {', '.join(kept)})" if kept else ""))
+    return merged

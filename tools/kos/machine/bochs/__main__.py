@@ -1,4 +1,4 @@
-"""python -m kos.machine.bochs [--memory 64M] [--interactive] [--log PATH] KERNEL ISO"""
+"""python -m kos.machine.bochs [--memory 64M] [--interactive] [--entry first|ktest] [--log PATH] KERNEL ISO"""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from kos import paths
+from kos.machine.handover import ENTRIES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,11 +18,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory", default="64M", help="guest RAM (default 64M)")
     parser.add_argument("--interactive", action="store_true",
                         help="Ctrl-A escapes, and emulated time follows the wall clock")
+    parser.add_argument("--entry", choices=sorted(ENTRIES),
+                        help="type this GRUB menu entry's hotkey until the kernel is up")
     parser.add_argument("--log", type=Path, default=paths.LOGS / "bochs.log", help="Bochs's own log")
     args = parser.parse_args(argv)
 
     from kos.machine.bochs import bochs_missing
-    from kos.machine.memsize import parse_size
+    from kos.machine.bochs.config import memory_size
 
     # Refused here, in one line: Bochs itself would start, fail and end
     # with status 1 and the tail of its log.
@@ -30,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bochs: cannot read {f}: no such file", file=sys.stderr)
             return 1
     try:
-        parse_size(args.memory)
+        memory_size(args.memory)
     except ValueError as e:
         print(f"bochs: {e}", file=sys.stderr)
         return 1
@@ -41,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     from kos.machine.bochs.runner import main as run
 
     # Bochs runs in a directory of its own, where a relative path names nothing.
-    return run(args.image.resolve(), args.kernel.resolve(), args.memory, args.interactive, args.log.resolve())
+    return run(args.image.resolve(), args.kernel.resolve(), args.memory, args.interactive, args.log.resolve(),
+               args.entry)
 
 
 if __name__ == "__main__":

@@ -9,9 +9,23 @@ from kos.machine.memsize import MIB, parse_size
 
 BIOS = Path("/usr/share/bochs/BIOS-bochs-latest")     # Debian bochsbios
 VGA_BIOS = Path("/usr/share/vgabios/vgabios.bin")     # Debian vgabios
+# Bochs 2.7 refuses to start with more guest RAM than this (its host_size
+# limit: it allocates guest RAM on the host, 2048 MiB at most), so a larger
+# --memory is refused before anything starts.
+MAX_MEMORY = 2048 * MIB
 # Instructions per emulated second. Timer-driven waits in the BIOS cost
 # fewer host instructions when this is low; 20 M boots fastest here.
 IPS = 20_000_000
+
+
+def memory_size(memory: str) -> int:
+    """memory in bytes, as every machine reads it; ValueError for a size
+    Bochs cannot emulate, saying what it can and what can."""
+    size = parse_size(memory)
+    if size > MAX_MEMORY:
+        raise ValueError(f"memory size {memory!r} is more than Bochs can emulate (at most "
+                         f"{MAX_MEMORY // MIB}M); QEMU boots the same ISO with more: --emulator qemu --iso")
+    return size
 
 
 def bochsrc(image: Path, port: int, memory: str, log: Path, realtime: bool) -> str:
@@ -19,7 +33,7 @@ def bochsrc(image: Path, port: int, memory: str, log: Path, realtime: bool) -> s
     where uptime should be right); otherwise it runs as fast as the host can
     (tests: a boot in about 3 s instead of 5)."""
     lines = [
-        f"megs: {parse_size(memory) // MIB}",
+        f"megs: {memory_size(memory) // MIB}",
         f"romimage: file={BIOS}",
         f"vgaromimage: file={VGA_BIOS}",
         f"ata0-master: type=cdrom, path={image}, status=inserted",

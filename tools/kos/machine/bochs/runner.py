@@ -9,7 +9,9 @@ This program keeps both out of the user's way:
   `debug_exit` (its address from the ELF's symbols), then `c`.
 - COM1 is a TCP connection from Bochs to the runner on 127.0.0.1, bridged
   to the runner's stdin and stdout, so this program's stdio is the serial
-  console exactly as QEMU's `-serial stdio` is.
+  console exactly as QEMU's `-serial stdio` is; what comes in before the
+  kernel is up is held from GRUB (kos.machine.handover), and with an entry
+  the runner types its hotkey meanwhile.
 - When the kernel reaches `debug_exit(code)`, the runner reads code from
   the stack, lets the UART finish sending (the debugger stopped the clock
   mid-line), stops Bochs and exits with (code << 1) | 1: the status QEMU's
@@ -28,19 +30,20 @@ import signal
 import socket
 import sys
 import tempfile
-import termios
 import time
-import tty
 from pathlib import Path
-from types import FrameType
 
 import pexpect
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
 from kos.machine.bochs.config import bochsrc
+from kos.machine.handover import ENTRIES, HOTKEY_EVERY, Hangup, HeldInput, Terminal
 
 PROMPT = re.compile(rb"<bochs:\d+> ")
+# Bochs's last words before it quits: "Bochs is exiting with the following
+# message:" and a line "[SIM   ] the reason".
+EXITING = re.compile(rb"Bochs is exiting with the following message:\r?\n\[[^]]*\] ([^\r\n]*)")
 STACK_WORD = re.compile(rb"STACK 0x[0-9a-f]+ \[0x([0-9a-f]+)\]")
 EXIT_SYMBOL = "debug_exit"
 CTRL_A = 0x01
@@ -69,7 +72,7 @@ def symbol_address(elf: Path, name: str) -> int:
 
 class Runner:
     def __init__(self, image: Path, kernel: Path, memory: str, interactive: bool,
-                 log: Path) -> None:
+                 log: Path, entry: str | None = None) -> None:
         self.image = image
         self.exit_addr = symbol_address(kernel, EXIT_SYMBOL)
         self.memory = memory
@@ -80,6 +83,9 @@ class Runner:
         self.debugger = b""
         self.stdin_open = True
         self.escape = False
+        # GRUB takes what reaches COM1 before the kernel is up (kos.machine.handover).
+        self.gate = HeldInput()
+        self.hotkey = ENTRIES[entry] if entry else b""
 
     # --- the debugger ---------------------------------------------------
 
@@ -93,6 +99,9 @@ class Runner:
 
     def _start(self, server: socket.socket, workdir: Path) -> None:
         rc = workdir / "bochsrc"
+        # A log left by an earlier run must not stand for this one's if
+        # Bochs stops before it opens its own.
+        self.log.unlink(missing_ok=True)
         rc.write_text(bochsrc(self.image, server.getsockname()[1], self.memory, self.log,
                               realtime=self.interactive))
         env = dict(os.environ)
@@ -120,7 +129,17 @@ class Runner:
             self.bochs.terminate(force=True)
         self.bochs.close()
         tail = self.log.read_text(errors="replace")[-1500:] if self.log.exists() else ""
-        sys.stderr.write(f"bochs {what}; the end of {self.log}:\n{tail}\n")
+        if tail.strip():
+            sys.stderr.write(f"bochs {what}; the end of {self.log}:\n{tail}\n")
+        else:
+            # Bochs stopped before it opened its log (its configuration was
+            # refused): the reason is in what it printed on its terminal.
+            printed = self.bochs.before if isinstance(self.bochs.before, bytes) else b""
+            why = EXITING.findall(printed)
+            if why:
+                sys.stderr.write(f"bochs {what}: {why[-1].decode(errors='replace').strip()}\n")
+            else:
+                sys.stderr.write(f"bochs {what}; it printed:\n{printed.decode(errors='replace')[-1500:]}\n")
         status = self.bochs.exitstatus
         raise Quit(status if status else 1)
 
@@ -197,7 +216,12 @@ class Runner:
             return
         if self.interactive:
             data = self._escapes(data)
+        self._send(self.gate.input(data))
+
+    def _send(self, data: bytes) -> None:
         assert self.serial is not None
+        if not data:
+            return
         self.serial.setblocking(True)
         try:
             self.serial.sendall(data)
@@ -231,6 +255,9 @@ class Runner:
                 return self._loop()
             except Quit as q:
                 return q.status
+            except Hangup as h:
+                sys.stderr.write(f"bochs: terminating on signal {h.signum}\n")
+                return 0
             finally:
                 if self.bochs is not None and self.bochs.isalive():
                     self.bochs.terminate(force=True)
@@ -241,13 +268,17 @@ class Runner:
         assert self.bochs is not None and self.serial is not None
         while True:
             watch = [self.serial, self.bochs.child_fd, *([0] if self.stdin_open else [])]
-            ready, _, _ = select.select(watch, [], [])
+            typing = bool(self.hotkey) and not self.gate.open
+            ready, _, _ = select.select(watch, [], [], HOTKEY_EVERY if typing else None)
+            if typing and not ready:
+                self._send(self.hotkey)
             if self.serial in ready:
                 data = self._recv()
                 if data == b"":
                     self._bochs_failed("closed COM1")
                 if data:
                     self._write(data)
+                    self._send(self.gate.output(data))
             if self.bochs.child_fd in ready:
                 try:
                     self.debugger += self.bochs.read_nonblocking(65536, timeout=0)
@@ -262,35 +293,9 @@ class Runner:
                 self._from_stdin()
 
 
-class Terminal:
-    """stdin raw when it is a terminal (every byte, Ctrl-C included, goes to
-    the guest), output post-processing kept, as QEMU's stdio does."""
-
-    def __init__(self) -> None:
-        self.saved: list[object] | None = None
-
-    def __enter__(self) -> Terminal:
-        if os.isatty(0):
-            self.saved = termios.tcgetattr(0)
-            tty.setraw(0)
-            attrs = termios.tcgetattr(0)
-            attrs[1] |= termios.OPOST | termios.ONLCR
-            termios.tcsetattr(0, termios.TCSANOW, attrs)
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, self._on_signal)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.saved is not None:
-            termios.tcsetattr(0, termios.TCSADRAIN, self.saved)
-
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        sys.stderr.write(f"bochs: terminating on signal {signum}\n")
-        raise Quit(0)
-
-
-def main(image: Path, kernel: Path, memory: str, interactive: bool, log: Path) -> int:
+def main(image: Path, kernel: Path, memory: str, interactive: bool, log: Path,
+         entry: str | None = None) -> int:
     log.parent.mkdir(parents=True, exist_ok=True)
-    runner = Runner(image, kernel, memory, interactive, log)
+    runner = Runner(image, kernel, memory, interactive, log, entry)
     with Terminal():
         return runner.run()
