@@ -385,6 +385,23 @@ def test_populate_of_a_file_mapping_past_the_end_of_the_file_fills_what_the_file
     assert vmstat(console)["pages_locked"] == 0
 
 
+def test_a_shared_growsdown_mapping_never_grows(console):
+    """Its object's pages are numbered from its start: as in Linux (whose
+    shared anonymous memory has no page offset below 0 to grow into), a
+    touch below it is an unmapped address, and the mapping stays as it was
+    (growing, it mapped the object's first page twice, then indexed past
+    the object's page array)."""
+    top = 0x50010000
+    mapped(console, f"mmap {top:x} 4096 rw shared,anonymous,growsdown,fixed")
+    assert console.run(f"poke {top:#x} 0x11") == ""
+    for below in (top - PAGE, top - 2 * PAGE):
+        out = console.run(f"poke {below:#x} 0x22")
+        assert out == f"poke: {below:#010x}: fault: write to an unmapped address (no mapping)", out
+    assert maps(console) == [f"{top:08x}-{top + PAGE:08x} rw-s 00000000 00:00 0          [stack]"]
+    assert peek_bytes(console, top, 1) == [0x11]
+    assert console.run("heapcheck") == "heapcheck: 0 violations"
+
+
 def test_growsdown_grows_to_the_limit_and_never_into_another_mapping(console):
     top = 0x60000000
     mapped(console, f"mmap {top - PAGE:x} 4096 rw private,anonymous,growsdown,fixed")
