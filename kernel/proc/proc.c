@@ -211,6 +211,7 @@ int32_t proc_spawn(const char *path, char *const argv[], char *const envp[], con
         return err;
     }
     p->user = 1;
+    p->execed = 1;
     p->mm = img.mm;
     /* A spawn is a fork and an exec: the program runs under the spawner's
      * W^X policy (set after the loader's own writes to the image). */
@@ -422,6 +423,8 @@ int proc_setpgid(int32_t pid, int32_t pgid)
     struct proc *p = pid == 0 ? current : proc_find((uint32_t)pid);
     if (pid < 0 || !p || !alive(p) || (p != current && p->parent != current))
         return -ESRCH;
+    if (p != current && p->execed)
+        return -EACCES;                /* POSIX: a child that has exec'd chooses its own group */
     uint32_t to = pgid == 0 ? p->pid : (uint32_t)pgid;
     if (to == PID_IDLE || to == PID_SHELL || p->pid == PID_SHELL)
         return -EPERM;

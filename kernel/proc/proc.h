@@ -76,6 +76,8 @@ struct proc {
     uint32_t pgid;               /* process group: a job the shell started is one (its pid),
                                     and a fork stays in its parent's (setpgid moves it) */
     int user;                    /* a ring-3 program (else a kernel thread or the shell) */
+    int execed;                  /* has run a program of its own since fork (execve, a spawn):
+                                    its parent may no longer move it to a group (EACCES) */
     int status;                  /* zombie: waitpid's status word */
     int killed;                  /* a signal number to die of at the next return to ring 3 */
     uint32_t esp;                /* switched out: the saved kernel stack pointer */
@@ -154,7 +156,8 @@ int proc_kill_tree(uint32_t pid, int sig);
 int proc_kill_group(int32_t pid, int sig);
 /* setpgid(pid, pgid) for the caller or a child of it (pid 0: the caller;
  * pgid 0: a group of its own): 0, -ESRCH (no such process of the
- * caller's), -EPERM (no group pgid, or the shell's), -EINVAL (pgid < 0). */
+ * caller's), -EACCES (a child that has exec'd since the fork), -EPERM
+ * (no group pgid, or the shell's), -EINVAL (pgid < 0). */
 int proc_setpgid(int32_t pid, int32_t pgid);
 
 /* Set a limit (0 or -EINVAL, -EPERM when raising cur above max); the

@@ -131,6 +131,7 @@ int32_t sys_execve(struct regs *r)
     mm_activate(img.mm);
     mm_destroy(old);
     p->brk_start = p->brk = img.brk_start;
+    p->execed = 1;
     proc_set_name(p, path);
     exec_user_regs(r, img.entry, img.sp);
     return 0;

@@ -131,6 +131,33 @@ KTAP_CASE(kill_reaches_process_groups)
     munmap((void *)go, 4096);
 }
 
+/* setpgid(2): a parent may move a child into a group until the child
+ * runs a program of its own (execve); then EACCES. */
+KTAP_CASE(setpgid_of_a_child_that_has_exec_d_is_eacces)
+{
+    long before = fork();
+    if (before == 0) {
+        for (;;)
+            sched_yield();
+    }
+    KTAP_EXPECT(setpgid(before, 0) == 0 && getpgid(before) == before, "before its exec");
+    long after = fork();
+    if (after == 0) {
+        char *argv[] = { "/bin/sleeper", "30", "1", 0 };
+        execve("/bin/sleeper", argv, 0);
+        exit(99);
+    }
+    struct timespec t = { 0, 20000000 };
+    nanosleep(&t, 0);                   /* the child runs its execve meanwhile */
+    long r = setpgid(after, 0);
+    KTAP_EXPECT(r == -EACCES, "after its exec: %ld", r);
+    KTAP_EXPECT(getpgid(after) == getpgrp(), "it stays in this group");
+    int s;
+    kill(before, SIGKILL);
+    kill(after, SIGKILL);
+    KTAP_EXPECT(waitpid(before, &s, 0) == before && waitpid(after, &s, 0) == after, "reaped");
+}
+
 /* waitpid's pid selects by process group as Linux's does: 0, a child in
  * the caller's group; -N, one in group N. A child in a group of its own
  * exits first; waitpid(0) must pass it over for the one in this group. */
