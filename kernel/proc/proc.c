@@ -14,6 +14,7 @@
 #include "../arch/cpu.h"
 #include "../arch/gdt.h"
 #include "../arch/idt.h"
+#include "../fs/fdtable.h"
 #include "../include/errno.h"
 #include "../lib/kprintf.h"
 #include "../lib/string.h"
@@ -30,10 +31,21 @@ static uint32_t proc_stacks;
 /* Idle's stack: it runs interrupts and schedule() only. */
 static uint8_t idle_stack[4096] __attribute__((aligned(16)));
 
+#define UNLIMITED { RLIM_INFINITY, RLIM_INFINITY }
+
+/* What getrlimit reads before anyone sets a limit: the three enforced,
+ * the descriptor table's size, no core files (none are written), and
+ * RLIM_INFINITY for what nothing limits (never 0, which would say that
+ * none of it is allowed). */
 static const struct rlimit default_limits[RLIM_NLIMITS] = {
+    UNLIMITED, UNLIMITED, UNLIMITED,                    /* CPU, FSIZE, DATA */
     [RLIMIT_STACK] = { MM_DEFAULT_STACK_LIMIT, RLIM_INFINITY },
+    [RLIMIT_CORE] = { 0, RLIM_INFINITY },
+    UNLIMITED, UNLIMITED,                               /* RSS, NPROC */
+    [RLIMIT_NOFILE] = { FD_MAX, FD_MAX },
     [RLIMIT_MEMLOCK] = { 0x10000, 0x10000 },           /* Linux's 64 KiB */
-    [RLIMIT_AS] = { RLIM_INFINITY, RLIM_INFINITY },
+    [RLIMIT_AS] = UNLIMITED,
+    UNLIMITED, UNLIMITED, UNLIMITED, UNLIMITED, UNLIMITED, UNLIMITED,  /* LOCKS ... RTTIME */
 };
 
 const char *proc_state_name(enum proc_state s)
@@ -199,7 +211,12 @@ int32_t proc_spawn(const char *path, char *const argv[], char *const envp[], con
         return err;
     }
     p->user = 1;
+    p->execed = 1;
     p->mm = img.mm;
+    /* A spawn is a fork and an exec: the program runs under the spawner's
+     * W^X policy (set after the loader's own writes to the image). */
+    if (current->mm)
+        img.mm->policy = current->mm->policy;
     p->brk_start = p->brk = img.brk_start;
     struct regs frame;
     exec_user_regs(&frame, img.entry, img.sp);
@@ -285,6 +302,17 @@ void proc_exit(int status)
         cpu_halt_forever();           /* a zombie is never picked */
 }
 
+/* Does waitpid's pid select child c? As Linux's: > 0 that one, -1 any,
+ * 0 one in the caller's process group, < -1 one in group -pid. */
+static int wait_selects(const struct proc *c, int32_t pid)
+{
+    if (pid > 0)
+        return c->pid == (uint32_t)pid;
+    if (pid == 0)
+        return c->pgid == current->pgid;
+    return pid == -1 || c->pgid == 0u - (uint32_t)pid;
+}
+
 int32_t proc_wait(int32_t pid, int *status, int options)
 {
     uint32_t f = irq_save();
@@ -294,7 +322,7 @@ int32_t proc_wait(int32_t pid, int *status, int options)
         struct proc *z = 0;
         for (uint32_t i = 0; i < PROC_TABLE_SIZE && !z; i++) {
             struct proc *c = &proc_table[i];
-            if (c->state == PROC_UNUSED || c->parent != current || (pid > 0 && c->pid != (uint32_t)pid))
+            if (c->state == PROC_UNUSED || c->parent != current || !wait_selects(c, pid))
                 continue;
             have = 1;
             if (c->state == PROC_ZOMBIE)
@@ -336,9 +364,9 @@ int proc_kill(uint32_t pid, int sig)
     uint32_t f = irq_save();
     struct proc *p = proc_find(pid);
     int err = 0;
-    if (!p || p->state == PROC_ZOMBIE)
+    if (!p)
         err = -ESRCH;
-    else
+    else if (p->state != PROC_ZOMBIE)     /* a zombie is there until reaped, with nothing to signal */
         signal_proc(p, sig);
     irq_restore(f);
     return err;
@@ -378,10 +406,10 @@ int proc_kill_group(int32_t pid, int sig)
     int found = 0;
     for (uint32_t i = 2; i < PROC_TABLE_SIZE; i++) {
         struct proc *p = &proc_table[i];
-        if (!alive(p) || (pid == -1 ? p == current : p->pgid != pgid))
+        if (p->state == PROC_UNUSED || (pid == -1 ? p == current : p->pgid != pgid))
             continue;
-        found = 1;
-        if (sig)
+        found = 1;                    /* a zombie too, as proc_kill has it */
+        if (sig && alive(p))
             signal_proc(p, sig);
     }
     irq_restore(f);
@@ -395,6 +423,8 @@ int proc_setpgid(int32_t pid, int32_t pgid)
     struct proc *p = pid == 0 ? current : proc_find((uint32_t)pid);
     if (pid < 0 || !p || !alive(p) || (p != current && p->parent != current))
         return -ESRCH;
+    if (p != current && p->execed)
+        return -EACCES;                /* POSIX: a child that has exec'd chooses its own group */
     uint32_t to = pgid == 0 ? p->pid : (uint32_t)pgid;
     if (to == PID_IDLE || to == PID_SHELL || p->pid == PID_SHELL)
         return -EPERM;

@@ -36,8 +36,11 @@
 
 enum proc_state { PROC_UNUSED, PROC_RUNNABLE, PROC_RUNNING, PROC_SLEEPING, PROC_ZOMBIE };
 
-/* Resource limits: Linux i386 numbers; only these three are enforced. */
+/* Resource limits: Linux i386 numbers; only STACK, MEMLOCK and AS are
+ * enforced (NOFILE is the descriptor table's size, FD_MAX). */
 #define RLIMIT_STACK   3
+#define RLIMIT_CORE    4
+#define RLIMIT_NOFILE  7
 #define RLIMIT_MEMLOCK 8
 #define RLIMIT_AS      9
 #define RLIM_NLIMITS   16
@@ -73,6 +76,8 @@ struct proc {
     uint32_t pgid;               /* process group: a job the shell started is one (its pid),
                                     and a fork stays in its parent's (setpgid moves it) */
     int user;                    /* a ring-3 program (else a kernel thread or the shell) */
+    int execed;                  /* has run a program of its own since fork (execve, a spawn):
+                                    its parent may no longer move it to a group (EACCES) */
     int status;                  /* zombie: waitpid's status word */
     int killed;                  /* a signal number to die of at the next return to ring 3 */
     uint32_t esp;                /* switched out: the saved kernel stack pointer */
@@ -127,13 +132,18 @@ int32_t proc_spawn(const char *path, char *const argv[], char *const envp[], con
 /* Terminate the current process with a waitpid status word. Never returns. */
 __attribute__((noreturn)) void proc_exit(int status);
 
-/* Wait for a child (pid > 0: that one; -1: any) to become a zombie; reap it.
- * Returns its pid and *status, -ECHILD, or 0 with WNOHANG when none is. */
-#define WNOHANG 1
+/* Wait for a child (pid > 0: that one; -1: any; 0: any in the caller's
+ * process group; < -1: any in group -pid) to become a zombie; reap it.
+ * Returns its pid and *status, -ECHILD when no child is selected, or 0
+ * with WNOHANG when none is a zombie yet. */
+#define WNOHANG    1
+#define WUNTRACED  2
+#define WCONTINUED 8
 int32_t proc_wait(int32_t pid, int *status, int options);
 
 /* Mark p to die of sig; a sleeping process is woken for it. 0 or -ESRCH,
- * -EPERM for pid 0 and 1. */
+ * -EPERM for pid 0 and 1. A zombie is still a process until its parent
+ * reaps it, as in Linux: 0, and nothing happens to it. */
 int proc_kill(uint32_t pid, int sig);
 /* The same for pid and every process descended from it (the job a
  * foreground program makes); callable from interrupt context. */
@@ -142,11 +152,12 @@ int proc_kill_tree(uint32_t pid, int sig);
  * group; -1, every process but idle, the shell and the caller; -N, the
  * group N. Idle and the shell are never signalled (they are alone in
  * their groups). sig 0 only asks whether one is there. 0, or -ESRCH when
- * no process is. */
+ * no process, not even a zombie, is. */
 int proc_kill_group(int32_t pid, int sig);
 /* setpgid(pid, pgid) for the caller or a child of it (pid 0: the caller;
  * pgid 0: a group of its own): 0, -ESRCH (no such process of the
- * caller's), -EPERM (no group pgid, or the shell's), -EINVAL (pgid < 0). */
+ * caller's), -EACCES (a child that has exec'd since the fork), -EPERM
+ * (no group pgid, or the shell's), -EINVAL (pgid < 0). */
 int proc_setpgid(int32_t pid, int32_t pgid);
 
 /* Set a limit (0 or -EINVAL, -EPERM when raising cur above max); the

@@ -37,15 +37,15 @@ int32_t sys_brk(struct regs *r)
     return (int32_t)p->brk;
 }
 
-/* RLIMIT_MEMLOCK for len more locked bytes: 0, -EPERM when the limit is
- * 0, else err when it would be passed. */
-static int memlock_allows(uint32_t len, int err)
+/* RLIMIT_MEMLOCK for pages more locked pages: 0, -EPERM when the limit
+ * is 0, else err when it would be passed. */
+static int memlock_allows(uint32_t pages, int err)
 {
     uint32_t limit = current->rlim[RLIMIT_MEMLOCK].rlim_cur;
     if (limit == 0)
         return -EPERM;
-    uint64_t locked = (uint64_t)current->mm->locked_pages << PAGE_SHIFT;
-    return locked + round_up(len) > limit ? err : 0;
+    uint64_t locked = (uint64_t)current->mm->locked_pages + pages;
+    return locked << PAGE_SHIFT > limit ? err : 0;
 }
 
 int32_t sys_mmap2(struct regs *r)
@@ -55,7 +55,7 @@ int32_t sys_mmap2(struct regs *r)
     if (!mm)
         return -EINVAL;
     if (flags & MAP_LOCKED) {
-        int err = memlock_allows(len, -EAGAIN);
+        int err = memlock_allows(round_up(len) >> PAGE_SHIFT, -EAGAIN);
         if (err)
             return err;
     }
@@ -109,7 +109,9 @@ int32_t sys_mlock(struct regs *r)
     uint32_t addr = r->ebx & PAGE_ADDR_MASK, len = r->ecx + (r->ebx - addr);
     if (!mm)
         return -EINVAL;
-    int err = memlock_allows(len, -ENOMEM);
+    /* Pages locked already are counted once, as Linux counts them. */
+    uint32_t more = (round_up(len) >> PAGE_SHIFT) - vm_locked_pages_in(mm, addr, round_up(len));
+    int err = memlock_allows(more, -ENOMEM);
     if (!err)
         err = range_mapped(mm, addr, len);
     if (!err)

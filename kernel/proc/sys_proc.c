@@ -59,13 +59,17 @@ int32_t sys_waitpid(struct regs *r)
     int32_t pid = (int32_t)r->ebx;
     uint32_t ustatus = r->ecx;
     int status = 0;
-    if (pid == 0 || pid < -1)
-        pid = -1;                      /* no process groups: any child */
-    if (r->edx & ~(uint32_t)WNOHANG)
+    /* Nothing in KOS stops or continues a process, so WUNTRACED and
+     * WCONTINUED, which ask for those too, change nothing; Linux takes them. */
+    if (r->edx & ~(uint32_t)(WNOHANG | WUNTRACED | WCONTINUED))
         return -EINVAL;
-    if (ustatus && copy_to_user(ustatus, &status, sizeof(status)))
+    /* A status that cannot be written is refused before a child is reaped
+     * (its status would be lost). The check writes back what is there, so
+     * a call that reaps nothing (WNOHANG's 0, ECHILD) leaves it as Linux does. */
+    if (ustatus && (copy_from_user(&status, ustatus, sizeof(status)) ||
+                    copy_to_user(ustatus, &status, sizeof(status))))
         return -EFAULT;
-    int32_t got = proc_wait(pid, &status, (int)r->edx);
+    int32_t got = proc_wait(pid, &status, (int)(r->edx & WNOHANG));
     if (got > 0 && ustatus && copy_to_user(ustatus, &status, sizeof(status)))
         return -EFAULT;
     return got;
@@ -122,10 +126,12 @@ int32_t sys_execve(struct regs *r)
     if (err)
         return err;
     struct mm *old = p->mm;
+    img.mm->policy = old->policy;      /* W^X is not shed by an exec, as Linux's MDWE is not */
     p->mm = img.mm;
     mm_activate(img.mm);
     mm_destroy(old);
     p->brk_start = p->brk = img.brk_start;
+    p->execed = 1;
     proc_set_name(p, path);
     exec_user_regs(r, img.entry, img.sp);
     return 0;
@@ -139,10 +145,8 @@ int32_t sys_kill(struct regs *r)
         return -EINVAL;
     if (pid <= 0)
         return proc_kill_group(pid, (int)sig);
-    if (sig == 0) {
-        struct proc *p = proc_find((uint32_t)pid);
-        return p && p->state != PROC_ZOMBIE ? 0 : -ESRCH;
-    }
+    if (sig == 0)
+        return proc_find((uint32_t)pid) ? 0 : -ESRCH;    /* a zombie exists until reaped */
     return proc_kill((uint32_t)pid, (int)sig);
 }
 
@@ -152,7 +156,7 @@ int32_t sys_getpgid(struct regs *r)
 {
     int32_t pid = (int32_t)r->ebx;
     struct proc *p = pid == 0 ? current : pid > 0 ? proc_find((uint32_t)pid) : 0;
-    return p && p->state != PROC_ZOMBIE ? (int32_t)p->pgid : -ESRCH;
+    return p ? (int32_t)p->pgid : -ESRCH;
 }
 
 int32_t sys_getpgrp(struct regs *r)

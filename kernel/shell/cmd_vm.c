@@ -270,14 +270,20 @@ static int cmd_maps(int argc, char **argv)
         return 1;
     for (uint32_t i = 0; i < mm->nr_vmas; i++) {
         const struct vma *v = &mm->vmas[i];
-        char prot[5], name[FS_PATH_MAX] = "";
+        char prot[5], head[64], name[FS_PATH_MAX] = "";
         vma_prot_string(v, prot);
         if (v->file)
             v->file->ops->name(v, name, sizeof(name));
-        /* Linux pads the fixed fields to 48 columns before a name. */
-        kprintf("%08x-%08x %s %08x 00:00 %u%s%s\n", v->start, v->end, prot, v->pgoff << PAGE_SHIFT,
-                v->file ? inode_of_mapping(v->file)->ino : 0u,
-                (v->flags & VM_GROWSDOWN) ? "          [stack]" : v->file ? "          " : "", name);
+        else if (v->flags & VM_GROWSDOWN)
+            ksnprintf(name, sizeof(name), "[stack]");
+        ksnprintf(head, sizeof(head), "%08x-%08x %s %08x 00:00 %u", v->start, v->end, prot,
+                  v->pgoff << PAGE_SHIFT, v->file ? inode_of_mapping(v->file)->ino : 0u);
+        /* Linux pads the fixed fields to 48 columns (on i386), then a space and the name,
+         * however many digits the inode has. */
+        if (name[0])
+            kprintf("%-48s %s\n", head, name);
+        else
+            kprintf("%s\n", head);
     }
     return 0;
 }

@@ -348,6 +348,60 @@ def test_out_of_memory_while_filling_is_reported_and_the_shell_goes_on(console):
     assert peek_bytes(console, USER, 1) == [1]
 
 
+def test_maps_puts_a_name_at_column_50_whatever_the_inode(console):
+    """As Linux's /proc/PID/maps on i386: the fixed fields padded to 48
+    columns, a space, then the name, for a one-digit inode and a longer one."""
+    files = ["/data/numbers.txt", "/bin/systest"]
+    inodes = [int(console.kv(f"stat {f}")["inode"]) for f in files]
+    assert inodes[0] < 10 <= inodes[1], inodes
+    for i, f in enumerate(files):
+        mapped(console, f"mmap {USER + 2 * i * PAGE:x} 4096 r private {f}")
+    mapped(console, f"mmap {USER + 4 * PAGE:x} 4096 rw private,anonymous,growsdown,fixed")
+    heads = [f"{USER + 2 * i * PAGE:08x}-{USER + (2 * i + 1) * PAGE:08x} r--p 00000000 00:00 {n}"
+             for i, n in enumerate(inodes)]
+    stack = f"{USER + 4 * PAGE:08x}-{USER + 5 * PAGE:08x} rw-p 00000000 00:00 0"
+    want = [f"{head:<48} {name}" for head, name in [*zip(heads, files, strict=True), (stack, "[stack]")]]
+    assert maps(console) == want
+
+
+def test_a_locked_file_mapping_counts_its_pages_locked_and_uncounts_them_at_munmap(console):
+    mapped(console, "mmap 0 4096 r private,locked /data/numbers.txt")
+    assert vmstat(console)["pages_resident"] == 1 and vmstat(console)["pages_locked"] == 1
+    assert console.run(f"munmap {USER:x} 4096") == "munmap: ok"
+    assert vmstat(console)["pages_locked"] == 0
+
+
+def test_populate_of_a_file_mapping_past_the_end_of_the_file_fills_what_the_file_has(console):
+    """As Linux's mmap: MAP_POPULATE and MAP_LOCKED fill the pages the file
+    has; a page beyond its end is left to fault with SIGBUS when touched,
+    and the mapping is made, not refused as out of memory."""
+    for flags in ("private,populate", "shared,locked"):
+        addr = mapped(console, f"mmap 0 8192 r {flags} /data/numbers.txt")
+        assert vmstat(console)["pages_resident"] == 1, flags
+        assert peek_bytes(console, addr, 4) == list(b"1\n2\n")
+        out = console.run(f"peek {addr + PAGE:#x} 1")
+        assert "fault: read from a page beyond the end of its file (SIGBUS)" in out, out
+        assert console.run(f"munmap {addr:x} 8192") == "munmap: ok"
+    assert vmstat(console)["pages_locked"] == 0
+
+
+def test_a_shared_growsdown_mapping_never_grows(console):
+    """Its object's pages are numbered from its start: as in Linux (whose
+    shared anonymous memory has no page offset below 0 to grow into), a
+    touch below it is an unmapped address, and the mapping stays as it was
+    (growing, it mapped the object's first page twice, then indexed past
+    the object's page array)."""
+    top = 0x50010000
+    mapped(console, f"mmap {top:x} 4096 rw shared,anonymous,growsdown,fixed")
+    assert console.run(f"poke {top:#x} 0x11") == ""
+    for below in (top - PAGE, top - 2 * PAGE):
+        out = console.run(f"poke {below:#x} 0x22")
+        assert out == f"poke: {below:#010x}: fault: write to an unmapped address (no mapping)", out
+    assert maps(console) == [f"{top:08x}-{top + PAGE:08x} rw-s 00000000 00:00 0          [stack]"]
+    assert peek_bytes(console, top, 1) == [0x11]
+    assert console.run("heapcheck") == "heapcheck: 0 violations"
+
+
 def test_growsdown_grows_to_the_limit_and_never_into_another_mapping(console):
     top = 0x60000000
     mapped(console, f"mmap {top - PAGE:x} 4096 rw private,anonymous,growsdown,fixed")

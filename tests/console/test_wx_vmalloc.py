@@ -61,6 +61,24 @@ def test_wx_of_another_process(console: Console):
     assert console.run(f"kill {pid} 9") == f"kill: pid {pid} sent SIGKILL"
 
 
+def test_a_program_run_under_w_x_keeps_it_and_so_do_its_forks(console: Console):
+    """A spawn is a fork and an exec: a program the shell runs under W^X
+    runs under it too (after the loader's own writes), and so does a child
+    it forks; `wx off` for the shell afterwards leaves theirs on."""
+    assert console.kv("wx on")["wx"] == "on"
+    out = console.run("run /bin/sleeper 30 1 1 &")
+    m = re.search(r"run: pid (\d+) in the background", out)
+    assert m, out
+    pid = int(m.group(1))
+    console.expect_text(f"sleeper {pid}: 0")
+    console.expect_text(f"sleeper {pid + 1}: 0")         # its child, forked first
+    assert console.run("") == ""
+    assert console.kv("wx off")["wx"] == "off"
+    assert console.kv(f"wx {pid}")["wx"] == "on"
+    assert console.kv(f"wx {pid + 1}")["wx"] == "on"
+    assert console.run(f"kill -{pid} 9") == f"kill: group {pid} sent SIGKILL"
+
+
 def test_vmalloc_from_the_shell(console: Console):
     assert console.run("vmallocinfo") == ""
     free0 = int(console.kv("meminfo")["free_frames"])

@@ -15,10 +15,12 @@ from __future__ import annotations
 import pytest
 from failing import FailingCalls
 from fs_helpers import PAGE, fault_kind, user_read, user_write
-from mm_helpers import directories, mm_field
+from mm_helpers import directories, mm_field, vma_spans
+from unicorn import unicorn_const as uc_const
+from unicorn import x86_const as x86
 
 from kos.fs import VirtualFileSystem
-from kos.kernel import abi, call, u32
+from kos.kernel import abi, call, s32, u32
 from kos.machine.unicorn.kernel import UnicornKernel
 from kos.memory import constants as c
 from kos.memory.kacchi import memory_stats
@@ -255,19 +257,6 @@ def map_range(k: UnicornKernel, mm: int, va: int, pages: int, *, shared: bool = 
     assert u32(call(k, "vm_mmap", mm, va, pages * PAGE, PROT_RW, flags)) == va
 
 
-def vma_spans(k: UnicornKernel, mm: int) -> list[tuple[int, int, int, int]]:
-    """(start, end, prot, flags) of every VMA of mm, in order."""
-    lay = abi(k).struct("vma")
-    at, n = mm_field(k, mm, "vmas"), mm_field(k, mm, "nr_vmas")
-    out = []
-    for i in range(n):
-        v = at + i * lay.size
-        fields = [int.from_bytes(k.read(v + lay.offsetof(f), lay.fields[f].size), "little")
-                  for f in ("start", "end", "prot", "flags")]
-        out.append((fields[0], fields[1], fields[2], fields[3]))
-    return out
-
-
 def entry_or_none(k: UnicornKernel, mm: int, va: int) -> int | None:
     """The PTE for va in mm, or None where mm has no page table there."""
     at = u32(call(k, "pgtable_entry", mm, va, 0))
@@ -318,6 +307,51 @@ def test_the_walk_by_vmas_shares_every_present_page_near_and_far(k):
     for mm in (child, parent):
         call(k, "mm_destroy", mm)
     assert call(k, "get_free_pages") == free
+
+
+def test_a_fork_keeps_the_w_x_policy_of_its_parent(k):
+    """The child's address space is a copy of the parent's, its W^X policy
+    too: a program under W^X cannot shed it by forking."""
+    free = call(k, "get_free_pages")
+    parent = u32(call(k, "mm_create"))
+    map_range(k, parent, RUN, 2)
+    assert call(k, "mm_set_policy", parent, c.MM_POLICY_WX) == 0
+    child = u32(call(k, "mm_clone", parent, 0))
+    assert child and mm_field(k, child, "policy") == c.MM_POLICY_WX
+    rwx = c.PROT_READ | c.PROT_WRITE | c.PROT_EXEC
+    assert s32(call(k, "vm_mmap", child, 0, PAGE, rwx, c.MAP_PRIVATE | c.MAP_ANONYMOUS)) == c.EACCES
+    assert s32(call(k, "vm_mprotect", child, RUN, PAGE, c.PROT_READ | c.PROT_EXEC)) == c.EACCES
+    assert vma_spans(k, child) == vma_spans(k, parent)          # refused: nothing changed
+    for mm in (child, parent):
+        call(k, "mm_destroy", mm)
+    assert call(k, "get_free_pages") == free
+
+
+def test_an_exec_keeps_the_w_x_policy_it_was_made_under(fsk):
+    """Under the shell's W^X, procbench runs under it (a spawn), its forks
+    too, and each fork's execve of hello keeps it: read at exec_user_regs
+    from sys_execve, when the process already has its new address space."""
+    proc_mm = abi(fsk).struct("proc").offsetof("mm")
+    seen: list[int] = []
+
+    def at_exec_regs(uc: object, address: int, size: int, _: object) -> None:
+        ret = fsk.read_u32(fsk.uc.reg_read(x86.UC_X86_REG_ESP))
+        if fsk.image.function_at(ret).split("+")[0] == "sys_execve":
+            proc = fsk.read_u32(fsk.symbol("current"))
+            seen.append(mm_field(fsk, fsk.read_u32(proc + proc_mm), "policy"))
+
+    entry = fsk.symbol("exec_user_regs")
+    hook = fsk.uc.hook_add(uc_const.UC_HOOK_CODE, at_exec_regs, begin=entry, end=entry)
+    fsk.uc.ctl_flush_tb()
+    shell = u32(call(fsk, "mm_current"))
+    assert call(fsk, "mm_set_policy", shell, c.MM_POLICY_WX) == 0
+    try:
+        out = fsk.console.run("run /bin/procbench exec", timeout=300)
+    finally:
+        call(fsk, "mm_set_policy", shell, 0)
+        fsk.uc.hook_del(hook)
+    assert "exited with status 0" in out, out[-300:]
+    assert seen and seen == [c.MM_POLICY_WX] * len(seen), seen
 
 
 # ---- the mm pool ---------------------------------------------------------------

@@ -160,7 +160,8 @@ class ProcessManager:
 
     def kill(self, pid: int, sig: int = SIGTERM) -> None:
         """Send sig (SIGTERM by default) to pid (proc_kill): the process
-        dies of it. KOSError ESRCH for no such process, EPERM for pid 0 and 1."""
+        dies of it (a zombie, there until it is reaped, is left as it is).
+        KOSError ESRCH for no such process, EPERM for pid 0 and 1."""
         if isinstance(pid, bool) or not isinstance(pid, int) or not isinstance(sig, int):
             raise TypeError("pid and sig must be ints")
         with call_lock():

@@ -162,6 +162,20 @@ KTAP_CASE(msync_checks_the_range)
     KTAP_EXPECT(msync(p + 1, PAGE, 4) == -EINVAL, "msync unaligned");
 }
 
+/* MS_INVALIDATE may not drop pages a lock keeps in memory: EBUSY, as
+ * Linux's msync(2) has it; unlocked, and without MS_INVALIDATE, it is fine. */
+KTAP_CASE(msync_invalidate_of_locked_memory_is_ebusy)
+{
+    char *l = map(0, 2 * PAGE, RW, ANON | MAP_LOCKED);
+    char *u = map(0, PAGE, RW, ANON);
+    KTAP_EXPECT(!sys_failed((long)l) && !sys_failed((long)u), "mmap %ld %ld", (long)l, (long)u);
+    KTAP_EXPECT(msync(l, PAGE, MS_INVALIDATE) == -EBUSY, "invalidate, locked: %ld", msync(l, PAGE, MS_INVALIDATE));
+    KTAP_EXPECT(msync(l, 2 * PAGE, MS_SYNC) == 0, "sync, locked");
+    KTAP_EXPECT(msync(u, PAGE, MS_INVALIDATE) == 0, "invalidate, unlocked");
+    munmap(l, 2 * PAGE);
+    munmap(u, PAGE);
+}
+
 KTAP_CASE(mlock_answers_to_rlimit_memlock)
 {
     struct rlimit rl;
@@ -179,6 +193,24 @@ KTAP_CASE(mlock_answers_to_rlimit_memlock)
     setrlimit(RLIMIT_MEMLOCK, &rl);
     KTAP_EXPECT(mlock(p + 8 * PAGE, PAGE) == -ENOMEM, "mlock of nothing");
     munmap(p, 4 * PAGE);
+}
+
+/* RLIMIT_MEMLOCK counts a locked page once: an mlock over pages locked
+ * already needs room only for the ones it adds (Linux's mlock(2)). */
+KTAP_CASE(mlock_counts_pages_locked_already_once)
+{
+    struct rlimit rl;
+    ugetrlimit(RLIMIT_MEMLOCK, &rl);
+    struct rlimit four = { 4 * PAGE, rl.rlim_max };
+    setrlimit(RLIMIT_MEMLOCK, &four);
+    char *p = map(0, 6 * PAGE, RW, ANON);
+    KTAP_EXPECT(mlock(p, 3 * PAGE) == 0, "three pages");
+    KTAP_EXPECT(mlock(p, 3 * PAGE) == 0, "the same three again: %ld", mlock(p, 3 * PAGE));
+    KTAP_EXPECT(mlock(p + PAGE, 3 * PAGE) == 0, "two of them and one more");
+    KTAP_EXPECT(mlock(p, 5 * PAGE) == -ENOMEM, "a fifth page is past the limit");
+    KTAP_EXPECT(munlock(p, 6 * PAGE) == 0 && mlock(p + 2 * PAGE, 4 * PAGE) == 0, "unlocked, four elsewhere");
+    munmap(p, 6 * PAGE);
+    setrlimit(RLIMIT_MEMLOCK, &rl);
 }
 
 KTAP_CASE(brk_grows_and_shrinks)

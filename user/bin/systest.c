@@ -131,6 +131,124 @@ KTAP_CASE(kill_reaches_process_groups)
     munmap((void *)go, 4096);
 }
 
+/* setpgid(2): a parent may move a child into a group until the child
+ * runs a program of its own (execve); then EACCES. */
+KTAP_CASE(setpgid_of_a_child_that_has_exec_d_is_eacces)
+{
+    long before = fork();
+    if (before == 0) {
+        for (;;)
+            sched_yield();
+    }
+    KTAP_EXPECT(setpgid(before, 0) == 0 && getpgid(before) == before, "before its exec");
+    long after = fork();
+    if (after == 0) {
+        char *argv[] = { "/bin/sleeper", "30", "1", 0 };
+        execve("/bin/sleeper", argv, 0);
+        exit(99);
+    }
+    struct timespec t = { 0, 20000000 };
+    nanosleep(&t, 0);                   /* the child runs its execve meanwhile */
+    long r = setpgid(after, 0);
+    KTAP_EXPECT(r == -EACCES, "after its exec: %ld", r);
+    KTAP_EXPECT(getpgid(after) == getpgrp(), "it stays in this group");
+    int s;
+    kill(before, SIGKILL);
+    kill(after, SIGKILL);
+    KTAP_EXPECT(waitpid(before, &s, 0) == before && waitpid(after, &s, 0) == after, "reaped");
+}
+
+/* waitpid's pid selects by process group as Linux's does: 0, a child in
+ * the caller's group; -N, one in group N. A child in a group of its own
+ * exits first; waitpid(0) must pass it over for the one in this group. */
+KTAP_CASE(waitpid_selects_children_by_process_group)
+{
+    long me = getpid();
+    long apart = fork();
+    if (apart == 0) {
+        setpgid(0, 0);
+        exit(3);
+    }
+    setpgid(apart, apart);
+    long near = fork();
+    if (near == 0) {
+        struct timespec t = { 0, 20000000 };
+        nanosleep(&t, 0);
+        exit(5);
+    }
+    int s = 0;
+    long got = waitpid(0, &s, 0);
+    KTAP_EXPECT(got == near && WEXITSTATUS(s) == 5, "waitpid(0): %ld (status 0x%x), want %ld", got, s, near);
+    KTAP_EXPECT(waitpid(0, &s, WNOHANG) == -ECHILD, "no child left in group %ld", me);
+    got = waitpid(-apart, &s, WUNTRACED);
+    KTAP_EXPECT(got == apart && WEXITSTATUS(s) == 3, "waitpid(-%ld): %ld (status 0x%x)", apart, got, s);
+    KTAP_EXPECT(waitpid(-1, &s, WNOHANG | WUNTRACED) == -ECHILD, "WUNTRACED is taken, no child left");
+    KTAP_EXPECT(waitpid(-1, &s, 0x40) == -EINVAL, "an unknown option");
+}
+
+/* A waitpid that reaps nothing leaves *status as it was, as Linux's does:
+ * with no child (ECHILD), and with WNOHANG while the child runs (0). */
+KTAP_CASE(waitpid_that_reaps_nothing_leaves_the_status)
+{
+    int s = 0x1234;
+    long got = waitpid(-1, &s, WNOHANG);
+    KTAP_EXPECT(got == -ECHILD && s == 0x1234, "no child: %ld, status 0x%x", got, s);
+    long child = fork();
+    if (child == 0) {
+        for (;;)
+            sched_yield();
+    }
+    got = waitpid(child, &s, WNOHANG);
+    KTAP_EXPECT(got == 0 && s == 0x1234, "running: %ld, status 0x%x", got, s);
+    kill(child, SIGKILL);
+    KTAP_EXPECT(waitpid(child, &s, 0) == child && WTERMSIG(s) == SIGKILL, "reaped: status 0x%x", s);
+}
+
+/* A child that exited is still a process until it is reaped: kill finds
+ * it (and does nothing to it), getpgid answers, and its group is there. */
+KTAP_CASE(a_zombie_is_a_process_until_reaped)
+{
+    long child = fork();
+    if (child == 0) {
+        setpgid(0, 0);
+        exit(4);
+    }
+    setpgid(child, child);
+    struct timespec t = { 0, 20000000 };
+    nanosleep(&t, 0);                   /* the child runs and exits meanwhile */
+    KTAP_EXPECT(kill(child, 0) == 0, "kill(zombie, 0): %ld", kill(child, 0));
+    KTAP_EXPECT(kill(child, SIGTERM) == 0, "kill(zombie, SIGTERM)");
+    KTAP_EXPECT(getpgid(child) == child, "getpgid(zombie): %ld", getpgid(child));
+    KTAP_EXPECT(kill(-child, 0) == 0, "its group: %ld", kill(-child, 0));
+    int s = 0;
+    KTAP_EXPECT(waitpid(child, &s, 0) == child && WIFEXITED(s) && WEXITSTATUS(s) == 4,
+                "it exited, not killed: 0x%x", s);
+    KTAP_EXPECT(kill(child, 0) == -ESRCH && getpgid(child) == -ESRCH && kill(-child, 0) == -ESRCH,
+                "reaped, it is gone");
+}
+
+/* getrlimit reads what is in force: RLIM_INFINITY for what nothing
+ * limits, never 0 (none allowed); for descriptors, as many as the table
+ * takes. */
+KTAP_CASE(unenforced_limits_read_as_unlimited)
+{
+    struct rlimit rl = { 1, 1 };
+    long r = ugetrlimit(RLIMIT_DATA, &rl);
+    KTAP_EXPECT(r == 0 && rl.rlim_cur == 0xFFFFFFFFul && rl.rlim_max == 0xFFFFFFFFul,
+                "RLIMIT_DATA %lx/%lx", rl.rlim_cur, rl.rlim_max);
+    long last = 2, fd;
+    while ((fd = dup(0)) >= 0)
+        last = fd;
+    KTAP_EXPECT(fd == -EMFILE, "dup until the table is full: %ld", fd);
+    r = ugetrlimit(RLIMIT_NOFILE, &rl);
+    KTAP_EXPECT(r == 0 && rl.rlim_cur == (unsigned long)last + 1 && rl.rlim_max == rl.rlim_cur,
+                "RLIMIT_NOFILE %lu/%lu, fds 0-%ld", rl.rlim_cur, rl.rlim_max, last);
+    for (; last > 2; last--)
+        close((int)last);
+    r = ugetrlimit(0, &rl);
+    KTAP_EXPECT(r == 0 && rl.rlim_cur == 0xFFFFFFFFul, "RLIMIT_CPU %lx", rl.rlim_cur);
+}
+
 KTAP_CASE(execve_replaces_the_program)
 {
     long child = fork();

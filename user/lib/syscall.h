@@ -55,6 +55,7 @@
 #define MAP_FAILED    ((void *)-1)
 
 #define WNOHANG 1
+#define WUNTRACED 2
 /* waitpid's status word, as Linux encodes it. */
 #define WIFEXITED(s)   (((s) & 0x7F) == 0)
 #define WEXITSTATUS(s) (((s) >> 8) & 0xFF)
@@ -64,7 +65,9 @@
 #define SIGSEGV 11
 #define SIGTERM 15
 
+#define RLIMIT_DATA    2
 #define RLIMIT_STACK   3
+#define RLIMIT_NOFILE  7
 #define RLIMIT_MEMLOCK 8
 #define RLIMIT_AS      9
 

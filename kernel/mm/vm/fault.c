@@ -110,7 +110,10 @@ enum vm_fault_kind vm_fault(struct mm *mm, uint32_t addr, enum vm_access access)
     uint32_t old_start = 0;
     if (!v) {
         uint32_t i = vma_index_after(mm, addr);
-        if (i == mm->nr_vmas || !(mm->vmas[i].flags & VM_GROWSDOWN) ||
+        /* A shared GROWSDOWN mapping never grows: its object's pages are
+         * numbered from its start, and none lies below page 0 (Linux's
+         * vm_pgoff, 0 for shared anonymous memory, cannot go lower). */
+        if (i == mm->nr_vmas || !(mm->vmas[i].flags & VM_GROWSDOWN) || (mm->vmas[i].flags & VM_SHARED) ||
             !stack_reaches(mm, &mm->vmas[i], page))
             return fail(mm, addr, access, FAULT_NOT_MAPPED, 0);
         old_start = mm->vmas[i].start;

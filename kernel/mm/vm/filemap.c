@@ -97,6 +97,8 @@ enum vm_fault_kind vm_file_fault(struct mm *mm, struct vma *v, uint32_t page, en
     paging_flush_page(page);
     mm->minor_faults++;
     mm->resident_pages++;
+    if (v->flags & VM_LOCKED)
+        mm->locked_pages++;              /* as an anonymous fill counts it: the unmap uncounts it */
     return FAULT_NONE;
 }
 
@@ -131,6 +133,9 @@ int vm_msync(struct mm *mm, uint32_t addr, uint32_t len, uint32_t flags)
             break;
         }
         struct vma *v = &mm->vmas[i];
+        /* Invalidating pages that must stay in memory: Linux's EBUSY. */
+        if ((flags & MS_INVALIDATE) && (v->flags & VM_LOCKED))
+            return -EBUSY;
         if (v->start > va)
             err = -ENOMEM;
         uint32_t s = v->start > addr ? v->start : addr;

@@ -164,6 +164,7 @@ struct mm *mm_clone(struct mm *src, uint32_t hot)
         return 0;
     dst->limit_as = src->limit_as;
     dst->limit_stack = src->limit_stack;
+    dst->policy = src->policy;         /* W^X is not shed by forking */
     int err = copy_vmas(dst, src);
     for (uint32_t i = 0, next; i < src->nr_vmas && !err; i = next) {
         next = i + 1;

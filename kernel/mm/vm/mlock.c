@@ -28,11 +28,28 @@ static uint32_t own_frames(struct mm *mm, uint32_t start, uint32_t end)
     return n;
 }
 
+uint32_t vm_locked_pages_in(struct mm *mm, uint32_t addr, uint32_t len)
+{
+    uint32_t end = addr + len, pages = 0;
+    for (uint32_t i = vma_index_after(mm, addr); i < mm->nr_vmas && mm->vmas[i].start < end; i++) {
+        const struct vma *v = &mm->vmas[i];
+        if (!(v->flags & VM_LOCKED))
+            continue;
+        uint32_t s = v->start > addr ? v->start : addr, e = v->end < end ? v->end : end;
+        pages += (e - s) >> PAGE_SHIFT;
+    }
+    return pages;
+}
+
 int vm_mlock(struct mm *mm, uint32_t addr, uint32_t len, int lock)
 {
     uint32_t end = addr + len;
-    if (boundary(mm, addr) || boundary(mm, end))
+    if (boundary(mm, addr))
         return -ENOMEM;
+    if (boundary(mm, end)) {
+        vma_merge(mm, vma_index_after(mm, addr));   /* a refusal leaves the VMAs as they were */
+        return -ENOMEM;
+    }
     int err = 0;
     for (uint32_t i = vma_index_after(mm, addr); i < mm->nr_vmas && mm->vmas[i].start < end; i++) {
         struct vma *v = &mm->vmas[i];

@@ -228,8 +228,9 @@ int32_t vm_mmap_file(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot, 
  * private write. FAULT_NONE or the failure (fault.c records it). */
 enum vm_fault_kind vm_file_fault(struct mm *mm, struct vma *v, uint32_t page, enum vm_access access);
 /* Gather the PTE dirty bits of the shared file mappings in [addr, addr +
- * len) into the frames (vm_ops.dirty). MS_* flags; 0, -EINVAL, or -ENOMEM
- * when part of the range is unmapped. */
+ * len) into the frames (vm_ops.dirty). MS_* flags; 0, -EINVAL, -ENOMEM
+ * when part of the range is unmapped, or -EBUSY for MS_INVALIDATE over
+ * locked memory. */
 int vm_msync(struct mm *mm, uint32_t addr, uint32_t len, uint32_t flags);
 /* Unmap the pages of every VMA mapping file, in every address space, from
  * page from_pgoff on (ftruncate): the next touch there faults again and
@@ -276,6 +277,9 @@ void vm_frame_put(phys_addr_t frame);
 /* Lock (fault in and count) or unlock the pages of [addr, addr + len),
  * page aligned and mapped without holes. 0 or -ENOMEM. */
 int vm_mlock(struct mm *mm, uint32_t addr, uint32_t len, int lock);
+/* Pages of [addr, addr + len) (page aligned) that locked VMAs cover: an
+ * mlock over them locks nothing more. */
+uint32_t vm_locked_pages_in(struct mm *mm, uint32_t addr, uint32_t len);
 
 /* The protection as /proc/PID/maps writes it, e.g. "r-xp", into buf[5]. */
 void vma_prot_string(const struct vma *v, char buf[5]);

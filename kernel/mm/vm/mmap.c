@@ -92,15 +92,21 @@ static struct vm_object *object_create(uint32_t npages)
 
 /* Fault in every page of [start, end) as MAP_POPULATE asks: writable pages
  * get frames of their own, read-only ones the zero page (or frames, when
- * locked). 0 or -ENOMEM. */
+ * locked). A file mapping's pages stop at the end of the file: the rest
+ * stays empty, to fault with SIGBUS when touched, as Linux's mmap leaves
+ * them. 0 or -ENOMEM. */
 static int populate(struct mm *mm, uint32_t start, uint32_t end, uint32_t prot)
 {
     if (prot == PROT_NONE)
         return 0;
     enum vm_access access = (prot & PROT_WRITE) ? ACCESS_WRITE : ACCESS_READ;
-    for (uint32_t va = start; va < end; va += PAGE_SIZE)
-        if (vm_fault(mm, va, access) != FAULT_NONE)
+    for (uint32_t va = start; va < end; va += PAGE_SIZE) {
+        enum vm_fault_kind k = vm_fault(mm, va, access);
+        if (k == FAULT_SIGBUS)
+            return 0;
+        if (k != FAULT_NONE)
             return -ENOMEM;
+    }
     return 0;
 }
 
@@ -138,9 +144,6 @@ static int32_t do_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot
         uint32_t kept = mm->total_pages - mapped_pages(mm, addr, addr + size);
         if (((uint64_t)kept << PAGE_SHIFT) + size > mm->limit_as)
             return refuse(mm, -ENOMEM, "beyond the address-space limit");
-        int err = vm_munmap(mm, addr, size);
-        if (err)
-            return err;
         start = addr;
     } else {
         if (((uint64_t)mm->total_pages << PAGE_SHIFT) + size > mm->limit_as)
@@ -171,6 +174,16 @@ static int32_t do_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot
             return refuse(mm, err, "the file is open for writing");
     } else if (type == MAP_SHARED && !(v.obj = object_create(size >> PAGE_SHIFT))) {
         return refuse(mm, -ENOMEM, "out of memory for the shared object");
+    }
+    /* Only now, with the backing had, does MAP_FIXED take the range: a
+     * refusal before leaves the old mappings there. (The insertion below
+     * cannot fail after an unmap that removed a VMA: that made room.) */
+    if (flags & MAP_FIXED) {
+        int err = vm_munmap(mm, start, size);
+        if (err) {
+            vma_put_backing(&v);
+            return err;
+        }
     }
     int i = vma_insert(mm, &v);
     if (i < 0) {
@@ -217,8 +230,8 @@ int vm_munmap(struct mm *mm, uint32_t addr, uint32_t len)
         return refuse(mm, -EINVAL, "the range is outside user space (0x40000000-0xfffff000)");
     uint32_t end = addr + page_round_up(len);
     int err = boundary(mm, addr);
-    if (!err)
-        err = boundary(mm, end);
+    if (!err && (err = boundary(mm, end)) != 0)
+        vma_merge(mm, vma_index_after(mm, addr));   /* a refusal leaves the VMAs as they were */
     if (err)
         return err;
     /* The VMAs of the range are now whole and adjacent in the array,

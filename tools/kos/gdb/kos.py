@@ -205,13 +205,13 @@ def map_rows(pid: int) -> list[str]:
         v = mm["vmas"][i]
         prot, flags = int(v["prot"]), int(v["flags"])
         perms = "".join(c if prot & bit else "-" for bit, c in bits) + ("s" if flags & shared else "p")
-        ino, name = 0, "          [stack]" if flags & growsdown else ""
+        ino, name = 0, "[stack]" if flags & growsdown else ""
         if int(v["file"]):
             inode = (v["file"].cast(char_p) - vm_offset).cast(inode_p).dereference()
             ino = int(inode["ino"])
-            name = name or "          " + _inode_path(inode)
-        rows.append(f"{int(v['start']):08x}-{int(v['end']):08x} {perms} {int(v['pgoff']) << shift:08x} "
-                    f"00:00 {ino}{name}")
+            name = _inode_path(inode)
+        head = f"{int(v['start']):08x}-{int(v['end']):08x} {perms} {int(v['pgoff']) << shift:08x} 00:00 {ino}"
+        rows.append(f"{head:<48} {name}" if name else head)
     return rows
 
 
