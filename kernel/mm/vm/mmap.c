@@ -176,8 +176,9 @@ static int32_t do_mmap(struct mm *mm, uint32_t addr, uint32_t len, uint32_t prot
         return refuse(mm, -ENOMEM, "out of memory for the shared object");
     }
     /* Only now, with the backing had, does MAP_FIXED take the range: a
-     * refusal before leaves the old mappings there. (The insertion below
-     * cannot fail after an unmap that removed a VMA: that made room.) */
+     * refusal before leaves the old mappings there. The insertion below
+     * can still fail for room in the VMA table when the unmap cut a VMA in
+     * two; the old range is then gone, as Linux may leave it. */
     if (flags & MAP_FIXED) {
         int err = vm_munmap(mm, start, size);
         if (err) {
