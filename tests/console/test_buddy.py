@@ -238,9 +238,13 @@ def test_alloc_of_an_impossible_order_returns_zero_and_says_why(console: Console
 
 def test_bad_buddy_commands_print_usage(console: Console):
     for cmd in ("buddy", "buddy alloc", "buddy alloc x", "buddy free 0x1000", "buddy alloc 0 dma maybe",
-                "buddy alloc 0 sideways", "buddy stats now"):
+                "buddy stats now"):
         out = console.run(cmd)
         assert "usage: buddy" in out or "is not a number" in out, cmd
+    # A zone that is no name and no number is named as a zone, not called "not a number".
+    out = console.run("buddy alloc 0 sideways")
+    assert out.strip() == "buddy: argument 3 (ZONE): sideways is not kernel, dma, highmem or gfp flags", out
+    assert console.kv("buddy stats")["allocs"] == 0
 
 
 def test_page_alloc_info_and_free(console: Console):
