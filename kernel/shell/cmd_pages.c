@@ -220,7 +220,11 @@ static int cmd_page(int argc, char **argv)
         return 0;
     }
     if (strcmp(op, "free") == 0) {
-        int err = free_pages(p, arg);
+        /* page_lookup finds the frame holding any address, but only a
+         * block's own address names the block: an address inside a frame
+         * is refused (and counted) as buddy free refuses it, EINVAL, not
+         * with the state of the frame it falls in. */
+        int err = (addr & (PAGE_SIZE - 1)) ? buddy_free(addr, arg) : free_pages(p, arg);
         if (err)
             report_free("free_pages", addr, arg);
         return print_result(err);

@@ -330,6 +330,21 @@ def test_page_operations_refuse_free_reserved_and_missing_frames(console: Consol
     assert "buddycheck: 0 violations" in console.run("buddycheck")
 
 
+def test_page_free_of_an_address_inside_a_frame_is_einval_as_buddy_free(console: Console):
+    """page free used to report the state of the frame the address falls in:
+    `page free 0x123` said "not page aligned" with EACCES (frame 0 is
+    reserved), where buddy free refuses the same address with EINVAL."""
+    a = addr_of(checked(console, "page alloc"))
+    before = console.kv("buddy stats")
+    for addr in (0x123, KERNEL_START + 1, a + 1):
+        out = checked(console, f"page free {addr:#x} 0")
+        assert result(out) == EINVAL and f"free_pages: {addr:#010x} order 0: not page aligned" in out, out
+    after = console.kv("buddy stats")
+    assert after["bad_frees"] == before["bad_frees"] + 3
+    assert after["normal_free_frames"] == before["normal_free_frames"]
+    assert result(checked(console, f"page free {a:#x}")) == 0
+
+
 def test_bad_page_commands_print_usage(console: Console):
     for cmd in ("page", "page get", "page get x", "page map 0x2200000", "page frob 0x2200000",
                 "page get 0x2200000 1", "page alloc 1 2"):
