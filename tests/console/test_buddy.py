@@ -5,6 +5,7 @@ buddycheck and slabcheck run after every operation that changes state."""
 
 from __future__ import annotations
 
+import re
 from itertools import pairwise
 
 import pytest
@@ -21,6 +22,7 @@ from mm_console import (
     zone_of,
 )
 
+from kos import paths
 from kos.console import Console
 from kos.memory.constants import (
     EACCES,
@@ -364,3 +366,14 @@ def test_meminfo_has_the_get_memory_stats_fields(console: Console):
     a = addr_of(checked(console, "buddy alloc 4"))
     assert console.kv("meminfo")["used_memory"] == info["used_memory"] + (PAGE << 4)
     assert result(checked(console, f"buddy free {a:#x} 4")) == 0
+
+
+def test_the_readmes_64_mib_row_is_what_buddy_stats_says(console: Console):
+    """The README's zones table once kept the frames of an older image (DMA
+    338 where a boot had 230). Its 64 MiB row is the resident machine's."""
+    readme = (paths.ROOT / "README.md").read_text()
+    m = re.search(r"^\| 64 MiB \| ([\d,]+) \| ([\d,]+) \| ([\d,]+) \| ([\d,]+) \|$", readme, re.M)
+    assert m, "no 64 MiB row in the README's zones table"
+    row = [int(g.replace(",", "")) for g in m.groups()]
+    st = console.kv("buddy stats")
+    assert row == [st["total_memory"], st["dma_frames"], st["normal_frames"], st["highmem_frames"]]
