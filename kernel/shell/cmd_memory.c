@@ -33,11 +33,12 @@ static int cmd_kmalloc(int argc, char **argv)
     kprintf("kmalloc: %p\n", p);
     if (p)
         return 0;
-    /* The NULL above is the C result; this line is the shell's refusal. */
-    if (size == 0)
-        kprintf("kmalloc: error EINVAL (%d): the size is 0\n", -EINVAL);
-    else if (argc == 3 && (align == 0 || (align & (align - 1))))
+    /* The NULL above is the C result; this line is the shell's refusal,
+     * its reason the first that kmalloc_aligned checks. */
+    if (argc == 3 && (align == 0 || (align & (align - 1))))
         kprintf("kmalloc: error EINVAL (%d): alignment %u is not a power of two\n", -EINVAL, align);
+    else if (size == 0)
+        kprintf("kmalloc: error EINVAL (%d): the size is 0\n", -EINVAL);
     else
         kprintf("kmalloc: error ENOMEM (%d): no room for %u bytes\n", -ENOMEM, size);
     return 1;

@@ -86,6 +86,7 @@ def test_refused_allocations_end_with_the_shells_error_line_and_change_nothing(c
         "kmalloc 0": "kmalloc: error EINVAL (-22): the size is 0",
         "kmalloc 100 3": "kmalloc: error EINVAL (-22): alignment 3 is not a power of two",
         "kmalloc 100 0": "kmalloc: error EINVAL (-22): alignment 0 is not a power of two",
+        "kmalloc 0 24": "kmalloc: error EINVAL (-22): alignment 24 is not a power of two",  # checked first
         "kmalloc 0xFFFFFFFF": "kmalloc: error ENOMEM (-12): no room for 4294967295 bytes",
         "kmalloc 100 0x80000000": "kmalloc: error ENOMEM (-12): no room for 100 bytes",
         "kcalloc 0 16": "kcalloc: error EINVAL (-22): the size is 0",
@@ -104,7 +105,7 @@ def test_refused_allocations_end_with_the_shells_error_line_and_change_nothing(c
     same = ("used_heap", "free_heap", "num_allocations", "num_stacks", "allocs", "frees")
     assert {k: after[k] for k in same} == {k: before[k] for k in same}
     assert after["failed_allocs"] == before["failed_allocs"] + 4        # the ENOMEM sizes, krealloc too
-    assert after["bad_sizes"] == before["bad_sizes"] + 3                # two alignments, one overflow
+    assert after["bad_sizes"] == before["bad_sizes"] + 4                # three alignments, one overflow
     assert after["invalid_frees"] == before["invalid_frees"] + 1
     assert after["stack_errors"] == before["stack_errors"] + 1
     assert console.run("krealloc 0 0").strip() == "krealloc: 0x00000000"  # krealloc(NULL, 0): nothing to do
