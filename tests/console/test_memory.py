@@ -255,3 +255,8 @@ def test_memstats_counts_only_the_heap_and_stacks_that_are_in_ram(machine_factor
         "stack_alloc: pid 7: the stack region is beyond RAM", "stack: pid 7 top 0x00000000",
         "stack: error ENOMEM (-12): no free stack slot for pid 7"]
     assert console.kv("memstats")["total_stacks"] == 0
+    # memtest checks the slots there are: it used to FAIL its stack checks here, and try 32 stacks.
+    out = console.run("memtest", timeout=30)
+    assert re.search(r"^memtest: \d+ passed, 0 failed$", out, re.M), out
+    assert "  stack_alloc is refused: no stack slot is in RAM: ok" in out
+    assert out.count("stack_alloc: pid") == 2
