@@ -235,7 +235,7 @@ static int cmd_peek(int argc, char **argv)
     if (addr >= USER_START)
         return peek_user(addr, n);
     if (!paging_range_mapped(addr, n)) {
-        kprintf("peek: %p..+%u is not mapped\n", (void *)addr, n);
+        kprintf("peek: error EFAULT (%d): %p..+%u is not mapped\n", -EFAULT, (void *)addr, n);
         return 1;
     }
     dump(addr, (const uint8_t *)addr, n);
@@ -261,7 +261,8 @@ static int cmd_poke(int argc, char **argv)
         return 0;
     }
     if (!paging_range_mapped(addr, 1) || addr < HEAP_START) {
-        kprintf("poke: %p is not writable from the shell (below the heap or unmapped)\n", (void *)addr);
+        kprintf("poke: error EFAULT (%d): %p is not writable from the shell (below the heap or unmapped)\n",
+                -EFAULT, (void *)addr);
         return 1;
     }
     *(volatile uint8_t *)addr = (uint8_t)value;

@@ -220,8 +220,13 @@ def test_stack_alloc_free_and_refusals(console: Console):
 def test_stack_guard_page_is_unmapped(console: Console):
     top = _addr(console.run("stack alloc 3"), "top")
     base = top - STACK_SIZE
-    assert "is not mapped" in console.run(f"peek {base - 16:#x} 16")
+    guard = base - 16
+    peek = console.run(f"peek {guard:#x} 16").strip()
+    assert peek == f"peek: error EFAULT (-14): {guard:#010x}..+16 is not mapped"
     assert "is not mapped" not in console.run(f"peek {base:#x} 16")
+    poke = console.run(f"poke {guard:#x} 1").strip()
+    assert poke == (f"poke: error EFAULT (-14): {guard:#010x} is not writable from the shell "
+                    "(below the heap or unmapped)")
 
 
 def test_defrag_reports_what_it_did(console: Console):
