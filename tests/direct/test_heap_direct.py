@@ -127,6 +127,8 @@ def test_arguments_beyond_32_bits_are_not_cut_down_to_a_word(guest: UnicornKerne
             f()
     with pytest.raises(TypeError, match=r"^size must be an int"):
         kacchi.kmalloc("10", kernel=guest)                           # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^align must be an int"):
+        kacchi.kmalloc_aligned(2**32, "8", kernel=guest)             # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"^pid must be an int"):
         kacchi.stack_free(5.0, kernel=guest)                         # type: ignore[arg-type]
     assert memory_stats(guest) == before

@@ -27,8 +27,10 @@ __all__ = [
 
 
 def _sizes(**values: object) -> bool:
-    """Does every size fit a size_t? (TypeError for one that is no int.)"""
-    return all(0 <= require_int(name, v) < 1 << 32 for name, v in values.items())
+    """Does every size fit a size_t? (TypeError for any that is no int,
+    even after one that does not fit.)"""
+    ints = [require_int(name, v) for name, v in values.items()]
+    return all(0 <= v < 1 << 32 for v in ints)
 
 
 def _word(name: str, value: object) -> int:
