@@ -26,11 +26,14 @@ static uint32_t shrink(uint32_t want, unsigned gfp)
 
 struct page *alloc_pages(unsigned gfp, unsigned order)
 {
-    struct page *p = buddy_alloc_pages(order, gfp);
-    /* Freed frames need not be contiguous: one retry says whether they
-     * were enough. A request that can never succeed frees nothing. */
-    if (p || order > MAX_ORDER || !buddy_gfp_valid(gfp) || !shrink(1u << order, gfp))
+    struct page *p = buddy_try_pages(order, gfp);
+    if (p)
         return p;
+    /* Freed frames need not be contiguous: one retry says whether they
+     * were enough. A request that can never succeed frees nothing. The
+     * last try counts the request's failure, once. */
+    if (order <= MAX_ORDER && buddy_gfp_valid(gfp))
+        shrink(1u << order, gfp);
     return buddy_alloc_pages(order, gfp);
 }
 
