@@ -377,6 +377,12 @@ def test_the_readmes_64_mib_row_is_what_buddy_stats_says(console: Console):
     row = [int(g.replace(",", "")) for g in m.groups()]
     st = console.kv("buddy stats")
     assert row == [st["total_memory"], st["dma_frames"], st["normal_frames"], st["highmem_frames"]]
+    # And the size of mem_map it gives (36 bytes a frame, 54 MiB at 5 GiB, when struct page had 44).
+    m = re.search(r"`mem_map`, (\d+) bytes per frame.*?: (\d+) MiB\s+for 5 GiB of RAM", readme, re.S)
+    assert m, "the README no longer says how large mem_map is"
+    five_gib_frames = (6 << 30) // PAGE                          # flat up to the top of RAM at 6 GiB
+    assert [int(m.group(1)), int(m.group(2))] == [STRUCT_PAGE, five_gib_frames * STRUCT_PAGE >> 20]
+    assert st["mem_map_bytes"] == (st["total_memory"] // PAGE + 1023) // 1024 * 1024 * STRUCT_PAGE
 
 
 def test_a_page_alloc_the_shrinker_rescues_is_not_counted_as_failed(console: Console):
