@@ -51,7 +51,7 @@ struct buddy_stats {
     uint32_t free_blocks[NR_ZONES][NR_ORDERS];
     uint32_t allocs, frees;       /* successful block allocations and frees */
     uint32_t failed_allocs;       /* allocations answered with 0 */
-    uint32_t bad_frees;           /* frees refused: wrong order or address, busy frames */
+    uint32_t bad_frees;           /* frees refused: wrong order or address, busy, reserved or slab frames */
     uint32_t mem_map_phys;        /* where struct page array lives (low memory) */
     uint32_t mem_map_bytes;
     uint64_t total_memory;        /* the limit buddy_init was given (clamped to RAM) */

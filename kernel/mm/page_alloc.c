@@ -46,8 +46,13 @@ int free_pages(struct page *p, unsigned order)
 {
     if (!p)
         return -EINVAL;
-    if (p->flags & (PG_reserved | PG_slab))
+    if (p->flags & (PG_reserved | PG_slab)) {
+        /* No reserved frame is a block head and buddy_free_pages refuses
+         * slab frames: it counts the refusal (bad_frees) and changes
+         * nothing; the code the caller gets says why, EACCES. */
+        buddy_free_pages(p, order);
         return -EACCES;
+    }
     return buddy_free_pages(p, order);
 }
 

@@ -18,6 +18,7 @@ from mm_console import (
     addr_of,
     buddyinfo,
     checked,
+    checked_kv,
     result,
     zone_of,
 )
@@ -344,6 +345,12 @@ def test_page_free_of_an_address_inside_a_frame_is_einval_as_buddy_free(console:
     after = console.kv("buddy stats")
     assert after["bad_frees"] == before["bad_frees"] + 3
     assert after["normal_free_frames"] == before["normal_free_frames"]
+    # A reserved or slab frame is EACCES, and counted as every refused free (it was not).
+    assert result(checked(console, f"page free {KERNEL_START:#x}")) == EACCES
+    slab = int(checked_kv(console, "slab create pf 64")["id"])
+    obj = addr_of(checked(console, f"slab alloc {slab}"))
+    assert result(checked(console, f"page free {obj & ~(PAGE - 1):#x}")) == EACCES
+    assert console.kv("buddy stats")["bad_frees"] == after["bad_frees"] + 2
     assert result(checked(console, f"page free {a:#x}")) == 0
 
 
