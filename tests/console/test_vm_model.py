@@ -36,14 +36,16 @@ PAGE = 4096
 PROTS = ["none", "r", "rw", "rx", "rwx"]
 PROT_BITS = {"none": "---", "r": "r--", "rw": "rw-", "rx": "r-x", "rwx": "rwx"}
 FILE = "/vmf"
-FILE_OBJ = 0                  # the object id of the file's pages (anonymous ones count from 1)
+FILE_OBJ = 0                  # the object id of the file's pages (shared anonymous ones count from 1)
+PRIVATE_OBJ = -1              # private anonymous pages: no object, so adjacent mappings merge
 
 
 @dataclass
 class Page:
     prot: str
     shared: bool
-    obj: int          # which mmap call made it (shared objects are per call); FILE_OBJ: the file
+    obj: int          # which mmap call made it (shared objects are per call); FILE_OBJ: the file;
+                      # PRIVATE_OBJ: private anonymous memory, of no object
     index: int        # the page's index in that object (in the file: the page offset)
     byte: int = 0     # the byte at offset 0, once private and written
     resident: bool = False
@@ -65,7 +67,7 @@ class Model:
         self.ids = count(1)
 
     def mmap(self, start: int, n: int, prot: str, shared: bool, pgoff: int | None, locked: bool) -> None:
-        obj = next(self.ids) if pgoff is None else FILE_OBJ
+        obj = FILE_OBJ if pgoff is not None else next(self.ids) if shared else PRIVATE_OBJ
         first = 0 if pgoff is None else pgoff
         for i in range(start, start + n):
             self.pages[i] = Page(prot, shared, obj, first + i - start,
