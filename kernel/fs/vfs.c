@@ -254,14 +254,16 @@ int vfs_truncate(struct inode *ino, uint32_t size)
 
 int32_t fs_open(struct fdtable *ft, const char *cwd, const char *path, uint32_t flags, uint32_t mode)
 {
+    /* A full table is EMFILE before O_CREAT makes or O_TRUNC empties the
+     * file (Linux takes the descriptor first, too). */
+    int fd = fdtable_free_slot(ft);
+    if (fd < 0)
+        return fd;
     struct file *f;
     int err = vfs_open(cwd, path, flags, mode, &f);
     if (err)
         return err;
-    int fd = fdtable_install(ft, f);
-    if (fd < 0)
-        file_put(f);
-    return fd;
+    return fdtable_install(ft, f);
 }
 
 int32_t fs_read(struct fdtable *ft, int fd, struct iobuf buf, uint32_t n)

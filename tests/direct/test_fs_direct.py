@@ -193,6 +193,22 @@ def test_descriptors_close_dup_and_run_out(vfs: VirtualFileSystem):
     assert e.value.errno == errno.EBADF
 
 
+def test_a_full_table_refuses_open_before_creating_or_truncating(vfs: VirtualFileSystem):
+    fd = vfs.open("/kept", "w")
+    vfs.write(fd, b"precious")
+    fds = [vfs.dup(fd) for _ in range(const(vfs.kernel, "FD_MAX") - 1)]
+    for path, mode in (("/made", "w"), ("/kept", "w"), ("/made", "x"), ("/nope/x", "r")):
+        with pytest.raises(OSError) as e:
+            vfs.open(path, mode)
+        assert e.value.errno == errno.EMFILE, (path, mode)
+    assert vfs.stat("/kept").st_size == 8
+    for f in fds:
+        vfs.close(f)
+    assert "made" not in vfs.listdir("/")
+    vfs.close(fd)
+    vfs.unlink("/kept")
+
+
 def test_directories_and_relative_paths(vfs: VirtualFileSystem):
     vfs.mkdir("/work")
     vfs.chdir("/work")
