@@ -338,7 +338,8 @@ int32_t fs_getdents64(struct fdtable *ft, int fd, struct iobuf buf, uint32_t n)
     uint32_t done = 0;
     for (;;) {
         struct inode *ino;
-        const char *name = dir_entry_at(dir, f->pos, &ino);
+        uint32_t pos = f->pos;
+        const char *name = dir_entry_at(dir, &pos, &ino);
         if (!name)
             break;
         uint32_t len = strlen(name);
@@ -352,14 +353,14 @@ int32_t fs_getdents64(struct fdtable *ft, int fd, struct iobuf buf, uint32_t n)
         struct linux_dirent64 *d = (struct linux_dirent64 *)rec;
         memset(rec, 0, reclen);
         d->d_ino = ino->ino;
-        d->d_off = f->pos + 1;
+        d->d_off = pos + 1;
         d->d_reclen = (uint16_t)reclen;
         d->d_type = S_ISDIR(ino->mode) ? DT_DIR : DT_REG;
         memcpy(d->d_name, name, len);
         if (io_copy_out(buf, done, rec, reclen))
             return done ? (int32_t)done : -EFAULT;
         done += reclen;
-        f->pos++;
+        f->pos = pos + 1;
     }
     return (int32_t)done;
 }

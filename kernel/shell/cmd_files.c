@@ -74,7 +74,7 @@ static int cmd_ls(int argc, char **argv)
         return path_error("ls", err, path);
     struct inode *child;
     const char *name;
-    for (uint32_t pos = 2; (name = dir_entry_at(ino, pos, &child)); pos++)
+    for (uint32_t pos = 2; (name = dir_entry_at(ino, &pos, &child)); pos++)
         print_entry(child, name);
     return 0;
 }

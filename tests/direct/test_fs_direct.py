@@ -26,7 +26,7 @@ from unicorn import unicorn_const
 
 from kos import paths
 from kos.fs import VirtualFileSystem
-from kos.kernel import abi, call, s32, u32
+from kos.kernel import abi, call, read, s32, u32, with_bytes
 from kos.machine.unicorn.kernel import Snapshot, UnicornKernel
 from kos.memory import constants as c
 
@@ -207,6 +207,43 @@ def test_a_full_table_refuses_open_before_creating_or_truncating(vfs: VirtualFil
     assert "made" not in vfs.listdir("/")
     vfs.close(fd)
     vfs.unlink("/kept")
+
+
+def dirents(vfs: VirtualFileSystem, fd: int, size: int) -> list[str]:
+    """One getdents64 of at most size bytes from fd: the names it gave."""
+    header = vfs._abi.struct("linux_dirent64")
+    with with_bytes(vfs.kernel, bytes(size)) as buf:
+        got = s32(call(vfs.kernel, "fs_getdents64", vfs.fdtable, fd, *vfs._iobuf(buf), size))
+        assert got >= 0, got
+        data = read(vfs.kernel, buf, got)
+    names, pos = [], 0
+    while pos < got:
+        reclen = header.unpack(data, pos)["d_reclen"]
+        assert isinstance(reclen, int)
+        start = pos + header.offsetof("d_name")
+        names.append(data[start:pos + reclen].split(b"\0", 1)[0].decode())
+        pos += reclen
+    return names
+
+
+def test_getdents64_misses_no_entry_when_those_listed_are_removed(vfs: VirtualFileSystem):
+    """rm -r's loop: list a few entries, unlink them, list on. Each entry still
+    there must come exactly once however many before it went."""
+    vfs.mkdir("/many")
+    names = [f"e{i}" for i in range(10)]
+    for name in names:
+        vfs.close(vfs.open("/many/" + name, "w"))
+    fd = vfs.open("/many", os.O_RDONLY | os.O_DIRECTORY)
+    seen: list[str] = []
+    while batch := dirents(vfs, fd, 64):                 # two records of 24 bytes a call
+        assert len(batch) <= 2
+        seen += batch
+        for name in batch:
+            if name not in (".", ".."):
+                vfs.unlink("/many/" + name)
+    assert seen == [".", ".."] + names
+    vfs.close(fd)
+    vfs.rmdir("/many")
 
 
 def test_directories_and_relative_paths(vfs: VirtualFileSystem):
