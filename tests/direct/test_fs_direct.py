@@ -155,6 +155,8 @@ def test_a_write_past_the_end_leaves_a_hole_of_zeros(vfs: VirtualFileSystem):
     ("open", ("/etc/motd/",), errno.ENOTDIR),
     ("open", ("/etc", "w"), errno.EISDIR),
     ("open", ("/" + "n" * 256,), errno.ENAMETOOLONG),
+    ("open", ("/etc/motd/" + "n" * 256,), errno.ENOTDIR),       # a file has no names to be long
+    ("mkdir", ("/etc/motd/" + "n" * 256,), errno.ENOTDIR),
     ("open", ("/" + "d/" * 520,), errno.ENAMETOOLONG),           # past FS_PATH_MAX, 1024
     ("open", ("/no/dir/file", "w"), errno.ENOENT),
     ("mkdir", ("/etc",), errno.EEXIST),
