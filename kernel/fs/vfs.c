@@ -108,7 +108,9 @@ static int create(struct inode *dir, const char *name, uint32_t mode, struct ino
 int vfs_open(const char *cwd, const char *path, uint32_t flags, uint32_t mode, struct file **out)
 {
     uint32_t acc = flags & O_ACCMODE;
-    if (acc == O_ACCMODE)
+    /* O_CREAT makes a regular file, which O_DIRECTORY would refuse after
+     * making it: Linux (since 6.4) refuses the pair first, EINVAL. */
+    if (acc == O_ACCMODE || ((flags & O_CREAT) && (flags & O_DIRECTORY)))
         return -EINVAL;
     struct inode *ino;
     int err = path_lookup(cwd, path, &ino);

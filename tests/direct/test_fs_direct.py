@@ -211,6 +211,14 @@ def test_a_full_table_refuses_open_before_creating_or_truncating(vfs: VirtualFil
     vfs.unlink("/kept")
 
 
+def test_o_creat_with_o_directory_is_einval_and_makes_nothing(vfs: VirtualFileSystem):
+    for path in ("/cd", "/etc"):
+        with pytest.raises(OSError) as e:
+            vfs.open(path, os.O_RDONLY | os.O_CREAT | os.O_DIRECTORY)
+        assert e.value.errno == errno.EINVAL, path
+    assert "cd" not in vfs.listdir("/")
+
+
 def dirents(vfs: VirtualFileSystem, fd: int, size: int) -> list[str]:
     """One getdents64 of at most size bytes from fd: the names it gave."""
     header = vfs._abi.struct("linux_dirent64")
