@@ -251,7 +251,7 @@ def test_getdents64_misses_no_entry_when_those_listed_are_removed(vfs: VirtualFi
         for name in batch:
             if name not in (".", ".."):
                 vfs.unlink("/many/" + name)
-    assert seen == [".", ".."] + names
+    assert seen == [".", "..", *names]
     vfs.close(fd)
     vfs.rmdir("/many")
 
