@@ -112,15 +112,20 @@ int vfs_open(const char *cwd, const char *path, uint32_t flags, uint32_t mode, s
      * making it: Linux (since 6.4) refuses the pair first, EINVAL. */
     if (acc == O_ACCMODE || ((flags & O_CREAT) && (flags & O_DIRECTORY)))
         return -EINVAL;
-    struct inode *ino;
+    struct inode *ino, *dir;
+    char name[FS_NAME_MAX + 1];
+    /* O_CREAT of "name/" is EISDIR once the directories before it are
+     * walked, whether name is there or not, a file or not (Linux's). */
+    if ((flags & O_CREAT) && path[0] && path[strlen(path) - 1] == '/') {
+        int err = path_parent(cwd, path, &dir, name);
+        return err ? err : -EISDIR;
+    }
     int err = path_lookup(cwd, path, &ino);
     if (err == -ENOENT && (flags & O_CREAT)) {
-        struct inode *dir;
-        char name[FS_NAME_MAX + 1];
         err = path_parent(cwd, path, &dir, name);
         if (err)
             return err;
-        if (!name[0] || path[strlen(path) - 1] == '/')
+        if (!name[0])
             return -EISDIR;
         err = create(dir, name, S_IFREG | (mode & 0777), &ino);
     } else if (!err && (flags & O_CREAT) && (flags & O_EXCL)) {

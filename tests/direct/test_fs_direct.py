@@ -159,6 +159,10 @@ def test_a_write_past_the_end_leaves_a_hole_of_zeros(vfs: VirtualFileSystem):
     ("mkdir", ("/etc/motd/" + "n" * 256,), errno.ENOTDIR),
     ("open", ("/" + "d/" * 520,), errno.ENAMETOOLONG),           # past FS_PATH_MAX, 1024
     ("open", ("/no/dir/file", "w"), errno.ENOENT),
+    ("open", ("/etc/motd/", "w"), errno.EISDIR),                # O_CREAT of "name/", a file or
+    ("open", ("/etc/motd/", "x"), errno.EISDIR),                # not there, as Linux has it
+    ("open", ("/etc/none/", "w"), errno.EISDIR),
+    ("open", ("/no/dir/", "w"), errno.ENOENT),
     ("mkdir", ("/etc",), errno.EEXIST),
     ("mkdir", ("/",), errno.EEXIST),
     ("rmdir", ("/etc",), errno.ENOTEMPTY),
