@@ -17,21 +17,15 @@ static int report(const char *cmd, int err, const char *reason, const char *path
     return 1;
 }
 
-/* The reason an errno gives for a path, as Linux's strerror says it. */
+/* The reason an errno gives for a path: strerror's, said more closely
+ * where the ramfs means something particular by it. */
 static const char *path_reason(int err)
 {
     switch (-err) {
-    case ENOENT: return "no such file or directory";
-    case ENOTDIR: return "not a directory";
-    case EISDIR: return "is a directory";
-    case ENAMETOOLONG: return "file name too long";
-    case EEXIST: return "file exists";
-    case ENOTEMPTY: return "directory not empty";
     case ENOSPC: return "no space left: out of memory";
-    case EFBIG: return "file too large";
     case EBUSY: return "the root cannot be removed";
     case ETXTBSY: return "text file busy: a running program's image";
-    default: return "invalid argument";
+    default: return errno_reason(err);
     }
 }
 
