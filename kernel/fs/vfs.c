@@ -156,8 +156,13 @@ int vfs_open(const char *cwd, const char *path, uint32_t flags, uint32_t mode, s
     return 0;
 }
 
-void vfs_fill_stat(const struct inode *ino, struct stat64 *st)
+int vfs_fill_stat(struct inode *ino, struct stat64 *st)
 {
+    /* A directory's links count its subdirectories, which an archive
+     * directory has only once its entries are in. */
+    int err = S_ISDIR(ino->mode) ? dir_populate(ino) : 0;
+    if (err)
+        return err;
     memset(st, 0, sizeof(*st));
     st->st_dev = 1;
     st->__st_ino = ino->ino;
@@ -167,15 +172,14 @@ void vfs_fill_stat(const struct inode *ino, struct stat64 *st)
     st->st_size = ino->size;
     st->st_blksize = PAGE_SIZE;
     st->st_blocks = (uint64_t)ino->cached * (PAGE_SIZE / 512);
+    return 0;
 }
 
 int vfs_stat(const char *cwd, const char *path, struct stat64 *st)
 {
     struct inode *ino;
     int err = path_lookup(cwd, path, &ino);
-    if (!err)
-        vfs_fill_stat(ino, st);
-    return err;
+    return err ? err : vfs_fill_stat(ino, st);
 }
 
 /* The entry path's last component names in its directory. */
@@ -314,8 +318,7 @@ int32_t fs_fstat(struct fdtable *ft, int fd, struct stat64 *st)
         st->st_nlink = 1;
         return 0;
     }
-    vfs_fill_stat(ino, st);
-    return 0;
+    return vfs_fill_stat(ino, st);
 }
 
 int32_t fs_ftruncate(struct fdtable *ft, int fd, uint32_t size)

@@ -68,7 +68,8 @@ void inode_path(const struct inode *ino, char *buf, uint32_t size);
  * mode & 0777), one reference, into *out. */
 int vfs_open(const char *cwd, const char *path, uint32_t flags, uint32_t mode, struct file **out);
 int vfs_stat(const char *cwd, const char *path, struct stat64 *st);
-void vfs_fill_stat(const struct inode *ino, struct stat64 *st);
+/* ino's stat64 (a directory taken in from the archive first: 0 or -ENOSPC). */
+int vfs_fill_stat(struct inode *ino, struct stat64 *st);
 int vfs_unlink(const char *cwd, const char *path);
 int vfs_mkdir(const char *cwd, const char *path, uint32_t mode);
 int vfs_rmdir(const char *cwd, const char *path);

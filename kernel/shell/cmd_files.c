@@ -163,6 +163,8 @@ static int cmd_stat(int argc, char **argv)
         return shell_usage(argv[0]);
     struct inode *ino;
     int err = path_lookup("/", argv[1], &ino);
+    if (!err && S_ISDIR(ino->mode))
+        err = dir_populate(ino);          /* its links count the subdirectories in it */
     if (err)
         return path_error("stat", err, argv[1]);
     uint32_t dirty = 0;

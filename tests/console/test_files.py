@@ -51,6 +51,14 @@ def test_directories_and_their_errors(console: Console):
     assert not re.search(r" box$", console.run("ls"), re.M)
 
 
+def test_a_directorys_links_are_its_subdirectories_before_it_is_listed(console: Console):
+    """An archive directory's entries come in at its first lookup: stat must
+    count them in before ls has."""
+    links = kv(console, "stat /")["links"]
+    subdirs = re.findall(r"^d\S+\s+\d+ (\S+)$", console.run("ls /"), re.M)
+    assert subdirs and links == 2 + len(subdirs)
+
+
 def test_meminfo_counts_page_cache_frames(console: Console):
     before = kv(console, "meminfo")
     console.run("write /big " + "x" * 200)
