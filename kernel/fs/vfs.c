@@ -23,20 +23,21 @@ static int32_t reg_read(struct file *f, struct iobuf buf, uint32_t n)
 static int32_t reg_write(struct file *f, struct iobuf buf, uint32_t n)
 {
     struct inode *ino = f->inode;
-    if (f->flags & O_APPEND)
-        f->pos = ino->size;
-    if (f->pos >= FS_FILE_MAX)
+    /* O_APPEND writes at the end; the offset moves there only with the
+     * bytes written (a refused or empty write leaves it, as in Linux). */
+    uint32_t pos = (f->flags & O_APPEND) ? ino->size : f->pos;
+    if (pos >= FS_FILE_MAX)
         return n ? -EFBIG : 0;
-    if (n > FS_FILE_MAX - f->pos)
-        n = FS_FILE_MAX - f->pos;
+    if (n > FS_FILE_MAX - pos)
+        n = FS_FILE_MAX - pos;
     if (!n)
         return 0;
     /* What a mapping stored past the end must not surface as file bytes
-     * (the gap up to f->pos is zeros, or holes, from here on). */
+     * (the gap up to pos is zeros, or holes, from here on). */
     pagecache_resize(ino, ino->size);
-    int32_t r = pagecache_write(ino, f->pos, buf, n);
+    int32_t r = pagecache_write(ino, pos, buf, n);
     if (r > 0) {
-        f->pos += (uint32_t)r;
+        f->pos = pos + (uint32_t)r;
         if (f->pos > ino->size)
             ino->size = f->pos;
     }

@@ -159,6 +159,13 @@ KTAP_CASE(a_bad_buffer_is_efault_and_changes_nothing)
     struct stat64 st;
     KTAP_EXPECT(fstat64((int)fd, &st) == 0 && st.st_size == 10, "the size stays: %lld", st.st_size);
     KTAP_EXPECT(fstat64((int)fd, (void *)0x10) == -EFAULT, "fstat64 into a bad buffer");
+    long app = open("/ft_fault", O_RDWR | O_APPEND, 0);
+    lseek((int)app, 2, SEEK_SET);
+    KTAP_EXPECT(write((int)app, (void *)0x10, 4) == -EFAULT && lseek((int)app, 0, SEEK_CUR) == 2,
+                "O_APPEND: a refused write leaves the offset");
+    KTAP_EXPECT(write((int)app, "", 0) == 0 && lseek((int)app, 0, SEEK_CUR) == 2,
+                "O_APPEND: so does a write of nothing");
+    close((int)app);
     KTAP_EXPECT(getdents64((int)fd, (void *)0x10, 64) == -ENOTDIR, "getdents64 of a file");
     long d = open("/", O_RDONLY | O_DIRECTORY, 0);
     KTAP_EXPECT(getdents64((int)d, (void *)0x10, 64) == -EFAULT, "getdents64 into a bad buffer");
