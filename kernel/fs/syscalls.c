@@ -89,8 +89,6 @@ long fs_sys_rmdir(const char *cwd, uint32_t upath)
 
 long fs_sys_ftruncate(struct fdtable *ft, int fd, uint32_t size)
 {
-    if ((int32_t)size < 0)
-        return -EINVAL;           /* off_t is signed; Linux checks it before the fd */
     return fs_ftruncate(ft, fd, size);
 }
 

@@ -324,6 +324,8 @@ int32_t fs_fstat(struct fdtable *ft, int fd, struct stat64 *st)
 
 int32_t fs_ftruncate(struct fdtable *ft, int fd, uint32_t size)
 {
+    if ((int32_t)size < 0)
+        return -EINVAL;           /* off_t is signed; Linux checks it before the fd */
     struct file *f = fdtable_get(ft, fd);
     if (!f)
         return -EBADF;

@@ -84,6 +84,7 @@ int32_t fs_write(struct fdtable *ft, int fd, struct iobuf buf, uint32_t n);
 int32_t fs_lseek(struct fdtable *ft, int fd, int32_t off, int whence);
 int32_t fs_close(struct fdtable *ft, int fd);
 int32_t fs_fstat(struct fdtable *ft, int fd, struct stat64 *st);
+/* size is an off_t: above 2^31 - 1 it is negative, EINVAL before any fd check. */
 int32_t fs_ftruncate(struct fdtable *ft, int fd, uint32_t size);
 int32_t fs_getdents64(struct fdtable *ft, int fd, struct iobuf buf, uint32_t n);
 /* chdir: the canonical directory into newcwd. */

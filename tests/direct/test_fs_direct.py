@@ -215,6 +215,23 @@ def test_a_full_table_refuses_open_before_creating_or_truncating(vfs: VirtualFil
     vfs.unlink("/kept")
 
 
+def test_offsets_beyond_32_bits_and_negative_lengths_are_einval(vfs: VirtualFileSystem):
+    """os.lseek and os.ftruncate's answers: an offset the kernel's off_t cannot
+    hold is refused, never wrapped round onto another one."""
+    fd = vfs.open("/off", "w+")
+    vfs.write(fd, b"0123456789")
+    vfs.seek(fd, 3)
+    for op, args in ((vfs.seek, (2**32 + 5,)), (vfs.seek, (-2**32 + 5, os.SEEK_END)),
+                     (vfs.truncate, (-1,)), (vfs.truncate, (2**32 + 1,)), (vfs.truncate, (2**31,))):
+        with pytest.raises(OSError) as e:
+            op(fd, *args)
+        assert e.value.errno == errno.EINVAL, (op, args)
+    assert vfs.seek(fd, 0, os.SEEK_CUR) == 3
+    assert vfs.fstat(fd).st_size == 10
+    vfs.close(fd)
+    vfs.unlink("/off")
+
+
 def test_o_creat_with_o_directory_is_einval_and_makes_nothing(vfs: VirtualFileSystem):
     for path in ("/cd", "/etc"):
         with pytest.raises(OSError) as e:

@@ -18,6 +18,7 @@ for EISDIR, ...). Flags, layouts and constants come from the kernel's DWARF.
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 
@@ -49,6 +50,14 @@ class FileStat:
     st_size: int
     st_blocks: int
     st_blksize: int
+
+
+def _off32(value: int) -> int:
+    """An offset or length as the kernel's 32-bit off_t takes it: one that
+    does not fit is EINVAL here, never wrapped round to another offset."""
+    if not -2**31 <= value < 2**31:
+        raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+    return value & 0xFFFFFFFF
 
 
 def _check(result: int, path: str | None = None) -> int:
@@ -161,7 +170,7 @@ class VirtualFileSystem:
         names = {os.SEEK_SET: "SEEK_SET", os.SEEK_CUR: "SEEK_CUR", os.SEEK_END: "SEEK_END"}
         if whence not in names:
             raise OSError(22, os.strerror(22))
-        return _check(call(self.kernel, "fs_lseek", self.fdtable, fd, offset & 0xFFFFFFFF,
+        return _check(call(self.kernel, "fs_lseek", self.fdtable, fd, _off32(offset),
                            self._const(names[whence])))
 
     def close(self, fd: int) -> None:
@@ -172,7 +181,7 @@ class VirtualFileSystem:
 
     def truncate(self, fd: int, length: int) -> None:
         """ftruncate(fd, length)."""
-        _check(call(self.kernel, "fs_ftruncate", self.fdtable, fd, length))
+        _check(call(self.kernel, "fs_ftruncate", self.fdtable, fd, _off32(length)))
 
     def _stat(self, values: dict[str, object]) -> FileStat:
         def get(name: str) -> int:
