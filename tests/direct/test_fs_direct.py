@@ -232,6 +232,21 @@ def test_offsets_beyond_32_bits_and_negative_lengths_are_einval(vfs: VirtualFile
     vfs.unlink("/off")
 
 
+@pytest.mark.parametrize(("offset", "err"), [(2**32, errno.EOVERFLOW), (2**32 + PAGE, errno.EOVERFLOW),
+                                            (-PAGE, errno.EINVAL)])
+def test_mmap_offsets_beyond_32_bits_are_refused_not_wrapped(vfs: VirtualFileSystem, offset: int,
+                                                             err: int):
+    fd = vfs.open("/wrap", "w+")
+    vfs.write(fd, b"w" * 5000)
+    free = call(vfs.kernel, "get_free_pages")
+    with pytest.raises(OSError) as e:
+        vfs.mmap(mm_of(vfs.kernel), 0, PAGE, c.PROT_READ, c.MAP_SHARED, fd, offset)
+    assert e.value.errno == err
+    assert call(vfs.kernel, "get_free_pages") == free
+    vfs.close(fd)
+    vfs.unlink("/wrap")
+
+
 def test_o_creat_with_o_directory_is_einval_and_makes_nothing(vfs: VirtualFileSystem):
     for path in ("/cd", "/etc"):
         with pytest.raises(OSError) as e:

@@ -256,7 +256,13 @@ class VirtualFileSystem:
     def mmap(self, mm: int, addr: int, length: int, prot: int, flags: int, fd: int,
              offset: int = 0) -> int:
         """Map fd of this table into the struct mm at mm (fs_mmap): the
-        address, or OSError with the kernel's errno."""
+        address, or OSError with the kernel's errno. An offset the kernel's
+        32 bits of bytes cannot hold is EOVERFLOW, as mmap2's is, and a
+        negative one EINVAL: never wrapped round onto the file's start."""
+        if offset < 0:
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+        if offset >= 2**32:
+            raise OSError(errno.EOVERFLOW, os.strerror(errno.EOVERFLOW))
         result = u32(call(self.kernel, "fs_mmap", mm, self.fdtable, addr, length, prot, flags, fd,
                           offset))
         if result >= 0x100000000 - 4096:            # -4095 .. -1: an errno, as Linux's mmap
