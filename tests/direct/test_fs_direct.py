@@ -247,6 +247,18 @@ def test_mmap_offsets_beyond_32_bits_are_refused_not_wrapped(vfs: VirtualFileSys
     vfs.unlink("/wrap")
 
 
+def test_reads_and_writes_of_nothing_still_check_the_descriptor(vfs: VirtualFileSystem):
+    """os.read(fd, 0) and os.write(fd, b"") say EBADF for a descriptor they
+    cannot use, and 0 for one they can."""
+    ro = vfs.open("/etc/motd")
+    for op, fd, arg in ((vfs.read, 9, 0), (vfs.write, 9, b""), (vfs.write, ro, b"")):
+        with pytest.raises(OSError) as e:
+            op(fd, arg)
+        assert e.value.errno == errno.EBADF, (op, fd)
+    assert vfs.read(ro, 0) == b""
+    vfs.close(ro)
+
+
 def test_o_creat_with_o_directory_is_einval_and_makes_nothing(vfs: VirtualFileSystem):
     for path in ("/cd", "/etc"):
         with pytest.raises(OSError) as e:

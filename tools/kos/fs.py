@@ -152,17 +152,23 @@ class VirtualFileSystem:
         return KernelFd(self._path_call("fs_open", path, self.flags(mode), perm, table=True), self)
 
     def read(self, fd: int, n: int) -> bytes:
-        """Up to n bytes from fd's position (b"" at the end)."""
-        if n <= 0:
+        """Up to n bytes from fd's position (b"" at the end). n = 0 still asks
+        the kernel, which says EBADF for a descriptor that cannot be read."""
+        if n < 0:
+            raise ValueError("negative read size")
+        if n == 0:
+            _check(call(self.kernel, "fs_read", self.fdtable, fd, *self._iobuf(0), 0))
             return b""
         with with_bytes(self.kernel, bytes(n)) as buf:
             got = _check(call(self.kernel, "fs_read", self.fdtable, fd, *self._iobuf(buf), n))
             return read(self.kernel, buf, got)
 
     def write(self, fd: int, data: bytes) -> int:
-        """Write data at fd's position: the bytes written."""
+        """Write data at fd's position: the bytes written. Nothing to write
+        still asks the kernel, which says EBADF for a descriptor that cannot
+        be written."""
         if not data:
-            return 0
+            return _check(call(self.kernel, "fs_write", self.fdtable, fd, *self._iobuf(0), 0))
         with with_bytes(self.kernel, data) as buf:
             return _check(call(self.kernel, "fs_write", self.fdtable, fd, *self._iobuf(buf), len(data)))
 
