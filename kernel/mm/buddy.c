@@ -341,7 +341,7 @@ int buddy_gfp_allows(unsigned gfp, unsigned zone)
     return 0;
 }
 
-struct page *buddy_alloc_pages(unsigned order, unsigned gfp)
+struct page *buddy_try_pages(unsigned order, unsigned gfp)
 {
     struct page *p = 0;
     if (order <= MAX_ORDER && gfp <= GFP_MASK) {
@@ -352,7 +352,13 @@ struct page *buddy_alloc_pages(unsigned order, unsigned gfp)
     }
     if (p)
         bs.allocs++;
-    else
+    return p;
+}
+
+struct page *buddy_alloc_pages(unsigned order, unsigned gfp)
+{
+    struct page *p = buddy_try_pages(order, gfp);
+    if (!p)
         bs.failed_allocs++;
     return p;
 }

@@ -51,7 +51,7 @@ struct buddy_stats {
     uint32_t free_blocks[NR_ZONES][NR_ORDERS];
     uint32_t allocs, frees;       /* successful block allocations and frees */
     uint32_t failed_allocs;       /* allocations answered with 0 */
-    uint32_t bad_frees;           /* frees refused: wrong order or address, busy frames */
+    uint32_t bad_frees;           /* frees refused: wrong order or address, busy, reserved or slab frames */
     uint32_t mem_map_phys;        /* where struct page array lives (low memory) */
     uint32_t mem_map_bytes;
     uint64_t total_memory;        /* the limit buddy_init was given (clamped to RAM) */
@@ -84,6 +84,11 @@ int buddy_free(phys_addr_t addr, unsigned order);
 
 /* Block-level forms of the two above, for page_alloc.c. */
 struct page *buddy_alloc_pages(unsigned order, unsigned gfp);
+/* buddy_alloc_pages that counts only a success: for a caller that will
+ * try again after a failure (alloc_pages, once its shrinkers have run),
+ * so that one request that fails is counted once and one that succeeds
+ * on the second try is not counted as a failure. */
+struct page *buddy_try_pages(unsigned order, unsigned gfp);
 
 /* Whether gfp names at least one zone (GFP_DMA | GFP_HIGHMEM, or bits
  * outside GFP_MASK, name none), and whether an allocation with gfp may take

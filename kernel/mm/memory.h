@@ -29,11 +29,13 @@ struct memory_counters {
     uint32_t peak_heap;         /* high-water mark of used_heap */
     uint32_t allocs;            /* successful allocations (kmalloc, kcalloc, krealloc moves) */
     uint32_t frees;             /* successful frees */
-    uint32_t failed_allocs;     /* requests answered with NULL */
+    uint32_t failed_allocs;     /* requests the heap could not meet (size 0 is no request;
+                                 * refused arguments count in bad_sizes) */
     uint32_t double_frees;
     uint32_t invalid_frees;     /* pointers the heap never returned */
     uint32_t corrupt_blocks;    /* damaged metadata, red zone or poison found */
-    uint32_t bad_sizes;         /* impossible sizes (kcalloc overflow) */
+    uint32_t bad_sizes;         /* refused arguments: a kcalloc product that overflows, an
+                                 * alignment that is no power of two */
     uint32_t stack_errors;      /* refused stack requests */
     uint32_t defragment_runs;
     uint32_t largest_free;      /* largest single free block */

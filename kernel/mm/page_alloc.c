@@ -26,11 +26,14 @@ static uint32_t shrink(uint32_t want, unsigned gfp)
 
 struct page *alloc_pages(unsigned gfp, unsigned order)
 {
-    struct page *p = buddy_alloc_pages(order, gfp);
-    /* Freed frames need not be contiguous: one retry says whether they
-     * were enough. A request that can never succeed frees nothing. */
-    if (p || order > MAX_ORDER || !buddy_gfp_valid(gfp) || !shrink(1u << order, gfp))
+    struct page *p = buddy_try_pages(order, gfp);
+    if (p)
         return p;
+    /* Freed frames need not be contiguous: one retry says whether they
+     * were enough. A request that can never succeed frees nothing. The
+     * last try counts the request's failure, once. */
+    if (order <= MAX_ORDER && buddy_gfp_valid(gfp))
+        shrink(1u << order, gfp);
     return buddy_alloc_pages(order, gfp);
 }
 
@@ -43,8 +46,13 @@ int free_pages(struct page *p, unsigned order)
 {
     if (!p)
         return -EINVAL;
-    if (p->flags & (PG_reserved | PG_slab))
+    if (p->flags & (PG_reserved | PG_slab)) {
+        /* No reserved frame is a block head and buddy_free_pages refuses
+         * slab frames: it counts the refusal (bad_frees) and changes
+         * nothing; the code the caller gets says why, EACCES. */
+        buddy_free_pages(p, order);
         return -EACCES;
+    }
     return buddy_free_pages(p, order);
 }
 

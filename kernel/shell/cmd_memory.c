@@ -31,7 +31,17 @@ static int cmd_kmalloc(int argc, char **argv)
         return 1;
     void *p = argc == 3 ? kmalloc_aligned(size, align) : kmalloc(size);
     kprintf("kmalloc: %p\n", p);
-    return p ? 0 : 1;
+    if (p)
+        return 0;
+    /* The NULL above is the C result; this line is the shell's refusal,
+     * its reason the first that kmalloc_aligned checks. */
+    if (argc == 3 && (align == 0 || (align & (align - 1))))
+        kprintf("kmalloc: error EINVAL (%d): alignment %u is not a power of two\n", -EINVAL, align);
+    else if (size == 0)
+        kprintf("kmalloc: error EINVAL (%d): the size is 0\n", -EINVAL);
+    else
+        kprintf("kmalloc: error ENOMEM (%d): no room for %u bytes\n", -ENOMEM, size);
+    return 1;
 }
 SHELL_COMMAND(kmalloc, "SIZE [ALIGN]", "allocate from the heap, print the address", cmd_kmalloc);
 
@@ -44,7 +54,15 @@ static int cmd_kcalloc(int argc, char **argv)
         return 1;
     void *p = kcalloc(num, size);
     kprintf("kcalloc: %p\n", p);
-    return p ? 0 : 1;
+    if (p)
+        return 0;
+    if (num == 0 || size == 0)
+        kprintf("kcalloc: error EINVAL (%d): the size is 0\n", -EINVAL);
+    else if (num > UINT32_MAX / size)
+        kprintf("kcalloc: error ENOMEM (%d): %u * %u bytes overflows 32 bits\n", -ENOMEM, num, size);
+    else
+        kprintf("kcalloc: error ENOMEM (%d): no room for %u * %u bytes\n", -ENOMEM, num, size);
+    return 1;
 }
 SHELL_COMMAND(kcalloc, "NUM SIZE", "allocate NUM*SIZE zeroed bytes", cmd_kcalloc);
 
@@ -55,8 +73,19 @@ static int cmd_krealloc(int argc, char **argv)
         return shell_usage(argv[0]);
     if (shell_arg_u32(argv, 1, "ADDR", UINT32_MAX, &ptr) || shell_arg_u32(argv, 2, "SIZE", UINT32_MAX, &size))
         return 1;
+    /* Asked before the call: afterwards a freed or moved block is gone. */
+    int live = ptr == 0 || ksize((void *)ptr) != 0;
     void *p = krealloc((void *)ptr, size);
     kprintf("krealloc: %p\n", p);
+    if (!live) {
+        kprintf("krealloc: error EINVAL (%d): nothing resized at %p\n", -EINVAL, (void *)ptr);
+        return 1;
+    }
+    if (!p && size) {
+        kprintf("krealloc: error ENOMEM (%d): no room for %u bytes%s\n", -ENOMEM, size,
+                ptr ? "; the block is unchanged" : "");
+        return 1;
+    }
     return 0;
 }
 SHELL_COMMAND(krealloc, "ADDR SIZE", "resize a block, print the new address", cmd_krealloc);
@@ -87,9 +116,16 @@ static int cmd_stack(int argc, char **argv)
     if (shell_arg_u32(argv, 2, "PID", UINT32_MAX, &pid))
         return 1;
     if (strcmp(argv[1], "alloc") == 0) {
+        void *had = stack_get_base(pid);
         void *top = stack_alloc(pid);
         kprintf("stack: pid %u top %p\n", pid, top);
-        return top ? 0 : 1;
+        if (top)
+            return 0;
+        if (had)
+            kprintf("stack: error EEXIST (%d): pid %u already has a stack at %p\n", -EEXIST, pid, had);
+        else
+            kprintf("stack: error ENOMEM (%d): no free stack slot for pid %u\n", -ENOMEM, pid);
+        return 1;
     }
     if (strcmp(argv[1], "free") == 0) {
         /* A live process runs on its stack: freed under it, the next
@@ -199,7 +235,7 @@ static int cmd_peek(int argc, char **argv)
     if (addr >= USER_START)
         return peek_user(addr, n);
     if (!paging_range_mapped(addr, n)) {
-        kprintf("peek: %p..+%u is not mapped\n", (void *)addr, n);
+        kprintf("peek: error EFAULT (%d): %p..+%u is not mapped\n", -EFAULT, (void *)addr, n);
         return 1;
     }
     dump(addr, (const uint8_t *)addr, n);
@@ -225,7 +261,8 @@ static int cmd_poke(int argc, char **argv)
         return 0;
     }
     if (!paging_range_mapped(addr, 1) || addr < HEAP_START) {
-        kprintf("poke: %p is not writable from the shell (below the heap or unmapped)\n", (void *)addr);
+        kprintf("poke: error EFAULT (%d): %p is not writable from the shell (below the heap or unmapped)\n",
+                -EFAULT, (void *)addr);
         return 1;
     }
     *(volatile uint8_t *)addr = (uint8_t)value;

@@ -91,7 +91,10 @@ static int parse_gfp(int argc, char **argv, int i, unsigned *gfp)
         *gfp = GFP_DMA;
     else if (strcmp(argv[i], "highmem") == 0)
         *gfp = GFP_HIGHMEM;
-    else if (shell_arg_u32(argv, i, "ZONE", GFP_MASK, gfp))
+    else if (argv[i][0] < '0' || argv[i][0] > '9') {
+        kprintf("%s: argument %d (ZONE): %s is not kernel, dma, highmem or gfp flags\n", argv[0], i, argv[i]);
+        return -1;
+    } else if (shell_arg_u32(argv, i, "ZONE", GFP_MASK, gfp))
         return -1;
     if (i + 1 < argc) {
         if (strcmp(argv[i + 1], "only") != 0 || i + 2 < argc)
@@ -217,7 +220,11 @@ static int cmd_page(int argc, char **argv)
         return 0;
     }
     if (strcmp(op, "free") == 0) {
-        int err = free_pages(p, arg);
+        /* page_lookup finds the frame holding any address, but only a
+         * block's own address names the block: an address inside a frame
+         * is refused (and counted) as buddy free refuses it, EINVAL, not
+         * with the state of the frame it falls in. */
+        int err = (addr & (PAGE_SIZE - 1)) ? buddy_free(addr, arg) : free_pages(p, arg);
         if (err)
             report_free("free_pages", addr, arg);
         return print_result(err);

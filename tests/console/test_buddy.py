@@ -5,6 +5,7 @@ buddycheck and slabcheck run after every operation that changes state."""
 
 from __future__ import annotations
 
+import re
 from itertools import pairwise
 
 import pytest
@@ -17,10 +18,12 @@ from mm_console import (
     addr_of,
     buddyinfo,
     checked,
+    checked_kv,
     result,
     zone_of,
 )
 
+from kos import paths
 from kos.console import Console
 from kos.memory.constants import (
     EACCES,
@@ -238,9 +241,13 @@ def test_alloc_of_an_impossible_order_returns_zero_and_says_why(console: Console
 
 def test_bad_buddy_commands_print_usage(console: Console):
     for cmd in ("buddy", "buddy alloc", "buddy alloc x", "buddy free 0x1000", "buddy alloc 0 dma maybe",
-                "buddy alloc 0 sideways", "buddy stats now"):
+                "buddy stats now"):
         out = console.run(cmd)
         assert "usage: buddy" in out or "is not a number" in out, cmd
+    # A zone that is no name and no number is named as a zone, not called "not a number".
+    out = console.run("buddy alloc 0 sideways")
+    assert out.strip() == "buddy: argument 3 (ZONE): sideways is not kernel, dma, highmem or gfp flags", out
+    assert console.kv("buddy stats")["allocs"] == 0
 
 
 def test_page_alloc_info_and_free(console: Console):
@@ -326,6 +333,27 @@ def test_page_operations_refuse_free_reserved_and_missing_frames(console: Consol
     assert "buddycheck: 0 violations" in console.run("buddycheck")
 
 
+def test_page_free_of_an_address_inside_a_frame_is_einval_as_buddy_free(console: Console):
+    """page free used to report the state of the frame the address falls in:
+    `page free 0x123` said "not page aligned" with EACCES (frame 0 is
+    reserved), where buddy free refuses the same address with EINVAL."""
+    a = addr_of(checked(console, "page alloc"))
+    before = console.kv("buddy stats")
+    for addr in (0x123, KERNEL_START + 1, a + 1):
+        out = checked(console, f"page free {addr:#x} 0")
+        assert result(out) == EINVAL and f"free_pages: {addr:#010x} order 0: not page aligned" in out, out
+    after = console.kv("buddy stats")
+    assert after["bad_frees"] == before["bad_frees"] + 3
+    assert after["normal_free_frames"] == before["normal_free_frames"]
+    # A reserved or slab frame is EACCES, and counted as every refused free (it was not).
+    assert result(checked(console, f"page free {KERNEL_START:#x}")) == EACCES
+    slab = int(checked_kv(console, "slab create pf 64")["id"])
+    obj = addr_of(checked(console, f"slab alloc {slab}"))
+    assert result(checked(console, f"page free {obj & ~(PAGE - 1):#x}")) == EACCES
+    assert console.kv("buddy stats")["bad_frees"] == after["bad_frees"] + 2
+    assert result(checked(console, f"page free {a:#x}")) == 0
+
+
 def test_bad_page_commands_print_usage(console: Console):
     for cmd in ("page", "page get", "page get x", "page map 0x2200000", "page frob 0x2200000",
                 "page get 0x2200000 1", "page alloc 1 2"):
@@ -345,3 +373,37 @@ def test_meminfo_has_the_get_memory_stats_fields(console: Console):
     a = addr_of(checked(console, "buddy alloc 4"))
     assert console.kv("meminfo")["used_memory"] == info["used_memory"] + (PAGE << 4)
     assert result(checked(console, f"buddy free {a:#x} 4")) == 0
+
+
+def test_the_readmes_64_mib_row_is_what_buddy_stats_says(console: Console):
+    """The README's zones table once kept the frames of an older image (DMA
+    338 where a boot had 230). Its 64 MiB row is the resident machine's."""
+    readme = (paths.ROOT / "README.md").read_text()
+    m = re.search(r"^\| 64 MiB \| ([\d,]+) \| ([\d,]+) \| ([\d,]+) \| ([\d,]+) \|$", readme, re.M)
+    assert m, "no 64 MiB row in the README's zones table"
+    row = [int(g.replace(",", "")) for g in m.groups()]
+    st = console.kv("buddy stats")
+    assert row == [st["total_memory"], st["dma_frames"], st["normal_frames"], st["highmem_frames"]]
+    # And the size of mem_map it gives (36 bytes a frame, 54 MiB at 5 GiB, when struct page had 44).
+    m = re.search(r"`mem_map`, (\d+) bytes per frame.*?: (\d+) MiB\s+for 5 GiB of RAM", readme, re.S)
+    assert m, "the README no longer says how large mem_map is"
+    five_gib_frames = (6 << 30) // PAGE                          # flat up to the top of RAM at 6 GiB
+    assert [int(m.group(1)), int(m.group(2))] == [STRUCT_PAGE, five_gib_frames * STRUCT_PAGE >> 20]
+    assert st["mem_map_bytes"] == (st["total_memory"] // PAGE + 1023) // 1024 * 1024 * STRUCT_PAGE
+
+
+def test_a_page_alloc_the_shrinker_rescues_is_not_counted_as_failed(console: Console):
+    """alloc_pages tries the buddy allocator, asks the shrinkers, tries
+    again: the first try was counted in failed_allocs even when the second
+    succeeded, so buddy stats said a request failed that did not."""
+    console.run("elfinfo /bin/cat")                              # archive pages into the page cache
+    assert console.kv("meminfo")["pagecache_frames"] > 0
+    for order in range(MAX_ORDER, -1, -1):
+        while addr_of(console.run(f"buddy alloc {order}")):
+            pass
+    before = console.kv("buddy stats")
+    assert before["normal_free_frames"] == before["dma_free_frames"] == 0
+    assert addr_of(console.run("page alloc")) != 0                # a clean archive page given back
+    after = console.kv("buddy stats")
+    assert after["allocs"] == before["allocs"] + 1
+    assert after["failed_allocs"] == before["failed_allocs"]

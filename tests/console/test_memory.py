@@ -75,6 +75,45 @@ def test_allocations_show_in_memstats_and_go_when_freed(console: Console):
     assert end["frees"] == base["frees"] + 3
 
 
+def test_refused_allocations_end_with_the_shells_error_line_and_change_nothing(console: Console):
+    """kmalloc, kcalloc, krealloc and stack alloc used to stop at the NULL
+    they got ("kmalloc: 0x00000000"): every refusal now ends as the other
+    commands' do, `cmd: error ENAME (-N): why`, and the heap is as it was."""
+    block = _addr(console.run("kmalloc 64"), "kmalloc")
+    assert console.run("stack alloc 9").startswith("stack: pid 9 top 0x")
+    before = console.kv("memstats")
+    cases = {
+        "kmalloc 0": "kmalloc: error EINVAL (-22): the size is 0",
+        "kmalloc 100 3": "kmalloc: error EINVAL (-22): alignment 3 is not a power of two",
+        "kmalloc 100 0": "kmalloc: error EINVAL (-22): alignment 0 is not a power of two",
+        "kmalloc 0 24": "kmalloc: error EINVAL (-22): alignment 24 is not a power of two",  # checked first
+        "kmalloc 0xFFFFFFFF": "kmalloc: error ENOMEM (-12): no room for 4294967295 bytes",
+        "kmalloc 100 0x80000000": "kmalloc: error ENOMEM (-12): no room for 100 bytes",
+        "kcalloc 0 16": "kcalloc: error EINVAL (-22): the size is 0",
+        "kcalloc 0x10000 0x10001": "kcalloc: error ENOMEM (-12): 65536 * 65537 bytes overflows 32 bits",
+        "kcalloc 0x10000 0x8000": "kcalloc: error ENOMEM (-12): no room for 65536 * 32768 bytes",
+        "krealloc 0x1234 16": "krealloc: error EINVAL (-22): nothing resized at 0x00001234",
+        f"krealloc {block:#x} 0xFFFFFFF0":
+            "krealloc: error ENOMEM (-12): no room for 4294967280 bytes; the block is unchanged",
+        "stack alloc 9": "stack: error EEXIST (-17): pid 9 already has a stack at 0x",
+    }
+    for command, refusal in cases.items():
+        lines = console.run(command).splitlines()
+        assert lines[-1].startswith(refusal), (command, lines)
+        assert re.fullmatch(r"(kmalloc|kcalloc|krealloc|stack): (pid 9 top )?0x00000000", lines[-2]), lines
+    after = console.kv("memstats")
+    same = ("used_heap", "free_heap", "num_allocations", "num_stacks", "allocs", "frees")
+    assert {k: after[k] for k in same} == {k: before[k] for k in same}
+    assert after["failed_allocs"] == before["failed_allocs"] + 4        # the ENOMEM sizes, krealloc too
+    assert after["bad_sizes"] == before["bad_sizes"] + 4                # three alignments, one overflow
+    assert after["invalid_frees"] == before["invalid_frees"] + 1
+    assert after["stack_errors"] == before["stack_errors"] + 1
+    assert console.run("krealloc 0 0").strip() == "krealloc: 0x00000000"  # krealloc(NULL, 0): nothing to do
+    assert console.run(f"kfree {block:#x}").strip() == "kfree: ok"
+    assert console.run("stack free 9").strip() == "stack: pid 9 freed"
+    assert "0 violations" in console.run("heapcheck")
+
+
 def test_aligned_allocation(console: Console):
     a = _addr(console.run("kmalloc 100 4096"), "kmalloc")
     assert a % 4096 == 0
@@ -181,8 +220,13 @@ def test_stack_alloc_free_and_refusals(console: Console):
 def test_stack_guard_page_is_unmapped(console: Console):
     top = _addr(console.run("stack alloc 3"), "top")
     base = top - STACK_SIZE
-    assert "is not mapped" in console.run(f"peek {base - 16:#x} 16")
+    guard = base - 16
+    peek = console.run(f"peek {guard:#x} 16").strip()
+    assert peek == f"peek: error EFAULT (-14): {guard:#010x}..+16 is not mapped"
     assert "is not mapped" not in console.run(f"peek {base:#x} 16")
+    poke = console.run(f"poke {guard:#x} 1").strip()
+    assert poke == (f"poke: error EFAULT (-14): {guard:#010x} is not writable from the shell "
+                    "(below the heap or unmapped)")
 
 
 def test_defrag_reports_what_it_did(console: Console):
@@ -213,5 +257,11 @@ def test_memstats_counts_only_the_heap_and_stacks_that_are_in_ram(machine_factor
     assert s["used_heap"] + s["free_heap"] <= s["total_heap"]
     assert s["total_stacks"] == 0
     assert console.run("stack alloc 7").splitlines() == [
-        "stack_alloc: pid 7: the stack region is beyond RAM", "stack: pid 7 top 0x00000000"]
+        "stack_alloc: pid 7: the stack region is beyond RAM", "stack: pid 7 top 0x00000000",
+        "stack: error ENOMEM (-12): no free stack slot for pid 7"]
     assert console.kv("memstats")["total_stacks"] == 0
+    # memtest checks the slots there are: it used to FAIL its stack checks here, and try 32 stacks.
+    out = console.run("memtest", timeout=30)
+    assert re.search(r"^memtest: \d+ passed, 0 failed$", out, re.M), out
+    assert "  stack_alloc is refused: no stack slot is in RAM: ok" in out
+    assert out.count("stack_alloc: pid") == 2

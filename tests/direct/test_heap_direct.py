@@ -104,3 +104,33 @@ def test_a_second_memory_init_is_reported_and_keeps_the_heap_and_stacks(guest: U
     assert kacchi.kmalloc(100, kernel=guest) != block
     assert kacchi.kfree_checked(block, kernel=guest) == 0
     assert kacchi.memory_check(kernel=guest) == 0
+
+
+def test_arguments_beyond_32_bits_are_not_cut_down_to_a_word(guest: UnicornKernel):
+    """The direct call packs each argument into 32 bits: kmalloc(2**32 + 16)
+    was kmalloc(16), kcalloc(2**32 + 1, 1) allocated one byte and
+    stack_alloc(2**32 + 5) gave pid 5 a stack. A size no size_t holds is
+    now a request that fails (0) and a pointer or pid a ValueError, all
+    before the kernel is called; no int at all is a TypeError."""
+    before, counters = memory_stats(guest), memory_counters(guest)
+    for f in (lambda: kacchi.kmalloc(2**32 + 16, kernel=guest), lambda: kacchi.kmalloc(-1, kernel=guest),
+              lambda: kacchi.kmalloc_aligned(16, 2**32 + 8, kernel=guest),
+              lambda: kacchi.kcalloc(2**32 + 1, 1, kernel=guest), lambda: kacchi.kcalloc(1, -8, kernel=guest),
+              lambda: kacchi.krealloc(0, 2**32 + 8, kernel=guest)):
+        assert f() == 0
+    for name, f in (("pid", lambda: kacchi.stack_alloc(2**32 + 5, kernel=guest)),
+                    ("pid", lambda: kacchi.stack_get_top(-1, kernel=guest)),
+                    ("ptr", lambda: kacchi.kfree(2**32 + 0x200000, kernel=guest)),
+                    ("ptr", lambda: kacchi.kfree_checked(-8, kernel=guest)),
+                    ("ptr", lambda: kacchi.krealloc(2**32, 16, kernel=guest))):
+        with pytest.raises(ValueError, match=rf"^{name} must fit 32 bits"):
+            f()
+    with pytest.raises(TypeError, match=r"^size must be an int"):
+        kacchi.kmalloc("10", kernel=guest)                           # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^align must be an int"):
+        kacchi.kmalloc_aligned(2**32, "8", kernel=guest)             # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^pid must be an int"):
+        kacchi.stack_free(5.0, kernel=guest)                         # type: ignore[arg-type]
+    assert memory_stats(guest) == before
+    assert memory_counters(guest) == counters
+    assert kacchi.stack_get_top(5, kernel=guest) == 0

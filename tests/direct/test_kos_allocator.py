@@ -92,6 +92,19 @@ def test_out_of_memory_returns_zero_with_the_kernels_report(heap: Kernel):
     assert "kmalloc: 67108864 bytes: out of memory" in allocator.last_error.message
 
 
+def test_an_alignment_beyond_32_bits_is_refused_before_the_kernel(heap: Kernel):
+    """aligned_alloc(2**32, 16) reached the kernel as kmalloc_aligned(16, 0):
+    the reason was "alignment 0 is not a power of two" and the kernel
+    counted a bad size that was never asked for."""
+    allocator = KOSAllocator()
+    counters = memory_counters(kernel=heap)
+    assert allocator.aligned_alloc(1 << 32, 16) == 0
+    assert allocator.last_error is not None and allocator.last_error.errno == c.ENOMEM
+    assert "alignment 0x100000000 is beyond the 32-bit address space" in allocator.last_error.message
+    assert memory_counters(kernel=heap) == counters
+    assert allocator.get_allocation_stats()["allocation_count"] == 0
+
+
 def test_statistics_add_up(heap: Kernel):
     allocator = KOSAllocator()
     a, b = allocator.malloc(100), allocator.calloc(10, 30)

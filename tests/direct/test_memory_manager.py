@@ -207,6 +207,8 @@ def test_bad_arguments_raise(mgr: MemoryManager):
         mgr.allocate(64.0)                      # type: ignore[arg-type]
     with pytest.raises(ValueError):
         mgr.allocate(-1)
+    with pytest.raises(ValueError, match=r"^size must not be negative"):
+        mgr.allocate(-1, 24)                    # the first bad argument is the one named
     with pytest.raises(ValueError):
         mgr.allocate(64, 24)
     with pytest.raises(ValueError):

@@ -128,6 +128,20 @@ def test_free_pages_checks_the_list(pages: PageFrameAllocator):
     pages.free_pages(block)
 
 
+def test_free_pages_of_what_is_no_page_frame_raises_type_error(pages: PageFrameAllocator):
+    """free_page(None) and free_pages([1]) used to fail inside the method
+    with AttributeError ('NoneType' object has no attribute '_kernel')."""
+    block = pages.alloc_pages(1)
+    free = pages.get_free_pages()
+    for bad in (None, 5, [1], [block[0], None], "frames"):
+        with pytest.raises(TypeError, match=r"^pages must be a PageFrame or a list of them"):
+            pages.free_pages(bad)                                   # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^pages must be"):
+        pages.free_page(None)                                       # type: ignore[arg-type]
+    assert pages.get_free_pages() == free
+    pages.free_pages(tuple(block))                                  # type: ignore[arg-type]
+
+
 def test_alloc_pages_failures_raise_allocation_error(pages: PageFrameAllocator):
     for order in (-1, c.MAX_ORDER + 1):
         with pytest.raises(AllocationError) as e:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from kos.kernel import Kernel
 from kos.kernel.mm import mm_wrapper as mm
-from kos.memory.constants import EBUSY, EINVAL, ENOMEM, PAGE_SIZE, SLAB_MAX_CACHES
+from kos.memory.constants import EBUSY, EINVAL, ENOMEM, PAGE_SIZE, SLAB_MAX_CACHES, SLAB_NAME_MAX
 
 pytestmark = pytest.mark.unicorn
 
@@ -83,6 +83,23 @@ def test_random_objects_match_the_model(live: Kernel, specs, script):
             assert mm.slab_destroy(cid, kernel=live) == 0
     checks(live)
     assert mm.buddy_stats(kernel=live)["free_pages"] == free0
+
+
+def test_a_long_name_is_cut_at_a_character_not_inside_one(live: Kernel):
+    """The kernel keeps SLAB_NAME_MAX - 1 bytes of a name: twenty "é" (40
+    bytes of UTF-8) came back as eleven and half of the twelfth."""
+    cid = mm.slab_create("é" * 20, 8, 8, kernel=live)
+    try:
+        info = mm.slab_info(cid, kernel=live)
+        assert info is not None and info["name"] == "é" * ((SLAB_NAME_MAX - 1) // 2)
+    finally:
+        assert mm.slab_destroy(cid, kernel=live) == 0
+    cid = mm.slab_create("x" * 40, 8, 8, kernel=live)
+    try:
+        info = mm.slab_info(cid, kernel=live)
+        assert info is not None and info["name"] == "x" * (SLAB_NAME_MAX - 1)
+    finally:
+        assert mm.slab_destroy(cid, kernel=live) == 0
 
 
 def test_create_arguments_are_checked(live: Kernel):

@@ -171,6 +171,11 @@ class KOSAllocator:
         alignment, size = _size("alignment", alignment), _size("size", size)
         if alignment == 0 or alignment & (alignment - 1):
             raise ValueError(f"alignment must be a power of two, not {alignment}")
+        if alignment >= 1 << 32:
+            # Passed on, it would reach the kernel cut to 32 bits: alignment 0.
+            self.last_error = LastError(C.ENOMEM, "ENOMEM", f"aligned_alloc: alignment {alignment:#x} "
+                                                            "is beyond the 32-bit address space")
+            return 0
         return self._allocate(size, _site(), "kmalloc_aligned", size, alignment)
 
     def realloc(self, ptr: int, new_size: int) -> int:

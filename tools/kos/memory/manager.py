@@ -264,9 +264,9 @@ class MemoryManager:
         """Allocate memory block: its kernel address, aligned to alignment
         (a power of two), or 0 if allocation failed (last_error says why)."""
         size = require_int("size", size)
-        alignment = _power_of_two("alignment", alignment)
         if size < 0:
             raise ValueError(f"size must not be negative, not {size}")
+        alignment = _power_of_two("alignment", alignment)
         with call_lock():
             k = self.kernel
             if size == 0:

@@ -199,9 +199,12 @@ class PageFrameAllocator:
         self.free_pages([page])
 
     def free_pages(self, pages: list[PageFrame] | PageFrame) -> None:
-        """Free the block alloc_pages returned (all its frames, lowest first)."""
+        """Free the block alloc_pages returned (all its frames, lowest first).
+        Anything but PageFrames raises TypeError, nothing freed."""
         if isinstance(pages, PageFrame):
             pages = [pages]
+        if not isinstance(pages, list | tuple) or not all(isinstance(p, PageFrame) for p in pages):
+            raise TypeError(f"pages must be a PageFrame or a list of them, not {pages!r}")
         n = len(pages)
         if n == 0 or n & (n - 1) or n > 1 << MAX_ORDER:
             raise MemoryError(f"{n} frames are not one block of 2^order frames", EINVAL)

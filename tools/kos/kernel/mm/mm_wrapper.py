@@ -24,7 +24,7 @@ from kos.kernel import (
     u32,
     with_bytes,
 )
-from kos.memory.constants import EINVAL, ZONE_NAMES
+from kos.memory.constants import EINVAL, SLAB_NAME_MAX, ZONE_NAMES
 
 __all__ = [
     "buddy_alloc", "buddy_alloc_zone", "buddy_check", "buddy_free", "buddy_init", "buddy_stats",
@@ -116,6 +116,9 @@ def slab_create(name: str, object_size: int, alignment: int, *, kernel: Kernel |
     data = name.encode("utf-8", errors="replace")
     if not data or b"\0" in data:
         return EINVAL
+    # The kernel keeps SLAB_NAME_MAX - 1 bytes; cut here, at a character,
+    # so the name slabinfo shows is no broken UTF-8 sequence.
+    data = data[:SLAB_NAME_MAX - 1].decode("utf-8", errors="ignore").encode("utf-8")
     k = resolve(kernel)
     with with_bytes(k, data + b"\0") as ptr:
         return s32(call(k, "slab_create", ptr, object_size, alignment))
