@@ -43,15 +43,20 @@ void fdtable_destroy(struct fdtable *t)
     kfree(t);
 }
 
+int fdtable_free_slot(const struct fdtable *t)
+{
+    for (int fd = 0; fd < FD_MAX; fd++)
+        if (!t->fd[fd])
+            return fd;
+    return -EMFILE;
+}
+
 int fdtable_install(struct fdtable *t, struct file *f)
 {
-    for (int fd = 0; fd < FD_MAX; fd++) {
-        if (!t->fd[fd]) {
-            t->fd[fd] = f;
-            return fd;
-        }
-    }
-    return -EMFILE;
+    int fd = fdtable_free_slot(t);
+    if (fd >= 0)
+        t->fd[fd] = f;
+    return fd;
 }
 
 struct file *fdtable_get(const struct fdtable *t, int fd)

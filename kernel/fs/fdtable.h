@@ -30,6 +30,9 @@ void fdtable_close_all(struct fdtable *t);
 /* close_all, then free the table. */
 void fdtable_destroy(struct fdtable *t);
 
+/* The lowest free slot, or -EMFILE: open asks before it creates or
+ * truncates anything, so that a full table refuses with nothing changed. */
+int fdtable_free_slot(const struct fdtable *t);
 /* Put f in the lowest free slot, taking over the caller's reference: the
  * descriptor, or -EMFILE (the caller still owns its reference then). */
 int fdtable_install(struct fdtable *t, struct file *f);

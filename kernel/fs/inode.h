@@ -40,6 +40,8 @@
 struct dentry {
     struct dentry *next;         /* the directory's entries, oldest first (ls shows archive order) */
     struct inode *inode;
+    uint32_t pos;                /* its getdents64 position: fixed while it lives, so that
+                                    removing an entry moves no other one in a listing */
     char name[];                 /* NUL-terminated, at most FS_NAME_MAX bytes */
 };
 
@@ -52,6 +54,7 @@ struct inode {
     /* directories */
     struct dentry *entries;
     uint32_t nentries;
+    uint32_t next_pos;           /* the position the next entry gets (from 2: "." and "..") */
     const char *initrd_dir;      /* a directory whose archive entries are not in yet (its
                                     archive path), else NULL */
     struct inode *parent;        /* the directory naming it (".." of a directory; the root is
@@ -118,9 +121,12 @@ int dir_populate(struct inode *dir);
 struct inode *dir_lookup(struct inode *dir, const char *name);
 int dir_link(struct inode *dir, const char *name, struct inode *ino);
 void dir_unlink(struct inode *dir, const char *name);
-/* The entry at position pos, counting "." as 0 and ".." as 1; NULL past the
- * end, and for a removed directory (nlink 0), whose parent may be gone. */
-const char *dir_entry_at(struct inode *dir, uint32_t pos, struct inode **ino);
+/* The first entry at position *pos or after it, "." being 0 and ".." 1, its
+ * own position into *pos; NULL past the end, and for a removed directory
+ * (nlink 0), whose parent may be gone. An entry keeps its position while
+ * it lives, so a listing resumed at *pos + 1 misses none that is still
+ * there, whatever was removed before it. */
+const char *dir_entry_at(struct inode *dir, uint32_t *pos, struct inode **ino);
 
 /* ---- pagecache.c ---------------------------------------------------------- */
 

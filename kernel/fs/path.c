@@ -58,6 +58,10 @@ static int walk(const char *full, int parent, struct inode **out, char *last)
         const char *s = next_component(&p, &len);
         if (!s)
             break;
+        /* A name under a file is ENOTDIR however long it is, as in Linux,
+         * which looks a name up only in a directory. */
+        if (!S_ISDIR(cur->mode))
+            return -ENOTDIR;
         if (len > FS_NAME_MAX)
             return -ENAMETOOLONG;
         memcpy(name, s, len);
@@ -65,8 +69,6 @@ static int walk(const char *full, int parent, struct inode **out, char *last)
         const char *q = p;
         while (*q == '/')
             q++;
-        if (!S_ISDIR(cur->mode))
-            return -ENOTDIR;
         if (parent && !*q) {
             memcpy(last, name, len + 1);
             break;

@@ -63,6 +63,9 @@ int dir_link(struct inode *dir, const char *name, struct inode *ino)
     memcpy(d->name, name, len + 1);
     d->inode = ino;
     d->next = 0;
+    if (dir->next_pos < 2)
+        dir->next_pos = 2;
+    d->pos = dir->next_pos++;
     struct dentry **tail = &dir->entries;
     while (*tail)
         tail = &(*tail)->next;
@@ -101,24 +104,25 @@ void dir_unlink(struct inode *dir, const char *name)
     }
 }
 
-const char *dir_entry_at(struct inode *dir, uint32_t pos, struct inode **ino)
+const char *dir_entry_at(struct inode *dir, uint32_t *pos, struct inode **ino)
 {
     if (!dir->nlink)
         return 0;                     /* removed: not even "." and ".." */
-    if (pos == 0) {
+    if (*pos == 0) {
         *ino = dir;
         return ".";
     }
-    if (pos == 1) {
+    if (*pos == 1) {
         *ino = dir->parent;
         return "..";
     }
     dir_populate(dir);
-    struct dentry *d = dir->entries;
-    for (uint32_t i = 2; d && i < pos; i++)
+    struct dentry *d = dir->entries;  /* oldest first: positions ascending */
+    while (d && d->pos < *pos)
         d = d->next;
     if (!d)
         return 0;
+    *pos = d->pos;
     *ino = d->inode;
     return d->name;
 }

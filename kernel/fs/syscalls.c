@@ -89,8 +89,6 @@ long fs_sys_rmdir(const char *cwd, uint32_t upath)
 
 long fs_sys_ftruncate(struct fdtable *ft, int fd, uint32_t size)
 {
-    if ((int32_t)size < 0)
-        return fdtable_get(ft, fd) ? -EINVAL : -EBADF;   /* off_t is signed */
     return fs_ftruncate(ft, fd, size);
 }
 

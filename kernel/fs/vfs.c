@@ -23,20 +23,21 @@ static int32_t reg_read(struct file *f, struct iobuf buf, uint32_t n)
 static int32_t reg_write(struct file *f, struct iobuf buf, uint32_t n)
 {
     struct inode *ino = f->inode;
-    if (f->flags & O_APPEND)
-        f->pos = ino->size;
-    if (f->pos >= FS_FILE_MAX)
+    /* O_APPEND writes at the end; the offset moves there only with the
+     * bytes written (a refused or empty write leaves it, as in Linux). */
+    uint32_t pos = (f->flags & O_APPEND) ? ino->size : f->pos;
+    if (pos >= FS_FILE_MAX)
         return n ? -EFBIG : 0;
-    if (n > FS_FILE_MAX - f->pos)
-        n = FS_FILE_MAX - f->pos;
+    if (n > FS_FILE_MAX - pos)
+        n = FS_FILE_MAX - pos;
     if (!n)
         return 0;
     /* What a mapping stored past the end must not surface as file bytes
-     * (the gap up to f->pos is zeros, or holes, from here on). */
+     * (the gap up to pos is zeros, or holes, from here on). */
     pagecache_resize(ino, ino->size);
-    int32_t r = pagecache_write(ino, f->pos, buf, n);
+    int32_t r = pagecache_write(ino, pos, buf, n);
     if (r > 0) {
-        f->pos += (uint32_t)r;
+        f->pos = pos + (uint32_t)r;
         if (f->pos > ino->size)
             ino->size = f->pos;
     }
@@ -108,17 +109,24 @@ static int create(struct inode *dir, const char *name, uint32_t mode, struct ino
 int vfs_open(const char *cwd, const char *path, uint32_t flags, uint32_t mode, struct file **out)
 {
     uint32_t acc = flags & O_ACCMODE;
-    if (acc == O_ACCMODE)
+    /* O_CREAT makes a regular file, which O_DIRECTORY would refuse after
+     * making it: Linux (since 6.4) refuses the pair first, EINVAL. */
+    if (acc == O_ACCMODE || ((flags & O_CREAT) && (flags & O_DIRECTORY)))
         return -EINVAL;
-    struct inode *ino;
+    struct inode *ino, *dir;
+    char name[FS_NAME_MAX + 1];
+    /* O_CREAT of "name/" is EISDIR once the directories before it are
+     * walked, whether name is there or not, a file or not (Linux's). */
+    if ((flags & O_CREAT) && path[0] && path[strlen(path) - 1] == '/') {
+        int err = path_parent(cwd, path, &dir, name);
+        return err ? err : -EISDIR;
+    }
     int err = path_lookup(cwd, path, &ino);
     if (err == -ENOENT && (flags & O_CREAT)) {
-        struct inode *dir;
-        char name[FS_NAME_MAX + 1];
         err = path_parent(cwd, path, &dir, name);
         if (err)
             return err;
-        if (!name[0] || path[strlen(path) - 1] == '/')
+        if (!name[0])
             return -EISDIR;
         err = create(dir, name, S_IFREG | (mode & 0777), &ino);
     } else if (!err && (flags & O_CREAT) && (flags & O_EXCL)) {
@@ -149,8 +157,13 @@ int vfs_open(const char *cwd, const char *path, uint32_t flags, uint32_t mode, s
     return 0;
 }
 
-void vfs_fill_stat(const struct inode *ino, struct stat64 *st)
+int vfs_fill_stat(struct inode *ino, struct stat64 *st)
 {
+    /* A directory's links count its subdirectories, which an archive
+     * directory has only once its entries are in. */
+    int err = S_ISDIR(ino->mode) ? dir_populate(ino) : 0;
+    if (err)
+        return err;
     memset(st, 0, sizeof(*st));
     st->st_dev = 1;
     st->__st_ino = ino->ino;
@@ -160,15 +173,14 @@ void vfs_fill_stat(const struct inode *ino, struct stat64 *st)
     st->st_size = ino->size;
     st->st_blksize = PAGE_SIZE;
     st->st_blocks = (uint64_t)ino->cached * (PAGE_SIZE / 512);
+    return 0;
 }
 
 int vfs_stat(const char *cwd, const char *path, struct stat64 *st)
 {
     struct inode *ino;
     int err = path_lookup(cwd, path, &ino);
-    if (!err)
-        vfs_fill_stat(ino, st);
-    return err;
+    return err ? err : vfs_fill_stat(ino, st);
 }
 
 /* The entry path's last component names in its directory. */
@@ -254,14 +266,16 @@ int vfs_truncate(struct inode *ino, uint32_t size)
 
 int32_t fs_open(struct fdtable *ft, const char *cwd, const char *path, uint32_t flags, uint32_t mode)
 {
+    /* A full table is EMFILE before O_CREAT makes or O_TRUNC empties the
+     * file (Linux takes the descriptor first, too). */
+    int fd = fdtable_free_slot(ft);
+    if (fd < 0)
+        return fd;
     struct file *f;
     int err = vfs_open(cwd, path, flags, mode, &f);
     if (err)
         return err;
-    int fd = fdtable_install(ft, f);
-    if (fd < 0)
-        file_put(f);
-    return fd;
+    return fdtable_install(ft, f);
 }
 
 int32_t fs_read(struct fdtable *ft, int fd, struct iobuf buf, uint32_t n)
@@ -305,12 +319,13 @@ int32_t fs_fstat(struct fdtable *ft, int fd, struct stat64 *st)
         st->st_nlink = 1;
         return 0;
     }
-    vfs_fill_stat(ino, st);
-    return 0;
+    return vfs_fill_stat(ino, st);
 }
 
 int32_t fs_ftruncate(struct fdtable *ft, int fd, uint32_t size)
 {
+    if ((int32_t)size < 0)
+        return -EINVAL;           /* off_t is signed; Linux checks it before the fd */
     struct file *f = fdtable_get(ft, fd);
     if (!f)
         return -EBADF;
@@ -336,7 +351,8 @@ int32_t fs_getdents64(struct fdtable *ft, int fd, struct iobuf buf, uint32_t n)
     uint32_t done = 0;
     for (;;) {
         struct inode *ino;
-        const char *name = dir_entry_at(dir, f->pos, &ino);
+        uint32_t pos = f->pos;
+        const char *name = dir_entry_at(dir, &pos, &ino);
         if (!name)
             break;
         uint32_t len = strlen(name);
@@ -350,14 +366,14 @@ int32_t fs_getdents64(struct fdtable *ft, int fd, struct iobuf buf, uint32_t n)
         struct linux_dirent64 *d = (struct linux_dirent64 *)rec;
         memset(rec, 0, reclen);
         d->d_ino = ino->ino;
-        d->d_off = f->pos + 1;
+        d->d_off = pos + 1;
         d->d_reclen = (uint16_t)reclen;
         d->d_type = S_ISDIR(ino->mode) ? DT_DIR : DT_REG;
         memcpy(d->d_name, name, len);
         if (io_copy_out(buf, done, rec, reclen))
             return done ? (int32_t)done : -EFAULT;
         done += reclen;
-        f->pos++;
+        f->pos = pos + 1;
     }
     return (int32_t)done;
 }

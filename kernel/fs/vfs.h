@@ -68,7 +68,8 @@ void inode_path(const struct inode *ino, char *buf, uint32_t size);
  * mode & 0777), one reference, into *out. */
 int vfs_open(const char *cwd, const char *path, uint32_t flags, uint32_t mode, struct file **out);
 int vfs_stat(const char *cwd, const char *path, struct stat64 *st);
-void vfs_fill_stat(const struct inode *ino, struct stat64 *st);
+/* ino's stat64 (a directory taken in from the archive first: 0 or -ENOSPC). */
+int vfs_fill_stat(struct inode *ino, struct stat64 *st);
 int vfs_unlink(const char *cwd, const char *path);
 int vfs_mkdir(const char *cwd, const char *path, uint32_t mode);
 int vfs_rmdir(const char *cwd, const char *path);
@@ -83,6 +84,7 @@ int32_t fs_write(struct fdtable *ft, int fd, struct iobuf buf, uint32_t n);
 int32_t fs_lseek(struct fdtable *ft, int fd, int32_t off, int whence);
 int32_t fs_close(struct fdtable *ft, int fd);
 int32_t fs_fstat(struct fdtable *ft, int fd, struct stat64 *st);
+/* size is an off_t: above 2^31 - 1 it is negative, EINVAL before any fd check. */
 int32_t fs_ftruncate(struct fdtable *ft, int fd, uint32_t size);
 int32_t fs_getdents64(struct fdtable *ft, int fd, struct iobuf buf, uint32_t n);
 /* chdir: the canonical directory into newcwd. */

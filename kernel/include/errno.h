@@ -73,5 +73,9 @@
 
 /* "EINVAL" for -EINVAL or EINVAL; "E?" for anything else. */
 const char *errno_name(int err);
+/* Why, as Linux's strerror says it in lower case ("no such file or
+ * directory"), for a report's "cmd: error ENAME (-N): why"; "unknown error"
+ * for anything else. */
+const char *errno_reason(int err);
 
 #endif

@@ -17,21 +17,15 @@ static int report(const char *cmd, int err, const char *reason, const char *path
     return 1;
 }
 
-/* The reason an errno gives for a path, as Linux's strerror says it. */
+/* The reason an errno gives for a path: strerror's, said more closely
+ * where the ramfs means something particular by it. */
 static const char *path_reason(int err)
 {
     switch (-err) {
-    case ENOENT: return "no such file or directory";
-    case ENOTDIR: return "not a directory";
-    case EISDIR: return "is a directory";
-    case ENAMETOOLONG: return "file name too long";
-    case EEXIST: return "file exists";
-    case ENOTEMPTY: return "directory not empty";
     case ENOSPC: return "no space left: out of memory";
-    case EFBIG: return "file too large";
     case EBUSY: return "the root cannot be removed";
     case ETXTBSY: return "text file busy: a running program's image";
-    default: return "invalid argument";
+    default: return errno_reason(err);
     }
 }
 
@@ -74,7 +68,7 @@ static int cmd_ls(int argc, char **argv)
         return path_error("ls", err, path);
     struct inode *child;
     const char *name;
-    for (uint32_t pos = 2; (name = dir_entry_at(ino, pos, &child)); pos++)
+    for (uint32_t pos = 2; (name = dir_entry_at(ino, &pos, &child)); pos++)
         print_entry(child, name);
     return 0;
 }
@@ -169,6 +163,8 @@ static int cmd_stat(int argc, char **argv)
         return shell_usage(argv[0]);
     struct inode *ino;
     int err = path_lookup("/", argv[1], &ino);
+    if (!err && S_ISDIR(ino->mode))
+        err = dir_populate(ino);          /* its links count the subdirectories in it */
     if (err)
         return path_error("stat", err, argv[1]);
     uint32_t dirty = 0;

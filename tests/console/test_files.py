@@ -51,6 +51,14 @@ def test_directories_and_their_errors(console: Console):
     assert not re.search(r" box$", console.run("ls"), re.M)
 
 
+def test_a_directorys_links_are_its_subdirectories_before_it_is_listed(console: Console):
+    """An archive directory's entries come in at its first lookup: stat must
+    count them in before ls has."""
+    links = kv(console, "stat /")["links"]
+    subdirs = re.findall(r"^d\S+\s+\d+ (\S+)$", console.run("ls /"), re.M)
+    assert subdirs and links == 2 + len(subdirs)
+
+
 def test_meminfo_counts_page_cache_frames(console: Console):
     before = kv(console, "meminfo")
     console.run("write /big " + "x" * 200)
@@ -117,9 +125,9 @@ def test_cp_and_cat_programs_copy_and_print_files(console: Console):
     assert console.run("cat /copy") == motd
     out = console.run("run /bin/cat /copy /none", timeout=60)
     assert motd.replace("\r", "").strip() in out.replace("\r", "")
-    assert "cat: /none: error ENOENT (-2)" in out
+    assert "cat: error ENOENT (-2): no such file or directory: /none" in out
     out = console.run("run /bin/cp /etc /copy", timeout=60)
-    assert "cp: /etc: error EISDIR (-21)" in out, out
+    assert "cp: error EISDIR (-21): is a directory: /etc" in out, out
     assert re.search(r"run: pid \d+ exited with status 1", out)
     assert console.run("cat /copy") == motd                 # not truncated for a copy refused
     console.run("rm /copy")
@@ -152,8 +160,8 @@ def test_cksum_prints_what_the_hosts_cksum_prints(console: Console):
     crc, size = host.stdout.split()[:2]
     out = console.run("run /bin/cksum /etc/motd /none /etc", timeout=60)
     assert f"{crc} {size} /etc/motd" in out, out
-    assert "cksum: /none: error ENOENT (-2)" in out
-    assert "cksum: /etc: read error EISDIR (-21)" in out
+    assert "cksum: error ENOENT (-2): no such file or directory: /none" in out
+    assert "cksum: error EISDIR (-21): read: is a directory: /etc" in out
     assert re.search(r"run: pid \d+ exited with status 1", out)
 
 

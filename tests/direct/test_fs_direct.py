@@ -26,7 +26,7 @@ from unicorn import unicorn_const
 
 from kos import paths
 from kos.fs import VirtualFileSystem
-from kos.kernel import abi, call, s32, u32
+from kos.kernel import abi, call, read, s32, u32, with_bytes
 from kos.machine.unicorn.kernel import Snapshot, UnicornKernel
 from kos.memory import constants as c
 
@@ -155,8 +155,14 @@ def test_a_write_past_the_end_leaves_a_hole_of_zeros(vfs: VirtualFileSystem):
     ("open", ("/etc/motd/",), errno.ENOTDIR),
     ("open", ("/etc", "w"), errno.EISDIR),
     ("open", ("/" + "n" * 256,), errno.ENAMETOOLONG),
+    ("open", ("/etc/motd/" + "n" * 256,), errno.ENOTDIR),       # a file has no names to be long
+    ("mkdir", ("/etc/motd/" + "n" * 256,), errno.ENOTDIR),
     ("open", ("/" + "d/" * 520,), errno.ENAMETOOLONG),           # past FS_PATH_MAX, 1024
     ("open", ("/no/dir/file", "w"), errno.ENOENT),
+    ("open", ("/etc/motd/", "w"), errno.EISDIR),                # O_CREAT of "name/", a file or
+    ("open", ("/etc/motd/", "x"), errno.EISDIR),                # not there, as Linux has it
+    ("open", ("/etc/none/", "w"), errno.EISDIR),
+    ("open", ("/no/dir/", "w"), errno.ENOENT),
     ("mkdir", ("/etc",), errno.EEXIST),
     ("mkdir", ("/",), errno.EEXIST),
     ("rmdir", ("/etc",), errno.ENOTEMPTY),
@@ -191,6 +197,116 @@ def test_descriptors_close_dup_and_run_out(vfs: VirtualFileSystem):
     with pytest.raises(OSError) as e:
         vfs.close(fd)
     assert e.value.errno == errno.EBADF
+
+
+def test_a_full_table_refuses_open_before_creating_or_truncating(vfs: VirtualFileSystem):
+    fd = vfs.open("/kept", "w")
+    vfs.write(fd, b"precious")
+    fds = [vfs.dup(fd) for _ in range(const(vfs.kernel, "FD_MAX") - 1)]
+    for path, mode in (("/made", "w"), ("/kept", "w"), ("/made", "x"), ("/nope/x", "r")):
+        with pytest.raises(OSError) as e:
+            vfs.open(path, mode)
+        assert e.value.errno == errno.EMFILE, (path, mode)
+    assert vfs.stat("/kept").st_size == 8
+    for f in fds:
+        vfs.close(f)
+    assert "made" not in vfs.listdir("/")
+    vfs.close(fd)
+    vfs.unlink("/kept")
+
+
+def test_offsets_beyond_32_bits_and_negative_lengths_are_einval(vfs: VirtualFileSystem):
+    """os.lseek and os.ftruncate's answers: an offset the kernel's off_t cannot
+    hold is refused, never wrapped round onto another one."""
+    fd = vfs.open("/off", "w+")
+    vfs.write(fd, b"0123456789")
+    vfs.seek(fd, 3)
+    for op, args in ((vfs.seek, (2**32 + 5,)), (vfs.seek, (-2**32 + 5, os.SEEK_END)),
+                     (vfs.truncate, (-1,)), (vfs.truncate, (2**32 + 1,)), (vfs.truncate, (2**31,))):
+        with pytest.raises(OSError) as e:
+            op(fd, *args)
+        assert e.value.errno == errno.EINVAL, (op, args)
+    assert vfs.seek(fd, 0, os.SEEK_CUR) == 3
+    assert vfs.fstat(fd).st_size == 10
+    vfs.close(fd)
+    vfs.unlink("/off")
+
+
+@pytest.mark.parametrize(("offset", "err"), [(2**32, errno.EOVERFLOW), (2**32 + PAGE, errno.EOVERFLOW),
+                                            (-PAGE, errno.EINVAL)])
+def test_mmap_offsets_beyond_32_bits_are_refused_not_wrapped(vfs: VirtualFileSystem, offset: int,
+                                                             err: int):
+    fd = vfs.open("/wrap", "w+")
+    vfs.write(fd, b"w" * 5000)
+    free = call(vfs.kernel, "get_free_pages")
+    with pytest.raises(OSError) as e:
+        vfs.mmap(mm_of(vfs.kernel), 0, PAGE, c.PROT_READ, c.MAP_SHARED, fd, offset)
+    assert e.value.errno == err
+    assert call(vfs.kernel, "get_free_pages") == free
+    vfs.close(fd)
+    vfs.unlink("/wrap")
+
+
+def test_reads_and_writes_of_nothing_still_check_the_descriptor(vfs: VirtualFileSystem):
+    """os.read(fd, 0) and os.write(fd, b"") say EBADF for a descriptor they
+    cannot use, and 0 for one they can."""
+    ro = vfs.open("/etc/motd")
+    for op, fd, arg in ((vfs.read, 9, 0), (vfs.write, 9, b""), (vfs.write, ro, b"")):
+        with pytest.raises(OSError) as e:
+            op(fd, arg)
+        assert e.value.errno == errno.EBADF, (op, fd)
+    assert vfs.read(ro, 0) == b""
+    vfs.close(ro)
+
+
+def test_o_creat_with_o_directory_is_einval_and_makes_nothing(vfs: VirtualFileSystem):
+    for path in ("/cd", "/etc"):
+        with pytest.raises(OSError) as e:
+            vfs.open(path, os.O_RDONLY | os.O_CREAT | os.O_DIRECTORY)
+        assert e.value.errno == errno.EINVAL, path
+    assert "cd" not in vfs.listdir("/")
+
+
+def getdents64(vfs: VirtualFileSystem, fd: int, size: int) -> tuple[int, bytes]:
+    with with_bytes(vfs.kernel, bytes(size)) as buf:
+        got = s32(call(vfs.kernel, "fs_getdents64", vfs.fdtable, fd, *vfs._iobuf(buf), size))
+        return got, read(vfs.kernel, buf, max(got, 0))
+
+
+def dirents(vfs: VirtualFileSystem, fd: int, size: int) -> list[str]:
+    """One getdents64 of at most size bytes from fd: the names it gave."""
+    header = vfs._abi.struct("linux_dirent64")
+    got, data = getdents64(vfs, fd, size)
+    assert got >= 0, got
+    names, pos = [], 0
+    while pos < got:
+        reclen = header.unpack(data, pos)["d_reclen"]
+        assert isinstance(reclen, int)
+        start = pos + header.offsetof("d_name")
+        names.append(data[start:pos + reclen].split(b"\0", 1)[0].decode())
+        pos += reclen
+    return names
+
+
+def test_getdents64_misses_no_entry_when_those_listed_are_removed(vfs: VirtualFileSystem):
+    """rm -r's loop: list a few entries, unlink them, list on. Each entry still
+    there must come exactly once however many before it went."""
+    vfs.mkdir("/many")
+    names = [f"e{i}" for i in range(10)]
+    for name in names:
+        vfs.close(vfs.open("/many/" + name, "w"))
+    fd = vfs.open("/many", os.O_RDONLY | os.O_DIRECTORY)
+    assert getdents64(vfs, fd, 16)[0] == -errno.EINVAL  # not even "." fits: nothing is skipped
+    seen: list[str] = []
+    while batch := dirents(vfs, fd, 64):                 # two records of 24 bytes a call
+        assert len(batch) <= 2
+        seen += batch
+        for name in batch:
+            if name not in (".", ".."):
+                vfs.unlink("/many/" + name)
+    assert seen == [".", "..", *names]
+    vfs.close(fd)
+    vfs.rmdir("/many")
 
 
 def test_directories_and_relative_paths(vfs: VirtualFileSystem):

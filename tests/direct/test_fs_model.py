@@ -2,7 +2,10 @@
 ftruncate through a descriptor, stores and loads through a MAP_SHARED
 mapping in each of two address spaces, and a MAP_PRIVATE mapping in the
 second, which copies a page on its first store and sees the file's bytes
-until then.
+until then. Beside the descriptor the model writes through, a dup of it
+shares its offset (seeks from each end and the current position, reads and
+writes where it is), an O_APPEND descriptor writes at the end whatever its
+offset, and an open with O_TRUNC empties the file under all of them.
 
 The model keeps the file's pages as the page cache holds them (4 KiB each,
 the last one's tail included, since a shared store past the end lands
@@ -12,6 +15,9 @@ the end everything is unmapped, closed and unlinked, and the free frames
 must be what they were."""
 
 from __future__ import annotations
+
+import errno
+import os
 
 import pytest
 from fs_helpers import PAGE, fault_kind, user_read, user_write
@@ -47,6 +53,9 @@ class FileModel(RuleBasedStateMachine):
         self.free0 = call(k, "get_free_pages")
         self.vfs = VirtualFileSystem(kernel=k)
         self.fd = self.vfs.open("/model", "w+")
+        self.dup = self.vfs.dup(self.fd)
+        self.append_fd = self.vfs.open("/model", "a+")
+        self.pos = 0                               # the offset fd and dup share
         self.mm = [u32(call(k, "mm_current")), u32(call(k, "mm_create"))]
         assert self.mm[1]
         rw = c.PROT_READ | c.PROT_WRITE
@@ -88,29 +97,76 @@ class FileModel(RuleBasedStateMachine):
 
     # ---- the rules -------------------------------------------------------
 
-    @rule(off=offsets, data=chunks)
-    def write(self, off: int, data: bytes) -> None:
-        self.vfs.seek(self.fd, off)
-        assert self.vfs.write(self.fd, data) == len(data)
+    def written(self, off: int, data: bytes) -> None:
         self.resize(self.size)
         if off > self.size:
             self.resize(off)
         self.store(off, data, None)
         self.size = max(self.size, off + len(data))
 
+    def truncated(self, size: int) -> None:
+        if size < self.size:
+            for i in [i for i in self.copies if i >= pages_of(size)]:
+                del self.copies[i]
+        self.resize(size)
+
+    def either(self, which: int) -> int:
+        return self.dup if which else self.fd
+
+    @rule(off=offsets, data=chunks)
+    def write(self, off: int, data: bytes) -> None:
+        self.vfs.seek(self.fd, off)
+        assert self.vfs.write(self.fd, data) == len(data)
+        self.written(off, data)
+        self.pos = off + len(data)
+
     @rule(off=offsets, n=st.integers(1, 2 * PAGE))
     def read(self, off: int, n: int) -> None:
         self.vfs.seek(self.fd, off)
         want = self.file_bytes(off, max(0, min(n, self.size - off)))
         assert self.vfs.read(self.fd, n) == want
+        self.pos = off + len(want)
+
+    @rule(which=st.integers(0, 1), whence=st.sampled_from([os.SEEK_SET, os.SEEK_CUR, os.SEEK_END]),
+          off=st.integers(-FILE_MAX - 1, FILE_MAX))
+    def seek(self, which: int, whence: int, off: int) -> None:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self.pos, os.SEEK_END: self.size}[whence]
+        if base + off < 0:
+            with pytest.raises(OSError) as e:
+                self.vfs.seek(self.either(which), off, whence)
+            assert e.value.errno == errno.EINVAL       # and the offset stays (the invariant)
+        else:
+            assert self.vfs.seek(self.either(which), off, whence) == base + off
+            self.pos = base + off
+
+    @rule(which=st.integers(0, 1), data=chunks)
+    def write_here(self, which: int, data: bytes) -> None:
+        assert self.vfs.write(self.either(which), data) == len(data)
+        self.written(self.pos, data)
+        self.pos += len(data)
+
+    @rule(which=st.integers(0, 1), n=st.integers(1, 2 * PAGE))
+    def read_here(self, which: int, n: int) -> None:
+        want = self.file_bytes(self.pos, max(0, min(n, self.size - self.pos)))
+        assert self.vfs.read(self.either(which), n) == want
+        self.pos += len(want)
+
+    @rule(off=offsets, data=chunks)
+    def append(self, off: int, data: bytes) -> None:
+        self.vfs.seek(self.append_fd, off)             # O_APPEND writes at the end all the same
+        assert self.vfs.write(self.append_fd, data) == len(data)
+        self.written(self.size, data)
+        assert self.vfs.seek(self.append_fd, 0, os.SEEK_CUR) == self.size
 
     @rule(size=st.integers(0, FILE_MAX))
     def ftruncate(self, size: int) -> None:
         self.vfs.truncate(self.fd, size)
-        if size < self.size:
-            for i in [i for i in self.copies if i >= pages_of(size)]:
-                del self.copies[i]
-        self.resize(size)
+        self.truncated(size)
+
+    @rule()
+    def open_truncating(self) -> None:
+        self.vfs.close(self.vfs.open("/model", "w"))
+        self.truncated(0)
 
     @rule(which=st.integers(0, 1), off=map_offsets, data=chunks)
     def shared_store(self, which: int, off: int, data: bytes) -> None:
@@ -156,8 +212,9 @@ class FileModel(RuleBasedStateMachine):
             assert got == view[off:off + n]
 
     @invariant()
-    def sizes_agree(self) -> None:
+    def sizes_and_offsets_agree(self) -> None:
         assert self.vfs.fstat(self.fd).st_size == self.size
+        assert self.vfs.seek(self.dup, 0, os.SEEK_CUR) == self.pos
 
     def teardown(self) -> None:
         k = self.k

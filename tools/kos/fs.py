@@ -18,6 +18,7 @@ for EISDIR, ...). Flags, layouts and constants come from the kernel's DWARF.
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 
@@ -49,6 +50,14 @@ class FileStat:
     st_size: int
     st_blocks: int
     st_blksize: int
+
+
+def _off32(value: int) -> int:
+    """An offset or length as the kernel's 32-bit off_t takes it: one that
+    does not fit is EINVAL here, never wrapped round to another offset."""
+    if not -2**31 <= value < 2**31:
+        raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+    return value & 0xFFFFFFFF
 
 
 def _check(result: int, path: str | None = None) -> int:
@@ -143,17 +152,23 @@ class VirtualFileSystem:
         return KernelFd(self._path_call("fs_open", path, self.flags(mode), perm, table=True), self)
 
     def read(self, fd: int, n: int) -> bytes:
-        """Up to n bytes from fd's position (b"" at the end)."""
-        if n <= 0:
+        """Up to n bytes from fd's position (b"" at the end). n = 0 still asks
+        the kernel, which says EBADF for a descriptor that cannot be read."""
+        if n < 0:
+            raise ValueError("negative read size")
+        if n == 0:
+            _check(call(self.kernel, "fs_read", self.fdtable, fd, *self._iobuf(0), 0))
             return b""
         with with_bytes(self.kernel, bytes(n)) as buf:
             got = _check(call(self.kernel, "fs_read", self.fdtable, fd, *self._iobuf(buf), n))
             return read(self.kernel, buf, got)
 
     def write(self, fd: int, data: bytes) -> int:
-        """Write data at fd's position: the bytes written."""
+        """Write data at fd's position: the bytes written. Nothing to write
+        still asks the kernel, which says EBADF for a descriptor that cannot
+        be written."""
         if not data:
-            return 0
+            return _check(call(self.kernel, "fs_write", self.fdtable, fd, *self._iobuf(0), 0))
         with with_bytes(self.kernel, data) as buf:
             return _check(call(self.kernel, "fs_write", self.fdtable, fd, *self._iobuf(buf), len(data)))
 
@@ -161,7 +176,7 @@ class VirtualFileSystem:
         names = {os.SEEK_SET: "SEEK_SET", os.SEEK_CUR: "SEEK_CUR", os.SEEK_END: "SEEK_END"}
         if whence not in names:
             raise OSError(22, os.strerror(22))
-        return _check(call(self.kernel, "fs_lseek", self.fdtable, fd, offset & 0xFFFFFFFF,
+        return _check(call(self.kernel, "fs_lseek", self.fdtable, fd, _off32(offset),
                            self._const(names[whence])))
 
     def close(self, fd: int) -> None:
@@ -172,7 +187,7 @@ class VirtualFileSystem:
 
     def truncate(self, fd: int, length: int) -> None:
         """ftruncate(fd, length)."""
-        _check(call(self.kernel, "fs_ftruncate", self.fdtable, fd, length))
+        _check(call(self.kernel, "fs_ftruncate", self.fdtable, fd, _off32(length)))
 
     def _stat(self, values: dict[str, object]) -> FileStat:
         def get(name: str) -> int:
@@ -247,7 +262,13 @@ class VirtualFileSystem:
     def mmap(self, mm: int, addr: int, length: int, prot: int, flags: int, fd: int,
              offset: int = 0) -> int:
         """Map fd of this table into the struct mm at mm (fs_mmap): the
-        address, or OSError with the kernel's errno."""
+        address, or OSError with the kernel's errno. An offset the kernel's
+        32 bits of bytes cannot hold is EOVERFLOW, as mmap2's is, and a
+        negative one EINVAL: never wrapped round onto the file's start."""
+        if offset < 0:
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+        if offset >= 2**32:
+            raise OSError(errno.EOVERFLOW, os.strerror(errno.EOVERFLOW))
         result = u32(call(self.kernel, "fs_mmap", mm, self.fdtable, addr, length, prot, flags, fd,
                           offset))
         if result >= 0x100000000 - 4096:            # -4095 .. -1: an errno, as Linux's mmap

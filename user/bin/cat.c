@@ -15,7 +15,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         long fd = open(argv[i], O_RDONLY, 0);
         if (fd < 0) {
-            dprintf(2, "cat: %s: error %s (%ld)\n", argv[i], errno_name((int)fd), fd);
+            dprintf(2, "cat: error %s (%ld): %s: %s\n", errno_name((int)fd), fd, errno_reason((int)fd),
+                    argv[i]);
             status = 1;
             continue;
         }
@@ -23,7 +24,8 @@ int main(int argc, char **argv)
         while ((n = read((int)fd, buf, sizeof(buf))) > 0)
             write(1, buf, (size_t)n);
         if (n < 0) {
-            dprintf(2, "cat: %s: read error %s (%ld)\n", argv[i], errno_name((int)n), n);
+            dprintf(2, "cat: error %s (%ld): read: %s: %s\n", errno_name((int)n), n, errno_reason((int)n),
+                    argv[i]);
             status = 1;
         }
         close((int)fd);

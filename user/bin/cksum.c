@@ -31,7 +31,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         long fd = open(argv[i], O_RDONLY, 0);
         if (fd < 0) {
-            dprintf(2, "cksum: %s: error %s (%ld)\n", argv[i], errno_name((int)fd), fd);
+            dprintf(2, "cksum: error %s (%ld): %s: %s\n", errno_name((int)fd), fd, errno_reason((int)fd),
+                    argv[i]);
             status = 1;
             continue;
         }
@@ -45,7 +46,8 @@ int main(int argc, char **argv)
         }
         close((int)fd);
         if (n < 0) {
-            dprintf(2, "cksum: %s: read error %s (%ld)\n", argv[i], errno_name((int)n), n);
+            dprintf(2, "cksum: error %s (%ld): read: %s: %s\n", errno_name((int)n), n, errno_reason((int)n),
+                    argv[i]);
             status = 1;
             continue;
         }

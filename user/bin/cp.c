@@ -18,7 +18,7 @@ int main(int argc, char **argv)
     if (in >= 0 && fstat64((int)in, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR)
         in = -EISDIR;                /* before DST is made: a directory is not copied */
     if (in < 0) {
-        dprintf(2, "cp: %s: error %s (%ld)\n", argv[1], errno_name((int)in), in);
+        dprintf(2, "cp: error %s (%ld): %s: %s\n", errno_name((int)in), in, errno_reason((int)in), argv[1]);
         return 1;
     }
     struct stat64 dst;
@@ -28,20 +28,23 @@ int main(int argc, char **argv)
     }
     long out = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (out < 0) {
-        dprintf(2, "cp: %s: error %s (%ld)\n", argv[2], errno_name((int)out), out);
+        dprintf(2, "cp: error %s (%ld): %s: %s\n", errno_name((int)out), out, errno_reason((int)out),
+                argv[2]);
         return 1;
     }
     long n, total = 0;
     while ((n = read((int)in, buf, sizeof(buf))) > 0) {
         long w = write((int)out, buf, (size_t)n);
         if (w != n) {
-            dprintf(2, "cp: %s: write error %s (%ld)\n", argv[2], errno_name((int)w), w);
+            dprintf(2, "cp: error %s (%ld): write: %s: %s\n", errno_name((int)w), w, errno_reason((int)w),
+                    argv[2]);
             return 1;
         }
         total += w;
     }
     if (n < 0) {
-        dprintf(2, "cp: %s: read error %s (%ld)\n", argv[1], errno_name((int)n), n);
+        dprintf(2, "cp: error %s (%ld): read: %s: %s\n", errno_name((int)n), n, errno_reason((int)n),
+                argv[1]);
         return 1;
     }
     close((int)in);

@@ -77,7 +77,8 @@ KTAP_CASE(paths_get_linux_errnos)
     KTAP_EXPECT(open("/etc", O_RDONLY | O_CREAT, 0644) == -EISDIR, "O_CREAT of a directory");
     long fd = make_file("/ft_trunc", 't', 10);
     KTAP_EXPECT(ftruncate((int)fd, (unsigned long)-1) == -EINVAL, "ftruncate to a negative length");
-    KTAP_EXPECT(ftruncate(27, (unsigned long)-1) == -EBADF, "ftruncate of a closed fd");
+    KTAP_EXPECT(ftruncate(27, (unsigned long)-1) == -EINVAL, "a negative length before a closed fd");
+    KTAP_EXPECT(ftruncate(27, 0) == -EBADF, "ftruncate of a closed fd");
     close((int)fd);
     unlink("/ft_trunc");
 }
@@ -122,6 +123,59 @@ KTAP_CASE(dup_and_dup2_share_the_offset)
     close((int)other);
     close((int)fd);
     unlink("/ft_dup");
+}
+
+/* The child reads 3 bytes through the inherited descriptor, then closes
+ * it: the offset is the parent's too, the descriptor its own. */
+static void read_three_then_close(void *arg)
+{
+    int fd = (int)(long)arg;
+    char buf[3];
+    if (read(fd, buf, 3) != 3)
+        exit(1);
+    close(fd);
+}
+
+KTAP_CASE(fork_shares_the_offset_but_not_the_table)
+{
+    long fd = make_file("/ft_fork", 'f', 10);
+    read((int)fd, (char[2]){ 0 }, 2);
+    KTAP_EXPECT(ktap_child_status(read_three_then_close, (void *)fd) == 0, "child");
+    KTAP_EXPECT(lseek((int)fd, 0, SEEK_CUR) == 5, "the child's reads moved the offset: %ld",
+                lseek((int)fd, 0, SEEK_CUR));
+    char c = 0;
+    KTAP_EXPECT(read((int)fd, &c, 1) == 1 && c == 'f', "its close left this fd open");
+    close((int)fd);
+    unlink("/ft_fork");
+}
+
+KTAP_CASE(a_bad_buffer_is_efault_and_changes_nothing)
+{
+    long fd = make_file("/ft_fault", 'e', 10);
+    lseek((int)fd, 4, SEEK_SET);
+    KTAP_EXPECT(read((int)fd, (void *)0x10, 4) == -EFAULT, "read into a bad buffer");
+    KTAP_EXPECT(write((int)fd, (void *)0x10, 40) == -EFAULT, "write from a bad buffer");
+    KTAP_EXPECT(lseek((int)fd, 0, SEEK_CUR) == 4, "the offset stays");
+    struct stat64 st;
+    KTAP_EXPECT(fstat64((int)fd, &st) == 0 && st.st_size == 10, "the size stays: %lld", st.st_size);
+    KTAP_EXPECT(fstat64((int)fd, (void *)0x10) == -EFAULT, "fstat64 into a bad buffer");
+    long app = open("/ft_fault", O_RDWR | O_APPEND, 0);
+    lseek((int)app, 2, SEEK_SET);
+    KTAP_EXPECT(write((int)app, (void *)0x10, 4) == -EFAULT && lseek((int)app, 0, SEEK_CUR) == 2,
+                "O_APPEND: a refused write leaves the offset");
+    KTAP_EXPECT(write((int)app, "", 0) == 0 && lseek((int)app, 0, SEEK_CUR) == 2,
+                "O_APPEND: so does a write of nothing");
+    close((int)app);
+    KTAP_EXPECT(getdents64((int)fd, (void *)0x10, 64) == -ENOTDIR, "getdents64 of a file");
+    long d = open("/", O_RDONLY | O_DIRECTORY, 0);
+    KTAP_EXPECT(getdents64((int)d, (void *)0x10, 64) == -EFAULT, "getdents64 into a bad buffer");
+    char buf[64];
+    struct linux_dirent64 *e = (struct linux_dirent64 *)buf;
+    KTAP_EXPECT(getdents64((int)d, buf, sizeof(buf)) > 0 && strcmp(e->d_name, ".") == 0,
+                "the listing starts at '.' still");
+    close((int)d);
+    close((int)fd);
+    unlink("/ft_fault");
 }
 
 KTAP_CASE(an_unlinked_file_is_read_until_closed)
