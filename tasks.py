@@ -76,6 +76,24 @@ def _iso(elf: Path) -> Path:
         sys.exit(f"iso: {e}")
 
 
+def _emulator_for(task_name: str, emulator: str, iso: bool, memory: str) -> tuple[str, str]:
+    """The emulator run and ktest boot (and why), refused in one line
+    before anything is built where it cannot do what was asked: GRUB under
+    unicorn, or a size Bochs cannot emulate."""
+    name, why = choose_emulator(emulator or ("qemu" if iso else ""))
+    if iso and name == "unicorn":
+        sys.exit(f"{task_name}: --iso boots through GRUB, which the embedded emulator cannot run: "
+                 "use qemu or bochs")
+    if name == "bochs":
+        from kos.machine.bochs.config import memory_size
+
+        try:
+            memory_size(memory)
+        except ValueError as e:
+            sys.exit(f"{task_name}: --memory: {e}")
+    return name, why
+
+
 @task
 def iso(c: Context) -> None:
     """Build build/kos.iso: GRUB 2 on the serial console, booting the kernel (and build/initrd.tar)."""
@@ -92,16 +110,7 @@ def run(c: Context, emulator: str = "", memory: str = "64M", iso: bool = False) 
     Exits with the machine's status (33 after halt, 35 after a fault)."""
     given = memory
     memory = _memory("run", memory)
-    name, why = choose_emulator(emulator or ("qemu" if iso else ""))
-    if iso and name == "unicorn":
-        sys.exit("run: --iso boots through GRUB, which the embedded emulator cannot run: use qemu or bochs")
-    if name == "bochs":
-        from kos.machine.bochs.config import memory_size
-
-        try:
-            memory_size(given)
-        except ValueError as e:
-            sys.exit(f"run: --memory: {e}")
+    name, why = _emulator_for("run", emulator, iso, given)
     elf = _build()
     print(f"run: {name} ({why})")
     if name == "bochs":
@@ -233,20 +242,11 @@ def ktest(c: Context, emulator: str = "", suites: str = "all", memory: str = "64
     if not [name for name in suites.split(",") if name.strip()]:
         sys.exit(f"ktest: --suites {suites!r} names no suite: all, or SUITE,... (`ktest list` in the shell "
                  "names them)")
-    name, why = choose_emulator(emulator or ("qemu" if iso else ""))
+    name, why = _emulator_for("ktest", emulator, iso, given)
     through_grub = iso or name == "bochs"
-    if through_grub and name == "unicorn":
-        sys.exit("ktest: --iso boots through GRUB, which the embedded emulator cannot run: use qemu or bochs")
     if through_grub and suites.strip() != "all":
         sys.exit(f"ktest: --suites {suites}: the ISO's ktest entry runs every suite (ktest=all); "
                  "boot qemu or unicorn without --iso to choose")
-    if name == "bochs":
-        from kos.machine.bochs.config import memory_size
-
-        try:
-            memory_size(given)
-        except ValueError as e:
-            sys.exit(f"ktest: --memory: {e}")
     elf = _build()
     print(f"ktest: {name} ({why})")
     if through_grub:
