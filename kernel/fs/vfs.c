@@ -275,7 +275,11 @@ int32_t fs_open(struct fdtable *ft, const char *cwd, const char *path, uint32_t 
     int err = vfs_open(cwd, path, flags, mode, &f);
     if (err)
         return err;
-    return fdtable_install(ft, f);
+    /* The slot found above: nothing since has touched this table. */
+    fd = fdtable_install(ft, f);
+    if (fd < 0)
+        file_put(f);
+    return fd;
 }
 
 int32_t fs_read(struct fdtable *ft, int fd, struct iobuf buf, uint32_t n)
